@@ -1,0 +1,32 @@
+"""Project-wide API plumbing: pagination and the error shapes of API.md."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from factory.errors import DomainError, IllegalTransition, InvalidRequest, NotPermitted
+
+
+class Pagination(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus domain errors: InvalidRequest → 400, IllegalTransition → 409."""
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+    if isinstance(exc, DomainError):
+        message = str(exc.message)
+        if isinstance(exc, IllegalTransition):
+            return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
+        if isinstance(exc, NotPermitted):
+            return Response({"detail": message}, status=status.HTTP_403_FORBIDDEN)
+        if isinstance(exc, InvalidRequest):
+            return Response({exc.field or "non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,45 @@
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from factory import clock, roles
+from orders.access import organization_of
+
+# (url name, label, who sees it). An entry whose page does not exist yet is left out.
+_NAVIGATION = (
+    ("home", _("Operations center"), lambda user: roles.has_role(user)),
+    ("orders:list", _("Orders"), lambda user: roles.has_role(user)),
+    ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, roles.DISPATCH, roles.OPERATIONS)),
+    ("security:reviews", _("Security reviews"), lambda user: roles.has_role(user, roles.SECURITY)),
+    ("aftersales:tickets", _("Tickets"), lambda user: roles.has_role(user, roles.AFTERSALES, roles.OPERATIONS)),
+    ("portal:home", _("My orders"), lambda user: organization_of(user) is not None),
+    ("admin:index", _("Admin"), lambda user: user.is_staff),
+)
+
+
+def _navigation_for(request):
+    user = request.user
+    if not user.is_authenticated:
+        return []
+    items = []
+    for url_name, label, visible in _NAVIGATION:
+        if not visible(user):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"url": url, "label": label, "active": active})
+    return items
+
+
+def control_center(request):
+    """What the base layout needs on every page: navigation, the factory clock, the user's roles."""
+    user = request.user
+    return {
+        "navigation": _navigation_for(request),
+        "factory_now": clock.now(),
+        "clock_speed": clock.speed(),
+        "user_roles": [roles.ROLE_LABELS[name] for name in sorted(roles.roles_of(user))],
+        "user_organization": organization_of(user),
+    }

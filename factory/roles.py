@@ -1,0 +1,79 @@
+"""Who may do what: the four staff roles (Django groups) and the client users.
+
+Views and API use these helpers instead of checking groups themselves, so the rules live here.
+Organization scoping ("this order belongs to your organization") lives with the clients, in
+orders.access.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import BasePermission
+
+OPERATIONS = "operations"
+DISPATCH = "dispatch"
+SECURITY = "security"
+AFTERSALES = "aftersales"
+STAFF_ROLES = (OPERATIONS, DISPATCH, SECURITY, AFTERSALES)
+ROLE_LABELS = {
+    OPERATIONS: _("Operations"),
+    DISPATCH: _("Dispatch"),
+    SECURITY: _("Security"),
+    AFTERSALES: _("After-sales"),
+}
+
+
+def roles_of(user) -> frozenset[str]:
+    """The staff roles of a user, read once per request and kept on the user object."""
+    if not user.is_authenticated:
+        return frozenset()
+    if not hasattr(user, "_factory_roles"):
+        if user.is_superuser:
+            user._factory_roles = frozenset(STAFF_ROLES)
+        else:
+            names = user.groups.filter(name__in=STAFF_ROLES).values_list("name", flat=True)
+            user._factory_roles = frozenset(names)
+    return user._factory_roles
+
+
+def has_role(user, *roles: str) -> bool:
+    """True when the user holds one of `roles`; with no roles given, any staff role."""
+    held = roles_of(user)
+    return bool(held & set(roles or STAFF_ROLES))
+
+
+def role_required(*roles: str):
+    """View decorator: anonymous users go to the login page, users without the role get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not has_role(request.user, *roles):
+                raise PermissionDenied(_("Your account does not have access to this page."))
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def role_permission(*roles: str) -> type[BasePermission]:
+    """A DRF permission class that admits users holding one of `roles` (any staff role if none)."""
+
+    class HasRole(BasePermission):
+        message = _("Your account does not have access to this action.")
+
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.is_authenticated) and has_role(request.user, *roles)
+
+    HasRole.__name__ = "HasRole_" + "_".join(roles or ("staff",))
+    return HasRole
+
+
+def ensure_role_groups(group_model) -> None:
+    """Create the four role groups; used by the data migration (with its historical model) and tests."""
+    for name in STAFF_ROLES:
+        group_model.objects.get_or_create(name=name)

@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from factory import views
+from factory.dashboard import views as dashboard_views
+
+admin.site.site_header = _("AI Factory Control Center")
+admin.site.site_title = _("AI Factory admin")
+
+api_v1 = [
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("me/", views.MeView.as_view(), name="api-me"),
+]
+
+urlpatterns = [
+    path("", dashboard_views.operations_center, name="home"),
+    path("portal/", include("orders.portal_urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+if settings.DEBUG:
+    # Lets a developer read the error pages as users will see them.
+    urlpatterns += [path("__errors__/<int:code>/", views.error_preview)]

@@ -1,0 +1,59 @@
+"""Persona fixtures shared by every test folder."""
+
+import pytest
+from django.db import connection
+
+from factory import roles
+from tests.factories import ClientOrganizationFactory, UserFactory, client_user
+
+
+@pytest.fixture(autouse=True)
+def _runs_on_postgres(request):
+    """Every database test runs on Postgres, never on SQLite."""
+    if "django_db_setup" in request.fixturenames:
+        assert connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def ops_user(db):
+    return UserFactory(username="ops-user", roles=[roles.OPERATIONS])
+
+
+@pytest.fixture
+def dispatcher(db):
+    return UserFactory(username="dispatch-user", roles=[roles.DISPATCH])
+
+
+@pytest.fixture
+def reviewer(db):
+    return UserFactory(username="security-user", roles=[roles.SECURITY])
+
+
+@pytest.fixture
+def aftersales_user(db):
+    return UserFactory(username="aftersales-user", roles=[roles.AFTERSALES])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin-user", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def org_a(db):
+    return ClientOrganizationFactory(name="Organization A")
+
+
+@pytest.fixture
+def org_b(db):
+    return ClientOrganizationFactory(name="Organization B")
+
+
+@pytest.fixture
+def client_a(org_a):
+    return client_user(organization=org_a, username="client-a-user")
+
+
+@pytest.fixture
+def client_b(org_b):
+    return client_user(organization=org_b, username="client-b-user")

@@ -1,0 +1,108 @@
+"""Browser tests: headless Debian Chromium driven by Playwright, against pytest-django's live server.
+
+Chromium is never downloaded: it must be the system package at /usr/bin/chromium (or CHROMIUM_PATH).
+Where it is missing the tests skip with the reason, except under CI (CI=true), where that fails.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM}: install the Debian package 'chromium'"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from a
+    # thread with a running loop; the fixtures that create users here are synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+class PageWatch:
+    """Collects what a person would notice went wrong: console errors, failed or external requests."""
+
+    def __init__(self, page, origin):
+        self.console_errors, self.failed_requests, self.external_requests = [], [], []
+        page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))
+        page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+        page.on("requestfailed", lambda request: self.failed_requests.append(request.url))
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400 and self.failed_requests.append(f"{response.status} {response.url}")
+            ),
+        )
+        page.on(
+            "request",
+            lambda request: (
+                not request.url.startswith((origin, "data:", "blob:")) and self.external_requests.append(request.url)
+            ),
+        )
+
+    def assert_clean(self):
+        assert self.console_errors == []
+        assert self.failed_requests == []
+        assert self.external_requests == []
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(transactional_db):
+    """Browser tests run on a flushed database, which loses the rows data migrations created."""
+    from django.contrib.auth.models import Group
+
+    from factory.roles import ensure_role_groups
+
+    ensure_role_groups(Group)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.watch = PageWatch(page, live_server.url)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    def take(name):
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+def sign_in(page, username, password):
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)

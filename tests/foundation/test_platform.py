@@ -1,0 +1,144 @@
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+
+from factory import views
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker_ok(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_the_broker_is_unreachable(client, monkeypatch):
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery lets this variable override its config
+    monkeypatch.setattr(views, "celery_app", Celery(broker="redis://127.0.0.1:1/0", set_as_current=False))
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["broker"] == "unavailable"
+    assert response.json()["database"] == "ok"
+
+
+def test_plotly_js_comes_from_the_installed_package():
+    import plotly
+
+    found = finders.find("plotly/plotly.min.js")
+
+    assert found is not None
+    assert Path(found).resolve().is_relative_to(Path(plotly.__file__).parent.resolve())
+
+
+def test_no_page_or_asset_points_outside_the_machine():
+    external = re.compile(r"""(src|href)\s*=\s*["']\s*(https?:)?//""", re.IGNORECASE)
+    offenders = [
+        str(path)
+        for folder in ("templates", "factory/static")
+        for path in (BASE_DIR / folder).rglob("*")
+        if path.is_file() and external.search(path.read_text(errors="ignore"))
+    ]
+
+    assert offenders == []
+
+
+def _manage(*args, **env_overrides):
+    # Only this project's variables: a test-only variable such as DJANGO_ALLOW_ASYNC_UNSAFE must not leak in.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in env_overrides and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
+    env.update({key: value for key, value in env_overrides.items() if value is not None})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False
+    )
+
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "p" * 20 + "-Zq8!xT3#mK9$wL2&vN7*rB4^yH6@cJ1+",
+    "ALLOWED_HOSTS": "factory.example.test",
+    "DATABASE_URL": "postgres://nobody@127.0.0.1:5432/unused",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_start_names_every_missing_variable():
+    result = _manage("check", **{**PRODUCTION_ENV, "SECRET_KEY": None, "CELERY_BROKER_URL": None})
+
+    assert result.returncode != 0
+    assert "Missing required production settings: SECRET_KEY, CELERY_BROKER_URL" in result.stderr
+
+
+@pytest.mark.django_db
+def test_api_token_is_issued_for_valid_credentials(client, ops_user):
+    response = client.post(
+        "/api/v1/auth/token/", {"username": "ops-user", "password": "test-pass-123"}, content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert client.get("/api/schema/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_api_token_is_refused_with_field_messages_for_bad_credentials(client, ops_user):
+    response = client.post(
+        "/api/v1/auth/token/", {"username": "ops-user", "password": "nope"}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "non_field_errors" in response.json()
+
+
+@pytest.mark.django_db
+def test_api_docs_are_served_offline(client):
+    schema = client.get(reverse("api-schema"), HTTP_ACCEPT="application/json")
+    docs = client.get(reverse("api-docs")).content.decode()
+
+    assert schema.status_code == 200
+    assert json.loads(schema.content)["openapi"].startswith("3.")
+    assert "swagger-ui" in docs
+    assert not re.search(r"(src|href)=\"(https?:)?//", docs)
+
+
+@pytest.mark.django_db
+def test_anonymous_api_call_answers_401(client):
+    response = client.get(reverse("api-me"))
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.django_db
+def test_api_tells_a_client_user_their_organization(client, client_a):
+    client.force_login(client_a)
+
+    assert client.get(reverse("api-me")).json() == {
+        "username": "client-a-user",
+        "roles": [],
+        "organization": "Organization A",
+    }
