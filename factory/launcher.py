@@ -51,7 +51,14 @@ def _manage(*args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True)
 
 
+def _stop_requested(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Also when started in the background (where SIGINT arrives ignored), Ctrl-C and SIGTERM stop cleanly.
+    signal.signal(signal.SIGINT, _stop_requested)
+    signal.signal(signal.SIGTERM, _stop_requested)
     data_dir = _data_dir()
     started_database = False
     if not os.environ.get("DATABASE_URL"):
@@ -77,7 +84,6 @@ def main() -> int:
             # Own session: Ctrl-C reaches only this launcher, which then stops the children in order.
             children.append(subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True))
         print(f"\n  AI Factory Control Center: http://127.0.0.1:{port}/   (Ctrl-C stops everything)\n", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("A process stopped unexpectedly; stopping the others.", file=sys.stderr)
