@@ -11,7 +11,7 @@ _NAVIGATION = (
     ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, roles.DISPATCH, roles.OPERATIONS)),
     ("security:reviews", _("Security reviews"), lambda user: roles.has_role(user, roles.SECURITY)),
     ("aftersales:tickets", _("Tickets"), lambda user: roles.has_role(user, roles.AFTERSALES, roles.OPERATIONS)),
-    ("portal:home", _("My orders"), lambda user: organization_of(user) is not None),
+    ("portal:home", _("My orders"), lambda user: not roles.has_role(user) and organization_of(user) is not None),
     ("admin:index", _("Admin"), lambda user: user.is_staff),
 )
 
@@ -41,5 +41,6 @@ def control_center(request):
         "factory_now": clock.now(),
         "clock_speed": clock.speed(),
         "user_roles": [roles.ROLE_LABELS[name] for name in sorted(roles.roles_of(user))],
-        "user_organization": organization_of(user),
+        # Staff are never client users: no need to look up a membership for them.
+        "user_organization": None if roles.has_role(user) else organization_of(user),
     }

@@ -216,6 +216,10 @@ if FACTORY_CLOCK_SPEED != 1 and not FACTORY_CLOCK_ANCHOR:
 # Demo mode: demo data may be created and simulated staff keep the demo factory flowing.
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="factory-demo")
+# Hours a security gate is expected to take, used by the nominal ETA until there is review history.
+GATE_REVIEW_HOURS = env.int("GATE_REVIEW_HOURS", default=24)
+# CNY per PFLOPS·h used for quotes before a pool is chosen.
+NOMINAL_PRICE_PER_PFLOPS_HOUR = env.str("NOMINAL_PRICE_PER_PFLOPS_HOUR", default="30.00")
 HEALTHZ_BROKER_TIMEOUT = timedelta(seconds=3)
 
 LOGGING = {

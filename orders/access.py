@@ -4,7 +4,10 @@ Objects of another organization answer 404, never 403, so their existence is not
 """
 
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+
+from factory import roles
 
 
 def organization_of(user):
@@ -23,3 +26,23 @@ def require_organization(user):
     if organization is None:
         raise PermissionDenied(_("This page is for client users."))
     return organization
+
+
+def orders_visible_to(user, queryset):
+    """Narrow an order queryset to what `user` may see: everything for staff, own orders for clients."""
+    if roles.has_role(user):
+        return queryset
+    organization = organization_of(user)
+    if organization is None:
+        raise PermissionDenied(_("Your account does not have access to orders."))
+    return queryset.filter(client=organization)
+
+
+def order_for_user(user, pk, queryset=None):
+    """The order `pk` if `user` may see it: 404 for another organization's order or a bad id."""
+    from orders.models import Order
+
+    try:
+        return orders_visible_to(user, queryset if queryset is not None else Order.objects.all()).get(pk=int(pk))
+    except (Order.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such order.")) from None

@@ -1,10 +1,353 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The client portal: a client organization's orders, placing an order, and the client's own actions.
 
-from orders.access import require_organization
+Every page is for client users only (staff get 403, anonymous visitors the login page) and shows only
+the organization's own orders (another organization's order answers 404). Views stay thin: find the
+order through orders.access / orders.selectors, call one service, render or redirect. A refused action
+becomes a message or a form error and changes nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+
+from factory import clock
+from orders import services
+from orders.access import order_for_user, require_organization
+from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
+from orders.errors import OrderError, OrderInvalid
+from orders.forms import ClientOrderForm
+from orders.models import ClientMembership, EventKind, Order, OrderStatus, StageStatus
+from orders.quotes import quote
+from orders.selectors import client_events, order_detail, order_list, workshop_bar
+from orders.services import NOTE_MAX
+
+PAGE_SIZE = 25
+DELIVERABLE_STATUSES = (OrderStatus.DELIVERED, OrderStatus.CLOSED)
+
+# --- What a client reads in five seconds: where the order is and when it arrives ---------------------
+
+
+def clock_date(moment) -> date:
+    """The calendar day of an instant in the site's time zone (how people read dates)."""
+    return timezone.localtime(moment).date()
+
+
+def _relative_days(day: date, today: date) -> str:
+    days = (day - today).days
+    if days == 0:
+        return _("today")
+    if days > 0:
+        return ngettext("in %(count)d day", "in %(count)d days", days) % {"count": days}
+    return ngettext("%(count)d day ago", "%(count)d days ago", -days) % {"count": -days}
+
+
+@dataclass(frozen=True)
+class DeliveryOutlook:
+    """The delivery line of an order: the date to expect (or the day it came), and the promise."""
+
+    label: str
+    day: date | None
+    relative: str
+    promised: date | None
+    late: bool
+
+
+def delivery_outlook(order: Order, today: date | None = None) -> DeliveryOutlook:
+    """When the client can expect the order, in words; no query (reads the order's own fields)."""
+    today = today or clock_date(clock.now())
+    promised = order.promised_delivery
+    if order.status in DELIVERABLE_STATUSES and order.delivered_at:
+        day = clock_date(order.delivered_at)
+        return DeliveryOutlook(_("Delivered"), day, _relative_days(day, today), promised, order.is_overdue)
+    if order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+        return DeliveryOutlook(_("No delivery"), None, "", None, False)
+    if order.eta:
+        day = clock_date(order.eta)
+        return DeliveryOutlook(_("Expected delivery"), day, _relative_days(day, today), promised, order.is_overdue)
+    if promised:
+        return DeliveryOutlook(
+            _("Promised delivery"), promised, _relative_days(promised, today), promised, order.is_overdue
+        )
+    day = order.requested_delivery
+    return DeliveryOutlook(_("Requested delivery"), day, _relative_days(day, today), None, order.is_overdue)
+
+
+def stage_rows(segments, stages: dict | None = None) -> list[dict]:
+    """Each workshop of the bar with its status in words, a status colour and its stage (no query)."""
+    rows = []
+    for segment in segments:
+        stage = (stages or {}).get(segment.workshop)
+        if not segment.in_routing:
+            rows.append({"segment": segment, "stage": None, "status": _("Not ordered"), "tone": "grey"})
+            continue
+        rows.append(
+            {
+                "segment": segment,
+                "stage": stage,
+                "status": StageStatus(segment.status).label,
+                "tone": STAGE_STATUS_TONE.get(segment.status, "grey"),
+            }
+        )
+    return rows
+
+
+def order_summary(order: Order, today: date) -> dict:
+    return {
+        "order": order,
+        "tone": ORDER_STATUS_TONE.get(order.status, "grey"),
+        "segments": workshop_bar(order),
+        "delivery": delivery_outlook(order, today),
+    }
+
+
+# --- Pages ---------------------------------------------------------------------------------------
 
 
 @login_required
 def portal_home(request):
+    """The organization's orders, newest first, each with its workshop bar and delivery date."""
     organization = require_organization(request.user)
-    return render(request, "orders/portal_home.html", {"organization": organization})
+    page = Paginator(order_list(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    today = clock_date(clock.now())
+    return render(
+        request,
+        "orders/portal_home.html",
+        {
+            "organization": organization,
+            "page": page,
+            "rows": [order_summary(order, today) for order in page.object_list],
+        },
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why do you cancel this order?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=NOTE_MAX,
+    )
+
+
+class RateForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=gettext_lazy("Your rating"),
+        choices=[(score, str(score)) for score in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=gettext_lazy("Comment (optional)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=NOTE_MAX,
+        required=False,
+    )
+
+
+def _actor_labels(order: Order, events) -> dict:
+    """Actor id → "You" for the client organization's own people, "Factory staff" for everyone else.
+
+    Staff names are never shown to clients. One query: which of the event actors are the organization's.
+    """
+    actor_ids = {event.actor_id for event in events if event.actor_id}
+    own = set(
+        ClientMembership.objects.filter(organization_id=order.client_id, user_id__in=actor_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    return {actor_id: (_("You") if actor_id in own else _("Factory staff")) for actor_id in actor_ids}
+
+
+# Step-level entries are many (one per finished step); the page folds them under the milestones.
+STEP_EVENTS = (EventKind.STEP_STARTED, EventKind.STEP_FINISHED)
+
+
+def _timeline(order: Order) -> tuple[list[dict], list[dict]]:
+    """The client's timeline, newest first: (milestones, finished steps)."""
+    events = client_events(order)
+    actors = _actor_labels(order, events)
+    milestones, steps = [], []
+    for event in reversed(events):
+        row = {
+            "event": event,
+            "actor": actors.get(event.actor_id, _("Factory staff")),
+            "from_status": _status_label(event.from_status),
+            "to_status": _status_label(event.to_status),
+        }
+        (steps if event.kind in STEP_EVENTS else milestones).append(row)
+    return milestones, steps
+
+
+def _status_label(value: str) -> str:
+    return OrderStatus(value).label if value in OrderStatus.values else value
+
+
+def _render_detail(request, pk, *, cancel_form=None, rate_form=None):
+    require_organization(request.user)
+    order = order_detail(user=request.user, pk=pk)
+    segments = workshop_bar(order)
+    deliverables = list(order.artifacts.all()) if order.status in DELIVERABLE_STATUSES else []
+    final = deliverables[-1] if deliverables else None
+    tracking_url = (
+        request.build_absolute_uri(reverse("tracking:order", args=[order.tracking_token]))
+        if order.tracking_token
+        else ""
+    )
+    milestones, step_events = _timeline(order)
+    context = {
+        "order": order,
+        "tone": ORDER_STATUS_TONE.get(order.status, "grey"),
+        "segments": segments,
+        "stages": stage_rows(segments, {stage.workshop: stage for stage in order.stages.all()}),
+        "delivery": delivery_outlook(order),
+        "timeline": milestones,
+        "step_events": step_events,
+        "deliverables": deliverables,
+        "lineage": final.lineage() if final else [],
+        "tracking_url": tracking_url,
+        "can_cancel": order.status == OrderStatus.SUBMITTED,
+        "can_confirm": order.status == OrderStatus.DELIVERED,
+        "can_rate": order.status in DELIVERABLE_STATUSES and order.rating is None,
+        "cancel_form": cancel_form or CancelForm(),
+        "rate_form": rate_form or RateForm(),
+    }
+    return render(request, "orders/portal/order_detail.html", context)
+
+
+@login_required
+def order_page(request, pk):
+    """One order as its client sees it: progress, stages, timeline, deliverables, tracking link, actions."""
+    return _render_detail(request, pk)
+
+
+# --- Placing an order: fill in, review the quote, confirm ------------------------------------------
+
+
+def _order_form(request, data=None):
+    return ClientOrderForm(data, actor=request.user)
+
+
+@login_required
+def order_new(request):
+    """Two steps: the first POST shows the promised date and the estimate; `confirm=1` places the order."""
+    organization = require_organization(request.user)
+    if request.method != "POST":
+        return render(request, "orders/portal/order_form.html", {"form": _order_form(request)})
+    form = _order_form(request, request.POST)
+    if "edit" in request.POST:
+        # Back from the review page: the same answers, to change before reviewing again.
+        return render(request, "orders/portal/order_form.html", {"form": form})
+    if not form.is_valid():
+        return render(request, "orders/portal/order_form.html", {"form": form})
+    if request.POST.get("confirm") != "1":
+        fields = form.placed_fields()
+        estimate = quote(
+            product_type=fields["product_type"],
+            size=fields["size"],
+            priority=fields["priority"],
+            data_sensitivity=fields["data_sensitivity"],
+        )
+        return render(request, "orders/portal/order_review.html", {"form": form, "quote": estimate})
+    try:
+        order = services.order_submit(client=organization, actor=request.user, **form.placed_fields())
+    except OrderError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return render(request, "orders/portal/order_form.html", {"form": form})
+    messages.success(
+        request,
+        _("Order %(reference)s is placed. We promise delivery by %(date)s.")
+        % {"reference": order.reference, "date": order.promised_delivery.isoformat()},
+    )
+    return redirect("portal:order", pk=order.pk)
+
+
+# --- The client's actions on an order: one POST, one service -------------------------------------
+
+
+def _act(request, pk, *, perform, success, form_class=None, form_name=None):
+    """Run one service for the client's own order; refusals become messages or form errors."""
+    require_organization(request.user)
+    order = order_for_user(request.user, pk)
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        return _render_detail(request, pk, **{form_name: form})
+    try:
+        perform(order, form.cleaned_data if form is not None else {})
+    except OrderError as error:
+        if isinstance(error, OrderInvalid) and form is not None and error.field in form.fields:
+            form.add_error(error.field, error.message)
+            return _render_detail(request, pk, **{form_name: form})
+        messages.error(request, error.message)
+        return redirect("portal:order", pk=order.pk)
+    messages.success(request, success)
+    return redirect("portal:order", pk=order.pk)
+
+
+@login_required
+@require_POST
+def order_cancel(request, pk):
+    return _act(
+        request,
+        pk,
+        form_class=CancelForm,
+        form_name="cancel_form",
+        perform=lambda order, data: services.order_cancel(order=order, actor=request.user, reason=data["reason"]),
+        success=_("The order is cancelled."),
+    )
+
+
+@login_required
+@require_POST
+def order_confirm(request, pk):
+    return _act(
+        request,
+        pk,
+        perform=lambda order, data: services.order_confirm(order=order, actor=request.user),
+        success=_("Thank you: the delivery is confirmed and the order is closed."),
+    )
+
+
+@login_required
+@require_POST
+def order_rate(request, pk):
+    return _act(
+        request,
+        pk,
+        form_class=RateForm,
+        form_name="rate_form",
+        perform=lambda order, data: services.order_rate(
+            order=order, actor=request.user, score=data["score"], comment=data["comment"]
+        ),
+        success=_("Thank you for your rating."),
+    )
+
+
+@login_required
+@require_POST
+def tracking_renew(request, pk):
+    return _act(
+        request,
+        pk,
+        perform=lambda order, data: services.order_renew_tracking_link(order=order, actor=request.user),
+        success=_("A new tracking link is issued; the previous link no longer works."),
+    )
+
+
+@login_required
+@require_POST
+def tracking_revoke(request, pk):
+    return _act(
+        request,
+        pk,
+        perform=lambda order, data: services.order_revoke_tracking_link(order=order, actor=request.user),
+        success=_("The tracking link is revoked; nobody can open it any more."),
+    )

@@ -1,12 +1,664 @@
-"""Every state change of orders and their clients. Views, API, tasks and other apps call these."""
+"""Every state change of orders, their stages and steps. Views, API, tasks and other apps call these.
 
+Each function validates first, then changes inside one transaction with the order row locked
+(always the order first, so two services never deadlock), writes an order event, and keeps
+progress and ETA consistent. A refused request raises an OrderError and changes nothing.
+"""
+
+import hashlib
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
-from orders.models import ClientMembership, ClientOrganization
+from factory import clock, roles
+from factory.catalog.models import SIZE_FACTORS, ProductType, Sector, Size
+from factory.catalog.selectors import routing_for, steps_by_workshop
+from orders.access import organization_of
+from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed
+from orders.models import (
+    WORKSHOP_ARTIFACT,
+    Artifact,
+    ClientMembership,
+    ClientOrganization,
+    DataSensitivity,
+    EventKind,
+    Order,
+    OrderEvent,
+    OrderStage,
+    OrderStatus,
+    OrderStep,
+    Priority,
+    ReferenceCounter,
+    RequirementChange,
+    StageStatus,
+    StepStatus,
+    new_tracking_token,
+)
+
+TITLE_MAX = 200
+REQUIREMENTS_MAX = 10000
+NOTE_MAX = 2000
+CANCELLABLE_BY_STAFF = (
+    OrderStatus.SUBMITTED,
+    OrderStatus.ACCEPTED,
+    OrderStatus.IN_PRODUCTION,
+    OrderStatus.AWAITING_REVIEW,
+    OrderStatus.READY,
+)
+OPEN_FOR_CHANGES = (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW)
+ACTIVE_OR_WAITING = (OrderStatus.SUBMITTED, *OPEN_FOR_CHANGES)
+
+
+# --- Clients -------------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def client_user_attach(*, user, organization: ClientOrganization) -> ClientMembership:
     """Make `user` a client user of `organization` (a user belongs to exactly one organization)."""
-    membership, _ = ClientMembership.objects.update_or_create(user=user, defaults={"organization": organization})
+    if roles.has_role(user):
+        raise OrderInvalid(_("Staff users cannot also be client users."), field="user")
+    membership, _created = ClientMembership.objects.update_or_create(user=user, defaults={"organization": organization})
     return membership
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+def _refuse(order_or_stage, action: str):
+    raise OrderTransitionNotAllowed(
+        _("Cannot %(action)s: %(object)s is %(status)s.")
+        % {"action": action, "object": order_or_stage, "status": order_or_stage.get_status_display()}
+    )
+
+
+def _lock(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _event(order, *, actor, kind, from_status="", to_status="", workshop="", note="", internal=False) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        at=clock.now(),
+        actor=actor,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        workshop=workshop,
+        note=note,
+        internal=internal,
+    )
+
+
+def _set_status(order: Order, status: str, *, actor, kind, note="", workshop="", extra_fields=()) -> None:
+    previous = order.status
+    order.status = status
+    order.save(update_fields=["status", *extra_fields])
+    _event(order, actor=actor, kind=kind, from_status=previous, to_status=status, note=note, workshop=workshop)
+
+
+def _required_text(value: str, *, field: str, maximum: int, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise OrderInvalid(message, field=field)
+    if len(value) > maximum:
+        raise OrderInvalid(_("Keep it under %(max)d characters.") % {"max": maximum}, field=field)
+    return value
+
+
+def _is_client_of(actor, order: Order) -> bool:
+    organization = organization_of(actor)
+    return organization is not None and organization.pk == order.client_id
+
+
+def _next_reference(year: int) -> str:
+    counter, _created = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
+    ReferenceCounter.objects.filter(pk=year).update(last_number=F("last_number") + 1)
+    return f"AF-{year}-{counter.last_number + 1:05d}"
+
+
+def _refresh_progress_and_eta(order: Order) -> None:
+    """Recompute stage and order progress and the nominal ETA from the order's steps."""
+    now = clock.now()
+    stages = list(order.stages.order_by("position").prefetch_related("steps"))
+    total_steps = done_steps = 0
+    remaining_hours = Decimal(0)
+    gates_left = 0
+    current = ""
+    for stage in stages:
+        steps = list(stage.steps.all())
+        stage_done = sum(1 for step in steps if step.status == StepStatus.DONE)
+        progress = 100 if stage.status == StageStatus.APPROVED else (stage_done * 100 // max(len(steps), 1))
+        if (stage.steps_total, stage.steps_done, stage.progress) != (len(steps), stage_done, progress):
+            stage.steps_total, stage.steps_done, stage.progress = len(steps), stage_done, progress
+            stage.save(update_fields=["steps_total", "steps_done", "progress"])
+        total_steps += len(steps)
+        done_steps += stage_done
+        remaining_hours += sum((step.nominal_hours for step in steps if step.status != StepStatus.DONE), Decimal(0))
+        if stage.status != StageStatus.APPROVED:
+            gates_left += 1
+            current = current or (stage.workshop if stage.status != StageStatus.PENDING else "")
+    order.progress = 100 if order.status == OrderStatus.READY else done_steps * 100 // max(total_steps, 1)
+    order.current_workshop = current
+    fields = ["progress", "current_workshop"]
+    if order.status in (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW):
+        order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
+        fields.append("eta")
+    elif order.status == OrderStatus.READY:
+        order.eta = now
+        fields.append("eta")
+    order.save(update_fields=fields)
+
+
+def _advance_stage(stage: OrderStage, *, actor) -> None:
+    """Make the next waiting step ready; when every step is done, the stage waits at its gate."""
+    steps = list(stage.steps.select_for_update().order_by("position"))
+    if any(step.status in (StepStatus.READY, StepStatus.RUNNING) for step in steps):
+        return
+    waiting = [step for step in steps if step.status == StepStatus.PENDING]
+    if waiting:
+        waiting[0].status = StepStatus.READY
+        waiting[0].save(update_fields=["status"])
+        return
+    order = stage.order
+    after_rework = stage.status == StageStatus.REWORK
+    stage.status = StageStatus.AWAITING_REVIEW
+    stage.finished_at = clock.now()
+    stage.save(update_fields=["status", "finished_at"])
+    note = _("Rework done; the gate is open for review again.") if after_rework else ""
+    _set_status(
+        order, OrderStatus.AWAITING_REVIEW, actor=actor, kind=EventKind.STAGE_DONE, workshop=stage.workshop, note=note
+    )
+
+
+def _start_stage(stage: OrderStage, *, actor) -> None:
+    stage.status = StageStatus.IN_PROGRESS
+    stage.started_at = clock.now()
+    stage.save(update_fields=["status", "started_at"])
+    _event(stage.order, actor=actor, kind=EventKind.STAGE_STARTED, workshop=stage.workshop)
+    _advance_stage(stage, actor=actor)
+
+
+# --- Placing and deciding on orders --------------------------------------------------------------
+
+
+def check_priority_allowed(*, actor, priority: str) -> None:
+    """Urgent work preempts others' compute: only factory staff may ask for it."""
+    if priority == Priority.URGENT and organization_of(actor) is not None:
+        raise OrderInvalid(_("Only factory staff can mark an order urgent."), field="priority")
+
+
+def order_validate(
+    *,
+    actor,
+    title: str,
+    product_type: str,
+    sector: str,
+    requirements: str,
+    data_sensitivity: str,
+    size: str,
+    priority: str,
+    requested_delivery: date,
+) -> dict:
+    """Check an order's fields as a client or staff member places it; returns them cleaned."""
+    choices = {
+        "product_type": (product_type, ProductType.values),
+        "sector": (sector, Sector.values),
+        "data_sensitivity": (data_sensitivity, DataSensitivity.values),
+        "size": (size, Size.values),
+        "priority": (priority, Priority.values),
+    }
+    for field, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise OrderInvalid(_("“%(value)s” is not a valid choice.") % {"value": value}, field=field)
+    check_priority_allowed(actor=actor, priority=priority)
+    if not isinstance(requested_delivery, date):
+        raise OrderInvalid(_("Give the requested delivery date."), field="requested_delivery")
+    if requested_delivery <= clock.now().date():
+        raise OrderInvalid(_("The requested delivery date must be in the future."), field="requested_delivery")
+    requirements = (requirements or "").strip()
+    if len(requirements) > REQUIREMENTS_MAX:
+        raise OrderInvalid(_("Keep it under %(max)d characters.") % {"max": REQUIREMENTS_MAX}, field="requirements")
+    return {
+        "title": _required_text(title, field="title", maximum=TITLE_MAX, message=_("Give the order a title.")),
+        "product_type": product_type,
+        "sector": sector,
+        "requirements": requirements,
+        "data_sensitivity": data_sensitivity,
+        "size": size,
+        "priority": priority,
+        "requested_delivery": requested_delivery,
+    }
+
+
+@transaction.atomic
+def order_submit(*, client: ClientOrganization, actor, parent_order: Order | None = None, **fields) -> Order:
+    """Place an order for `client` (by one of its client users, or by staff on its behalf)."""
+    organization = organization_of(actor)
+    if organization is not None and organization.pk != client.pk:
+        raise OrderActionNotPermitted(_("Client users can only place orders for their own organization."))
+    if organization is None and not roles.has_role(actor, roles.OPERATIONS, roles.AFTERSALES):
+        raise OrderActionNotPermitted(_("Only operations staff or client users can place orders."))
+    cleaned = order_validate(actor=actor, **fields)
+    from orders.quotes import quote
+
+    now = clock.now()
+    promise = quote(
+        product_type=cleaned["product_type"],
+        size=cleaned["size"],
+        priority=cleaned["priority"],
+        data_sensitivity=cleaned["data_sensitivity"],
+    )
+    order = Order.objects.create(
+        reference=_next_reference(now.year),
+        client=client,
+        placed_by=actor,
+        parent_order=parent_order,
+        created_at=now,
+        promised_delivery=promise.promised_delivery,
+        **cleaned,
+    )
+    note = _("Follow-up of %(reference)s.") % {"reference": parent_order.reference} if parent_order else ""
+    _event(order, actor=actor, kind=EventKind.SUBMITTED, to_status=OrderStatus.SUBMITTED, note=note)
+    return order
+
+
+@transaction.atomic
+def order_accept(*, order: Order, actor) -> Order:
+    """Accept a submitted order: its routing becomes one stage per workshop with the catalog's steps."""
+    order = _lock(order)
+    if order.status != OrderStatus.SUBMITTED:
+        _refuse(order, _("accept"))
+    workshops = routing_for(order.product_type)
+    steps = steps_by_workshop(workshops, order.size)
+    factor = SIZE_FACTORS[order.size]
+    for position, workshop in enumerate(workshops, start=1):
+        stage = OrderStage.objects.create(order=order, workshop=workshop, position=position)
+        OrderStep.objects.bulk_create(
+            OrderStep(
+                stage=stage,
+                catalog_step=step,
+                code=step.code,
+                name=step.name,
+                name_zh=step.name_zh,
+                position=index,
+                pool_kind=step.pool_kind,
+                demand_pflops=step.demand_pflops,
+                work_pflops_hours=(step.work_pflops_hours * factor).quantize(Decimal("0.01")),
+                nominal_hours=(step.nominal_hours * factor).quantize(Decimal("0.01")),
+            )
+            for index, step in enumerate(steps[workshop], start=1)
+        )
+    order.accepted_at = clock.now()
+    _set_status(order, OrderStatus.ACCEPTED, actor=actor, kind=EventKind.ACCEPTED, extra_fields=["accepted_at"])
+    _refresh_progress_and_eta(order)
+    return order
+
+
+@transaction.atomic
+def order_reject(*, order: Order, actor, reason: str) -> Order:
+    reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the order is rejected."))
+    order = _lock(order)
+    if order.status != OrderStatus.SUBMITTED:
+        _refuse(order, _("reject"))
+    _set_status(order, OrderStatus.REJECTED, actor=actor, kind=EventKind.REJECTED, note=reason)
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor, reason: str) -> Order:
+    """Staff may cancel until delivery; the client only before the order is accepted."""
+    reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the order is cancelled."))
+    order = _lock(order)
+    allowed = (OrderStatus.SUBMITTED,) if _is_client_of(actor, order) else CANCELLABLE_BY_STAFF
+    if order.status not in allowed:
+        _refuse(order, _("cancel"))
+    order.eta = None
+    order.current_workshop = ""
+    order.save(update_fields=["eta", "current_workshop"])
+    _set_status(order, OrderStatus.CANCELLED, actor=actor, kind=EventKind.CANCELLED, note=reason)
+    # Nothing of a cancelled order is waiting for compute any more.
+    OrderStep.objects.filter(stage__order=order, status__in=(StepStatus.READY, StepStatus.RUNNING)).update(
+        status=StepStatus.PENDING
+    )
+    return order
+
+
+# --- Production ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_start_production(*, order: Order, actor) -> Order:
+    """An accepted order enters its first workshop."""
+    order = _lock(order)
+    if order.status != OrderStatus.ACCEPTED:
+        _refuse(order, _("start production"))
+    first = order.stages.select_for_update().order_by("position").first()
+    _set_status(order, OrderStatus.IN_PRODUCTION, actor=actor, kind=EventKind.PRODUCTION_STARTED)
+    _start_stage(first, actor=actor)
+    _refresh_progress_and_eta(order)
+    return order
+
+
+def _lock_step(step: OrderStep) -> tuple[Order, OrderStage, OrderStep]:
+    """Lock the step's order, then the step and its stage (the order first, as every service does)."""
+    order = Order.objects.select_for_update().get(stages__steps__pk=step.pk)
+    step = OrderStep.objects.select_for_update().get(pk=step.pk)
+    stage = OrderStage.objects.select_for_update().get(pk=step.stage_id)
+    stage.order = order
+    step.stage = stage
+    return order, stage, step
+
+
+@transaction.atomic
+def step_start(*, step: OrderStep, actor=None) -> OrderStep:
+    """A ready step starts running (the dispatcher placed its job on a pool)."""
+    order, stage, step = _lock_step(step)
+    if step.status != StepStatus.READY or order.status != OrderStatus.IN_PRODUCTION:
+        raise OrderTransitionNotAllowed(_("Only a ready step of an order in production can start."))
+    step.status = StepStatus.RUNNING
+    step.started_at = step.started_at or clock.now()
+    step.save(update_fields=["status", "started_at"])
+    _event(order, actor=actor, kind=EventKind.STEP_STARTED, workshop=stage.workshop, note=step.name, internal=True)
+    return step
+
+
+@transaction.atomic
+def step_finish(*, step: OrderStep, actor=None) -> OrderStep:
+    """A ready or running step is done (its job finished, or staff completed it by hand)."""
+    order, stage, step = _lock_step(step)
+    if step.status not in (StepStatus.READY, StepStatus.RUNNING) or order.status != OrderStatus.IN_PRODUCTION:
+        raise OrderTransitionNotAllowed(
+            _("Step “%(step)s” is %(status)s; only the ready or running step of an order in production can finish.")
+            % {"step": step.name, "status": step.get_status_display()}
+        )
+    now = clock.now()
+    step.status = StepStatus.DONE
+    step.started_at = step.started_at or now
+    step.finished_at = now
+    step.finished_by = actor
+    step.save(update_fields=["status", "started_at", "finished_at", "finished_by"])
+    _event(order, actor=actor, kind=EventKind.STEP_FINISHED, workshop=stage.workshop, note=step.name)
+    _advance_stage(stage, actor=actor)
+    _refresh_progress_and_eta(order)
+    return step
+
+
+@transaction.atomic
+def stage_release_gate(*, stage: OrderStage, actor, note: str = "") -> OrderStage:
+    """The stage's security gate is approved: the next workshop starts, or the order is ready."""
+    order = _lock(stage.order)
+    stage = OrderStage.objects.select_for_update().get(pk=stage.pk)
+    stage.order = order
+    if stage.status != StageStatus.AWAITING_REVIEW:
+        _refuse(stage, _("release the gate"))
+    stage.status = StageStatus.APPROVED
+    stage.save(update_fields=["status"])
+    _event(order, actor=actor, kind=EventKind.GATE_RELEASED, workshop=stage.workshop, note=note[:NOTE_MAX])
+    _produce_artifact(order, stage)
+    following = order.stages.select_for_update().filter(position__gt=stage.position).order_by("position").first()
+    if following is None:
+        _set_status(order, OrderStatus.READY, actor=actor, kind=EventKind.READY)
+    else:
+        _set_status(
+            order, OrderStatus.IN_PRODUCTION, actor=actor, kind=EventKind.STAGE_STARTED, workshop=following.workshop
+        )
+        _start_stage_silently(following, actor=actor)
+    _refresh_progress_and_eta(order)
+    return stage
+
+
+def _start_stage_silently(stage: OrderStage, *, actor) -> None:
+    """Start a stage whose start event was already written with the order's status change."""
+    stage.status = StageStatus.IN_PROGRESS
+    stage.started_at = clock.now()
+    stage.save(update_fields=["status", "started_at"])
+    _advance_stage(stage, actor=actor)
+
+
+def _produce_artifact(order: Order, stage: OrderStage) -> Artifact:
+    kind = WORKSHOP_ARTIFACT[stage.workshop]
+    previous = order.artifacts.filter(stage__position__lt=stage.position).order_by("-stage__position").first()
+    version = f"1.{order.artifacts.filter(kind=kind).count()}.0"
+    work = sum(step.work_pflops_hours for step in stage.steps.all())
+    digest = hashlib.sha256(f"{order.reference}:{kind}:{version}:{work}".encode()).hexdigest()
+    return Artifact.objects.create(
+        order=order,
+        stage=stage,
+        kind=kind,
+        name=f"{order.reference.lower()}-{kind}",
+        version=version,
+        # Simulated: artifacts grow with the work that went into them.
+        size_bytes=int(work * 1_000_000) + 4096,
+        checksum=digest,
+        produced_at=clock.now(),
+        built_from=previous,
+    )
+
+
+def _send_steps_back(stage: OrderStage, steps: list[OrderStep]) -> None:
+    if not steps:
+        raise OrderInvalid(_("Name at least one step to redo."), field="rework_steps")
+    if any(step.stage_id != stage.pk for step in steps):
+        raise OrderInvalid(_("Rework steps must belong to the stage under review."), field="rework_steps")
+    # Steps run in order: a ready step after the earliest redone one waits until the redo is done.
+    earliest = min(step.position for step in steps)
+    OrderStep.objects.filter(stage=stage, status=StepStatus.READY, position__gt=earliest).update(
+        status=StepStatus.PENDING
+    )
+    OrderStep.objects.filter(pk__in=[step.pk for step in steps]).update(
+        status=StepStatus.PENDING,
+        rework_count=F("rework_count") + 1,
+        started_at=None,
+        finished_at=None,
+        finished_by=None,
+    )
+
+
+@transaction.atomic
+def stage_send_back(*, stage: OrderStage, steps: list[OrderStep], actor, reason: str) -> OrderStage:
+    """The gate was refused: the named steps go back to production; the gate reopens once they are done."""
+    reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the steps are sent back."))
+    order = _lock(stage.order)
+    stage = OrderStage.objects.select_for_update().get(pk=stage.pk)
+    stage.order = order
+    if stage.status != StageStatus.AWAITING_REVIEW:
+        _refuse(stage, _("send steps back to rework"))
+    _send_steps_back(stage, steps)
+    stage.status = StageStatus.REWORK
+    stage.gate_passage = F("gate_passage") + 1
+    stage.finished_at = None
+    stage.save(update_fields=["status", "gate_passage", "finished_at"])
+    stage.refresh_from_db(fields=["gate_passage"])
+    names = ", ".join(step.name for step in steps)
+    _set_status(
+        order,
+        OrderStatus.IN_PRODUCTION,
+        actor=actor,
+        kind=EventKind.REWORK,
+        workshop=stage.workshop,
+        note=f"{reason} ({names})",
+    )
+    _advance_stage(stage, actor=actor)
+    _refresh_progress_and_eta(order)
+    return stage
+
+
+@transaction.atomic
+def order_record_requirement_change(*, order: Order, actor, text: str, rework_steps=()) -> RequirementChange:
+    """Record a client's changed requirement; named finished steps of the current stage are redone."""
+    text = _required_text(text, field="text", maximum=5000, message=_("Describe the change."))
+    order = _lock(order)
+    if order.status not in (OrderStatus.SUBMITTED, *OPEN_FOR_CHANGES):
+        _refuse(order, _("record a requirement change"))
+    # Decide on the steps' current state in the database, not on what the caller holds.
+    rework_steps = list(OrderStep.objects.select_for_update().filter(pk__in=[step.pk for step in rework_steps]))
+    change = RequirementChange.objects.create(order=order, text=text, recorded_by=actor, recorded_at=clock.now())
+    if rework_steps:
+        stage = order.stages.select_for_update().filter(workshop=order.current_workshop).first()
+        if stage is None or stage.status not in (
+            StageStatus.IN_PROGRESS,
+            StageStatus.AWAITING_REVIEW,
+            StageStatus.REWORK,
+        ):
+            raise OrderInvalid(_("Only steps of the workshop in production can be redone."), field="rework_steps")
+        if any(step.status != StepStatus.DONE for step in rework_steps):
+            raise OrderInvalid(_("Only finished steps can be redone."), field="rework_steps")
+        _send_steps_back(stage, rework_steps)
+        change.rework_steps.set(rework_steps)
+        if stage.status == StageStatus.AWAITING_REVIEW:
+            stage.status = StageStatus.REWORK
+            stage.gate_passage = F("gate_passage") + 1
+            stage.save(update_fields=["status", "gate_passage"])
+            order.status = OrderStatus.IN_PRODUCTION
+            order.save(update_fields=["status"])
+        _advance_stage(stage, actor=actor)
+    _event(
+        order,
+        actor=actor,
+        kind=EventKind.REQUIREMENT_CHANGE,
+        note=text,
+        internal=False,
+        workshop=order.current_workshop,
+    )
+    _refresh_progress_and_eta(order)
+    return change
+
+
+# --- Delivery ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_deliver(*, order: Order, actor) -> Order:
+    order = _lock(order)
+    if order.status != OrderStatus.READY:
+        _refuse(order, _("deliver"))
+    order.delivered_at = clock.now()
+    order.eta = None
+    _set_status(
+        order, OrderStatus.DELIVERED, actor=actor, kind=EventKind.DELIVERED, extra_fields=["delivered_at", "eta"]
+    )
+    return order
+
+
+@transaction.atomic
+def order_confirm(*, order: Order, actor) -> Order:
+    """The client confirms receipt of the delivery, which closes the order."""
+    order = _lock(order)
+    if not _is_client_of(actor, order):
+        raise OrderActionNotPermitted(_("Only the client can confirm a delivery."))
+    if order.status != OrderStatus.DELIVERED:
+        _refuse(order, _("confirm"))
+    order.closed_at = clock.now()
+    _set_status(order, OrderStatus.CLOSED, actor=actor, kind=EventKind.CONFIRMED, extra_fields=["closed_at"])
+    return order
+
+
+@transaction.atomic
+def order_rate(*, order: Order, actor, score, comment: str = "") -> Order:
+    """The client rates a delivered order once, 1 to 5 with an optional comment."""
+    order = _lock(order)
+    if not _is_client_of(actor, order):
+        raise OrderActionNotPermitted(_("Only the client can rate an order."))
+    if order.status not in (OrderStatus.DELIVERED, OrderStatus.CLOSED):
+        _refuse(order, _("rate"))
+    if order.rating is not None:
+        raise OrderTransitionNotAllowed(_("This order has already been rated."))
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise OrderInvalid(_("Give a score from 1 to 5."), field="score")
+    comment = (comment or "").strip()
+    if len(comment) > NOTE_MAX:
+        raise OrderInvalid(_("Keep it under %(max)d characters.") % {"max": NOTE_MAX}, field="comment")
+    order.rating, order.rating_comment = score, comment
+    order.save(update_fields=["rating", "rating_comment"])
+    _event(order, actor=actor, kind=EventKind.RATED, note=f"{score}/5 {comment}".strip())
+    return order
+
+
+# --- Dispatch-facing and housekeeping ------------------------------------------------------------
+
+
+@transaction.atomic
+def order_set_priority(*, order: Order, actor, priority: str, reason: str) -> Order:
+    reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the priority changes."))
+    if priority not in Priority.values:
+        raise OrderInvalid(_("“%(value)s” is not a valid choice.") % {"value": priority}, field="priority")
+    order = _lock(order)
+    if order.status not in ACTIVE_OR_WAITING:
+        _refuse(order, _("change the priority"))
+    if order.priority == priority:
+        raise OrderInvalid(_("The order already has this priority."), field="priority")
+    previous = order.get_priority_display()
+    order.priority = priority
+    order.save(update_fields=["priority"])
+    _event(
+        order,
+        actor=actor,
+        kind=EventKind.PRIORITY_CHANGED,
+        note=f"{previous} → {order.get_priority_display()}: {reason}",
+        internal=True,
+    )
+    return order
+
+
+@transaction.atomic
+def order_renew_tracking_link(*, order: Order, actor) -> Order:
+    """Issue a new tracking link; the old one stops working at once."""
+    order = _lock(order)
+    order.tracking_token = new_tracking_token()
+    order.save(update_fields=["tracking_token"])
+    _event(order, actor=actor, kind=EventKind.TRACKING_LINK, note=_("New tracking link issued."), internal=True)
+    return order
+
+
+@transaction.atomic
+def order_revoke_tracking_link(*, order: Order, actor) -> Order:
+    order = _lock(order)
+    if order.tracking_token is None:
+        raise OrderTransitionNotAllowed(_("The tracking link is already revoked."))
+    order.tracking_token = None
+    order.save(update_fields=["tracking_token"])
+    _event(order, actor=actor, kind=EventKind.TRACKING_LINK, note=_("Tracking link revoked."), internal=True)
+    return order
+
+
+# --- Called by the dispatch center, in bulk (one query each, whatever the number of steps) -----------
+
+
+def steps_mark_running(*, step_ids, at) -> int:
+    """Ready steps whose jobs were placed on a pool are now running."""
+    return OrderStep.objects.filter(pk__in=step_ids, status=StepStatus.READY).update(
+        status=StepStatus.RUNNING, started_at=Coalesce("started_at", Value(at))
+    )
+
+
+def steps_mark_ready(*, step_ids) -> int:
+    """Running steps whose jobs were preempted wait for compute again (their progress is kept by the job)."""
+    return OrderStep.objects.filter(pk__in=step_ids, status=StepStatus.RUNNING).update(status=StepStatus.READY)
+
+
+def orders_set_compute(*, totals: dict) -> None:
+    """Record compute used so far: `totals` maps an order id to (PFLOPS·h, cost in CNY), summed over its jobs."""
+    orders = list(Order.objects.filter(pk__in=totals).only("pk", "compute_pflops_hours", "compute_cost"))
+    for order in orders:
+        pflops_hours, cost = totals[order.pk]
+        order.compute_pflops_hours = Decimal(pflops_hours).quantize(Decimal("0.01"))
+        order.compute_cost = Decimal(cost).quantize(Decimal("0.01"))
+    Order.objects.bulk_update(orders, ["compute_pflops_hours", "compute_cost"], batch_size=1000)
+
+
+def orders_set_eta(*, etas: dict) -> int:
+    """Write the ETAs a queue-aware forecast predicts (order id → datetime) for orders still in the factory."""
+    changed = [
+        order
+        for order in Order.objects.filter(pk__in=etas, status__in=OPEN_FOR_CHANGES).only("pk", "eta")
+        if order.eta != etas[order.pk]
+    ]
+    for order in changed:
+        order.eta = etas[order.pk]
+    Order.objects.bulk_update(changed, ["eta"], batch_size=500)
+    return len(changed)

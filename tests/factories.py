@@ -40,3 +40,77 @@ def client_user(organization=None, **kwargs):
     user = UserFactory(**kwargs)
     client_user_attach(user=user, organization=organization or ClientOrganizationFactory())
     return user
+
+
+# --- Orders: built through the real services, never by raw ORM edits -------------------------------
+
+
+def order_fields(**overrides) -> dict:
+    from datetime import timedelta
+
+    from factory import clock
+
+    fields = {
+        "title": "Discharge-summary assistant",
+        "product_type": "model",
+        "sector": "healthcare",
+        "requirements": "Summarise discharge notes for ward doctors.",
+        "data_sensitivity": "internal",
+        "size": "small",
+        "priority": "normal",
+        "requested_delivery": clock.now().date() + timedelta(days=60),
+    }
+    fields.update(overrides)
+    return fields
+
+
+def place_order(*, client=None, actor=None, **overrides):
+    """A submitted order, placed by `actor` (default: a new client user of `client`)."""
+    from orders.services import order_submit
+
+    client = client or ClientOrganizationFactory()
+    actor = actor or client_user(organization=client)
+    return order_submit(client=client, actor=actor, **order_fields(**overrides))
+
+
+def finish_current_stage(order, actor):
+    """Finish every step of the order's workshop in production by hand; the stage then awaits review."""
+    from orders.models import OrderStep, StepStatus
+    from orders.services import step_finish
+
+    while True:
+        step = OrderStep.objects.filter(stage__order=order, status__in=[StepStatus.READY, StepStatus.RUNNING]).first()
+        if step is None:
+            break
+        step_finish(step=step, actor=actor)
+    order.refresh_from_db()
+    return order
+
+
+def order_at(status, *, staff, client=None, actor=None, **overrides):
+    """An order driven through the services to `status` (submitted … delivered)."""
+    from orders.models import OrderStatus
+    from orders.services import order_accept, order_deliver, order_start_production, stage_release_gate
+
+    order = place_order(client=client, actor=actor, **overrides)
+    if status == OrderStatus.SUBMITTED:
+        return order
+    order_accept(order=order, actor=staff)
+    if status == OrderStatus.ACCEPTED:
+        return order
+    order_start_production(order=order, actor=staff)
+    if status == OrderStatus.IN_PRODUCTION:
+        order.refresh_from_db()
+        return order
+    for stage in order.stages.order_by("position"):
+        finish_current_stage(order, staff)
+        if status == OrderStatus.AWAITING_REVIEW:
+            return order
+        stage.refresh_from_db()
+        stage_release_gate(stage=stage, actor=staff)
+    order.refresh_from_db()
+    if status == OrderStatus.READY:
+        return order
+    order_deliver(order=order, actor=staff)
+    order.refresh_from_db()
+    return order

@@ -77,9 +77,12 @@ def _reference_data(transactional_db):
     """Browser tests run on a flushed database, which loses the rows data migrations created."""
     from django.contrib.auth.models import Group
 
+    from factory.catalog.models import ProcessStep, RoutingStage, Toolchain
+    from factory.catalog.standard_catalog import load_standard_catalog
     from factory.roles import ensure_role_groups
 
     ensure_role_groups(Group)
+    load_standard_catalog(Toolchain, ProcessStep, RoutingStage)
 
 
 @pytest.fixture

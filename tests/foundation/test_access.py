@@ -4,7 +4,7 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 # Staff pages of the control center. Each later page is added here, so that its access is pinned.
-STAFF_PAGES = ["/"]
+STAFF_PAGES = ["/", "/orders/", "/orders/new/"]
 
 
 @pytest.mark.parametrize("path", [*STAFF_PAGES, "/portal/"])

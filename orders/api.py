@@ -1,0 +1,252 @@
+"""The orders REST API (API.md "Orders"), under /api/v1/orders/.
+
+Thin on purpose: each endpoint parses its input, finds the order through orders.access /
+orders.selectors (another organization's order answers 404), checks the caller's role, calls one
+service and answers with the order. Domain errors become 400/403/409 in factory.api.exception_handler.
+"""
+
+from collections.abc import Mapping
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from factory import roles
+from orders import selectors, services
+from orders.access import order_for_user, organization_of
+from orders.filters import OrderFilter
+from orders.models import Order, OrderStep
+from orders.quotes import quote
+from orders.serializers import (
+    ErrorDetailSerializer,
+    OrderCreateSerializer,
+    OrderEventSerializer,
+    OrderSerializer,
+    QuoteQuerySerializer,
+    QuoteSerializer,
+    RateSerializer,
+    ReasonSerializer,
+    RequirementChangeCreateSerializer,
+    RequirementChangeSerializer,
+)
+
+FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description=_('Invalid input: {"field": ["message", ...]}.'))
+NOT_ALLOWED = OpenApiResponse(ErrorDetailSerializer, description=_("Your role may not do this."))
+NOT_FOUND = OpenApiResponse(ErrorDetailSerializer, description=_("No such order (or another client's)."))
+CONFLICT = OpenApiResponse(ErrorDetailSerializer, description=_("The order's current status does not allow this."))
+
+
+class HasOrderAccess(BasePermission):
+    """Staff of any role and client users; an account that is neither is refused (403)."""
+
+    message = _("Your account does not have access to orders.")
+
+    def has_permission(self, request, view):
+        user = request.user
+        return roles.has_role(user) or organization_of(user) is not None
+
+
+def _require_operations(user) -> None:
+    if not roles.has_role(user, roles.OPERATIONS):
+        raise PermissionDenied(_("Only operations staff can do this."))
+
+
+def _require_client(user) -> None:
+    if organization_of(user) is None:
+        raise PermissionDenied(_("Only the client can do this."))
+
+
+def _steps_of(order: Order, ids: list[int]) -> list[OrderStep]:
+    """The steps `ids` of `order`; 400 when one is not a step of this order."""
+    steps = selectors.order_steps(order=order, ids=ids)
+    if len(steps) != len(set(ids)):
+        raise ValidationError({"rework_steps": [_("Name steps of this order.")]})
+    return steps
+
+
+def _action_schema(*, request=None, responses=None, summary, description=""):
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=request,
+        responses=responses or {200: OrderSerializer, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: CONFLICT},
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Orders the caller may see"), description=_("Staff see every order; clients their own.")
+    ),
+    retrieve=extend_schema(summary=_("One order"), responses={200: OrderSerializer, 404: NOT_FOUND}),
+)
+class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, HasOrderAccess]
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Order.objects.none()
+        return selectors.order_list(user=self.request.user)
+
+    def _order(self, pk, *, status_code=status.HTTP_200_OK) -> Response:
+        order = order_for_user(self.request.user, pk, self.get_queryset())
+        return Response(self.get_serializer(order).data, status=status_code)
+
+    def retrieve(self, request, pk=None):
+        return self._order(pk)
+
+    @extend_schema(
+        summary=_("Place an order"),
+        description=_("Client users place orders for their own organization; staff name the `client`."),
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED},
+    )
+    def create(self, request):
+        organization = organization_of(request.user)
+        if organization is not None:
+            given = request.data.get("client") if isinstance(request.data, Mapping) else None
+            if given not in (None, "") and str(given) != str(organization.pk):
+                raise ValidationError({"client": [_("You can only place orders for your own organization.")]})
+        serializer = OrderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        named_client = fields.pop("client", None)
+        client = organization or named_client
+        if client is None:
+            raise ValidationError({"client": [_("Name the client organization the order is for.")]})
+        order = services.order_submit(client=client, actor=request.user, **fields)
+        return self._order(order.pk, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary=_("Quote an order before placing it"),
+        description=_("The promised delivery date, compute and cost an order would get now. Places nothing."),
+        parameters=[QuoteQuerySerializer],
+        responses={200: QuoteSerializer, 400: FIELD_ERRORS},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def quote(self, request):
+        params = QuoteQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        services.check_priority_allowed(actor=request.user, priority=params.validated_data["priority"])
+        return Response(QuoteSerializer(quote(**params.validated_data)).data)
+
+    @extend_schema(
+        summary=_("The order's timeline"),
+        description=_("Oldest first. Clients do not see the factory's internal events."),
+        responses={200: OrderEventSerializer(many=True), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def events(self, request, pk=None):
+        return Response(OrderEventSerializer(selectors.order_events(user=request.user, pk=pk), many=True).data)
+
+    # --- Operations -----------------------------------------------------------------------------------
+
+    @_action_schema(summary=_("Accept a submitted order (operations)"))
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        order = order_for_user(request.user, pk)
+        _require_operations(request.user)
+        services.order_accept(order=order, actor=request.user)
+        return self._order(order.pk)
+
+    @_action_schema(
+        summary=_("Reject a submitted order (operations)"),
+        request=ReasonSerializer,
+        responses={200: OrderSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        order = order_for_user(request.user, pk)
+        _require_operations(request.user)
+        reason = ReasonSerializer(data=request.data)
+        reason.is_valid(raise_exception=True)
+        services.order_reject(order=order, actor=request.user, **reason.validated_data)
+        return self._order(order.pk)
+
+    @_action_schema(
+        summary=_("Cancel an order"),
+        description=_("Operations until delivery; the owning client only before the order is accepted."),
+        request=ReasonSerializer,
+        responses={200: OrderSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        order = order_for_user(request.user, pk)
+        if organization_of(request.user) is None:  # the owning client passed order_for_user
+            _require_operations(request.user)
+        reason = ReasonSerializer(data=request.data)
+        reason.is_valid(raise_exception=True)
+        services.order_cancel(order=order, actor=request.user, **reason.validated_data)
+        return self._order(order.pk)
+
+    @_action_schema(summary=_("Start production of an accepted order (operations)"))
+    @action(detail=True, methods=["post"], url_path="start-production")
+    def start_production(self, request, pk=None):
+        order = order_for_user(request.user, pk)
+        _require_operations(request.user)
+        services.order_start_production(order=order, actor=request.user)
+        return self._order(order.pk)
+
+    @_action_schema(summary=_("Deliver an order ready for delivery (operations)"))
+    @action(detail=True, methods=["post"])
+    def deliver(self, request, pk=None):
+        order = order_for_user(request.user, pk)
+        _require_operations(request.user)
+        services.order_deliver(order=order, actor=request.user)
+        return self._order(order.pk)
+
+    @_action_schema(
+        summary=_("Record a requirement change (operations)"),
+        description=_("Named finished steps of the workshop in production are redone."),
+        request=RequirementChangeCreateSerializer,
+        responses={
+            201: RequirementChangeSerializer,
+            400: FIELD_ERRORS,
+            403: NOT_ALLOWED,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="requirement-changes")
+    def requirement_changes(self, request, pk=None):
+        order = order_for_user(request.user, pk)
+        _require_operations(request.user)
+        change = RequirementChangeCreateSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        recorded = services.order_record_requirement_change(
+            order=order,
+            actor=request.user,
+            text=change.validated_data["text"],
+            rework_steps=_steps_of(order, change.validated_data["rework_steps"]),
+        )
+        return Response(RequirementChangeSerializer(recorded).data, status=status.HTTP_201_CREATED)
+
+    # --- The client ----------------------------------------------------------------------------------
+
+    @_action_schema(summary=_("Confirm receipt of a delivered order (client)"))
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        order = order_for_user(request.user, pk)
+        _require_client(request.user)
+        services.order_confirm(order=order, actor=request.user)
+        return self._order(order.pk)
+
+    @_action_schema(
+        summary=_("Rate a delivered order once, 1 to 5 (client)"),
+        request=RateSerializer,
+        responses={200: OrderSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def rate(self, request, pk=None):
+        order = order_for_user(request.user, pk)
+        _require_client(request.user)
+        rating = RateSerializer(data=request.data)
+        rating.is_valid(raise_exception=True)
+        services.order_rate(order=order, actor=request.user, **rating.validated_data)
+        return self._order(order.pk)

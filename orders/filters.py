@@ -1,0 +1,99 @@
+"""The one filter set of orders, shared by the staff order list and the API."""
+
+import django_filters
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils.translation import gettext_lazy as _
+
+from factory import clock, roles
+from factory.catalog.models import ProductType, Sector, Workshop
+from orders.access import organization_of
+from orders.models import ACTIVE_STATUSES, ClientOrganization, Order, OrderStatus
+
+SORTS = {
+    "newest": ("-created_at",),
+    "oldest": ("created_at",),
+    "due": ("requested_delivery", "-created_at"),
+    "eta": ("eta", "-created_at"),
+    "priority": ("-priority_rank", "-created_at"),
+    "progress": ("-progress", "-created_at"),
+    "reference": ("reference",),
+}
+
+
+def overdue_q() -> Q:
+    """Orders late against their due date (promised, else requested): by ETA while active, by delivery after.
+
+    Needs the annotations of `with_due_dates`.
+    """
+    today = clock.now().date()
+    active_late = Q(status__in=ACTIVE_STATUSES) & (Q(due_date__lt=today) | Q(eta_date__gt=F("due_date")))
+    delivered_late = Q(status__in=(OrderStatus.DELIVERED, OrderStatus.CLOSED), delivered_date__gt=F("due_date"))
+    return active_late | delivered_late
+
+
+def with_due_dates(queryset):
+    return queryset.annotate(
+        due_date=Coalesce("promised_delivery", "requested_delivery"),
+        eta_date=TruncDate("eta"),
+        delivered_date=TruncDate("delivered_at"),
+    )
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices, label=_("Status"))
+    product_type = django_filters.ChoiceFilter(choices=ProductType.choices, label=_("Product type"))
+    sector = django_filters.ChoiceFilter(choices=Sector.choices, label=_("Sector"))
+    client = django_filters.ModelChoiceFilter(queryset=ClientOrganization.objects.all(), label=_("Client"))
+    current_workshop = django_filters.ChoiceFilter(choices=Workshop.choices, label=_("Current workshop"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    search = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    sort = django_filters.ChoiceFilter(
+        method="filter_sort",
+        label=_("Sort by"),
+        choices=[
+            ("newest", _("Newest first")),
+            ("oldest", _("Oldest first")),
+            ("due", _("Requested delivery")),
+            ("eta", _("ETA")),
+            ("priority", _("Priority")),
+            ("progress", _("Progress")),
+            ("reference", _("Reference")),
+        ],
+    )
+
+    class Meta:
+        model = Order
+        fields = ["status", "product_type", "sector", "client", "current_workshop"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.request.user if self.request is not None else None
+        if user is not None and not roles.has_role(user) and (organization := organization_of(user)) is not None:
+            # A client may only name its own organization: other ids are unknown, not "empty".
+            self.filters["client"].queryset = ClientOrganization.objects.filter(pk=organization.pk)
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        overdue = with_due_dates(queryset).filter(overdue_q())
+        # Excluding by id, not by the negated condition: a missing ETA is "not late", not "unknown".
+        return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__icontains=value) | Q(title__icontains=value) | Q(client__name__icontains=value)
+        )
+
+    def filter_sort(self, queryset, name, value):
+        if value == "priority":
+            queryset = queryset.annotate(
+                priority_rank=Case(
+                    *(When(priority=p, then=Value(rank)) for rank, p in enumerate(["low", "normal", "high", "urgent"])),
+                    output_field=IntegerField(),
+                )
+            )
+        return queryset.order_by(*SORTS.get(value, SORTS["newest"]))

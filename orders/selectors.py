@@ -1,0 +1,112 @@
+"""Reads of orders for pages, the API and the apps above. Each returns its joins ready (no N+1)."""
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from factory import roles
+from factory.catalog.models import Workshop
+from orders.access import order_for_user, orders_visible_to
+from orders.models import EventKind, Order, OrderEvent, OrderStage, OrderStep, StageStatus
+
+
+def _stages_in_order():
+    return Prefetch("stages", queryset=OrderStage.objects.order_by("position"))
+
+
+def order_list(*, user) -> QuerySet[Order]:
+    """Orders `user` may see, with what a list row needs: the client and the stages (for the bar)."""
+    return orders_visible_to(user, Order.objects.select_related("client").prefetch_related(_stages_in_order()))
+
+
+def order_detail(*, user, pk) -> Order:
+    """One order with its stages and steps, timeline, requirement changes and deliverables."""
+    queryset = Order.objects.select_related("client", "placed_by", "parent_order").prefetch_related(
+        Prefetch(
+            "stages",
+            queryset=OrderStage.objects.order_by("position").prefetch_related(
+                Prefetch("steps", queryset=OrderStep.objects.order_by("position").select_related("finished_by"))
+            ),
+        ),
+        Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("at", "id")),
+        "requirement_changes__recorded_by",
+        "requirement_changes__rework_steps",
+        "artifacts__built_from__built_from__built_from",
+        "follow_up_orders",
+    )
+    return order_for_user(user, pk, queryset)
+
+
+def order_by_tracking_token(token: str) -> Order | None:
+    """The order behind a public tracking link, or None when the link is unknown or revoked."""
+    if not token:
+        return None
+    return Order.objects.prefetch_related(_stages_in_order()).filter(tracking_token=token).first()
+
+
+# Events a client sees happen, but whose note is the factory's own business (e.g. a security
+# reviewer's findings behind a rework, the reason for a priority change).
+NOTES_HIDDEN_FROM_CLIENTS = frozenset({EventKind.REWORK, EventKind.REVIEW_DECISION, EventKind.PRIORITY_CHANGED})
+
+
+def _as_client_sees_them(events) -> list[OrderEvent]:
+    visible = [event for event in events if not event.internal]
+    for event in visible:
+        if event.kind in NOTES_HIDDEN_FROM_CLIENTS:
+            event.note = ""
+    return visible
+
+
+def client_events(order: Order) -> list[OrderEvent]:
+    """The timeline a client may see (from the prefetched events): no internal events or staff-only notes."""
+    return _as_client_sees_them(order.events.all())
+
+
+@dataclass(frozen=True)
+class WorkshopSegment:
+    workshop: str
+    label: str
+    in_routing: bool
+    progress: int
+    status: str
+    gate: str  # "none" (not in routing), "open", "waiting", "rework" or "passed"
+
+
+def workshop_bar(order: Order) -> list[WorkshopSegment]:
+    """The four-workshop progress bar of an order, from its prefetched stages (no query)."""
+    stages = {stage.workshop: stage for stage in order.stages.all()}
+    segments = []
+    for workshop, label in Workshop.choices:
+        stage = stages.get(workshop)
+        if stage is None:
+            segments.append(WorkshopSegment(workshop, label, False, 0, "", "none"))
+            continue
+        gate = {
+            StageStatus.APPROVED: "passed",
+            StageStatus.AWAITING_REVIEW: "waiting",
+            StageStatus.REWORK: "rework",
+        }.get(stage.status, "open")
+        segments.append(WorkshopSegment(workshop, label, True, stage.progress, stage.status, gate))
+    return segments
+
+
+def stages_awaiting_review() -> QuerySet[OrderStage]:
+    """Stages at their gate, for the security center to open reviews on."""
+    return OrderStage.objects.filter(status=StageStatus.AWAITING_REVIEW).select_related("order__client")
+
+
+def ready_steps() -> QuerySet[OrderStep]:
+    """Steps that can run now, for the dispatcher to turn into jobs."""
+    return OrderStep.objects.filter(status="ready").select_related("stage__order")
+
+
+def order_events(*, user, pk) -> list[OrderEvent]:
+    """An order's timeline for `user`, oldest first: clients never see internal events."""
+    order = order_for_user(user, pk)
+    events = OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
+    return list(events) if roles.has_role(user) else _as_client_sees_them(events.filter(internal=False))
+
+
+def order_steps(*, order: Order, ids) -> list[OrderStep]:
+    """The steps `ids` of `order` (steps of other orders are left out, so callers can compare counts)."""
+    return list(OrderStep.objects.filter(stage__order=order, pk__in=ids))

@@ -1,0 +1,621 @@
+"""The staff order pages: the order list, one order's page with the actions its state allows, placing an order.
+
+Every page is for staff (any role may read; client users get 403, anonymous visitors the login page).
+Each action is one POST to its own URL, allowed to the roles in ACTION_ROLES, and calls one service;
+a refused request becomes a form error or a message and changes nothing. Views stay thin: the order
+comes from orders.selectors, every change from orders.services.
+"""
+
+from datetime import datetime, timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from factory import clock, roles
+from factory.errors import DomainError, InvalidRequest
+from orders import selectors, services
+from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
+from orders.filters import OrderFilter
+from orders.forms import StaffOrderForm
+from orders.models import Order, OrderStatus, Priority, StageStatus, StepStatus
+from orders.services import ACTIVE_OR_WAITING, CANCELLABLE_BY_STAFF, NOTE_MAX
+
+PAGE_SIZE = 25
+
+# Who may do what on the order page. Reading is open to every staff role; superusers hold every role.
+# The gate actions are manual stand-ins for operations until the security center's reviews drive them.
+CREATE_ROLES = (roles.OPERATIONS, roles.AFTERSALES)
+ACTION_ROLES = {
+    "accept": (roles.OPERATIONS,),
+    "reject": (roles.OPERATIONS,),
+    "start": (roles.OPERATIONS,),
+    "finish_step": (roles.OPERATIONS,),
+    "release_gate": (roles.OPERATIONS,),
+    "send_back": (roles.OPERATIONS,),
+    "requirement_change": (roles.OPERATIONS, roles.AFTERSALES),
+    "deliver": (roles.OPERATIONS,),
+    "cancel": (roles.OPERATIONS,),
+    "priority": (roles.OPERATIONS,),
+    "tracking": (roles.OPERATIONS, roles.AFTERSALES),
+}
+
+# Colour with a word, as everywhere (UI.md): waiting = amber, urgent = red, the rest neutral.
+PRIORITY_TONE = {Priority.LOW: "grey", Priority.NORMAL: "grey", Priority.HIGH: "amber", Priority.URGENT: "red"}
+STEP_STATUS_TONE = {
+    StepStatus.PENDING: "grey",
+    StepStatus.READY: "amber",
+    StepStatus.RUNNING: "green",
+    StepStatus.DONE: "green",
+}
+# Stages whose steps the order page shows unfolded: the workshop in production and its gate.
+OPEN_STAGE_STATUSES = (StageStatus.IN_PROGRESS, StageStatus.AWAITING_REVIEW, StageStatus.REWORK)
+# Filters that narrow the list (the sort and the page do not): used for the "clear filters" empty state.
+FILTER_PARAMS = ("status", "product_type", "sector", "client", "current_workshop", "overdue", "search")
+
+
+# --- Durations and relative time, in the factory's words ("3 d 4 h", "in 2 h", "5 min ago") ---------------
+
+
+def duration_words(delta: timedelta) -> str:
+    """A duration as people read it on a control-room screen: "3 d 4 h", "2 h 30 min", "5 min"."""
+    minutes = int(abs(delta.total_seconds()) // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days and hours:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    if days:
+        return _("%(days)d d") % {"days": days}
+    if hours and minutes:
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    if hours:
+        return _("%(hours)d h") % {"hours": hours}
+    return _("%(minutes)d min") % {"minutes": minutes}
+
+
+def relative_to_now(moment: datetime, now: datetime | None = None) -> str:
+    delta = moment - (now or clock.now())
+    if abs(delta) < timedelta(minutes=1):
+        return _("now")
+    if delta > timedelta(0):
+        return _("in %(duration)s") % {"duration": duration_words(delta)}
+    return _("%(duration)s ago") % {"duration": duration_words(delta)}
+
+
+def _status_label(value: str) -> str:
+    return OrderStatus(value).label if value in OrderStatus.values else value
+
+
+# --- The order list ------------------------------------------------------------------------------------
+
+
+def _label_filter_form(form) -> None:
+    """Words for the empty choices of the filter selects (django-filter's default is a dash)."""
+    empty_labels = {
+        "status": gettext_lazy("All"),
+        "product_type": gettext_lazy("All"),
+        "sector": gettext_lazy("All"),
+        "current_workshop": gettext_lazy("All"),
+        "client": gettext_lazy("All clients"),
+        "sort": None,
+    }
+    for name, label in empty_labels.items():
+        field = form.fields[name]
+        field.empty_label = label
+        # The widget keeps a copy of the choices made with the old label.
+        field.widget.choices = field.choices
+    form.fields["overdue"].widget.choices = [
+        ("unknown", gettext_lazy("Any")),
+        ("true", gettext_lazy("Overdue only")),
+        ("false", gettext_lazy("Not overdue")),
+    ]
+    search = form.fields["search"].widget
+    search.input_type = "search"
+    search.attrs["placeholder"] = gettext_lazy("Reference, title or client")
+
+
+def _list_row(order: Order, now: datetime) -> dict:
+    return {
+        "order": order,
+        "tone": ORDER_STATUS_TONE.get(order.status, "grey"),
+        "priority_tone": PRIORITY_TONE.get(order.priority, "grey"),
+        "segments": selectors.workshop_bar(order),
+        "eta_relative": relative_to_now(order.eta, now) if order.eta else "",
+        "overdue": order.is_overdue,
+    }
+
+
+@roles.role_required()
+def order_list(request):
+    """Every order, filtered, searched and sorted through the shared OrderFilter; 25 a page."""
+    order_filter = OrderFilter(request.GET, queryset=selectors.order_list(user=request.user))
+    _label_filter_form(order_filter.form)
+    page = Paginator(order_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = clock.now()
+    return render(
+        request,
+        "orders/staff/order_list.html",
+        {
+            "filter": order_filter,
+            "page": page,
+            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            "rows": [_list_row(order, now) for order in page.object_list],
+            "filtered": any(request.GET.get(name, "") not in ("", "unknown") for name in FILTER_PARAMS),
+            "can_create": roles.has_role(request.user, *CREATE_ROLES),
+        },
+    )
+
+
+# --- The forms of the order page's actions -------------------------------------------------------------
+
+
+class ActionForm(forms.Form):
+    """The form of one action on the order page; labels are questions, so no colon after them."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+def _reason_field(label):
+    return forms.CharField(label=label, widget=forms.Textarea(attrs={"rows": 3}), max_length=NOTE_MAX)
+
+
+class RejectForm(ActionForm):
+    reason = _reason_field(gettext_lazy("Why is the order rejected? (the client sees this)"))
+
+
+class CancelForm(ActionForm):
+    reason = _reason_field(gettext_lazy("Why is the order cancelled? (the client sees this)"))
+
+
+class PriorityForm(ActionForm):
+    priority = forms.ChoiceField(label=gettext_lazy("New priority"), choices=Priority.choices)
+    reason = _reason_field(gettext_lazy("Why does the priority change?"))
+
+
+def _step_choices(steps) -> list[tuple[str, str]]:
+    return [(str(step.pk), f"{step.position}. {step.display_name}") for step in steps]
+
+
+class SendBackForm(ActionForm):
+    rework_steps = forms.MultipleChoiceField(
+        label=gettext_lazy("Steps to redo"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": gettext_lazy("Name at least one step to redo.")},
+    )
+    reason = _reason_field(gettext_lazy("Why do the steps go back to rework?"))
+
+    def __init__(self, *args, stage, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rework_steps"].choices = _step_choices(stage.steps.all())
+
+
+class ReleaseGateForm(ActionForm):
+    note = forms.CharField(
+        label=gettext_lazy("Note (optional)"),
+        required=False,
+        max_length=NOTE_MAX,
+        widget=forms.TextInput(),
+    )
+
+
+class RequirementChangeForm(ActionForm):
+    text = forms.CharField(
+        label=gettext_lazy("What changes in the requirements?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+    )
+    rework_steps = forms.MultipleChoiceField(
+        label=gettext_lazy("Finished steps of the current workshop to redo (optional)"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args, steps, **kwargs):
+        super().__init__(*args, **kwargs)
+        if steps:
+            self.fields["rework_steps"].choices = _step_choices(steps)
+        else:
+            # Nothing of the current workshop is finished yet: there is nothing to redo.
+            del self.fields["rework_steps"]
+
+
+# --- The order page ------------------------------------------------------------------------------------
+
+
+def _reviewable(stage) -> bool:
+    return stage.status == StageStatus.AWAITING_REVIEW
+
+
+def _current_stage(order: Order):
+    return next((stage for stage in order.stages.all() if stage.workshop == order.current_workshop), None)
+
+
+def _redoable_steps(order: Order) -> list:
+    """Finished steps of the workshop in production, which a requirement change may send back."""
+    stage = _current_stage(order)
+    if stage is None or stage.status not in OPEN_STAGE_STATUSES:
+        return []
+    return [step for step in stage.steps.all() if step.status == StepStatus.DONE]
+
+
+def _may(user, action: str) -> bool:
+    return roles.has_role(user, *ACTION_ROLES[action])
+
+
+def _can(order: Order, user) -> dict:
+    """The order-level actions allowed now: by the order's state AND the user's role."""
+    status = order.status
+    return {
+        "accept": status == OrderStatus.SUBMITTED and _may(user, "accept"),
+        "reject": status == OrderStatus.SUBMITTED and _may(user, "reject"),
+        "start": status == OrderStatus.ACCEPTED and _may(user, "start"),
+        "deliver": status == OrderStatus.READY and _may(user, "deliver"),
+        "cancel": status in CANCELLABLE_BY_STAFF and _may(user, "cancel"),
+        "priority": status in ACTIVE_OR_WAITING and _may(user, "priority"),
+        "requirement_change": status in ACTIVE_OR_WAITING and _may(user, "requirement_change"),
+        "finish_step": status == OrderStatus.IN_PRODUCTION and _may(user, "finish_step"),
+        "release_gate": _may(user, "release_gate"),
+        "send_back": _may(user, "send_back"),
+        "tracking": _may(user, "tracking"),
+    }
+
+
+def _stage_rows(order: Order, can: dict, bound: dict) -> list[dict]:
+    rows = []
+    for stage in order.stages.all():
+        review = _reviewable(stage)
+        stage_keys = (f"release-{stage.pk}", f"send-back-{stage.pk}")
+        rows.append(
+            {
+                "stage": stage,
+                "tone": STAGE_STATUS_TONE.get(stage.status, "grey"),
+                "steps": [
+                    {
+                        "step": step,
+                        "tone": STEP_STATUS_TONE.get(step.status, "grey"),
+                        "duration": duration_words(timedelta(hours=float(step.nominal_hours))),
+                        "can_finish": can["finish_step"] and step.status in (StepStatus.READY, StepStatus.RUNNING),
+                    }
+                    for step in stage.steps.all()
+                ],
+                "open": stage.status in OPEN_STAGE_STATUSES or any(key in bound for key in stage_keys),
+                "can_release": review and can["release_gate"],
+                "can_send_back": review and can["send_back"],
+                "release_form": bound.get(f"release-{stage.pk}") or ReleaseGateForm(prefix=f"release-{stage.pk}"),
+                "send_back_form": bound.get(f"send-back-{stage.pk}")
+                or SendBackForm(stage=stage, prefix=f"send-back-{stage.pk}"),
+            }
+        )
+    return rows
+
+
+def _timeline(order: Order) -> list[dict]:
+    return [
+        {
+            "event": event,
+            "from_status": _status_label(event.from_status),
+            "to_status": _status_label(event.to_status),
+            "actor": (event.actor.get_full_name() or event.actor.get_username()) if event.actor else _("System"),
+        }
+        for event in order.events.all()
+    ]
+
+
+def _render_detail(request, pk, *, bound=None, status=200):
+    bound = bound or {}
+    order = selectors.order_detail(user=request.user, pk=pk)
+    changes = list(order.requirement_changes.all())
+    can = _can(order, request.user)
+    now = clock.now()
+    redoable = _redoable_steps(order)
+    artifacts = list(order.artifacts.all())
+    stages = _stage_rows(order, can, bound)
+    # What waits for this user further down the page (a step to finish, a gate to decide), to link to it.
+    gates = [row["stage"] for row in stages if row["can_release"] or row["can_send_back"]]
+    steps = [item["step"] for row in stages for item in row["steps"] if item["can_finish"]]
+    context = {
+        "order": order,
+        "tone": ORDER_STATUS_TONE.get(order.status, "grey"),
+        "priority_tone": PRIORITY_TONE.get(order.priority, "grey"),
+        "segments": selectors.workshop_bar(order),
+        "stages": stages,
+        "waiting_gates": gates,
+        "finishable_steps": steps,
+        "timeline": _timeline(order),
+        "changes": changes,
+        "artifacts": [{"artifact": artifact, "lineage": artifact.lineage()[1:]} for artifact in artifacts],
+        "eta_relative": relative_to_now(order.eta, now) if order.eta else "",
+        "overdue": order.is_overdue,
+        "tracking_url": (
+            request.build_absolute_uri(reverse("tracking:order", args=[order.tracking_token]))
+            if order.tracking_token
+            else ""
+        ),
+        "can": can,
+        "has_actions": bool(gates or steps)
+        or any(
+            can[name] for name in ("accept", "reject", "start", "deliver", "cancel", "priority", "requirement_change")
+        ),
+        "reject_form": bound.get("reject") or RejectForm(prefix="reject"),
+        "cancel_form": bound.get("cancel") or CancelForm(prefix="cancel"),
+        "priority_form": bound.get("priority") or PriorityForm(prefix="priority"),
+        "change_form": bound.get("change") or RequirementChangeForm(steps=redoable, prefix="change"),
+    }
+    return render(request, "orders/staff/order_detail.html", context, status=status)
+
+
+@roles.role_required()
+def order_detail(request, pk):
+    """One order: header, workshop bar, stages and steps, timeline, changes, deliverables and actions."""
+    return _render_detail(request, pk)
+
+
+# --- The actions: one POST, one service ----------------------------------------------------------------
+
+
+def _act(request, pk, *, perform, success, form=None, form_key=None, title=""):
+    """Run one service; a refusal becomes a form error (bad input) or a message, and changes nothing."""
+
+    def form_error():
+        messages.error(request, _("%(action)s: nothing was changed; correct the form below.") % {"action": title})
+        return _render_detail(request, pk, bound={form_key: form}, status=400)
+
+    if form is not None and not form.is_valid():
+        return form_error()
+    try:
+        perform(form.cleaned_data if form is not None else {})
+    except DomainError as error:
+        if isinstance(error, InvalidRequest) and form is not None and error.field in form.fields:
+            form.add_error(error.field, error.message)
+            return form_error()
+        messages.error(request, error.message)
+        return redirect("orders:detail", pk=pk)
+    messages.success(request, success)
+    return redirect("orders:detail", pk=pk)
+
+
+def _order(request, pk) -> Order:
+    return selectors.order_detail(user=request.user, pk=pk)
+
+
+def _stage_of(order: Order, stage_pk):
+    stage = next((stage for stage in order.stages.all() if stage.pk == stage_pk), None)
+    if stage is None:
+        raise Http404(_("No such workshop stage in this order."))
+    return stage
+
+
+def _step_of(order: Order, step_pk):
+    step = next((step for stage in order.stages.all() for step in stage.steps.all() if step.pk == step_pk), None)
+    if step is None:
+        raise Http404(_("No such step in this order."))
+    return step
+
+
+def _chosen(steps, values) -> list:
+    chosen = {str(value) for value in values}
+    return [step for step in steps if str(step.pk) in chosen]
+
+
+@roles.role_required(*ACTION_ROLES["accept"])
+@require_POST
+def order_accept(request, pk):
+    order = _order(request, pk)
+    return _act(
+        request,
+        pk,
+        perform=lambda data: services.order_accept(order=order, actor=request.user),
+        success=_("Order %(reference)s is accepted; its workshops and steps are planned.")
+        % {"reference": order.reference},
+    )
+
+
+@roles.role_required(*ACTION_ROLES["reject"])
+@require_POST
+def order_reject(request, pk):
+    order = _order(request, pk)
+    return _act(
+        request,
+        pk,
+        form=RejectForm(request.POST, prefix="reject"),
+        form_key="reject",
+        title=_("Reject"),
+        perform=lambda data: services.order_reject(order=order, actor=request.user, reason=data["reason"]),
+        success=_("Order %(reference)s is rejected.") % {"reference": order.reference},
+    )
+
+
+@roles.role_required(*ACTION_ROLES["start"])
+@require_POST
+def order_start_production(request, pk):
+    order = _order(request, pk)
+    return _act(
+        request,
+        pk,
+        perform=lambda data: services.order_start_production(order=order, actor=request.user),
+        success=_("Production started: the order entered its first workshop."),
+    )
+
+
+@roles.role_required(*ACTION_ROLES["finish_step"])
+@require_POST
+def step_finish(request, pk, step_pk):
+    step = _step_of(_order(request, pk), step_pk)
+    return _act(
+        request,
+        pk,
+        perform=lambda data: services.step_finish(step=step, actor=request.user),
+        success=_("Step “%(step)s” is finished.") % {"step": step.display_name},
+    )
+
+
+@roles.role_required(*ACTION_ROLES["release_gate"])
+@require_POST
+def stage_release_gate(request, pk, stage_pk):
+    stage = _stage_of(_order(request, pk), stage_pk)
+    key = f"release-{stage.pk}"
+    return _act(
+        request,
+        pk,
+        form=ReleaseGateForm(request.POST, prefix=key),
+        form_key=key,
+        title=_("Release gate (manual)"),
+        perform=lambda data: services.stage_release_gate(
+            stage=stage, actor=request.user, note=data["note"] or _("Gate released by hand from the order page.")
+        ),
+        success=_("The %(workshop)s gate is released.") % {"workshop": stage.get_workshop_display()},
+    )
+
+
+@roles.role_required(*ACTION_ROLES["send_back"])
+@require_POST
+def stage_send_back(request, pk, stage_pk):
+    stage = _stage_of(_order(request, pk), stage_pk)
+    key = f"send-back-{stage.pk}"
+    return _act(
+        request,
+        pk,
+        form=SendBackForm(request.POST, stage=stage, prefix=key),
+        form_key=key,
+        title=_("Send back to rework"),
+        perform=lambda data: services.stage_send_back(
+            stage=stage,
+            steps=_chosen(stage.steps.all(), data["rework_steps"]),
+            actor=request.user,
+            reason=data["reason"],
+        ),
+        success=_("The chosen steps of the %(workshop)s are back in production as rework.")
+        % {"workshop": stage.get_workshop_display()},
+    )
+
+
+@roles.role_required(*ACTION_ROLES["requirement_change"])
+@require_POST
+def order_requirement_change(request, pk):
+    order = _order(request, pk)
+    redoable = _redoable_steps(order)
+    return _act(
+        request,
+        pk,
+        form=RequirementChangeForm(request.POST, steps=redoable, prefix="change"),
+        form_key="change",
+        title=_("Record a requirement change"),
+        perform=lambda data: services.order_record_requirement_change(
+            order=order,
+            actor=request.user,
+            text=data["text"],
+            rework_steps=_chosen(redoable, data.get("rework_steps", ())),
+        ),
+        success=_("The requirement change is recorded."),
+    )
+
+
+@roles.role_required(*ACTION_ROLES["deliver"])
+@require_POST
+def order_deliver(request, pk):
+    order = _order(request, pk)
+    return _act(
+        request,
+        pk,
+        perform=lambda data: services.order_deliver(order=order, actor=request.user),
+        success=_("Order %(reference)s is delivered; the client can now see its deliverables.")
+        % {"reference": order.reference},
+    )
+
+
+@roles.role_required(*ACTION_ROLES["cancel"])
+@require_POST
+def order_cancel(request, pk):
+    order = _order(request, pk)
+    return _act(
+        request,
+        pk,
+        form=CancelForm(request.POST, prefix="cancel"),
+        form_key="cancel",
+        title=_("Cancel the order"),
+        perform=lambda data: services.order_cancel(order=order, actor=request.user, reason=data["reason"]),
+        success=_("Order %(reference)s is cancelled.") % {"reference": order.reference},
+    )
+
+
+@roles.role_required(*ACTION_ROLES["priority"])
+@require_POST
+def order_set_priority(request, pk):
+    order = _order(request, pk)
+    return _act(
+        request,
+        pk,
+        form=PriorityForm(request.POST, prefix="priority"),
+        form_key="priority",
+        title=_("Change the priority"),
+        perform=lambda data: services.order_set_priority(
+            order=order, actor=request.user, priority=data["priority"], reason=data["reason"]
+        ),
+        success=_("The priority is changed."),
+    )
+
+
+@roles.role_required(*ACTION_ROLES["tracking"])
+@require_POST
+def tracking_renew(request, pk):
+    order = _order(request, pk)
+    return _act(
+        request,
+        pk,
+        perform=lambda data: services.order_renew_tracking_link(order=order, actor=request.user),
+        success=_("A new tracking link is issued; the previous link no longer works."),
+    )
+
+
+@roles.role_required(*ACTION_ROLES["tracking"])
+@require_POST
+def tracking_revoke(request, pk):
+    order = _order(request, pk)
+    return _act(
+        request,
+        pk,
+        perform=lambda data: services.order_revoke_tracking_link(order=order, actor=request.user),
+        success=_("The tracking link is revoked; nobody can open it any more."),
+    )
+
+
+# --- Placing an order for a client ----------------------------------------------------------------------
+
+
+def _staff_order_form(request, data=None):
+    form = StaffOrderForm(data, actor=request.user)
+    # A date input needs ISO dates whatever the language.
+    form.fields["requested_delivery"].widget.format = "%Y-%m-%d"
+    form.fields["client"].empty_label = gettext_lazy("Choose a client")
+    return form
+
+
+@roles.role_required(*CREATE_ROLES)
+def order_create(request):
+    """Operations (or after-sales) staff place an order on behalf of a client organization."""
+    if request.method != "POST":
+        return render(request, "orders/staff/order_form.html", {"form": _staff_order_form(request)})
+    form = _staff_order_form(request, request.POST)
+    if not form.is_valid():
+        return render(request, "orders/staff/order_form.html", {"form": form}, status=400)
+    try:
+        order = services.order_submit(client=form.cleaned_data["client"], actor=request.user, **form.placed_fields())
+    except DomainError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return render(request, "orders/staff/order_form.html", {"form": form}, status=400)
+    promised = date_format(order.promised_delivery, "DATE_FORMAT") if order.promised_delivery else "—"
+    messages.success(
+        request,
+        _("Order %(reference)s is placed for %(client)s. Promised delivery: %(date)s.")
+        % {"reference": order.reference, "client": order.client.name, "date": promised},
+    )
+    return redirect("orders:detail", pk=order.pk)
