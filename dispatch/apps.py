@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class DispatchConfig(AppConfig):
     name = "dispatch"
     verbose_name = _("Dispatch")
+
+    def ready(self):
+        # Quotes become queue-aware once the dispatch center is installed; orders does not import dispatch.
+        from dispatch.forecast import queue_aware_quote
+        from orders import quotes
+
+        quotes.use_estimator(queue_aware_quote)
+        quotes.hand_eta_to_forecaster()

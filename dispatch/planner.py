@@ -71,7 +71,8 @@ ACTIVE, DRAINING, OFFLINE = "active", "draining", "offline"
 
 # Why a job waits: short codes, the caller translates them into words.
 NO_POOL_OF_KIND = "no_pool_of_kind"  # no pool of the job's kind exists at all
-RESIDENCY = "residency"  # sensitive job: no trusted in-province pool of its kind exists, or only such pools are full
+RESIDENCY = "residency"  # sensitive job, and no trusted in-province pool of its kind exists
+TRUSTED_POOLS_FULL = "trusted_pools_full"  # sensitive job: other pools of its kind have room, the trusted ones not
 POOLS_UNAVAILABLE = "pools_unavailable"  # every compatible pool is draining or offline
 TOO_LARGE = "too_large"  # the job demands more than any compatible active pool's whole capacity
 NO_ROOM = "no_room"  # compatible pools are full (Slurm's "Resources")
@@ -81,6 +82,7 @@ PREEMPTED = "preempted"  # it was just preempted by `Waiting.blocked_by` and wai
 REASONS = (
     NO_POOL_OF_KIND,
     RESIDENCY,
+    TRUSTED_POOLS_FULL,
     POOLS_UNAVAILABLE,
     TOO_LARGE,
     NO_ROOM,
@@ -488,7 +490,7 @@ def plan(
         elif head is not None and fair and head.job.priority > job.priority:
             waiting[job.id] = Waiting(HIGHER_PRIORITY_AHEAD, None, head.job.id)
         elif cls.relaxed is not None and demand <= cls.relaxed.largest_hole() + _EPS:
-            waiting[job.id] = Waiting(RESIDENCY, None)
+            waiting[job.id] = Waiting(TRUSTED_POOLS_FULL, None)
         else:
             waiting[job.id] = Waiting(NO_ROOM, None)
         estimated.append((key, job, hours, reservation))

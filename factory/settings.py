@@ -199,8 +199,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-# Periodic work, each entry with the reason for its period, is added here by the issues that need it.
-CELERY_BEAT_SCHEDULE: dict = {}
+# Periodic work, each with the reason for its period.
+CELERY_BEAT_SCHEDULE: dict = {
+    # Pools and progress bars should look live on a control-room screen; a tick costs well under a second.
+    "dispatch-tick": {"task": "dispatch.tasks.dispatch_tick", "schedule": env.float("DISPATCH_TICK_SECONDS", 5.0)},
+    # A forward simulation of the whole factory takes seconds: once a minute keeps ETAs fresh without a hot loop.
+    "forecast-etas": {"task": "dispatch.tasks.forecast_etas", "schedule": 60.0},
+}
+
+# --- Dispatch -------------------------------------------------------------------------------------
+# Simulated load of the platform's other tenants on our pools (off only in tests that count capacity).
+DISPATCH_BACKGROUND_LOAD = env.bool("DISPATCH_BACKGROUND_LOAD", default=True)
 
 # --- The factory ----------------------------------------------------------------------------
 # The one clock (factory.clock.now): from the real instant FACTORY_CLOCK_ANCHOR on, simulated time

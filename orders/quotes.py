@@ -65,3 +65,17 @@ def quote(*, product_type: str, size: str, priority: str, data_sensitivity: str)
         data_sensitivity=data_sensitivity,
         start=clock.now(),
     )
+
+
+# Once a queue-aware forecaster writes ETAs (orders.services.orders_set_eta), the workflow only fills
+# in a nominal ETA where there is none yet, instead of overwriting the forecast at every step.
+_eta_forecast_elsewhere = False
+
+
+def hand_eta_to_forecaster() -> None:
+    global _eta_forecast_elsewhere
+    _eta_forecast_elsewhere = True
+
+
+def eta_forecast_elsewhere() -> bool:
+    return _eta_forecast_elsewhere

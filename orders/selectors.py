@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from factory import roles
 from factory.catalog.models import Workshop
 from orders.access import order_for_user, orders_visible_to
-from orders.models import EventKind, Order, OrderEvent, OrderStage, OrderStep, StageStatus
+from orders.models import EventKind, Order, OrderEvent, OrderStage, OrderStatus, OrderStep, StageStatus
 
 
 def _stages_in_order():
@@ -110,3 +110,57 @@ def order_events(*, user, pk) -> list[OrderEvent]:
 def order_steps(*, order: Order, ids) -> list[OrderStep]:
     """The steps `ids` of `order` (steps of other orders are left out, so callers can compare counts)."""
     return list(OrderStep.objects.filter(stage__order=order, pk__in=ids))
+
+
+def orders_in_flight() -> list[Order]:
+    """Orders the factory is working on (accepted, in production, at a gate), with stages and steps."""
+    return list(
+        Order.objects.filter(status__in=(OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW))
+        .only(
+            "pk",
+            "client_id",
+            "priority",
+            "status",
+            "data_sensitivity",
+            "promised_delivery",
+            "requested_delivery",
+            "accepted_at",
+            "created_at",
+            "eta",
+        )
+        .prefetch_related(
+            Prefetch(
+                "stages",
+                queryset=OrderStage.objects.order_by("position").prefetch_related(
+                    Prefetch("steps", queryset=OrderStep.objects.order_by("position"))
+                ),
+            )
+        )
+    )
+
+
+def recent_gate_review_hours(*, limit: int = 200) -> float | None:
+    """How long the last gates took from work done to release, on average (None without history)."""
+    released = list(
+        OrderEvent.objects.filter(kind=EventKind.GATE_RELEASED)
+        .order_by("-at")
+        .values("order_id", "workshop", "at")[:limit]
+    )
+    if not released:
+        return None
+    finished = {
+        (stage["order_id"], stage["workshop"]): stage["finished_at"]
+        for stage in OrderStage.objects.filter(order_id__in={event["order_id"] for event in released}).values(
+            "order_id", "workshop", "finished_at"
+        )
+    }
+    waits = [
+        (event["at"] - finished[key]).total_seconds() / 3600
+        for event in released
+        if (key := (event["order_id"], event["workshop"])) in finished and finished[key] is not None
+    ]
+    return sum(waits) / len(waits) if waits else None
+
+
+def orders_eta(*, ids) -> list[tuple[int, object]]:
+    return list(Order.objects.filter(pk__in=ids).values_list("pk", "eta"))

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from factory import clock, roles
 from factory.catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from factory.catalog.selectors import routing_for, steps_by_workshop
+from orders import quotes
 from orders.access import organization_of
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed
 from orders.models import (
@@ -146,8 +147,9 @@ def _refresh_progress_and_eta(order: Order) -> None:
     order.current_workshop = current
     fields = ["progress", "current_workshop"]
     if order.status in (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW):
-        order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
-        fields.append("eta")
+        if order.eta is None or not quotes.eta_forecast_elsewhere():
+            order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
+            fields.append("eta")
     elif order.status == OrderStatus.READY:
         order.eta = now
         fields.append("eta")
@@ -244,10 +246,8 @@ def order_submit(*, client: ClientOrganization, actor, parent_order: Order | Non
     if organization is None and not roles.has_role(actor, roles.OPERATIONS, roles.AFTERSALES):
         raise OrderActionNotPermitted(_("Only operations staff or client users can place orders."))
     cleaned = order_validate(actor=actor, **fields)
-    from orders.quotes import quote
-
     now = clock.now()
-    promise = quote(
+    promise = quotes.quote(
         product_type=cleaned["product_type"],
         size=cleaned["size"],
         priority=cleaned["priority"],

@@ -14,6 +14,22 @@ def _runs_on_postgres(request):
         assert connection.vendor == "postgresql"
 
 
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    """Transactional tests run on a flushed database, which loses the rows data migrations created."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" not in request.fixturenames and not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.contrib.auth.models import Group
+
+    from factory.catalog.models import ProcessStep, RoutingStage, Toolchain
+    from factory.catalog.standard_catalog import load_standard_catalog
+
+    roles.ensure_role_groups(Group)
+    load_standard_catalog(Toolchain, ProcessStep, RoutingStage)
+
+
 @pytest.fixture
 def ops_user(db):
     return UserFactory(username="ops-user", roles=[roles.OPERATIONS])

@@ -114,3 +114,30 @@ def order_at(status, *, staff, client=None, actor=None, **overrides):
     order_deliver(order=order, actor=staff)
     order.refresh_from_db()
     return order
+
+
+# --- Dispatch ------------------------------------------------------------------------------------
+
+
+def compute_pool(*, kind="data_processing", capacity=100, trusted=True, in_province=True, state="active", **extra):
+    """A compute pool at a site of its own, with no background load unless a seed is given."""
+    from decimal import Decimal
+
+    from dispatch.models import ComputePool, ComputeSite
+
+    number = ComputePool.objects.count() + 1
+    site = ComputeSite.objects.create(
+        name=f"Site {number}", city="Xinghe", in_province=in_province, monitored_pflops=Decimal(capacity) * 3
+    )
+    fields = {
+        "site": site,
+        "name": f"pool-{number}-{kind}",
+        "kind": kind,
+        "trusted": trusted,
+        "capacity_pflops": Decimal(capacity),
+        "state": state,
+        "price_per_pflops_hour": Decimal("30.00"),
+        "background_seed": 0,
+    }
+    fields.update(extra)
+    return ComputePool.objects.create(**fields)

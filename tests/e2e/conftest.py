@@ -72,19 +72,6 @@ class PageWatch:
         assert self.external_requests == []
 
 
-@pytest.fixture(autouse=True)
-def _reference_data(transactional_db):
-    """Browser tests run on a flushed database, which loses the rows data migrations created."""
-    from django.contrib.auth.models import Group
-
-    from factory.catalog.models import ProcessStep, RoutingStage, Toolchain
-    from factory.catalog.standard_catalog import load_standard_catalog
-    from factory.roles import ensure_role_groups
-
-    ensure_role_groups(Group)
-    load_standard_catalog(Toolchain, ProcessStep, RoutingStage)
-
-
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})

@@ -1,0 +1,13 @@
+from factory.errors import DomainError, IllegalTransition, InvalidRequest
+
+
+class DispatchError(DomainError):
+    """Base of the dispatch center's domain errors."""
+
+
+class DispatchInvalid(DispatchError, InvalidRequest):
+    """Bad input (400 / form error on `field`)."""
+
+
+class PoolTransitionNotAllowed(DispatchError, IllegalTransition):
+    """The pool's current state does not allow this (409)."""

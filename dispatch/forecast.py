@@ -1,0 +1,182 @@
+"""Queue-aware forecasts: each order's ETA, and the promised date and cost of an order not yet placed.
+
+Both run the same event-driven forward simulation (dispatch.simulation) over the present state of the
+factory: the pools with their simulated background load, the jobs running and waiting, every order
+still in the factory with its remaining steps and gates. Gates are expected to take as long as they
+have recently taken (GATE_REVIEW_HOURS until there is history).
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Avg
+
+from dispatch import background, simulation
+from dispatch.models import ComputePool, Job, Preemption
+from dispatch.services import ACTIVE_STATES, PRIORITY_RANK, client_usage_this_month, job_deadline, pool_snapshot
+from factory import clock
+from factory.catalog.models import SIZE_FACTORS
+from factory.catalog.selectors import routing_for, steps_by_workshop
+from orders import selectors as order_selectors
+from orders import services as order_services
+from orders.models import DataSensitivity, StageStatus, StepStatus
+from orders.quotes import Quote, nominal_quote
+
+HORIZON = timedelta(days=400)
+
+
+@dataclass
+class ForecastReport:
+    orders: int
+    updated: int
+    seconds: float
+
+
+def gate_hours() -> float:
+    return order_selectors.recent_gate_review_hours() or float(settings.GATE_REVIEW_HOURS)
+
+
+def _pools(now):
+    pools = list(ComputePool.objects.select_related("site"))
+    seeds = {pool.pk: pool.background_seed for pool in pools}
+    states = [pool_snapshot(pool, now) for pool in pools]
+    return states, seeds
+
+
+def _background(seeds):
+    if not settings.DISPATCH_BACKGROUND_LOAD:
+        return False
+    return lambda pool, at: background.background_pflops(seeds[pool.id], pool.capacity, at)
+
+
+def _spec(step) -> simulation.StepSpec:
+    return simulation.StepSpec(
+        kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours)
+    )
+
+
+def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> simulation.OrderPlan:
+    """The remaining work of an order: the not-done steps of its current stage, then the later stages."""
+    stages = [stage for stage in order.stages.all() if stage.status != StageStatus.APPROVED]
+    current, later = stages[0], stages[1:]
+    remaining = [step for step in current.steps.all() if step.status != StepStatus.DONE]
+    progress, running_pool, queued_at = 0.0, None, None
+    if remaining and (job := jobs_by_step.get(remaining[0].pk)) is not None:
+        progress, queued_at = float(job.done_pflops_hours), job.queued_at
+        running_pool = job.pool_id
+    gate_left = None
+    if not remaining and current.finished_at is not None:
+        gate_left = max(0.0, review_hours - (now - current.finished_at).total_seconds() / 3600)
+    return simulation.OrderPlan(
+        order_id=order.pk,
+        client_id=order.client_id,
+        priority=PRIORITY_RANK.get(order.priority, 1),
+        deadline=job_deadline(order),
+        sensitive=order.data_sensitivity == DataSensitivity.SENSITIVE,
+        stages=[[_spec(step) for step in remaining]] + [[_spec(step) for step in stage.steps.all()] for stage in later],
+        gate_hours=review_hours,
+        arrival=min(order.accepted_at or now, now),
+        current_job_progress=progress,
+        running_pool_id=running_pool,
+        gate_remaining_hours=gate_left,
+        queued_at=queued_at,
+    )
+
+
+def _present(now):
+    review_hours = gate_hours()
+    jobs_by_step = {job.step_id: job for job in Job.objects.filter(state__in=ACTIVE_STATES)}
+    orders = order_selectors.orders_in_flight()
+    plans = [_plan_of(order, jobs_by_step, review_hours, now) for order in orders if order.stages.all()]
+    return plans, review_hours
+
+
+def forecast_etas(*, now: datetime | None = None) -> ForecastReport:
+    """Predict every in-flight order's delivery and write the ETAs through orders' services."""
+    started = time.perf_counter()
+    now = now or clock.now()
+    pools, seeds = _pools(now)
+    plans, _hours = _present(now)
+    result = simulation.simulate(
+        pools=pools,
+        orders=plans,
+        now=now,
+        horizon=HORIZON,
+        background=_background(seeds),
+        client_usage=client_usage_this_month(now),
+    )
+    etas = {
+        order_id: outcome.finished_at for order_id, outcome in result.orders.items() if outcome.finished_at is not None
+    }
+    previous = dict(order_selectors.orders_eta(ids=list(etas)))
+    updated = order_services.orders_set_eta(etas=etas)
+    _record_eta_slips(previous, etas)
+    return ForecastReport(orders=len(plans), updated=updated, seconds=time.perf_counter() - started)
+
+
+def _record_eta_slips(previous: dict, etas: dict) -> None:
+    """Preemptions not yet assessed learn how far they pushed the ETAs of the orders they hit."""
+    for preemption in Preemption.objects.filter(eta_slips={}).select_related("preempted"):
+        order_id = preemption.preempted.order_id
+        before, after = previous.get(order_id), etas.get(order_id)
+        if before and after:
+            preemption.eta_slips = {str(order_id): round((after - before).total_seconds() / 3600, 2)}
+            preemption.save(update_fields=["eta_slips"])
+
+
+def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensitivity: str, start: datetime) -> Quote:
+    """Where a new order would finish if placed now, given everything already in the factory."""
+    workshops = routing_for(product_type)
+    catalog = steps_by_workshop(workshops, size)
+    factor = SIZE_FACTORS[size]
+    stages = [
+        [
+            simulation.StepSpec(
+                kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours * factor)
+            )
+            for step in catalog[workshop]
+        ]
+        for workshop in workshops
+    ]
+    pools, seeds = _pools(start)
+    plans, review_hours = _present(start)
+    candidate_id = -1
+    plans.append(
+        simulation.OrderPlan(
+            order_id=candidate_id,
+            client_id=-1,
+            priority=PRIORITY_RANK[priority],
+            deadline=start + HORIZON,
+            sensitive=data_sensitivity == DataSensitivity.SENSITIVE,
+            stages=stages,
+            gate_hours=review_hours,
+            arrival=start,
+        )
+    )
+    result = simulation.simulate(pools=pools, orders=plans, now=start, horizon=HORIZON, background=_background(seeds))
+    outcome = result.orders[candidate_id]
+    if outcome.finished_at is None:
+        # No pool can run some of its steps (none of that kind yet): the catalog's nominal figures still answer.
+        return nominal_quote(
+            product_type=product_type, size=size, priority=priority, data_sensitivity=data_sensitivity, start=start
+        )
+    finish = outcome.finished_at
+    work = sum(spec.work for stage in stages for spec in stage)
+    price = _expected_price(data_sensitivity)
+    return Quote(
+        promised_delivery=(finish + timedelta(days=1)).date(),
+        estimated_compute_pflops_hours=Decimal(work).quantize(Decimal("0.01")),
+        estimated_cost=(Decimal(work) * price).quantize(Decimal("0.01")),
+    )
+
+
+def _expected_price(data_sensitivity: str) -> Decimal:
+    """Average price of the pools the order may use (trusted in-province ones for sensitive data)."""
+    pools = ComputePool.objects.all()
+    if data_sensitivity == DataSensitivity.SENSITIVE:
+        pools = pools.filter(trusted=True, site__in_province=True)
+    average = pools.aggregate(price=Avg("price_per_pflops_hour"))["price"]
+    return Decimal(average) if average is not None else Decimal(settings.NOMINAL_PRICE_PER_PFLOPS_HOUR)

@@ -1,0 +1,226 @@
+"""Compute pools, the jobs placed on them, and their history.
+
+Compute is simulated: pools, background load and job progress are computed by the dispatch tick
+(dispatch.services.dispatch_tick) behind the same records a real telemetry/scheduler feed would fill.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from factory.catalog.models import PoolKind
+
+
+class ComputeSite(models.Model):
+    """A computing center of the provincial platform; it reports more capacity than it lends us."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    city = models.CharField(_("city"), max_length=80)
+    in_province = models.BooleanField(_("in province"))
+    monitored_pflops = models.DecimalField(_("monitored capacity (PFLOPS)"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["-in_province", "name"]
+        verbose_name = _("compute site")
+        verbose_name_plural = _("compute sites")
+
+    def __str__(self):
+        return self.name
+
+
+class PoolState(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    DRAINING = "draining", _("Draining")
+    OFFLINE = "offline", _("Offline")
+
+
+class ComputePool(models.Model):
+    site = models.ForeignKey(ComputeSite, on_delete=models.PROTECT, related_name="pools", verbose_name=_("site"))
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=PoolKind.choices)
+    trusted = models.BooleanField(
+        _("trusted"), default=False, help_text=_("May process sensitive data (when also in province).")
+    )
+    capacity_pflops = models.DecimalField(_("dispatchable capacity (PFLOPS)"), max_digits=10, decimal_places=2)
+    used_pflops = models.DecimalField(_("used by our jobs (PFLOPS)"), max_digits=10, decimal_places=2, default=0)
+    background_pflops = models.DecimalField(_("background load (PFLOPS)"), max_digits=10, decimal_places=2, default=0)
+    state = models.CharField(_("state"), max_length=10, choices=PoolState.choices, default=PoolState.ACTIVE)
+    price_per_pflops_hour = models.DecimalField(_("price (CNY per PFLOPS·h)"), max_digits=8, decimal_places=2)
+    # Seeds the simulated load of other tenants, so each pool has its own smooth, repeatable curve.
+    background_seed = models.PositiveIntegerField(_("background seed"), default=0)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("compute pool")
+        verbose_name_plural = _("compute pools")
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity_pflops__gt=0), name="pool_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(used_pflops__gte=0, used_pflops__lte=F("capacity_pflops")),
+                name="pool_used_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(background_pflops__gte=0)
+                & Q(background_pflops__lte=F("capacity_pflops") - F("used_pflops")),
+                name="pool_background_within_room",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def in_province(self) -> bool:
+        return self.site.in_province
+
+    @property
+    def free_pflops(self) -> Decimal:
+        if self.state != PoolState.ACTIVE:
+            return Decimal(0)
+        return max(self.capacity_pflops - self.used_pflops - self.background_pflops, Decimal(0))
+
+
+class PoolStateChange(models.Model):
+    pool = models.ForeignKey(ComputePool, on_delete=models.CASCADE, related_name="state_changes")
+    at = models.DateTimeField(_("at"))
+    from_state = models.CharField(_("from"), max_length=10, choices=PoolState.choices)
+    to_state = models.CharField(_("to"), max_length=10, choices=PoolState.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    reason = models.TextField(_("reason"), max_length=2000)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("pool state change")
+        verbose_name_plural = _("pool state changes")
+
+    def __str__(self):
+        return f"{self.pool} {self.from_state}→{self.to_state}"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    PREEMPTED = "preempted", _("Preempted")
+    DONE = "done", _("Done")
+
+
+class Job(models.Model):
+    """One order step's compute. Queued → running → done; a preempted job keeps its progress."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="jobs")
+    step = models.ForeignKey("orders.OrderStep", on_delete=models.CASCADE, related_name="jobs")
+    pool = models.ForeignKey(ComputePool, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs")
+    state = models.CharField(_("state"), max_length=10, choices=JobState.choices, default=JobState.QUEUED)
+    priority = models.CharField(_("priority"), max_length=10)
+    kind = models.CharField(_("pool kind"), max_length=20, choices=PoolKind.choices)
+    sensitive = models.BooleanField(_("sensitive data"), default=False)
+    demand_pflops = models.DecimalField(_("demand (PFLOPS)"), max_digits=8, decimal_places=2)
+    work_pflops_hours = models.DecimalField(_("work (PFLOPS·h)"), max_digits=12, decimal_places=2)
+    done_pflops_hours = models.DecimalField(_("done (PFLOPS·h)"), max_digits=12, decimal_places=3, default=0)
+    cost = models.DecimalField(_("cost (CNY)"), max_digits=14, decimal_places=2, default=0)
+    deadline = models.DateTimeField(_("deadline"))
+    queued_at = models.DateTimeField(_("queued at"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    pending_reason = models.CharField(_("why it waits"), max_length=30, blank=True)
+    expected_start = models.DateTimeField(_("expected start"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["queued_at", "id"]
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        constraints = [
+            # A step has at most one job that is not done (a rework gets a new job later).
+            models.UniqueConstraint(fields=["step"], condition=~Q(state="done"), name="job_one_active_per_step"),
+            # Running means on exactly one pool; anything else means on none.
+            models.CheckConstraint(
+                condition=Q(state="running", pool__isnull=False) | (~Q(state="running") & Q(pool__isnull=True)),
+                name="job_on_a_pool_iff_running",
+            ),
+            models.CheckConstraint(
+                condition=Q(done_pflops_hours__gte=0, done_pflops_hours__lte=F("work_pflops_hours")),
+                name="job_progress_within_work",
+            ),
+            models.CheckConstraint(condition=Q(demand_pflops__gt=0), name="job_demand_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["state"], name="job_waiting", condition=Q(state__in=["queued", "preempted"])),
+            models.Index(fields=["pool"], name="job_running", condition=Q(state="running")),
+            models.Index(fields=["order", "state"], name="job_order_state"),
+        ]
+
+    def __str__(self):
+        return f"job {self.pk} ({self.state})"
+
+
+class Preemption(models.Model):
+    at = models.DateTimeField(_("at"))
+    pool = models.ForeignKey(ComputePool, on_delete=models.PROTECT, related_name="+")
+    preempted = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="preemptions_suffered")
+    preempted_by = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="preemptions_caused")
+    # {order id: hours its ETA slipped}, filled when the next ETA run sees the effect.
+    eta_slips = models.JSONField(_("ETA slips (hours per order)"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("preemption")
+        verbose_name_plural = _("preemptions")
+
+    def __str__(self):
+        return f"{self.preempted_by_id} preempted {self.preempted_id}"
+
+
+class UtilizationSample(models.Model):
+    """One pool's load at one tick: what charts of utilization over time are drawn from."""
+
+    pool = models.ForeignKey(ComputePool, on_delete=models.CASCADE, related_name="samples")
+    at = models.DateTimeField(_("at"))
+    used_pflops = models.DecimalField(max_digits=10, decimal_places=2)
+    background_pflops = models.DecimalField(max_digits=10, decimal_places=2)
+    capacity_pflops = models.DecimalField(max_digits=10, decimal_places=2)
+    queued_jobs = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [
+            models.Index(fields=["pool", "at"], name="sample_pool_at"),
+            models.Index(fields=["at"], name="sample_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.pool_id} @ {self.at}"
+
+
+class ClientBudget(models.Model):
+    """A client's monthly compute budget; past it, non-urgent work waits (when enforced)."""
+
+    client = models.OneToOneField("orders.ClientOrganization", on_delete=models.CASCADE, related_name="compute_budget")
+    monthly_pflops_hours = models.DecimalField(_("monthly budget (PFLOPS·h)"), max_digits=12, decimal_places=2)
+    warn_at = models.DecimalField(
+        _("warn at (share of budget)"), max_digits=3, decimal_places=2, default=Decimal("0.80")
+    )
+    enforce = models.BooleanField(_("refuse non-urgent work past the budget"), default=True)
+
+    class Meta:
+        verbose_name = _("client compute budget")
+        verbose_name_plural = _("client compute budgets")
+        constraints = [
+            models.CheckConstraint(condition=Q(monthly_pflops_hours__gt=0), name="budget_positive"),
+            models.CheckConstraint(condition=Q(warn_at__gt=0, warn_at__lte=1), name="budget_warn_share"),
+        ]
+
+    def __str__(self):
+        return f"{self.client}: {self.monthly_pflops_hours} PFLOPS·h/month"
+
+
+class DispatchState(models.Model):
+    """The single row the tick locks and advances: when simulated compute was last brought up to date."""
+
+    last_tick_at = models.DateTimeField(null=True, blank=True)
+    ticks = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"tick {self.ticks} at {self.last_tick_at}"

@@ -1,0 +1,261 @@
+"""Reads of the dispatch center for pages, the API and the dashboards. Each is free of N+1.
+
+Querysets come with their joins in place; the dispatch center's summary (`dispatch_center`) is a plain
+dataclass built from a fixed number of queries, whatever the number of pools, jobs or clients.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from dispatch.models import (
+    ClientBudget,
+    ComputePool,
+    ComputeSite,
+    Job,
+    JobState,
+    PoolState,
+    PoolStateChange,
+    Preemption,
+    UtilizationSample,
+)
+from dispatch.services import PRIORITY_RANK, WAITING_STATES, client_usage_this_month
+from orders.models import ClientOrganization
+
+UTILIZATION_MAX_HOURS = 720  # 30 days of samples: what a chart of utilization over time may ask for
+PREEMPTION_WINDOW = timedelta(hours=24)
+
+
+def priority_rank():
+    """An order-by expression for job priorities: urgent 3 … low 0."""
+    return Case(
+        *(When(priority=name, then=Value(rank)) for name, rank in PRIORITY_RANK.items()),
+        default=Value(PRIORITY_RANK["normal"]),
+        output_field=IntegerField(),
+    )
+
+
+# --- Pools ----------------------------------------------------------------------------------------------
+
+
+def pool_list() -> QuerySet[ComputePool]:
+    """Every pool with its site, how many of our jobs it runs and its last state change, in one query."""
+    latest_change = PoolStateChange.objects.filter(pool=OuterRef("pk")).order_by("-at", "-id")
+    running = (
+        Job.objects.filter(pool=OuterRef("pk"), state=JobState.RUNNING)
+        .order_by()
+        .values("pool")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        ComputePool.objects.select_related("site")
+        .annotate(
+            running_jobs=Coalesce(Subquery(running, output_field=IntegerField()), 0),
+            last_change_at=Subquery(latest_change.values("at")[:1]),
+            last_change_reason=Subquery(latest_change.values("reason")[:1]),
+            last_change_by=Subquery(latest_change.values("actor__username")[:1]),
+        )
+        .order_by("-site__in_province", "kind", "name")
+    )
+
+
+def pool_for(pk) -> ComputePool:
+    """One pool as `pool_list` shows it; 404 when there is none."""
+    try:
+        return pool_list().get(pk=int(pk))
+    except (ComputePool.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such compute pool.")) from None
+
+
+def pool_utilization(*, pool: ComputePool, hours: int, now: datetime) -> QuerySet[UtilizationSample]:
+    """The pool's samples of the last `hours` hours up to `now`, oldest first."""
+    return UtilizationSample.objects.filter(pool=pool, at__gt=now - timedelta(hours=hours), at__lte=now).order_by(
+        "at", "id"
+    )
+
+
+# --- Jobs -----------------------------------------------------------------------------------------------
+
+
+def job_list() -> QuerySet[Job]:
+    """Every job with its order, client, step and pool: running first, then waiting by priority, then done."""
+    state_rank = Case(
+        When(state=JobState.RUNNING, then=Value(0)),
+        When(state__in=WAITING_STATES, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
+        Job.objects.select_related("order__client", "step", "pool")
+        .annotate(state_rank=state_rank, priority_rank=priority_rank())
+        .order_by("state_rank", "-priority_rank", "queued_at", "id")
+    )
+
+
+def waiting_jobs() -> QuerySet[Job]:
+    """The queue: queued and preempted jobs, urgent first, then the longest waiting."""
+    return (
+        Job.objects.filter(state__in=WAITING_STATES)
+        .select_related("order__client", "step")
+        .annotate(priority_rank=priority_rank())
+        .order_by("-priority_rank", "queued_at", "id")
+    )
+
+
+def running_jobs() -> QuerySet[Job]:
+    """Jobs running now with their pool: urgent first, then the longest running."""
+    return (
+        Job.objects.filter(state=JobState.RUNNING)
+        .select_related("order__client", "step", "pool")
+        .annotate(priority_rank=priority_rank())
+        .order_by("-priority_rank", "started_at", "id")
+    )
+
+
+def recent_preemptions() -> QuerySet[Preemption]:
+    """Preemptions, newest first, with both jobs' orders and steps and the pool."""
+    return Preemption.objects.select_related(
+        "pool",
+        "preempted__order__client",
+        "preempted__step",
+        "preempted_by__order__client",
+        "preempted_by__step",
+    ).order_by("-at", "-id")
+
+
+# --- Budgets --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    client: ClientOrganization
+    used_pflops_hours: float
+    budget_pflops_hours: float | None  # None: the client has no budget
+    share: float | None  # used / budget
+    warn_at: float | None
+    enforce: bool
+
+    @property
+    def status(self) -> str:
+        """"none" (no budget), "ok", "warning" (at or past warn_at) or "over" (at or past 100 %)."""
+        if self.share is None:
+            return "none"
+        if self.share >= 1:
+            return "over"
+        if self.share >= (self.warn_at or 1):
+            return "warning"
+        return "ok"
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.share is None else round(self.share * 100)
+
+
+def client_budgets(*, now: datetime) -> list[BudgetRow]:
+    """This month's compute per client against its budget (burn-down): clients with a budget or with usage.
+
+    Two queries: the month's usage per client, then those clients with their budgets. The clients closest
+    to (or past) their budget come first; clients without a budget follow, the largest users first.
+    """
+    usage = client_usage_this_month(now)
+    used_ids = [client_id for client_id, used in usage.items() if used > 0]
+    clients = ClientOrganization.objects.filter(Q(compute_budget__isnull=False) | Q(pk__in=used_ids)).select_related(
+        "compute_budget"
+    )
+    rows = []
+    for client in clients:
+        used = usage.get(client.pk, 0.0)
+        budget: ClientBudget | None = getattr(client, "compute_budget", None)
+        if budget is None:
+            rows.append(BudgetRow(client, used, None, None, None, False))
+            continue
+        limit = float(budget.monthly_pflops_hours)
+        rows.append(BudgetRow(client, used, limit, used / limit, float(budget.warn_at), budget.enforce))
+    rows.sort(key=lambda row: (row.share is None, -(row.share or 0), -row.used_pflops_hours, row.client.name))
+    return rows
+
+
+# --- The dispatch center -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The platform's compute now, in PFLOPS: what the KPI tiles show."""
+
+    pools: int
+    capacity: Decimal  # every pool's dispatchable capacity
+    dispatchable: Decimal  # capacity of the pools in service (active or draining)
+    offline: Decimal  # capacity of offline pools
+    used: Decimal  # held by our jobs
+    background: Decimal  # other tenants of the platform
+    free: Decimal  # room for new jobs on active pools
+    monitored: Decimal  # what the sites report in total (more than they lend us)
+    sites: int
+
+    @property
+    def used_percent(self) -> int:
+        return round(self.used / self.dispatchable * 100) if self.dispatchable else 0
+
+
+def totals_of(pools: list[ComputePool], *, monitored: Decimal, sites: int) -> Totals:
+    """Totals of already loaded pools (no query)."""
+    zero = Decimal(0)
+    in_service = [pool for pool in pools if pool.state != PoolState.OFFLINE]
+    return Totals(
+        pools=len(pools),
+        capacity=sum((pool.capacity_pflops for pool in pools), zero),
+        dispatchable=sum((pool.capacity_pflops for pool in in_service), zero),
+        offline=sum((pool.capacity_pflops for pool in pools if pool.state == PoolState.OFFLINE), zero),
+        used=sum((pool.used_pflops for pool in pools), zero),
+        background=sum((pool.background_pflops for pool in pools), zero),
+        free=sum((pool.free_pflops for pool in pools), zero),
+        monitored=monitored,
+        sites=sites,
+    )
+
+
+@dataclass
+class DispatchCenter:
+    now: datetime
+    pools: list[ComputePool]
+    totals: Totals
+    running_count: int
+    waiting_count: int
+    preemptions_24h: int
+    waiting: list[Job]
+    running: list[Job]
+    preemptions: list[Preemption]
+    budgets: list[BudgetRow] = field(default_factory=list)
+
+
+def dispatch_center(*, now: datetime, rows: int = 20) -> DispatchCenter:
+    """Everything the dispatch center shows, in a fixed number of queries (each list cut at `rows`).
+
+    Queries: pools, sites' monitored capacity, job counts, preemptions of the last 24 hours, the queue,
+    running jobs, recent preemptions, usage per client, clients with budgets (9).
+    """
+    pools = list(pool_list())
+    site_totals = ComputeSite.objects.aggregate(monitored=Coalesce(Sum("monitored_pflops"), Decimal(0)), n=Count("id"))
+    counts = Job.objects.aggregate(
+        running=Count("id", filter=Q(state=JobState.RUNNING)),
+        waiting=Count("id", filter=Q(state__in=WAITING_STATES)),
+    )
+    preemptions_24h = Preemption.objects.filter(at__gt=now - PREEMPTION_WINDOW, at__lte=now).count()
+    return DispatchCenter(
+        now=now,
+        pools=pools,
+        totals=totals_of(pools, monitored=site_totals["monitored"], sites=site_totals["n"]),
+        running_count=counts["running"],
+        waiting_count=counts["waiting"],
+        preemptions_24h=preemptions_24h,
+        waiting=list(waiting_jobs()[:rows]),
+        running=list(running_jobs()[:rows]),
+        preemptions=list(recent_preemptions()[:rows]),
+        budgets=client_budgets(now=now),
+    )

@@ -1,0 +1,371 @@
+"""Every state change of the dispatch center: pool states, priorities, budgets and the dispatch tick.
+
+The tick brings simulated compute up to the factory clock: running jobs advance, finished ones
+report to orders (through orders' services), ready steps become jobs, and the planner places
+queued jobs. It holds a Postgres advisory lock, so ticks running twice or concurrently queue up
+instead of double-counting; the database checks on pools and jobs back the invariants.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dispatch import background, planner
+from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed
+from dispatch.models import (
+    ClientBudget,
+    ComputePool,
+    DispatchState,
+    Job,
+    JobState,
+    PoolState,
+    PoolStateChange,
+    Preemption,
+    UtilizationSample,
+)
+from factory import clock
+from orders import services as order_services
+from orders.errors import OrderTransitionNotAllowed
+from orders.models import Order, OrderStatus, OrderStep, StepStatus
+
+logger = logging.getLogger(__name__)
+
+# Arbitrary, fixed: the key of the Postgres advisory lock that serializes ticks.
+TICK_LOCK_KEY = 74_200_001
+WAITING_STATES = (JobState.QUEUED, JobState.PREEMPTED)
+ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PREEMPTED)
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+BUDGET_EXCEEDED = "budget_exceeded"
+REASON_MAX = 2000
+
+
+# --- Pools ---------------------------------------------------------------------------------------
+
+POOL_TRANSITIONS = {
+    "drain": (PoolState.DRAINING, (PoolState.ACTIVE,)),
+    "offline": (PoolState.OFFLINE, (PoolState.ACTIVE, PoolState.DRAINING)),
+    "activate": (PoolState.ACTIVE, (PoolState.DRAINING, PoolState.OFFLINE)),
+}
+
+
+@transaction.atomic
+def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> ComputePool:
+    """Drain (finish running jobs, take no new ones), take offline (running jobs requeue) or activate a pool."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DispatchInvalid(_("Say why the pool's state changes."), field="reason")
+    if len(reason) > REASON_MAX:
+        raise DispatchInvalid(_("Keep it under %(max)d characters.") % {"max": REASON_MAX}, field="reason")
+    target, allowed_from = POOL_TRANSITIONS[action]
+    pool = ComputePool.objects.select_for_update().get(pk=pool.pk)
+    if pool.state not in allowed_from:
+        raise PoolTransitionNotAllowed(
+            _("Cannot %(action)s pool %(pool)s: it is %(state)s.")
+            % {"action": action, "pool": pool.name, "state": pool.get_state_display()}
+        )
+    now = clock.now()
+    PoolStateChange.objects.create(
+        pool=pool, at=now, from_state=pool.state, to_state=target, actor=actor, reason=reason
+    )
+    pool.state = target
+    pool.save(update_fields=["state"])
+    if target == PoolState.OFFLINE:
+        _requeue_jobs_of(pool)
+    return pool
+
+
+def _requeue_jobs_of(pool: ComputePool) -> None:
+    """An offline pool runs nothing: its jobs go back to the queue with their progress."""
+    jobs = list(Job.objects.select_for_update().filter(pool=pool, state=JobState.RUNNING))
+    for job in jobs:
+        job.state, job.pool = JobState.PREEMPTED, None
+    Job.objects.bulk_update(jobs, ["state", "pool"])
+    order_services.steps_mark_ready(step_ids=[job.step_id for job in jobs])
+    pool.used_pflops = Decimal(0)
+    pool.save(update_fields=["used_pflops"])
+
+
+# --- Priorities and budgets ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_reprioritize(*, order: Order, actor, priority: str, reason: str) -> Order:
+    """Change an order's priority (logged as an order event) and that of its waiting and running jobs."""
+    order = order_services.order_set_priority(order=order, actor=actor, priority=priority, reason=reason)
+    Job.objects.filter(order=order, state__in=ACTIVE_STATES).update(priority=priority)
+    return order
+
+
+@transaction.atomic
+def client_budget_set(*, client, monthly_pflops_hours, warn_at=Decimal("0.80"), enforce=True) -> ClientBudget:
+    if monthly_pflops_hours is None or Decimal(monthly_pflops_hours) <= 0:
+        raise DispatchInvalid(_("The budget must be a positive number of PFLOPS·h."), field="monthly_pflops_hours")
+    if not Decimal(0) < Decimal(warn_at) <= 1:
+        raise DispatchInvalid(_("Warn at a share between 0 and 1."), field="warn_at")
+    budget, _created = ClientBudget.objects.update_or_create(
+        client=client,
+        defaults={"monthly_pflops_hours": monthly_pflops_hours, "warn_at": warn_at, "enforce": enforce},
+    )
+    return budget
+
+
+def month_start(now: datetime) -> datetime:
+    local = timezone.localtime(now)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def client_usage_this_month(now: datetime) -> dict[int, float]:
+    """PFLOPS·h used this month per client (jobs queued this month), in one aggregate query."""
+    rows = (
+        Job.objects.filter(queued_at__gte=month_start(now))
+        .values("order__client_id")
+        .annotate(used=Sum("done_pflops_hours"))
+    )
+    return {row["order__client_id"]: float(row["used"] or 0) for row in rows}
+
+
+# --- The tick ------------------------------------------------------------------------------------
+
+
+@dataclass
+class TickReport:
+    skipped: bool = False
+    advanced: int = 0
+    finished: int = 0
+    created: int = 0
+    placed: int = 0
+    preempted: int = 0
+    waiting: int = 0
+    reasons: dict = field(default_factory=dict)
+
+
+def _try_tick_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [TICK_LOCK_KEY])
+        return cursor.fetchone()[0]
+
+
+def job_deadline(order: Order) -> datetime:
+    due = order.promised_delivery or order.requested_delivery
+    return timezone.make_aware(datetime.combine(due, time(18, 0)))
+
+
+def dispatch_tick(*, now: datetime | None = None) -> TickReport:
+    """Bring simulated compute up to `now` (the factory clock by default). Safe to run concurrently."""
+    now = now or clock.now()
+    with transaction.atomic():
+        if not _try_tick_lock():
+            return TickReport(skipped=True)
+        state, _created = DispatchState.objects.select_for_update().get_or_create(pk=1)
+        elapsed = (now - state.last_tick_at) if state.last_tick_at else timedelta(0)
+        if elapsed < timedelta(0):
+            # The clock never runs backwards for compute: a late tick with an older `now` does nothing.
+            return TickReport(skipped=True)
+        report = TickReport()
+        pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site")}
+        touched_orders: set[int] = set()
+        _advance_running(pools, elapsed, now, report, touched_orders)
+        _close_orphaned_jobs(now, pools)
+        report.created = _create_jobs_for_ready_steps(now)
+        _place(pools, now, report, touched_orders)
+        _record_pools(pools, now)
+        if touched_orders:
+            _roll_up_compute(touched_orders)
+        state.last_tick_at = now
+        state.ticks += 1
+        state.save(update_fields=["last_tick_at", "ticks"])
+    return report
+
+
+def _advance_running(pools, elapsed: timedelta, now, report: TickReport, touched: set[int]) -> None:
+    hours = Decimal(elapsed.total_seconds()) / Decimal(3600)
+    running = list(Job.objects.filter(state=JobState.RUNNING))
+    finished = []
+    for job in running:
+        remaining = job.work_pflops_hours - job.done_pflops_hours
+        delta = min(job.demand_pflops * hours, remaining).quantize(Decimal("0.001"))
+        if delta > 0:
+            job.done_pflops_hours += delta
+            job.cost += (delta * pools[job.pool_id].price_per_pflops_hour).quantize(Decimal("0.01"))
+            touched.add(job.order_id)
+        if job.done_pflops_hours >= job.work_pflops_hours:
+            pools[job.pool_id].used_pflops -= job.demand_pflops
+            job.state, job.pool, job.finished_at = JobState.DONE, None, now
+            finished.append(job)
+    Job.objects.bulk_update(running, ["done_pflops_hours", "cost", "state", "pool", "finished_at"], batch_size=1000)
+    report.advanced, report.finished = len(running), len(finished)
+    for job in finished:
+        step = OrderStep(pk=job.step_id)
+        try:
+            order_services.step_finish(step=step, actor=None)
+        except OrderTransitionNotAllowed:
+            # Finished by hand meanwhile, or the order left production: nothing more to report.
+            logger.info("dispatch: step %s of job %s was no longer running", job.step_id, job.pk)
+
+
+def _close_orphaned_jobs(now, pools) -> None:
+    """Jobs whose step no longer needs compute (finished by hand, order cancelled) stop and free their pool."""
+    orphans = list(
+        Job.objects.filter(state__in=ACTIVE_STATES).filter(
+            Q(step__status__in=[StepStatus.DONE, StepStatus.PENDING]) | ~Q(order__status=OrderStatus.IN_PRODUCTION)
+        )
+    )
+    for job in orphans:
+        if job.pool_id:
+            pools[job.pool_id].used_pflops -= job.demand_pflops
+        job.state, job.pool, job.finished_at, job.pending_reason = JobState.DONE, None, now, ""
+    Job.objects.bulk_update(orphans, ["state", "pool", "finished_at", "pending_reason"])
+
+
+def _create_jobs_for_ready_steps(now) -> int:
+    steps = list(
+        OrderStep.objects.filter(status=StepStatus.READY, stage__order__status=OrderStatus.IN_PRODUCTION)
+        .exclude(jobs__state__in=ACTIVE_STATES)
+        .select_related("stage__order")
+    )
+    Job.objects.bulk_create(
+        Job(
+            order=step.stage.order,
+            step=step,
+            priority=step.stage.order.priority,
+            kind=step.pool_kind,
+            sensitive=step.stage.order.is_sensitive,
+            demand_pflops=step.demand_pflops,
+            # Already-done work (a step redone in rework starts over) is a fresh job's whole work.
+            work_pflops_hours=max(step.work_pflops_hours, Decimal("0.01")),
+            deadline=job_deadline(step.stage.order),
+            queued_at=now,
+        )
+        for step in steps
+    )
+    return len(steps)
+
+
+def pool_snapshot(pool: ComputePool, now) -> planner.PoolState:
+    capacity = float(pool.capacity_pflops)
+    wanted = (
+        background.background_pflops(pool.background_seed, capacity, now) if settings.DISPATCH_BACKGROUND_LOAD else 0.0
+    )
+    room = capacity - float(pool.used_pflops)
+    pool.background_pflops = Decimal(max(0.0, min(wanted, room))).quantize(Decimal("0.01"))
+    return planner.PoolState(
+        id=pool.pk,
+        kind=pool.kind,
+        capacity=capacity,
+        background=float(pool.background_pflops),
+        trusted_in_province=pool.trusted and pool.site.in_province,
+        state=pool.state,
+        used=float(pool.used_pflops),
+    )
+
+
+def _job_state(job: Job, usage: dict[int, float]) -> planner.JobState:
+    return planner.JobState(
+        id=job.pk,
+        order_id=job.order_id,
+        client_id=job.client_id,
+        kind=job.kind,
+        demand=float(job.demand_pflops),
+        work_remaining=float(job.work_pflops_hours - job.done_pflops_hours),
+        priority=PRIORITY_RANK.get(job.priority, 1),
+        deadline=job.deadline,
+        queued_at=job.queued_at,
+        sensitive=job.sensitive,
+        pool_id=job.pool_id,
+        client_recent_usage=usage.get(job.client_id, 0.0),
+        started_at=job.started_at,
+    )
+
+
+def _over_budget(usage: dict[int, float]) -> set[int]:
+    return {
+        budget.client_id
+        for budget in ClientBudget.objects.filter(enforce=True)
+        if usage.get(budget.client_id, 0.0) >= float(budget.monthly_pflops_hours)
+    }
+
+
+def _place(pools, now, report: TickReport, touched: set[int]) -> None:
+    usage = client_usage_this_month(now)
+    over_budget = _over_budget(usage)
+    active = list(Job.objects.filter(state__in=ACTIVE_STATES).annotate(client_id=F("order__client_id")))
+    jobs = {job.pk: job for job in active}
+    running = [_job_state(job, usage) for job in active if job.state == JobState.RUNNING]
+    held = [
+        job
+        for job in active
+        if job.state in WAITING_STATES and job.client_id in over_budget and job.priority != "urgent"
+    ]
+    held_ids = {job.pk for job in held}
+    queued = [_job_state(job, usage) for job in active if job.state in WAITING_STATES and job.pk not in held_ids]
+    pool_states = [pool_snapshot(pool, now) for pool in pools.values()]
+    plan = planner.plan(pools=pool_states, queued=queued, running=running, now=now)
+
+    placed_steps, preempted_steps = [], []
+    for victim_id, by_id in plan.preemptions:
+        victim = jobs[victim_id]
+        Preemption.objects.create(at=now, pool_id=victim.pool_id, preempted=victim, preempted_by=jobs[by_id])
+        pools[victim.pool_id].used_pflops -= victim.demand_pflops
+        victim.state, victim.pool = JobState.PREEMPTED, None
+        preempted_steps.append(victim.step_id)
+        touched.add(victim.order_id)
+    for job_id, pool_id in plan.placements:
+        job = jobs[job_id]
+        job.state, job.pool_id, job.pending_reason, job.expected_start = JobState.RUNNING, pool_id, "", None
+        job.started_at = job.started_at or now
+        pools[pool_id].used_pflops += job.demand_pflops
+        placed_steps.append(job.step_id)
+    for job_id, waiting in plan.waiting.items():
+        jobs[job_id].pending_reason = waiting.reason
+        jobs[job_id].expected_start = waiting.expected_start
+    for job in held:
+        job.pending_reason, job.expected_start = BUDGET_EXCEEDED, None
+    Job.objects.bulk_update(
+        active, ["state", "pool", "started_at", "pending_reason", "expected_start"], batch_size=1000
+    )
+    order_services.steps_mark_ready(step_ids=preempted_steps)
+    order_services.steps_mark_running(step_ids=placed_steps, at=now)
+    report.placed, report.preempted = len(plan.placements), len(plan.preemptions)
+    report.waiting = len(plan.waiting) + len(held)
+    reasons = defaultdict(int)
+    for job in active:
+        if job.pending_reason and job.state in WAITING_STATES:
+            reasons[job.pending_reason] += 1
+    report.reasons = dict(reasons)
+
+
+def _record_pools(pools, now) -> None:
+    for pool in pools.values():
+        pool.used_pflops = max(pool.used_pflops, Decimal(0))
+    ComputePool.objects.bulk_update(list(pools.values()), ["used_pflops", "background_pflops"])
+    queued_by_kind = defaultdict(int)
+    for row in Job.objects.filter(state__in=WAITING_STATES).values("kind").annotate(n=Count("id")):
+        queued_by_kind[row["kind"]] = row["n"]
+    UtilizationSample.objects.bulk_create(
+        UtilizationSample(
+            pool=pool,
+            at=now,
+            used_pflops=pool.used_pflops,
+            background_pflops=pool.background_pflops,
+            capacity_pflops=pool.capacity_pflops,
+            queued_jobs=queued_by_kind[pool.kind],
+        )
+        for pool in pools.values()
+    )
+
+
+def _roll_up_compute(order_ids: set[int]) -> None:
+    totals = (
+        Job.objects.filter(order_id__in=order_ids)
+        .values("order_id")
+        .annotate(work=Sum("done_pflops_hours"), cost=Sum("cost"))
+    )
+    order_services.orders_set_compute(totals={row["order_id"]: (row["work"], row["cost"]) for row in totals})
