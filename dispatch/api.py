@@ -17,7 +17,6 @@ from dispatch import selectors, services
 from dispatch.forms import JobFilter
 from dispatch.models import ComputePool, Job
 from dispatch.serializers import (
-    ErrorDetailSerializer,
     JobSerializer,
     PoolActionSerializer,
     PoolSerializer,
@@ -25,6 +24,7 @@ from dispatch.serializers import (
     UtilizationSampleSerializer,
 )
 from factory import clock, roles
+from orders.serializers import ErrorDetailSerializer
 
 StaffOnly = roles.role_permission()
 DispatchOnly = roles.role_permission(roles.DISPATCH)

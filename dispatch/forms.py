@@ -43,5 +43,7 @@ class JobFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(order__reference__icontains=value) | Q(order__title__icontains=value) | Q(order__client__name__icontains=value)
+            Q(order__reference__icontains=value)
+            | Q(order__title__icontains=value)
+            | Q(order__client__name__icontains=value)
         )

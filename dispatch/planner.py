@@ -19,10 +19,11 @@ What `plan()` does, in the order it does it:
    pool. Only *active* pools take new work; draining pools keep their running jobs, offline pools run
    nothing new either.
 3. **Best fit.** A job that fits starts on the compatible active pool with the least free capacity that
-   still holds it, which keeps the large holes for large jobs. Free capacity is
-   ``capacity - background - used``; when other tenants' background alone already fills a pool, nothing
-   new goes there (running jobs are never evicted for background): ``used + background <= capacity``
-   holds on every pool that receives a job.
+   still holds it, which keeps the large holes for large jobs; a job that is not sensitive prefers the
+   pools that are not trusted in-province, keeping those for the sensitive work only they may run.
+   Free capacity is ``capacity - background - used``; when other tenants' background alone already
+   fills a pool, nothing new goes there (running jobs are never evicted for background):
+   ``used + background <= capacity`` holds on every pool that receives a job.
 4. **Reservations and EASY backfill.** Jobs form one queue per *class* = (kind, sensitive). The first job
    of a class that cannot start (its *head*) gets a reservation: the earliest time, computed from the
    expected finishes of the running jobs, at which one compatible pool has room for it (background
@@ -77,7 +78,7 @@ POOLS_UNAVAILABLE = "pools_unavailable"  # every compatible pool is draining or 
 TOO_LARGE = "too_large"  # the job demands more than any compatible active pool's whole capacity
 NO_ROOM = "no_room"  # compatible pools are full (Slurm's "Resources")
 HIGHER_PRIORITY_AHEAD = "higher_priority_ahead"  # a higher-priority job is ahead of it (Slurm's "Priority")
-RESERVED = "reserved"  # it would fit, but would delay the reservation of the job ahead of it
+RESERVED = "reserved"  # it would fit now, but would delay the job ahead of it (or, without backfill, overtake it)
 PREEMPTED = "preempted"  # it was just preempted by `Waiting.blocked_by` and waits to run again
 REASONS = (
     NO_POOL_OF_KIND,
@@ -235,12 +236,14 @@ class _Pool:
         "run_demand",
         "running",
         "src",
+        "trusted",
     )
 
     def __init__(self, src: PoolState):
         self.src = src
         self.id = src.id
         self.active = src.state == ACTIVE
+        self.trusted = src.trusted_in_province
         self.eff = src.capacity - src.background  # room for our jobs under the current background
         self.running: list[tuple[JobState, float]] = []  # (job, hours until it finishes)
         self.run_demand = 0.0
@@ -438,7 +441,10 @@ def plan(
         head = cls.head
         if head is not None and not backfill:
             # Strict queue order: nobody overtakes the head of its class.
-            reason = HIGHER_PRIORITY_AHEAD if fair and head.job.priority > job.priority else RESERVED
+            if fair and head.job.priority > job.priority:
+                reason = HIGHER_PRIORITY_AHEAD
+            else:
+                reason = RESERVED if demand <= cls.largest_hole() + _EPS else NO_ROOM
             waiting[job.id] = Waiting(reason, None, head.job.id)
             estimated.append((key, job, hours, None))
             continue
@@ -448,7 +454,7 @@ def plan(
             best = None
             for pool in cls.pools:
                 free = pool.free
-                if free + _EPS >= demand and (best is None or free < best.free):
+                if free + _EPS >= demand and (best is None or (pool.trusted, free) < (best.trusted, best.free)):
                     if pool.reservations:
                         blocker = pool.refusing(demand, hours)
                         if blocker is not None:

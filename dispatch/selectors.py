@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,7 @@ from dispatch.models import (
     UtilizationSample,
 )
 from dispatch.services import PRIORITY_RANK, WAITING_STATES, client_usage_this_month
-from orders.models import ClientOrganization
+from orders.models import ClientOrganization, Priority
 
 UTILIZATION_MAX_HOURS = 720  # 30 days of samples: what a chart of utilization over time may ask for
 PREEMPTION_WINDOW = timedelta(hours=24)
@@ -143,7 +143,7 @@ class BudgetRow:
 
     @property
     def status(self) -> str:
-        """"none" (no budget), "ok", "warning" (at or past warn_at) or "over" (at or past 100 %)."""
+        """ "none" (no budget), "ok", "warning" (at or past warn_at) or "over" (at or past 100 %)."""
         if self.share is None:
             return "none"
         if self.share >= 1:
@@ -182,6 +182,50 @@ def client_budgets(*, now: datetime) -> list[BudgetRow]:
 
 
 # --- The dispatch center -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """How many jobs of one priority wait, and how long the longest of them has waited."""
+
+    priority: str
+    label: str
+    waiting: int
+    longest_wait: timedelta | None
+
+
+@dataclass(frozen=True)
+class JobCounts:
+    running: int
+    waiting: int
+    by_priority: list[QueueDepth]  # urgent first
+
+
+def job_counts(*, now: datetime) -> JobCounts:
+    """Running and waiting jobs, and the queue's depth and longest wait per priority, in one query."""
+    waiting = Q(state__in=WAITING_STATES)
+    by_rank = sorted(PRIORITY_RANK.items(), key=lambda item: -item[1])
+    aggregates = {
+        "running": Count("id", filter=Q(state=JobState.RUNNING)),
+        "waiting": Count("id", filter=waiting),
+    }
+    for name, _rank in by_rank:
+        aggregates[f"waiting_{name}"] = Count("id", filter=waiting & Q(priority=name))
+        aggregates[f"oldest_{name}"] = Min("queued_at", filter=waiting & Q(priority=name))
+    row = Job.objects.aggregate(**aggregates)
+    return JobCounts(
+        running=row["running"],
+        waiting=row["waiting"],
+        by_priority=[
+            QueueDepth(
+                priority=name,
+                label=Priority(name).label,
+                waiting=row[f"waiting_{name}"],
+                longest_wait=max(now - row[f"oldest_{name}"], timedelta(0)) if row[f"oldest_{name}"] else None,
+            )
+            for name, _rank in by_rank
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -227,6 +271,7 @@ class DispatchCenter:
     totals: Totals
     running_count: int
     waiting_count: int
+    queue_by_priority: list[QueueDepth]
     preemptions_24h: int
     waiting: list[Job]
     running: list[Job]
@@ -237,22 +282,21 @@ class DispatchCenter:
 def dispatch_center(*, now: datetime, rows: int = 20) -> DispatchCenter:
     """Everything the dispatch center shows, in a fixed number of queries (each list cut at `rows`).
 
-    Queries: pools, sites' monitored capacity, job counts, preemptions of the last 24 hours, the queue,
-    running jobs, recent preemptions, usage per client, clients with budgets (9).
+    Queries: pools, sites' monitored capacity, job counts with the queue's depth per priority, preemptions
+    of the last 24 hours, the queue, running jobs, recent preemptions, usage per client, clients with
+    budgets (9).
     """
     pools = list(pool_list())
     site_totals = ComputeSite.objects.aggregate(monitored=Coalesce(Sum("monitored_pflops"), Decimal(0)), n=Count("id"))
-    counts = Job.objects.aggregate(
-        running=Count("id", filter=Q(state=JobState.RUNNING)),
-        waiting=Count("id", filter=Q(state__in=WAITING_STATES)),
-    )
+    counts = job_counts(now=now)
     preemptions_24h = Preemption.objects.filter(at__gt=now - PREEMPTION_WINDOW, at__lte=now).count()
     return DispatchCenter(
         now=now,
         pools=pools,
         totals=totals_of(pools, monitored=site_totals["monitored"], sites=site_totals["n"]),
-        running_count=counts["running"],
-        waiting_count=counts["waiting"],
+        running_count=counts.running,
+        waiting_count=counts.waiting,
+        queue_by_priority=counts.by_priority,
         preemptions_24h=preemptions_24h,
         waiting=list(waiting_jobs()[:rows]),
         running=list(running_jobs()[:rows]),

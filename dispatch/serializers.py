@@ -5,17 +5,28 @@ dispatch.services, so the API, the pages and the services never disagree.
 """
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dispatch import display
 from dispatch.models import ComputePool, Job, UtilizationSample
 from dispatch.selectors import UTILIZATION_MAX_HOURS
 from dispatch.services import REASON_MAX
+from factory.catalog.models import PoolKind
 
 
 def _pflops(**kwargs):
     """A compute figure as a JSON number."""
     return serializers.DecimalField(max_digits=14, decimal_places=3, coerce_to_string=False, read_only=True, **kwargs)
+
+
+# The pool's `kind` and the job's `pool_kind` share one enum component. Declared by reference here because
+# drf-spectacular warns when one choice set appears under two property names ("PoolKindEnum" is the name
+# it gives the pool's `kind`).
+@extend_schema_field({"$ref": "#/components/schemas/PoolKindEnum"})
+class PoolKindField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=PoolKind.choices, read_only=True, **kwargs)
 
 
 class PoolSerializer(serializers.ModelSerializer):
@@ -78,9 +89,11 @@ class JobSerializer(serializers.ModelSerializer):
     demand_pflops = _pflops()
     work_pflops_hours = _pflops()
     done_pflops_hours = _pflops()
-    progress = serializers.SerializerMethodField(help_text=_("Share of the work done, 0–100."))
+    pool_kind = PoolKindField(source="kind", help_text=_("The kind of pool the job needs."))
+    progress = serializers.SerializerMethodField(help_text=_("Share of the work done, 0 to 100."))
     pending_reason = serializers.CharField(
-        read_only=True, help_text=_("Why a waiting job does not run (a code, e.g. no_room, residency); empty otherwise.")
+        read_only=True,
+        help_text=_("Why a waiting job does not run (a code, e.g. no_room, residency); empty otherwise."),
     )
     pending_reason_display = serializers.SerializerMethodField(help_text=_("The pending reason in words."))
     cost = serializers.DecimalField(
@@ -102,7 +115,7 @@ class JobSerializer(serializers.ModelSerializer):
             "pool_name",
             "state",
             "priority",
-            "kind",
+            "pool_kind",
             "sensitive",
             "demand_pflops",
             "work_pflops_hours",
@@ -130,12 +143,6 @@ class JobSerializer(serializers.ModelSerializer):
         return str(display.pending_reason(job.pending_reason).words)
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    """403, 404 and 409 answers: one message."""
-
-    detail = serializers.CharField()
-
-
 # --- Inputs ---------------------------------------------------------------------------------------------
 
 
@@ -149,4 +156,6 @@ class UtilizationQuerySerializer(serializers.Serializer):
 
 
 class PoolActionSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=REASON_MAX, help_text=_("Why the pool's state changes (kept in its history)."))
+    reason = serializers.CharField(
+        max_length=REASON_MAX, help_text=_("Why the pool's state changes (kept in its history).")
+    )

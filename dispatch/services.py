@@ -32,6 +32,7 @@ from dispatch.models import (
     UtilizationSample,
 )
 from factory import clock
+from factory.db import bulk_update_rows
 from orders import services as order_services
 from orders.errors import OrderTransitionNotAllowed
 from orders.models import Order, OrderStatus, OrderStep, StepStatus
@@ -185,30 +186,40 @@ def dispatch_tick(*, now: datetime | None = None) -> TickReport:
     return report
 
 
+# One statement advances every running job by the elapsed time and charges its pool's price; it
+# returns what the tick needs to know (which finished, which orders used compute).
+_ADVANCE_SQL = """
+UPDATE dispatch_job AS job
+   SET done_pflops_hours = LEAST(job.work_pflops_hours,
+                                 job.done_pflops_hours + ROUND(job.demand_pflops * %(hours)s, 3)),
+       cost = job.cost + ROUND(
+           (LEAST(job.work_pflops_hours, job.done_pflops_hours + ROUND(job.demand_pflops * %(hours)s, 3))
+            - job.done_pflops_hours) * pool.price_per_pflops_hour, 2)
+  FROM dispatch_computepool AS pool
+ WHERE job.pool_id = pool.id AND job.state = 'running'
+RETURNING job.id, job.order_id, job.step_id, job.pool_id, job.demand_pflops,
+          job.done_pflops_hours >= job.work_pflops_hours
+"""
+
+
 def _advance_running(pools, elapsed: timedelta, now, report: TickReport, touched: set[int]) -> None:
     hours = Decimal(elapsed.total_seconds()) / Decimal(3600)
-    running = list(Job.objects.filter(state=JobState.RUNNING))
-    finished = []
-    for job in running:
-        remaining = job.work_pflops_hours - job.done_pflops_hours
-        delta = min(job.demand_pflops * hours, remaining).quantize(Decimal("0.001"))
-        if delta > 0:
-            job.done_pflops_hours += delta
-            job.cost += (delta * pools[job.pool_id].price_per_pflops_hour).quantize(Decimal("0.01"))
-            touched.add(job.order_id)
-        if job.done_pflops_hours >= job.work_pflops_hours:
-            pools[job.pool_id].used_pflops -= job.demand_pflops
-            job.state, job.pool, job.finished_at = JobState.DONE, None, now
-            finished.append(job)
-    Job.objects.bulk_update(running, ["done_pflops_hours", "cost", "state", "pool", "finished_at"], batch_size=1000)
-    report.advanced, report.finished = len(running), len(finished)
-    for job in finished:
-        step = OrderStep(pk=job.step_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_ADVANCE_SQL, {"hours": hours})
+        advanced = cursor.fetchall()
+    finished = [row for row in advanced if row[5]]
+    if hours > 0:
+        touched.update(row[1] for row in advanced)
+    for _job_id, _order_id, _step_id, pool_id, demand, _done in finished:
+        pools[pool_id].used_pflops -= demand
+    bulk_update_rows(Job, ["state", "pool", "finished_at"], [(row[0], JobState.DONE, None, now) for row in finished])
+    report.advanced, report.finished = len(advanced), len(finished)
+    for job_id, _order_id, step_id, _pool_id, _demand, _done in finished:
         try:
-            order_services.step_finish(step=step, actor=None)
+            order_services.step_finish(step=OrderStep(pk=step_id), actor=None)
         except OrderTransitionNotAllowed:
             # Finished by hand meanwhile, or the order left production: nothing more to report.
-            logger.info("dispatch: step %s of job %s was no longer running", job.step_id, job.pk)
+            logger.info("dispatch: step %s of job %s was no longer running", step_id, job_id)
 
 
 def _close_orphaned_jobs(now, pools) -> None:
@@ -309,14 +320,17 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
     pool_states = [pool_snapshot(pool, now) for pool in pools.values()]
     plan = planner.plan(pools=pool_states, queued=queued, running=running, now=now)
 
-    placed_steps, preempted_steps = [], []
+    before = {job.pk: _placement_fields(job) for job in active}
+    placed_steps, preempted_steps, preemptions = [], [], []
     for victim_id, by_id in plan.preemptions:
         victim = jobs[victim_id]
-        Preemption.objects.create(at=now, pool_id=victim.pool_id, preempted=victim, preempted_by=jobs[by_id])
+        preemptions.append(Preemption(at=now, pool_id=victim.pool_id, preempted=victim, preempted_by=jobs[by_id]))
         pools[victim.pool_id].used_pflops -= victim.demand_pflops
-        victim.state, victim.pool = JobState.PREEMPTED, None
+        # Its wait starts over: a preempted job must not count as long-waiting and preempt in turn at once.
+        victim.state, victim.pool, victim.queued_at = JobState.PREEMPTED, None, now
         preempted_steps.append(victim.step_id)
         touched.add(victim.order_id)
+    Preemption.objects.bulk_create(preemptions)
     for job_id, pool_id in plan.placements:
         job = jobs[job_id]
         job.state, job.pool_id, job.pending_reason, job.expected_start = JobState.RUNNING, pool_id, "", None
@@ -325,11 +339,14 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
         placed_steps.append(job.step_id)
     for job_id, waiting in plan.waiting.items():
         jobs[job_id].pending_reason = waiting.reason
-        jobs[job_id].expected_start = waiting.expected_start
+        jobs[job_id].expected_start = _to_the_minute(waiting.expected_start)
     for job in held:
         job.pending_reason, job.expected_start = BUDGET_EXCEEDED, None
-    Job.objects.bulk_update(
-        active, ["state", "pool", "started_at", "pending_reason", "expected_start"], batch_size=1000
+    # Only what changed is written: most waiting jobs keep their reason and expected start tick after tick.
+    bulk_update_rows(
+        Job,
+        PLACEMENT_FIELDS,
+        [(job.pk, *fields) for job in active if (fields := _placement_fields(job)) != before[job.pk]],
     )
     order_services.steps_mark_ready(step_ids=preempted_steps)
     order_services.steps_mark_running(step_ids=placed_steps, at=now)
@@ -340,6 +357,17 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
         if job.pending_reason and job.state in WAITING_STATES:
             reasons[job.pending_reason] += 1
     report.reasons = dict(reasons)
+
+
+PLACEMENT_FIELDS = ["state", "pool", "queued_at", "started_at", "pending_reason", "expected_start"]
+
+
+def _placement_fields(job: Job) -> tuple:
+    return (job.state, job.pool_id, job.queued_at, job.started_at, job.pending_reason, job.expected_start)
+
+
+def _to_the_minute(moment: datetime | None) -> datetime | None:
+    return moment.replace(second=0, microsecond=0) if moment else None
 
 
 def _record_pools(pools, now) -> None:

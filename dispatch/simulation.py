@@ -27,31 +27,27 @@ refreshed at most every ``background_every`` (15 min) of simulated time and held
 it never evicts running work. Jobs that can never run (no pool of their kind, residency, all pools
 draining or offline, larger than every pool; pool states do not change in a simulation) are set aside:
 their orders get no finish time.
+
+**Snapshots** (``simulate(..., snapshot_at=[...])``): the state of the factory at chosen instants, as
+the `OrderPlan` list of the orders then in the factory (position, progress, pool of a running step, time
+left in a gate, queue time) plus the clients' recent usage, i.e. exactly what the ETA forecast builds
+from the database. Simulating a snapshot from its instant, without the later arrivals, forks the run:
+the benchmarks compare the delivery predicted at an order's acceptance with the one that happened.
+
+Speed (one core, CPython 3.11): a year of 1,200 orders (about 52,000 steps) over 50 pools and
+2,000 PFLOPS simulates in about 6 s; continuing 1,000 in-flight orders (half a year of backlog) takes
+about 5 s.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from dispatch.background import background_pflops
-from dispatch.planner import (
-    ACTIVE,
-    DEFAULT_POLICY,
-    NO_POOL_OF_KIND,
-    POOLS_UNAVAILABLE,
-    RESIDENCY,
-    TOO_LARGE,
-    JobState,
-    Policy,
-    PoolState,
-    plan,
-)
-
-# Reasons a job keeps for the whole simulation (pool states and capacities do not change in it).
-_NEVER_RUNS = frozenset({NO_POOL_OF_KIND, RESIDENCY, POOLS_UNAVAILABLE, TOO_LARGE})
+from dispatch.planner import ACTIVE, DEFAULT_POLICY, JobState, Policy, PoolState, plan
 
 _FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD = range(5)
 
@@ -133,6 +129,22 @@ class OrderOutcome:
 
 
 @dataclass
+class Snapshot:
+    """The factory at instant ``at`` as the simulation's input: pass ``orders`` (and ``client_usage``) to
+    `simulate` with ``now=at`` to continue from there.
+
+    ``orders`` are the orders that had arrived and were not finished; each keeps its full ``stages``, with
+    its position in ``current_stage_index`` / ``current_step_index``, the PFLOPS·h done on its current
+    step, the pool that step runs on (or None while it waits), its queue time and, during a gate, the
+    hours of review left. Events due exactly at ``at`` have not happened yet.
+    """
+
+    at: datetime
+    orders: list[OrderPlan]
+    client_usage: dict
+
+
+@dataclass
 class SimulationResult:
     """Per-order predictions and the aggregate figures of one simulated period [started_at, ended_at].
 
@@ -148,6 +160,7 @@ class SimulationResult:
     preemptions: int
     plans: int  # how many times the planner ran
     preemption_log: list[tuple[datetime, int, int]] = field(default_factory=list)  # (at, victim order, by order)
+    snapshots: list[Snapshot] = field(default_factory=list)  # one per ``snapshot_at`` instant within the period
 
     @property
     def delivered(self) -> int:
@@ -200,7 +213,7 @@ class _Run:
 
 
 class _Order:
-    __slots__ = ("deadlines", "outcome", "spec", "stage", "step")
+    __slots__ = ("deadlines", "gate_end", "job", "outcome", "spec", "stage", "step")
 
     def __init__(self, spec: OrderPlan, outcome: OrderOutcome):
         self.spec = spec
@@ -208,9 +221,27 @@ class _Order:
         self.stage = spec.current_stage_index
         self.step = spec.current_step_index
         self.deadlines = step_deadlines(spec)
+        self.job: JobState | None = None  # the job of the current step (for snapshots)
+        self.gate_end = 0.0  # when the current gate review ends, while one runs (for snapshots)
 
 
 class _Simulator:
+    """The event loop. Time is kept in hours from ``now``; datetimes are made only for the planner and results.
+
+    Two shortcuts keep a forward simulation of a large backlog fast without changing the decisions:
+
+    * kinds are independent (a pool serves one kind), so a planning round only covers the kinds in which
+      something changed (a job queued, a job of that kind finished, a periodic re-plan);
+    * the planner is only shown the queued jobs that can matter: those that fit the largest free hole
+      of their kind, those that may preempt, and, per queue class, the jobs that may be its head (the
+      best-ranked of the rest, by priority and deadline minus duration, within two slack steps). Every
+      other job would not fit at its turn, would not preempt, and would not be the head that reserves
+      capacity: the planner would only give it a pending reason, which the simulation does not need. A
+      kind where nothing fits and nobody may preempt is not planned at all. (The one approximation: a
+      preemption that frees more than its preemptor needs does not let a hidden job use the rest before
+      the next event.)
+    """
+
     def __init__(
         self,
         *,
@@ -225,11 +256,22 @@ class _Simulator:
         background_every,
         client_usage,
         usage_half_life,
+        snapshot_at=(),
     ):
         self.start = now
         self.policy = policy
         self.pools = [replace(p, used=0.0) for p in pools]
         self.pool_by_id = {p.id: p for p in self.pools}
+        self.pools_by_kind: dict[str, list[PoolState]] = {}
+        for p in self.pools:
+            self.pools_by_kind.setdefault(p.kind, []).append(p)
+        # Largest active compatible pool per (kind, sensitive): a job larger than that never runs here.
+        self.largest: dict[tuple[str, bool], float] = {}
+        for p in self.pools:
+            if p.state == ACTIVE:
+                for sensitive in (False, True) if p.trusted_in_province else (False,):
+                    key = (p.kind, sensitive)
+                    self.largest[key] = max(self.largest.get(key, 0.0), p.capacity)
         if background is True:
             self.background = lambda p, at: background_pflops(seed * 100_003 + p.id, p.capacity, at)
         elif callable(background):
@@ -246,18 +288,22 @@ class _Simulator:
         self.usage = {client: (value, 0.0) for client, value in (client_usage or {}).items()}
         self.heap: list = []
         self.seq = 0
-        self.queued: dict[int, tuple[JobState, _Order]] = {}
-        self.queued_kinds: dict[str, int] = {}
-        self.running: dict[int, _Run] = {}
+        # kind -> job id -> (job, order, rank); the rank orders the jobs that do not fit, see _relevant.
+        self.queued: dict[str, dict[int, tuple]] = {kind: {} for kind in self.pools_by_kind}
+        self.slack_step = policy.slack_granularity.total_seconds() / 3600.0
+        self.running: dict[str, dict[int, _Run]] = {kind: {} for kind in self.pools_by_kind}
+        self.background_at: dict[str, float] = {}  # kind -> when its pools' background was last refreshed
+        self.dirty: set[str] = set()  # kinds to plan at the current time
         self.next_job_id = 1
         self.t = 0.0
-        self.need_plan = False
         self.replan_pending = False
-        self.last_background = None
         self.used_pflops_hours = 0.0
         self.preemption_log: list[tuple[datetime, int, int]] = []
         self.plans = 0
         self.outcomes: dict[int, OrderOutcome] = {}
+        self.active: dict[int, _Order] = {}  # orders in the factory: arrived, not finished
+        self.snapshot_hours = sorted(max(0.0, (at - now).total_seconds() / 3600.0) for at in snapshot_at)
+        self.snapshots: list[Snapshot] = []
         for spec in orders:
             outcome = OrderOutcome(
                 order_id=spec.order_id,
@@ -290,6 +336,9 @@ class _Simulator:
     def _credit(self, client, amount: float) -> None:
         self.usage[client] = (self._usage(client, self.t) + amount, self.t)
 
+    def _preempts(self, job: JobState) -> bool:
+        return self.threshold_hours is not None and job.priority >= self.policy.preempt_min_priority
+
     def _new_job(self, order: _Order, queued_at: datetime, progress: float = 0.0) -> JobState:
         spec = order.spec
         step = spec.stages[order.stage][order.step]
@@ -306,21 +355,26 @@ class _Simulator:
             sensitive=spec.sensitive,
         )
         self.next_job_id += 1
+        order.job = job
         return job
 
     def _enqueue(self, job: JobState, order: _Order) -> None:
-        self.queued[job.id] = (job, order)
-        self.queued_kinds[job.kind] = self.queued_kinds.get(job.kind, 0) + 1
-        self.need_plan = True
-        if self.threshold_hours is not None and job.priority >= self.policy.preempt_min_priority:
+        largest = self.largest.get((job.kind, job.sensitive))
+        if largest is None or job.demand > largest:
+            return  # no active pool of its kind (and residency) is large enough: it never runs, its order never ends
+        if self.policy.fair:
+            rank = (-job.priority, (job.deadline - self.start).total_seconds() / 3600.0 - job.hours)
+        else:
+            rank = (job.queued_at, job.id)
+        self.queued[job.kind][job.id] = (job, order, rank)
+        self.dirty.add(job.kind)
+        if self._preempts(job):
             crossing = (job.queued_at - self.start).total_seconds() / 3600.0 + self.threshold_hours
             if crossing > self.t:
-                self._push(crossing, _THRESHOLD, None)
+                self._push(crossing, _THRESHOLD, job.kind)
 
-    def _dequeue(self, job_id: int) -> tuple[JobState, _Order]:
-        job, order = self.queued.pop(job_id)
-        self.queued_kinds[job.kind] -= 1
-        return job, order
+    def _dequeue(self, job: JobState) -> _Order:
+        return self.queued[job.kind].pop(job.id)[1]
 
     # --- order flow ---
 
@@ -330,28 +384,32 @@ class _Simulator:
         if order.stage >= len(spec.stages):
             order.outcome.finished_at = self._at(self.t)
             return
+        self.active[spec.order_id] = order
         if spec.arrival >= self.start:  # a new order enters its first stage now
             order.outcome.stages[order.stage].entered_at = self._at(self.t)
         if order.step >= len(spec.stages[order.stage]):
             gate = spec.gate_remaining_hours if spec.gate_remaining_hours is not None else spec.gate_hours
-            self._push(self.t + gate, _GATE, order)
+            order.gate_end = self.t + gate
+            self._push(order.gate_end, _GATE, order)
             return
         queued_at = spec.queued_at if spec.queued_at is not None and self.t == 0 else self._at(self.t)
         job = self._new_job(order, queued_at, spec.current_job_progress)
         pool = self.pool_by_id.get(spec.running_pool_id) if spec.running_pool_id is not None else None
-        if pool is not None:
+        if pool is not None and pool.kind == job.kind:
             job.pool_id = pool.id
-            self._start(job, order, pool)
+            self._start(job, order, pool, resumed=True)
         else:
             self._enqueue(job, order)
 
-    def _start(self, job: JobState, order: _Order, pool: PoolState) -> None:
+    def _start(self, job: JobState, order: _Order, pool: PoolState, resumed: bool = False) -> None:
+        """Run the job from now; ``resumed``: it was already running when the simulation started."""
         run = _Run(job, order, pool, self.t)
-        self.running[job.id] = run
-        job.started_at = self._at(self.t)
-        steps = order.outcome.steps[order.stage]
-        if steps[order.step][0] is None:
-            steps[order.step] = (job.started_at, None)
+        self.running[job.kind][job.id] = run
+        if not resumed:
+            job.started_at = self._at(self.t)
+            steps = order.outcome.steps[order.stage]
+            if steps[order.step][0] is None:
+                steps[order.step] = (job.started_at, None)
         self._push(self.t + job.hours, _FINISH, run)
 
     def _step_ready(self, order: _Order) -> None:
@@ -361,15 +419,16 @@ class _Simulator:
             self._enqueue(self._new_job(order, self._at(self.t)), order)
         else:
             order.outcome.stages[order.stage].work_done_at = self._at(self.t)
-            self._push(self.t + spec.gate_hours, _GATE, order)
+            order.gate_end = self.t + spec.gate_hours
+            self._push(order.gate_end, _GATE, order)
 
     def _finish(self, run: _Run) -> None:
         job, order = run.job, run.order
-        del self.running[job.id]
+        del self.running[job.kind][job.id]
         self.used_pflops_hours += run.w0
         self._credit(job.client_id, run.w0)
-        if self.queued_kinds.get(job.kind):
-            self.need_plan = True
+        if self.queued[job.kind]:
+            self.dirty.add(job.kind)
         steps = order.outcome.steps[order.stage]
         steps[order.step] = (steps[order.step][0], self._at(self.t))
         order.step += 1
@@ -382,58 +441,141 @@ class _Simulator:
         order.step = 0
         if order.stage >= len(order.spec.stages):
             order.outcome.finished_at = now
+            del self.active[order.spec.order_id]
             return
         order.outcome.stages[order.stage].entered_at = now
         self._step_ready(order)
 
     # --- planning ---
 
+    def _refresh_background(self, kind: str, now: datetime) -> None:
+        if self.background is None:
+            return
+        last = self.background_at.get(kind)
+        if last is None or self.t - last >= self.background_hours:
+            for pool in self.pools_by_kind[kind]:
+                pool.background = self.background(pool, now)
+            self.background_at[kind] = self.t
+
+    def _relevant(self, kind: str) -> list[JobState]:
+        """The queued jobs of ``kind`` the planner must see (see the class docstring); [] if none fits."""
+        queued = self.queued[kind]
+        if not queued:
+            return []
+        used: dict[int, float] = {}
+        for run in self.running[kind].values():
+            used[run.pool.id] = used.get(run.pool.id, 0.0) + run.job.demand
+        hole = max(
+            (p.capacity - p.background - used.get(p.id, 0.0) for p in self.pools_by_kind[kind] if p.state == ACTIVE),
+            default=-1.0,
+        )
+        hole += 1e-9
+        preempt_from = self.policy.preempt_min_priority if self.threshold_hours is not None else 99
+        picked: list[JobState] = []
+        others: dict[bool, list] = {False: [], True: []}  # per queue class: jobs that do not fit now
+        for entry in queued.values():
+            job = entry[0]
+            if job.demand <= hole or job.priority >= preempt_from:
+                picked.append(job)
+            else:
+                others[bool(job.sensitive)].append(entry)
+        if not picked:
+            return []
+        for entries in others.values():
+            if not entries:
+                continue
+            best = min(entry[2] for entry in entries)
+            if self.policy.fair:
+                near = (best[0], best[1] + 2 * self.slack_step + 1e-6)
+                picked.extend(entry[0] for entry in entries if entry[2] <= near)
+            else:
+                picked.extend(entry[0] for entry in entries if entry[2] == best)
+        return picked
+
     def _plan(self) -> None:
         t = self.t
         now = self._at(t)
-        if self.background is not None and (
-            self.last_background is None or t - self.last_background >= self.background_hours
-        ):
-            for pool in self.pools:
-                pool.background = self.background(pool, now)
-            self.last_background = t
-        for pool in self.pools:
-            pool.used = 0.0
-        running = []
-        for run in self.running.values():
-            job = run.job
-            job.work_remaining = max(0.0, run.w0 - job.demand * (t - run.t0))
-            running.append(job)
+        kinds, queued = [], []
+        for kind in self.dirty:
+            self._refresh_background(kind, now)
+            relevant = self._relevant(kind)
+            if relevant:
+                kinds.append(kind)
+                queued.extend(relevant)
+        self.dirty.clear()
+        if not kinds:
+            return
+        pools, running = [], []
         usage: dict = {}
-        queued = []
-        for job, _ in self.queued.values():
+        for job in queued:
             client = job.client_id
             if client not in usage:
                 usage[client] = self._usage(client, t)
             job.client_recent_usage = usage[client]
-            queued.append(job)
+        for kind in kinds:
+            for pool in self.pools_by_kind[kind]:
+                pool.used = 0.0
+                pools.append(pool)
+            for run in self.running[kind].values():
+                job = run.job
+                job.work_remaining = max(0.0, run.w0 - job.demand * (t - run.t0))
+                running.append(job)
         self.plans += 1
-        result = plan(
-            pools=self.pools, queued=queued, running=running, now=now, policy=self.policy, estimate_starts=False
-        )
+        result = plan(pools=pools, queued=queued, running=running, now=now, policy=self.policy, estimate_starts=False)
 
         for victim_id, preemptor_id in result.preemptions:
-            run = self.running.pop(victim_id)
+            for kind in kinds:
+                run = self.running[kind].pop(victim_id, None)
+                if run is not None:
+                    break
             job = run.job
             done = run.w0 - job.work_remaining
             self.used_pflops_hours += done
             self._credit(job.client_id, done)
             job.queued_at = now
             run.order.outcome.preempted += 1
-            self.preemption_log.append((now, job.order_id, self.queued[preemptor_id][0].order_id))
+            preemptor = self.queued[job.kind][preemptor_id][0]
+            self.preemption_log.append((now, job.order_id, preemptor.order_id))
             self._enqueue(job, run.order)
+        self.dirty.clear()  # the victims wait for the next event: their room was just taken
+        by_id = {job.id: job for job in queued}
         for job_id, pool_id in result.placements:
-            job, order = self._dequeue(job_id)
+            job = by_id[job_id]
+            order = self._dequeue(job)
             self._start(job, order, self.pool_by_id[pool_id])
-        for job_id, waiting in result.waiting.items():
-            if waiting.reason in _NEVER_RUNS and job_id in self.queued:
-                self._dequeue(job_id)  # set aside: its order will not finish
-        self.need_plan = False
+
+    # --- snapshots ---
+
+    def _take_snapshots(self, until: float) -> None:
+        """Record a snapshot for every requested instant up to ``until`` (the state holds until then)."""
+        while self.snapshot_hours and self.snapshot_hours[0] <= until:
+            self.snapshots.append(self._snapshot(self.snapshot_hours.pop(0)))
+
+    def _snapshot(self, t: float) -> Snapshot:
+        plans = []
+        for order in self.active.values():
+            spec = order.spec
+            fields = {
+                "current_stage_index": order.stage,
+                "current_step_index": order.step,
+                "current_job_progress": 0.0,
+                "running_pool_id": None,
+                "gate_remaining_hours": None,
+                "queued_at": None,
+            }
+            if order.step >= len(spec.stages[order.stage]):
+                fields["gate_remaining_hours"] = max(0.0, order.gate_end - t)
+            elif order.job is not None:
+                job = order.job
+                step = spec.stages[order.stage][order.step]
+                run = self.running.get(job.kind, {}).get(job.id)
+                remaining = max(0.0, run.w0 - job.demand * (t - run.t0)) if run is not None else job.work_remaining
+                fields["current_job_progress"] = max(0.0, step.work - remaining)
+                fields["running_pool_id"] = run.pool.id if run is not None else None
+                fields["queued_at"] = job.queued_at
+            plans.append(replace(spec, **fields))
+        usage = {client: self._usage(client, t) for client in self.usage}
+        return Snapshot(at=self._at(t), orders=plans, client_usage=usage)
 
     # --- main loop ---
 
@@ -441,16 +583,16 @@ class _Simulator:
         heap = self.heap
         stopped = None
         while True:
-            if self.need_plan:
-                if self.queued:
-                    self._plan()
-                    if self.queued and not self.replan_pending:
-                        self._push(self.t + self.replan_hours, _REPLAN, None)
-                        self.replan_pending = True
-                self.need_plan = False
+            if self.dirty:
+                self._plan()
+                if not self.replan_pending and any(self.queued.values()):
+                    self._push(self.t + self.replan_hours, _REPLAN, None)
+                    self.replan_pending = True
             if not heap:
                 break
             t = heap[0][0]
+            if self.snapshot_hours:
+                self._take_snapshots(min(t, self.end))
             if t > self.end:
                 stopped = self.end
                 break
@@ -458,7 +600,7 @@ class _Simulator:
             while heap and heap[0][0] <= t:
                 _, _, kind, obj = heapq.heappop(heap)
                 if kind == _FINISH:
-                    if self.running.get(obj.job.id) is obj:
+                    if self.running[obj.job.kind].get(obj.job.id) is obj:
                         self._finish(obj)
                 elif kind == _GATE:
                     self._gate_end(obj)
@@ -466,12 +608,14 @@ class _Simulator:
                     self._resume(obj)
                 elif kind == _REPLAN:
                     self.replan_pending = False
-                    self.need_plan = True
-                else:
-                    self.need_plan = True
+                    self.dirty.update(k for k, q in self.queued.items() if q)
+                elif self.queued[obj]:  # a waiting job crossed the preemption threshold
+                    self.dirty.add(obj)
         end = self.t if stopped is None else stopped
-        for run in self.running.values():  # partial work of the jobs still running at the end
-            self.used_pflops_hours += run.job.demand * (end - run.t0)
+        self._take_snapshots(self.end)  # the factory is idle (or stuck) from the last event on
+        for runs in self.running.values():  # partial work of the jobs still running at the end
+            for run in runs.values():
+                self.used_pflops_hours += run.job.demand * (end - run.t0)
         return SimulationResult(
             orders=self.outcomes,
             started_at=self.start,
@@ -481,6 +625,7 @@ class _Simulator:
             preemptions=len(self.preemption_log),
             plans=self.plans,
             preemption_log=self.preemption_log,
+            snapshots=self.snapshots,
         )
 
     def _available(self, end: float) -> float:
@@ -511,13 +656,17 @@ def simulate(
     background_every: timedelta = timedelta(minutes=15),
     client_usage: dict | None = None,
     usage_half_life: timedelta = timedelta(days=7),
+    snapshot_at: Sequence[datetime] = (),
 ) -> SimulationResult:
     """Simulate ``orders`` on ``pools`` from ``now`` until all are finished or ``horizon`` has passed.
 
-    ``background``: True varies each pool's background with `background_pflops(seed * 100003 + pool.id,
-    ...)` (seed 0: the pool id, as the dispatch tick does); a callable ``(pool, at) -> PFLOPS`` supplies
-    it; False keeps each pool's given ``background``. ``client_usage`` gives the clients' recent
-    PFLOPS·h at ``now`` for fair share. The inputs are not modified.
+    ``background``: True varies each pool's background with ``background_pflops(seed * 100003 + pool.id,
+    ...)`` (seed 0: the pool id as seed); a callable ``(pool, at) -> PFLOPS`` supplies it (e.g. with the
+    seed each pool has in the database); False keeps each pool's given ``background``. The pools' ``used``
+    is ignored: the simulation counts the jobs it runs, starting with the orders' ``running_pool_id``.
+    ``client_usage`` gives the clients' recent PFLOPS·h at ``now`` for fair share. ``snapshot_at``: instants
+    at which to record the state as a `Snapshot` in ``result.snapshots`` (in time order; an instant
+    before ``now`` is taken at ``now``, one after the horizon is not taken). The inputs are not modified.
     """
     return _Simulator(
         pools=pools,
@@ -531,4 +680,5 @@ def simulate(
         background_every=background_every,
         client_usage=client_usage,
         usage_half_life=usage_half_life,
+        snapshot_at=snapshot_at,
     ).run()

@@ -20,6 +20,7 @@ api_v1 = [
 urlpatterns = [
     path("", dashboard_views.operations_center, name="home"),
     path("orders/", include("orders.urls")),
+    path("dispatch/", include("dispatch.urls")),
     path("portal/", include("orders.portal_urls")),
     path("track/", include("orders.tracking_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/v1/", include("orders.api_urls")),
+    path("api/v1/", include("dispatch.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

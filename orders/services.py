@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from factory import clock, roles
 from factory.catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from factory.catalog.selectors import routing_for, steps_by_workshop
+from factory.db import bulk_update_rows
 from orders import quotes
 from orders.access import organization_of
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed
@@ -643,12 +644,14 @@ def steps_mark_ready(*, step_ids) -> int:
 
 def orders_set_compute(*, totals: dict) -> None:
     """Record compute used so far: `totals` maps an order id to (PFLOPS·h, cost in CNY), summed over its jobs."""
-    orders = list(Order.objects.filter(pk__in=totals).only("pk", "compute_pflops_hours", "compute_cost"))
-    for order in orders:
-        pflops_hours, cost = totals[order.pk]
-        order.compute_pflops_hours = Decimal(pflops_hours).quantize(Decimal("0.01"))
-        order.compute_cost = Decimal(cost).quantize(Decimal("0.01"))
-    Order.objects.bulk_update(orders, ["compute_pflops_hours", "compute_cost"], batch_size=1000)
+    bulk_update_rows(
+        Order,
+        ["compute_pflops_hours", "compute_cost"],
+        [
+            (order_id, Decimal(work).quantize(Decimal("0.01")), Decimal(cost).quantize(Decimal("0.01")))
+            for order_id, (work, cost) in totals.items()
+        ],
+    )
 
 
 def orders_set_eta(*, etas: dict) -> int:
@@ -658,7 +661,4 @@ def orders_set_eta(*, etas: dict) -> int:
         for order in Order.objects.filter(pk__in=etas, status__in=OPEN_FOR_CHANGES).only("pk", "eta")
         if order.eta != etas[order.pk]
     ]
-    for order in changed:
-        order.eta = etas[order.pk]
-    Order.objects.bulk_update(changed, ["eta"], batch_size=500)
-    return len(changed)
+    return bulk_update_rows(Order, ["eta"], [(order.pk, etas[order.pk]) for order in changed])

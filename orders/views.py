@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from factory import clock, roles
 from factory.errors import DomainError, InvalidRequest
 from orders import selectors, services
-from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
+from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
 from orders.filters import OrderFilter
 from orders.forms import StaffOrderForm
 from orders.models import Order, OrderStatus, Priority, StageStatus, StepStatus
@@ -59,34 +59,6 @@ STEP_STATUS_TONE = {
 OPEN_STAGE_STATUSES = (StageStatus.IN_PROGRESS, StageStatus.AWAITING_REVIEW, StageStatus.REWORK)
 # Filters that narrow the list (the sort and the page do not): used for the "clear filters" empty state.
 FILTER_PARAMS = ("status", "product_type", "sector", "client", "current_workshop", "overdue", "search")
-
-
-# --- Durations and relative time, in the factory's words ("3 d 4 h", "in 2 h", "5 min ago") ---------------
-
-
-def duration_words(delta: timedelta) -> str:
-    """A duration as people read it on a control-room screen: "3 d 4 h", "2 h 30 min", "5 min"."""
-    minutes = int(abs(delta.total_seconds()) // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days and hours:
-        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
-    if days:
-        return _("%(days)d d") % {"days": days}
-    if hours and minutes:
-        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
-    if hours:
-        return _("%(hours)d h") % {"hours": hours}
-    return _("%(minutes)d min") % {"minutes": minutes}
-
-
-def relative_to_now(moment: datetime, now: datetime | None = None) -> str:
-    delta = moment - (now or clock.now())
-    if abs(delta) < timedelta(minutes=1):
-        return _("now")
-    if delta > timedelta(0):
-        return _("in %(duration)s") % {"duration": duration_words(delta)}
-    return _("%(duration)s ago") % {"duration": duration_words(delta)}
 
 
 def _status_label(value: str) -> str:

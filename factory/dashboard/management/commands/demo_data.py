@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -6,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from dispatch.models import ComputePool, ComputeSite
 from factory import roles
 from factory.catalog.models import Sector
 from factory.clock import now
@@ -37,8 +39,13 @@ class Command(BaseCommand):
             raise CommandError("Demo data is only created in demo mode (DEMO_MODE=true), never in production.")
         with transaction.atomic():
             created = self._users()
+            pools = _pools()
             orders = self._orders()
-        self.stdout.write(self.style.SUCCESS(f"Demo users ready ({created} created); {orders} demo orders placed."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo users ready ({created} created); {pools} compute pools; {orders} demo orders placed."
+            )
+        )
 
     def _users(self) -> int:
         User = get_user_model()
@@ -96,6 +103,69 @@ class Command(BaseCommand):
                 if target != OrderStatus.SUBMITTED:
                     _drive(order, target, ops)
         return placed
+
+
+# site → (city, in province, monitored PFLOPS, [(pool, kind, trusted, dispatchable PFLOPS, CNY per PFLOPS·h)]).
+# ~2000 PFLOPS dispatchable out of ~7000 monitored, like the real provincial platform.
+DEMO_SITES = {
+    "Xinghe Provincial AI Computing Center": (
+        "Xinghe",
+        True,
+        2600,
+        [
+            ("xinghe-train-trusted", "training", True, 420, 36),
+            ("xinghe-data-trusted", "data_processing", True, 160, 32),
+            ("xinghe-infer-trusted", "inference", True, 180, 34),
+        ],
+    ),
+    "Lanxi Government Cloud": (
+        "Lanxi",
+        True,
+        1200,
+        [
+            ("lanxi-data-trusted", "data_processing", True, 120, 32),
+            ("lanxi-infer-trusted", "inference", True, 140, 34),
+        ],
+    ),
+    "Qinghe Industrial Park Data Center": (
+        "Qinghe",
+        True,
+        900,
+        [("qinghe-train", "training", False, 260, 28), ("qinghe-data", "data_processing", False, 100, 26)],
+    ),
+    "Eastern Hub (out of province)": (
+        "Eastport",
+        False,
+        1600,
+        [("east-train", "training", False, 380, 24), ("east-infer", "inference", False, 140, 24)],
+    ),
+    "Western Compute Hub (out of province)": (
+        "Westvale",
+        False,
+        700,
+        [("west-data", "data_processing", False, 60, 22), ("west-infer", "inference", False, 40, 22)],
+    ),
+}
+
+
+def _pools() -> int:
+    for seed, (site_name, (city, in_province, monitored, pools)) in enumerate(DEMO_SITES.items()):
+        site, _ = ComputeSite.objects.get_or_create(
+            name=site_name, defaults={"city": city, "in_province": in_province, "monitored_pflops": monitored}
+        )
+        for index, (name, kind, trusted, capacity, price) in enumerate(pools):
+            ComputePool.objects.get_or_create(
+                name=name,
+                defaults={
+                    "site": site,
+                    "kind": kind,
+                    "trusted": trusted,
+                    "capacity_pflops": Decimal(capacity),
+                    "price_per_pflops_hour": Decimal(price),
+                    "background_seed": seed * 10 + index + 1,
+                },
+            )
+    return ComputePool.objects.count()
 
 
 DEMO_CLIENT_ORDERS = {

@@ -1,0 +1,194 @@
+"""Django admin for the dispatch center: sites, pools, budgets (editable) and the tick's records (read-only).
+
+Pool states change only through dispatch.services.pool_change_state (so every change has a reason and a
+history, and an offline pool's jobs go back to the queue): the admin offers drain / offline / activate as
+list actions, and the state and current load are read-only on the form. Jobs, preemptions, utilization
+samples and state changes are written by the dispatch tick and the services; the admin only shows them.
+"""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from dispatch import display, services
+from dispatch.errors import DispatchError
+from dispatch.models import (
+    ClientBudget,
+    ComputePool,
+    ComputeSite,
+    Job,
+    PoolStateChange,
+    Preemption,
+    UtilizationSample,
+)
+
+ADMIN_REASON = "admin action"
+
+
+class ReadOnlyAdminMixin:
+    """Viewable, never added, changed or deleted here: these records are written by the dispatch services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ComputeSite)
+class ComputeSiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "city", "in_province", "monitored_pflops"]
+    list_filter = ["in_province"]
+    search_fields = ["name", "city"]
+
+
+class PoolStateChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = PoolStateChange
+    extra = 0
+    fields = ["at", "from_state", "to_state", "actor", "reason"]
+    readonly_fields = fields
+    ordering = ["-at", "-id"]
+    verbose_name_plural = _("state history")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+def _change_state(modeladmin, request, queryset, action: str):
+    changed = 0
+    for pool in queryset:
+        try:
+            services.pool_change_state(pool=pool, action=action, actor=request.user, reason=ADMIN_REASON)
+        except DispatchError as error:
+            modeladmin.message_user(request, error.message, messages.WARNING)
+        else:
+            changed += 1
+    if changed:
+        modeladmin.message_user(
+            request,
+            ngettext("%(count)d pool changed state.", "%(count)d pools changed state.", changed) % {"count": changed},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(ComputePool)
+class ComputePoolAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "site",
+        "kind",
+        "trusted",
+        "capacity_pflops",
+        "used_pflops",
+        "background_pflops",
+        "state",
+        "price_per_pflops_hour",
+    ]
+    list_filter = ["kind", "state", "trusted", "site"]
+    search_fields = ["name", "site__name", "site__city"]
+    list_select_related = ["site"]
+    # Written by the dispatch tick (load) and the pool services (state): read-only here.
+    readonly_fields = ["state", "used_pflops", "background_pflops"]
+    inlines = [PoolStateChangeInline]
+    actions = ["drain_pools", "take_pools_offline", "activate_pools"]
+
+    @admin.action(description=_("Drain the selected pools (running jobs finish, no new ones start)"))
+    def drain_pools(self, request, queryset):
+        _change_state(self, request, queryset, "drain")
+
+    @admin.action(description=_("Take the selected pools offline (running jobs go back to the queue)"))
+    def take_pools_offline(self, request, queryset):
+        _change_state(self, request, queryset, "offline")
+
+    @admin.action(description=_("Activate the selected pools"))
+    def activate_pools(self, request, queryset):
+        _change_state(self, request, queryset, "activate")
+
+    def has_delete_permission(self, request, obj=None):
+        # A pool with a history of jobs is kept (jobs protect it anyway): take it offline instead.
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "order_reference",
+        "step",
+        "state",
+        "priority",
+        "kind",
+        "pool",
+        "demand_pflops",
+        "done_pflops_hours",
+        "work_pflops_hours",
+        "why_it_waits",
+        "queued_at",
+    ]
+    list_filter = ["state", "kind", "priority", "sensitive", "pool"]
+    search_fields = ["order__reference", "step__code"]
+    date_hierarchy = "queued_at"
+    list_select_related = ["order", "step", "pool"]
+
+    @admin.display(description=_("order"), ordering="order__reference")
+    def order_reference(self, job):
+        return job.order.reference
+
+    @admin.display(description=_("why it waits"), ordering="pending_reason")
+    def why_it_waits(self, job):
+        if job.state not in services.WAITING_STATES:
+            return ""
+        return display.pending_reason(job.pending_reason).words
+
+
+@admin.register(Preemption)
+class PreemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "pool", "preempted_order", "preempted_by_order", "eta_slips"]
+    list_filter = ["pool"]
+    search_fields = ["preempted__order__reference", "preempted_by__order__reference"]
+    date_hierarchy = "at"
+    list_select_related = ["pool", "preempted__order", "preempted_by__order"]
+
+    @admin.display(description=_("preempted"))
+    def preempted_order(self, preemption):
+        return f"{preemption.preempted.order.reference} (job {preemption.preempted_id})"
+
+    @admin.display(description=_("preempted by"))
+    def preempted_by_order(self, preemption):
+        return f"{preemption.preempted_by.order.reference} (job {preemption.preempted_by_id})"
+
+
+@admin.register(UtilizationSample)
+class UtilizationSampleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "pool", "used_pflops", "background_pflops", "capacity_pflops", "queued_jobs"]
+    list_filter = ["pool"]
+    date_hierarchy = "at"
+    list_select_related = ["pool"]
+
+
+@admin.register(PoolStateChange)
+class PoolStateChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "pool", "from_state", "to_state", "actor", "reason"]
+    list_filter = ["to_state", "pool"]
+    search_fields = ["pool__name", "reason", "actor__username"]
+    date_hierarchy = "at"
+    list_select_related = ["pool", "actor"]
+
+
+@admin.register(ClientBudget)
+class ClientBudgetAdmin(admin.ModelAdmin):
+    list_display = ["client", "monthly_pflops_hours", "warn_at", "enforce"]
+    list_filter = ["enforce"]
+    search_fields = ["client__name"]
+    list_select_related = ["client"]
+    autocomplete_fields = ["client"]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, like every other write (the form has already checked the values).
+        saved = services.client_budget_set(
+            client=obj.client, monthly_pflops_hours=obj.monthly_pflops_hours, warn_at=obj.warn_at, enforce=obj.enforce
+        )
+        obj.pk = saved.pk

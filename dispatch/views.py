@@ -1,0 +1,302 @@
+"""The dispatch center's pages under /dispatch/: the center itself, the jobs list, and one URL per action.
+
+Dispatch and operations staff may read every page and change an order's priority; only the dispatch
+role drains, takes offline or activates a pool. Anonymous visitors go to the login page, other roles get
+403. Each action is a POST that calls one service; a refused request becomes an error message and
+changes nothing. Reads come from dispatch.selectors, changes from dispatch.services.
+"""
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from dispatch import display, selectors, services
+from dispatch.forms import JobFilter
+from dispatch.models import ComputePool, Job, JobState
+from factory import clock, roles
+from factory.errors import DomainError
+from orders.access import order_for_user
+from orders.display import duration_words, relative_to_now
+from orders.models import Priority
+
+VIEW_ROLES = (roles.DISPATCH, roles.OPERATIONS)
+POOL_ACTION_ROLES = (roles.DISPATCH,)
+PRIORITY_ROLES = (roles.DISPATCH, roles.OPERATIONS)
+CENTER_ROWS = 20  # rows of each list on the center page; the jobs page lists everything
+JOBS_PAGE_SIZE = 50
+JOB_FILTER_PARAMS = ("state", "pool", "order", "priority", "kind", "search")
+
+# What each pool action does, said before the dispatcher confirms it (UI.md: say what will happen).
+POOL_ACTIONS = {
+    "drain": {
+        "label": gettext_lazy("Drain"),
+        "confirm": gettext_lazy("Drain pool %(pool)s?"),
+        "explanation": gettext_lazy("Running jobs finish; no new job starts on this pool."),
+        "danger": False,
+    },
+    "offline": {
+        "label": gettext_lazy("Take offline"),
+        "confirm": gettext_lazy("Take pool %(pool)s offline?"),
+        "explanation": gettext_lazy(
+            "Running jobs stop at once and go back to the queue with their progress kept; nothing runs here "
+            "until the pool is activated again."
+        ),
+        "danger": True,
+    },
+    "activate": {
+        "label": gettext_lazy("Activate"),
+        "confirm": gettext_lazy("Activate pool %(pool)s?"),
+        "explanation": gettext_lazy("The pool takes new jobs again at the next dispatch tick."),
+        "danger": False,
+    },
+}
+
+
+def _percent(part, whole) -> int:
+    return max(0, min(100, round(float(part) / float(whole) * 100))) if whole else 0
+
+
+def _back(request, default: str):
+    """Where an action returns to: the page it was posted from (when on this site), else `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
+# --- Rows, as the templates show them -------------------------------------------------------------------
+
+
+def _pool_row(pool: ComputePool, *, can_act: bool) -> dict:
+    actions = []
+    if can_act:
+        for name, (_target, allowed_from) in services.POOL_TRANSITIONS.items():
+            if pool.state in allowed_from:
+                meta = POOL_ACTIONS[name]
+                question = meta["confirm"] % {"pool": pool.name}
+                actions.append(
+                    {
+                        "name": name,
+                        "label": meta["label"],
+                        "explanation": meta["explanation"],
+                        "danger": meta["danger"],
+                        "url": reverse(f"dispatch:pool-{name}", args=[pool.pk]),
+                        "confirm": f"{question} {meta['explanation']}",
+                    }
+                )
+    used, background = (
+        _percent(pool.used_pflops, pool.capacity_pflops),
+        _percent(pool.background_pflops, pool.capacity_pflops),
+    )
+    return {
+        "pool": pool,
+        "tone": display.POOL_STATE_TONE.get(pool.state, "grey"),
+        "used_pct": used,
+        "background_pct": min(background, 100 - used),
+        "load_pct": min(100, used + background),
+        "free": pool.free_pflops,
+        "actions": actions,
+    }
+
+
+def _waiting_row(job: Job, now: datetime) -> dict:
+    return {
+        "job": job,
+        "state_tone": display.JOB_STATE_TONE.get(job.state, "grey"),
+        "priority_tone": display.PRIORITY_TONE.get(job.priority, "grey"),
+        "reason": display.pending_reason(job.pending_reason),
+        "wait": duration_words(now - job.queued_at),
+        "expected_relative": relative_to_now(job.expected_start, now) if job.expected_start else "",
+    }
+
+
+def _running_row(job: Job, now: datetime) -> dict:
+    remaining = job.work_pflops_hours - job.done_pflops_hours
+    hours = float(remaining / job.demand_pflops) if job.demand_pflops else 0.0
+    ends_at = now + timedelta(hours=hours)
+    return {
+        "job": job,
+        "priority_tone": display.PRIORITY_TONE.get(job.priority, "grey"),
+        "progress": _percent(job.done_pflops_hours, job.work_pflops_hours),
+        "started_relative": relative_to_now(job.started_at, now) if job.started_at else "",
+        "ends_at": ends_at,
+        "ends_relative": relative_to_now(ends_at, now),
+    }
+
+
+def _preemption_row(preemption) -> dict:
+    orders = {
+        str(preemption.preempted.order_id): preemption.preempted.order,
+        str(preemption.preempted_by.order_id): preemption.preempted_by.order,
+    }
+    slips = []
+    for order_id, hours in (preemption.eta_slips or {}).items():
+        order = orders.get(str(order_id))
+        slips.append({"reference": order.reference if order else f"#{order_id}", "hours": hours})
+    return {
+        "preemption": preemption,
+        "victim_tone": display.PRIORITY_TONE.get(preemption.preempted.priority, "grey"),
+        "by_tone": display.PRIORITY_TONE.get(preemption.preempted_by.priority, "grey"),
+        "slips": slips,
+    }
+
+
+BUDGET_TONE = {"ok": "green", "warning": "amber", "over": "red", "none": "grey"}
+BUDGET_WORDS = {
+    "ok": gettext_lazy("Within budget"),
+    "warning": gettext_lazy("Near the budget"),
+    "over": gettext_lazy("Over budget"),
+    "none": gettext_lazy("No budget"),
+}
+
+
+def _budget_row(row: selectors.BudgetRow) -> dict:
+    return {
+        "row": row,
+        "tone": BUDGET_TONE[row.status],
+        "words": BUDGET_WORDS[row.status],
+        "bar_pct": min(100, row.percent or 0),
+    }
+
+
+# --- Pages ----------------------------------------------------------------------------------------------
+
+
+@roles.role_required(*VIEW_ROLES)
+def center(request):
+    """The dispatch center: KPI tiles, pools, the queue, running jobs, preemptions and client budgets."""
+    now = clock.now()
+    data = selectors.dispatch_center(now=now, rows=CENTER_ROWS)
+    can_act = roles.has_role(request.user, *POOL_ACTION_ROLES)
+    return render(
+        request,
+        "dispatch/center.html",
+        {
+            "data": data,
+            "totals": data.totals,
+            "pool_rows": [_pool_row(pool, can_act=can_act) for pool in data.pools],
+            "queue_depth": [
+                {
+                    "priority": depth.priority,
+                    "label": depth.label,
+                    "tone": display.PRIORITY_TONE.get(depth.priority, "grey"),
+                    "waiting": depth.waiting,
+                    "longest_wait": duration_words(depth.longest_wait) if depth.longest_wait is not None else "",
+                }
+                for depth in data.queue_by_priority
+            ],
+            "waiting_rows": [_waiting_row(job, now) for job in data.waiting],
+            "running_rows": [_running_row(job, now) for job in data.running],
+            "preemption_rows": [_preemption_row(preemption) for preemption in data.preemptions],
+            "budget_rows": [_budget_row(row) for row in data.budgets],
+            "can_act_on_pools": can_act,
+            "can_reprioritize": roles.has_role(request.user, *PRIORITY_ROLES),
+            "priorities": Priority.choices,
+            "center_rows": CENTER_ROWS,
+        },
+    )
+
+
+def _label_filter_form(form) -> None:
+    """Words for the empty choices of the filter selects (django-filter's default is a dash)."""
+    form.label_suffix = ""
+    for name, label in (
+        ("state", gettext_lazy("Any state")),
+        ("pool", gettext_lazy("Any pool")),
+        ("priority", gettext_lazy("Any priority")),
+        ("kind", gettext_lazy("Any kind")),
+    ):
+        field = form.fields[name]
+        field.empty_label = label
+        field.widget.choices = field.choices
+    search = form.fields["search"].widget
+    search.input_type = "search"
+    search.attrs["placeholder"] = gettext_lazy("Order reference, title or client")
+    form.fields["order"].widget = form.fields["order"].hidden_widget()
+
+
+@roles.role_required(*VIEW_ROLES)
+def job_list(request):
+    """Every job, filtered through the shared JobFilter; running first, then the queue by priority."""
+    job_filter = JobFilter(request.GET, queryset=selectors.job_list())
+    _label_filter_form(job_filter.form)
+    page = Paginator(job_filter.qs, JOBS_PAGE_SIZE).get_page(request.GET.get("page"))
+    now = clock.now()
+    rows = []
+    for job in page.object_list:
+        row = _running_row(job, now) if job.state == JobState.RUNNING else _waiting_row(job, now)
+        row["state_tone"] = display.JOB_STATE_TONE.get(job.state, "grey")
+        rows.append(row)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "dispatch/job_list.html",
+        {
+            "filter": job_filter,
+            "page": page,
+            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            "rows": rows,
+            "query": query.urlencode(),
+            "filtered": any(request.GET.get(name, "") for name in JOB_FILTER_PARAMS),
+        },
+    )
+
+
+# --- Actions --------------------------------------------------------------------------------------------
+
+
+@roles.role_required(*POOL_ACTION_ROLES)
+@require_POST
+def pool_action(request, pk, action):
+    """Drain, take offline or activate a pool, with the reason the dispatcher gives."""
+    pool = selectors.pool_for(pk)
+    try:
+        pool = services.pool_change_state(
+            pool=pool, action=action, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Pool %(pool)s is now %(state)s. %(explanation)s")
+            % {
+                "pool": pool.name,
+                "state": pool.get_state_display().lower(),
+                "explanation": POOL_ACTIONS[action]["explanation"],
+            },
+        )
+    return _back(request, reverse("dispatch:center") + "#pools")
+
+
+@roles.role_required(*PRIORITY_ROLES)
+@require_POST
+def order_priority(request, pk):
+    """Change an order's priority (and that of its jobs) with a reason; logged on the order's timeline."""
+    order = order_for_user(request.user, pk)
+    try:
+        order = services.order_reprioritize(
+            order=order,
+            actor=request.user,
+            priority=request.POST.get("priority", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as error:
+        messages.error(
+            request, _("%(reference)s: %(message)s") % {"reference": order.reference, "message": error.message}
+        )
+    else:
+        messages.success(
+            request,
+            _("%(reference)s now has %(priority)s priority; the next dispatch tick places its jobs accordingly.")
+            % {"reference": order.reference, "priority": order.get_priority_display().lower()},
+        )
+    return _back(request, reverse("dispatch:center") + "#queue")

@@ -1,0 +1,102 @@
+"""Queue-aware forecasts: ETAs of orders in the factory, and promised dates of orders not yet placed."""
+
+from datetime import timedelta
+
+import pytest
+
+from dispatch import forecast, services
+from dispatch.models import Preemption
+from factory import clock
+from orders.models import OrderStatus
+from orders.quotes import quote
+from tests.factories import compute_pool, order_at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_background_load(settings):
+    settings.DISPATCH_BACKGROUND_LOAD = False
+
+
+def _factory(data=100, training=500, inference=200):
+    compute_pool(kind="data_processing", capacity=data)
+    compute_pool(kind="training", capacity=training)
+    compute_pool(kind="inference", capacity=inference)
+
+
+def test_forecast_writes_an_eta_for_every_order_in_the_factory(ops_user):
+    _factory()
+    orders = [order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type=kind) for kind in ("dataset", "agent")]
+    services.dispatch_tick(now=clock.now())
+
+    report = forecast.forecast_etas()
+
+    assert report.orders == 2
+    for order in orders:
+        order.refresh_from_db()
+        assert order.eta > clock.now()
+    dataset, agent = (order.eta for order in orders)
+    assert agent > dataset  # three workshops and two more gates take longer than one
+
+
+def test_an_order_waiting_at_its_gate_is_forecast_after_the_review(ops_user):
+    _factory()
+    order = order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, product_type="dataset")
+
+    forecast.forecast_etas()
+
+    order.refresh_from_db()
+    assert clock.now() < order.eta <= clock.now() + timedelta(hours=forecast.gate_hours() + 1)
+
+
+def test_a_busy_factory_promises_a_later_date_than_an_idle_one(ops_user):
+    _factory(data=30)
+    fields = {"product_type": "model", "size": "large", "priority": "normal", "data_sensitivity": "internal"}
+    idle = quote(**fields)
+    for _ in range(6):
+        order_at(
+            OrderStatus.IN_PRODUCTION,
+            staff=ops_user,
+            actor=ops_user,
+            product_type="model",
+            size="large",
+            priority="high",
+        )
+    services.dispatch_tick(now=clock.now())
+
+    busy = quote(**fields)
+
+    assert busy.promised_delivery > idle.promised_delivery
+    assert busy.estimated_cost == idle.estimated_cost > 0
+
+
+def test_without_pools_a_quote_falls_back_to_the_catalogs_nominal_figures():
+    answer = quote(product_type="dataset", size="small", priority="normal", data_sensitivity="public")
+
+    assert answer.promised_delivery > clock.now().date()
+    assert answer.estimated_compute_pflops_hours > 0
+
+
+def test_a_preemption_learns_how_far_it_pushed_the_eta_of_the_order_it_hit(ops_user):
+    first = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, priority="low", product_type="dataset")
+    demand = first.stages.get().steps.get(status="ready").demand_pflops
+    # The data pool fits the largest data step, and low-priority first steps fill it to the brim.
+    _factory(data=24)
+    lows = [first] + [
+        order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, priority="low", product_type="dataset")
+        for _ in range(int(24 // demand) - 1)
+    ]
+    t0 = clock.now()
+    services.dispatch_tick(now=t0)
+    forecast.forecast_etas(now=t0)
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, actor=ops_user, priority="urgent", product_type="dataset")
+    services.dispatch_tick(now=t0 + timedelta(minutes=1))
+    services.dispatch_tick(now=t0 + timedelta(hours=1))
+
+    forecast.forecast_etas(now=t0 + timedelta(hours=1))
+
+    preemption = Preemption.objects.get()
+    hit = preemption.preempted.order_id
+    assert hit in {order.pk for order in lows}
+    assert preemption.eta_slips[str(hit)] > 0

@@ -1,0 +1,625 @@
+"""The dispatch center's pages: the center, the jobs list, pool actions and priority changes."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from dispatch import services
+from dispatch.models import ComputePool, Job, JobState, PoolState, Preemption
+from factory import clock
+from orders.models import EventKind, OrderStatus
+from tests.factories import ClientOrganizationFactory, compute_pool, order_at
+
+pytestmark = pytest.mark.django_db
+
+CENTER = "/dispatch/"
+JOBS = "/dispatch/jobs/"
+
+
+@pytest.fixture(autouse=True)
+def _no_background_load(settings):
+    settings.DISPATCH_BACKGROUND_LOAD = False
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """Move the factory clock forward (every module reads it through clock.now)."""
+    real_now = clock.now
+
+    def move(**delta):
+        moment = real_now() + timedelta(**delta)
+        monkeypatch.setattr(clock, "now", lambda: moment)
+        return moment
+
+    return move
+
+
+def _text(response) -> str:
+    return response.content.decode()
+
+
+def _messages(response) -> str:
+    return " ".join(str(message) for message in response.context["messages"]) if response.context else ""
+
+
+def _rows(response, attribute: str) -> list[str]:
+    return re.findall(rf'<tr [^>]*\b{attribute}="([^"]+)"', _text(response))
+
+
+def _section(response, testid: str) -> str:
+    """The HTML of one section of the page (up to the next section)."""
+    page = _text(response)
+    start = page.index(f'data-testid="{testid}"')
+    end = page.find("<section", start)
+    return page[start : end if end != -1 else len(page)]
+
+
+def _tick(at=None):
+    return services.dispatch_tick(now=at or clock.now())
+
+
+def _pools():
+    return {kind: compute_pool(kind=kind, capacity=1000) for kind in ("data_processing", "training", "inference")}
+
+
+# --- Who may open the pages and act --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [CENTER, JOBS])
+def test_dispatch_and_operations_staff_can_open_the_pages(client, dispatcher, ops_user, path):
+    for user in (dispatcher, ops_user):
+        client.force_login(user)
+        assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", [CENTER, JOBS])
+def test_security_staff_and_client_users_are_refused_the_pages(client, reviewer, aftersales_user, client_a, path):
+    for user in (reviewer, aftersales_user, client_a):
+        client.force_login(user)
+        assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", [CENTER, JOBS])
+def test_anonymous_visitors_are_sent_to_the_login_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_navigation_links_to_the_dispatch_center(client, ops_user):
+    client.force_login(ops_user)
+
+    assert f'href="{CENTER}"' in _text(client.get("/orders/"))
+
+
+@pytest.mark.parametrize("action", ["drain", "offline"])
+def test_operations_staff_see_pools_but_may_not_change_their_state(client, ops_user, action):
+    pool = compute_pool()
+    client.force_login(ops_user)
+
+    page = client.get(CENTER)
+    response = client.post(f"/dispatch/pools/{pool.pk}/{action}/", {"reason": "Cooling maintenance"})
+
+    assert pool.name in _text(page)
+    assert 'data-action="drain"' not in _text(page)
+    assert "Only the dispatch role drains" in _text(page)
+    assert response.status_code == 403
+    pool.refresh_from_db()
+    assert pool.state == PoolState.ACTIVE
+    assert not pool.state_changes.exists()
+
+
+@pytest.mark.parametrize("user_fixture", ["reviewer", "client_a"])
+def test_other_roles_and_clients_may_not_change_a_pool(client, request, user_fixture):
+    pool = compute_pool()
+    client.force_login(request.getfixturevalue(user_fixture))
+
+    response = client.post(f"/dispatch/pools/{pool.pk}/drain/", {"reason": "Cooling maintenance"})
+
+    assert response.status_code == 403
+    pool.refresh_from_db()
+    assert pool.state == PoolState.ACTIVE
+
+
+def test_anonymous_posts_change_nothing_and_lead_to_the_login_page(client, ops_user):
+    pool = compute_pool()
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+
+    drain = client.post(f"/dispatch/pools/{pool.pk}/drain/", {"reason": "x"})
+    priority = client.post(f"/dispatch/orders/{order.pk}/priority/", {"priority": "high", "reason": "x"})
+
+    assert drain.status_code == priority.status_code == 302
+    assert drain["Location"].startswith("/accounts/login/")
+    pool.refresh_from_db()
+    order.refresh_from_db()
+    assert pool.state == PoolState.ACTIVE
+    assert order.priority == "normal"
+
+
+def test_pool_actions_only_take_posts(client, dispatcher):
+    pool = compute_pool()
+    client.force_login(dispatcher)
+
+    assert client.get(f"/dispatch/pools/{pool.pk}/drain/").status_code == 405
+    assert client.post("/dispatch/pools/999999/drain/", {"reason": "x"}).status_code == 404
+
+
+# --- Pools ----------------------------------------------------------------------------------------------------
+
+
+def test_pools_table_shows_site_flags_load_and_state_in_words(client, dispatcher, ops_user):
+    compute_pool(kind="training", capacity=400, trusted=True, in_province=True, name="gz-train-a")
+    compute_pool(kind="inference", capacity=200, trusted=False, in_province=False, name="sh-infer-b")
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    client.force_login(dispatcher)
+
+    response = client.get(CENTER)
+
+    pools = _section(response, "pools")
+    assert _rows(response, "data-pool") == ["gz-train-a", "sh-infer-b"]
+    assert "In province" in pools
+    assert "Out of province" in pools
+    assert "Trusted" in pools
+    assert "Not trusted" in pools
+    assert "may run sensitive data" in pools
+    assert "Training" in pools
+    assert "Inference" in pools
+    assert 'data-status="active"' in pools
+    assert ">Active<" in pools
+    assert 'class="dispatch-bar' in pools
+    assert 'data-action="drain"' in pools
+    assert 'data-action="offline"' in pools
+    assert 'data-action="activate"' not in pools
+
+
+def test_dispatcher_drains_a_pool_with_a_reason_and_the_page_says_so(client, dispatcher):
+    pool = compute_pool(name="gz-data-a")
+    client.force_login(dispatcher)
+
+    response = client.post(
+        f"/dispatch/pools/{pool.pk}/drain/", {"reason": "Cooling maintenance", "next": CENTER}, follow=True
+    )
+
+    pool.refresh_from_db()
+    change = pool.state_changes.get()
+    assert pool.state == PoolState.DRAINING
+    assert (change.from_state, change.to_state, change.actor, change.reason) == (
+        "active",
+        "draining",
+        dispatcher,
+        "Cooling maintenance",
+    )
+    assert "Pool gz-data-a is now draining" in _messages(response)
+    pools = _section(response, "pools")
+    assert 'data-status="draining"' in pools
+    assert "Draining" in pools
+    assert "Cooling maintenance" in pools
+    assert "by dispatch-user" in pools
+    assert 'data-action="activate"' in pools
+    assert 'data-action="drain"' not in pools
+
+
+def test_taking_a_pool_offline_sends_its_jobs_back_to_the_queue_with_the_reason_in_words(client, dispatcher, ops_user):
+    pool = compute_pool(kind="data_processing", capacity=1000)
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    t0 = clock.now()
+    _tick(t0)
+    client.force_login(dispatcher)
+
+    client.post(f"/dispatch/pools/{pool.pk}/offline/", {"reason": "Power work"})
+    _tick(t0 + timedelta(minutes=1))
+    response = client.get(CENTER)
+
+    pool.refresh_from_db()
+    assert pool.state == PoolState.OFFLINE
+    assert _rows(response, "data-reference") == [order.reference]
+    assert "Pools draining or offline" in _section(response, "queue")
+    assert "progress kept" in _section(response, "queue")
+
+
+def test_a_pool_action_without_a_reason_is_refused_with_a_message_and_changes_nothing(client, dispatcher):
+    pool = compute_pool()
+    client.force_login(dispatcher)
+
+    response = client.post(f"/dispatch/pools/{pool.pk}/drain/", {"reason": "   "}, follow=True)
+
+    pool.refresh_from_db()
+    assert pool.state == PoolState.ACTIVE
+    assert not pool.state_changes.exists()
+    assert "Say why the pool's state changes." in _messages(response)
+
+
+def test_an_illegal_pool_transition_is_refused_with_a_message_and_changes_nothing(client, dispatcher):
+    pool = compute_pool(name="gz-data-a")
+    client.force_login(dispatcher)
+
+    response = client.post(f"/dispatch/pools/{pool.pk}/activate/", {"reason": "Back in service"}, follow=True)
+
+    pool.refresh_from_db()
+    assert pool.state == PoolState.ACTIVE
+    assert not pool.state_changes.exists()
+    assert "Cannot activate pool gz-data-a: it is Active." in _messages(response)
+
+
+def test_an_action_returns_to_the_page_it_came_from_but_never_to_another_site(client, dispatcher):
+    first, second = compute_pool(), compute_pool()
+    client.force_login(dispatcher)
+
+    back = client.post(f"/dispatch/pools/{first.pk}/drain/", {"reason": "x", "next": "/dispatch/jobs/?state=running"})
+    elsewhere = client.post(f"/dispatch/pools/{second.pk}/drain/", {"reason": "x", "next": "https://evil.example/"})
+
+    assert back["Location"] == "/dispatch/jobs/?state=running"
+    assert elsewhere["Location"] == "/dispatch/#pools"
+
+
+# --- The queue, running jobs, preemptions ----------------------------------------------------------------------
+
+
+def test_queue_shows_a_sensitive_order_waiting_for_residency_with_its_wait_time(client, dispatcher, ops_user, later):
+    compute_pool(kind="data_processing", capacity=1000, trusted=False)
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, data_sensitivity="sensitive")
+    queued_at = clock.now()
+    _tick(queued_at)
+    later(hours=3, minutes=5, seconds=30)
+    client.force_login(dispatcher)
+
+    response = client.get(CENTER)
+
+    queue = _section(response, "queue")
+    assert _rows(response, "data-reference") == [order.reference]
+    assert 'data-reason="residency"' in queue
+    assert "Data residency: no trusted in-province pool" in queue
+    assert "Sensitive data may only be processed on trusted in-province pools" in queue
+    assert "3 h 5 min" in queue
+    assert "Sensitive data" in queue
+    kpis = _section(response, "kpis")
+    assert re.search(r'data-kpi="waiting">\s*<span class="dispatch-kpi__value">1<', kpis)
+    depth = re.search(r'<li data-priority="normal">.*?</li>', queue, re.S).group(0)
+    assert "1 waiting" in depth
+    assert "longest 3 h 5 min" in depth
+
+
+def test_queue_lists_urgent_work_first_then_the_longest_waiting(client, dispatcher, ops_user):
+    compute_pool(kind="data_processing", capacity=1000, trusted=False)
+    t0 = clock.now() - timedelta(hours=1)
+    first = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, data_sensitivity="sensitive")
+    _tick(t0)
+    second = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, data_sensitivity="sensitive")
+    _tick(t0 + timedelta(minutes=1))
+    urgent = order_at(
+        OrderStatus.IN_PRODUCTION, staff=ops_user, actor=ops_user, data_sensitivity="sensitive", priority="urgent"
+    )
+    _tick(t0 + timedelta(minutes=2))
+    client.force_login(dispatcher)
+
+    response = client.get(CENTER)
+
+    assert _rows(response, "data-reference") == [urgent.reference, first.reference, second.reference]
+
+
+def test_running_jobs_show_their_pool_and_progress(client, dispatcher, ops_user):
+    pools = _pools()
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    t0 = clock.now()
+    _tick(t0)
+    job = Job.objects.get()
+    half = (job.work_pflops_hours / job.demand_pflops) / 2
+    _tick(t0 + timedelta(hours=float(half)))
+    client.force_login(dispatcher)
+
+    response = client.get(CENTER)
+
+    running = _section(response, "running")
+    assert order.reference in running
+    assert pools[job.kind].name in running
+    assert re.search(r"\b(49|50)%", running)
+    assert "No jobs waiting — every ready step has compute" in _text(response)
+
+
+def test_recent_preemptions_name_both_orders_and_the_pool(client, dispatcher, ops_user, django_assert_num_queries):
+    low = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, priority="low", size="large")
+    step = low.stages.get(position=1).steps.get(position=1)
+    pool = compute_pool(kind="data_processing", capacity=step.demand_pflops)
+    t0 = clock.now()
+    _tick(t0)
+    urgent = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, actor=ops_user, priority="urgent", size="large")
+    _tick(t0 + timedelta(minutes=1))
+    _tick(t0 + timedelta(hours=1))
+    assert Preemption.objects.exists()
+    client.force_login(dispatcher)
+
+    with django_assert_num_queries(12):  # the same queries as without preemptions (see the query-count tests)
+        response = client.get(CENTER)
+
+    preemptions = _section(response, "preemptions")
+    assert low.reference in preemptions
+    assert urgent.reference in preemptions
+    assert pool.name in preemptions
+    assert "Urgent" in preemptions
+    assert "Low" in preemptions
+
+
+def test_empty_center_says_what_would_appear_and_why(client, dispatcher):
+    client.force_login(dispatcher)
+
+    page = _text(client.get(CENTER))
+
+    assert "No compute pools yet" in page
+    assert "No jobs waiting — every ready step has compute" in page
+    assert "Nothing running" in page
+    assert "No preemptions" in page
+    assert "No compute used this month, and no budgets" in page
+
+
+def test_kpi_tiles_add_up_the_pools_and_link_to_what_explains_them(client, dispatcher, ops_user):
+    compute_pool(kind="data_processing", capacity=300)
+    compute_pool(kind="training", capacity=200, state="offline")
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    _tick()
+    client.force_login(dispatcher)
+
+    kpis = _section(client.get(CENTER), "kpis")
+    used = Job.objects.get().demand_pflops
+
+    def tile(name):
+        return re.search(rf'data-kpi="{name}">\s*<span class="dispatch-kpi__value">([^<]+)<', kpis).group(1)
+
+    assert tile("dispatchable") == "300"
+    assert "200 PFLOPS offline" in kpis
+    assert tile("used") == f"{used:,.0f}"
+    assert tile("monitored") == "1,500"
+    assert tile("running") == "1"
+    assert tile("waiting") == "0"
+    assert tile("preemptions") == "0"
+    assert 'href="/dispatch/jobs/?state=waiting"' in kpis
+
+
+# --- Budgets --------------------------------------------------------------------------------------------------
+
+
+def test_client_budgets_show_burn_down_with_warning_and_over_budget(client, dispatcher, ops_user):
+    _pools()
+    spender = ClientOrganizationFactory(name="Ruijin Hospital")
+    careful = ClientOrganizationFactory(name="Tax Bureau")
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=spender, actor=ops_user)
+    t0 = clock.now()
+    _tick(t0)
+    _tick(t0 + timedelta(minutes=30))
+    used = float(Job.objects.get().done_pflops_hours)
+    services.client_budget_set(client=spender, monthly_pflops_hours=Decimal(str(round(used / 2, 2))))
+    services.client_budget_set(client=careful, monthly_pflops_hours=Decimal("1000"))
+    client.force_login(dispatcher)
+
+    budgets = _section(client.get(CENTER), "budgets")
+
+    assert 'data-client="Ruijin Hospital" data-budget-status="over"' in budgets
+    assert "Over budget" in budgets
+    assert "non-urgent work waits" in budgets
+    assert 'data-client="Tax Bureau" data-budget-status="ok"' in budgets
+    assert budgets.index("Ruijin Hospital") < budgets.index("Tax Bureau")
+
+
+def test_a_client_near_its_budget_is_warned(client, dispatcher, ops_user):
+    _pools()
+    org = ClientOrganizationFactory(name="Ruijin Hospital")
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org, actor=ops_user)
+    t0 = clock.now()
+    _tick(t0)
+    _tick(t0 + timedelta(minutes=30))
+    used = Job.objects.get().done_pflops_hours
+    services.client_budget_set(client=org, monthly_pflops_hours=(used / Decimal("0.9")).quantize(Decimal("0.01")))
+    client.force_login(dispatcher)
+
+    budgets = _section(client.get(CENTER), "budgets")
+
+    assert 'data-budget-status="warning"' in budgets
+    assert "Near the budget" in budgets
+    assert "90%" in budgets
+
+
+# --- Priority changes -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user_fixture", ["dispatcher", "ops_user"])
+def test_a_priority_change_from_the_center_reaches_the_jobs_and_the_order_timeline(
+    client, ops_user, request, user_fixture
+):
+    user = request.getfixturevalue(user_fixture)
+    compute_pool(kind="data_processing", capacity=1000, trusted=False)
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, data_sensitivity="sensitive")
+    _tick()
+    client.force_login(user)
+    page = _text(client.get(CENTER))
+    assert f'action="/dispatch/orders/{order.pk}/priority/"' in page
+
+    response = client.post(
+        f"/dispatch/orders/{order.pk}/priority/", {"priority": "high", "reason": "Ministry deadline"}, follow=True
+    )
+
+    order.refresh_from_db()
+    assert order.priority == "high"
+    assert Job.objects.get(order=order).priority == "high"
+    event = order.events.get(kind=EventKind.PRIORITY_CHANGED)
+    assert event.actor == user
+    assert "Ministry deadline" in event.note
+    assert f"{order.reference} now has high priority" in _messages(response)
+    assert 'data-priority="high"' in _section(response, "queue")
+
+
+def test_a_priority_change_without_a_reason_is_refused_and_changes_nothing(client, dispatcher, ops_user):
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    client.force_login(dispatcher)
+
+    response = client.post(f"/dispatch/orders/{order.pk}/priority/", {"priority": "high", "reason": ""}, follow=True)
+
+    order.refresh_from_db()
+    assert order.priority == "normal"
+    assert not order.events.filter(kind=EventKind.PRIORITY_CHANGED).exists()
+    assert "Say why the priority changes." in _messages(response)
+
+
+def test_an_unknown_priority_is_refused_with_a_message(client, dispatcher, ops_user):
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    client.force_login(dispatcher)
+
+    response = client.post(f"/dispatch/orders/{order.pk}/priority/", {"priority": "asap", "reason": "x"}, follow=True)
+
+    order.refresh_from_db()
+    assert order.priority == "normal"
+    assert order.reference in _messages(response)
+    assert "not a valid choice" in _messages(response)
+
+
+def test_security_staff_may_not_change_priorities_and_unknown_orders_are_not_found(
+    client, reviewer, dispatcher, ops_user
+):
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    client.force_login(reviewer)
+
+    refused = client.post(f"/dispatch/orders/{order.pk}/priority/", {"priority": "high", "reason": "x"})
+    client.force_login(dispatcher)
+    missing = client.post("/dispatch/orders/999999/priority/", {"priority": "high", "reason": "x"})
+
+    assert refused.status_code == 403
+    assert missing.status_code == 404
+    order.refresh_from_db()
+    assert order.priority == "normal"
+
+
+# --- The jobs list --------------------------------------------------------------------------------------------
+
+
+def test_jobs_list_filters_by_state_and_search(client, dispatcher, ops_user):
+    compute_pool(kind="data_processing", capacity=1000, trusted=False)
+    running = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    waiting = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, data_sensitivity="sensitive")
+    _tick()
+    client.force_login(dispatcher)
+
+    everything = client.get(JOBS)
+    only_waiting = client.get(JOBS, {"state": "waiting"})
+    only_running = client.get(JOBS, {"state": "running"})
+    searched = client.get(JOBS, {"search": waiting.reference})
+
+    assert _rows(everything, "data-reference") == [running.reference, waiting.reference]
+    assert _rows(only_waiting, "data-reference") == [waiting.reference]
+    assert "Data residency" in _text(only_waiting)
+    assert _rows(only_running, "data-reference") == [running.reference]
+    assert _rows(searched, "data-reference") == [waiting.reference]
+    assert "No job matches these filters" in _text(client.get(JOBS, {"state": "done"}))
+
+
+def test_jobs_list_when_empty_says_how_jobs_appear(client, dispatcher):
+    client.force_login(dispatcher)
+
+    assert "No jobs yet" in _text(client.get(JOBS))
+
+
+# --- Query counts ---------------------------------------------------------------------------------------------
+
+
+def _floor(orders: int, staff):
+    """`orders` running jobs and `orders` sensitive jobs waiting (only an untrusted data pool), each its client."""
+    if not ComputePool.objects.exists():
+        compute_pool(kind="data_processing", capacity=5000, trusted=False)
+        compute_pool(kind="training", capacity=5000)
+    for _ in range(orders):
+        client_org = ClientOrganizationFactory()
+        order_at(OrderStatus.IN_PRODUCTION, staff=staff, client=client_org, actor=staff)
+        order_at(OrderStatus.IN_PRODUCTION, staff=staff, client=client_org, actor=staff, data_sensitivity="sensitive")
+        services.client_budget_set(client=client_org, monthly_pflops_hours=Decimal("100"))
+    t0 = clock.now() - timedelta(hours=1)
+    services.dispatch_tick(now=t0 - timedelta(minutes=1))
+    services.dispatch_tick(now=t0)
+
+
+@pytest.mark.parametrize("orders", [2, 4])
+def test_center_page_takes_a_fixed_number_of_queries(client, dispatcher, ops_user, django_assert_num_queries, orders):
+    _floor(orders, ops_user)
+    client.force_login(dispatcher)
+
+    # 1 session, 2 user, 3 the user's role groups, 4 pools with their sites, running-job counts and last
+    # state changes, 5 the sites' monitored capacity, 6 job counts by state, 7 preemptions of the last 24 h,
+    # 8 the queue with orders, clients and steps, 9 running jobs with their pools, 10 recent preemptions,
+    # 11 compute per client this month, 12 clients with their budgets.
+    with django_assert_num_queries(12):
+        response = client.get(CENTER)
+
+    assert len(_rows(response, "data-job")) == 2 * orders
+    assert Job.objects.filter(state=JobState.RUNNING).count() == orders
+
+
+@pytest.mark.parametrize("orders", [2, 4])
+def test_jobs_list_takes_a_fixed_number_of_queries(client, dispatcher, ops_user, django_assert_num_queries, orders):
+    _floor(orders, ops_user)
+    client.force_login(dispatcher)
+
+    # 1 session, 2 user, 3 role groups, 4 count, 5 the page of jobs with orders, clients, steps and pools,
+    # 6 the pools of the filter's select.
+    with django_assert_num_queries(6):
+        response = client.get(JOBS)
+
+    assert len(_rows(response, "data-job")) == 2 * orders
+
+
+# --- Admin ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model", ["computesite", "computepool", "job", "preemption", "utilizationsample", "clientbudget", "poolstatechange"]
+)
+def test_admin_lists_every_dispatch_record(client, admin_user, ops_user, model):
+    _pools()
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    _tick()
+    client.force_login(admin_user)
+
+    assert client.get(f"/admin/dispatch/{model}/").status_code == 200
+
+
+def test_admin_drains_pools_through_the_service_and_refuses_illegal_moves(client, admin_user):
+    active, offline = compute_pool(), compute_pool(state="offline")
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/dispatch/computepool/",
+        {"action": "drain_pools", "_selected_action": [active.pk, offline.pk]},
+        follow=True,
+    )
+
+    active.refresh_from_db()
+    offline.refresh_from_db()
+    assert active.state == PoolState.DRAINING
+    assert active.state_changes.get().reason == "admin action"
+    assert offline.state == PoolState.OFFLINE
+    assert "1 pool changed state." in _messages(response)
+    assert f"Cannot drain pool {offline.name}" in _messages(response)
+
+
+def test_admin_sets_a_client_budget_through_the_service(client, admin_user, org_a):
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/dispatch/clientbudget/add/",
+        {"client": org_a.pk, "monthly_pflops_hours": "500", "warn_at": "0.75", "enforce": "on"},
+    )
+
+    assert response.status_code == 302
+    assert org_a.compute_budget.monthly_pflops_hours == Decimal("500")
+    assert client.get(f"/admin/dispatch/computepool/{compute_pool().pk}/change/").status_code == 200
+
+
+def test_center_renders_in_chinese_too(client, dispatcher, ops_user):
+    compute_pool(kind="data_processing", capacity=1000, trusted=False)
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, data_sensitivity="sensitive")
+    _tick()
+    client.force_login(dispatcher)
+
+    response = client.get(CENTER, headers={"accept-language": "zh-hans"})
+
+    assert response.status_code == 200
+    assert 'lang="zh-hans"' in _text(response)
+    assert 'data-reason="residency"' in _text(response)
