@@ -205,6 +205,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-tick": {"task": "dispatch.tasks.dispatch_tick", "schedule": env.float("DISPATCH_TICK_SECONDS", 5.0)},
     # A forward simulation of the whole factory takes seconds: once a minute keeps ETAs fresh without a hot loop.
     "forecast-etas": {"task": "dispatch.tasks.forecast_etas", "schedule": 60.0},
+    # Gates that finished their work get a review in the security queue within seconds.
+    "open-reviews": {"task": "security.tasks.open_reviews", "schedule": 10.0},
 }
 
 # --- Dispatch -------------------------------------------------------------------------------------

@@ -164,3 +164,20 @@ def recent_gate_review_hours(*, limit: int = 200) -> float | None:
 
 def orders_eta(*, ids) -> list[tuple[int, object]]:
     return list(Order.objects.filter(pk__in=ids).values_list("pk", "eta"))
+
+
+# What operations staff do to an order; a security reviewer who did any of it may not review it.
+OPERATIONS_EVENT_KINDS = (
+    EventKind.ACCEPTED,
+    EventKind.REJECTED,
+    EventKind.CANCELLED,
+    EventKind.PRODUCTION_STARTED,
+    EventKind.STEP_FINISHED,
+    EventKind.REQUIREMENT_CHANGE,
+    EventKind.PRIORITY_CHANGED,
+    EventKind.DELIVERED,
+)
+
+
+def acted_as_operations(*, order_id: int, user) -> bool:
+    return OrderEvent.objects.filter(order_id=order_id, actor=user, kind__in=OPERATIONS_EVENT_KINDS).exists()

@@ -662,3 +662,8 @@ def orders_set_eta(*, etas: dict) -> int:
         if order.eta != etas[order.pk]
     ]
     return bulk_update_rows(Order, ["eta"], [(order.pk, etas[order.pk]) for order in changed])
+
+
+def order_note_review_decision(*, order: Order, actor, workshop: str, note: str) -> OrderEvent:
+    """Record a security decision that does not move the order (e.g. the first of two approvals)."""
+    return _event(order, actor=actor, kind=EventKind.REVIEW_DECISION, workshop=workshop, note=note[:NOTE_MAX])

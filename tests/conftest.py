@@ -25,9 +25,12 @@ def _reference_data_after_flush(request):
 
     from factory.catalog.models import ProcessStep, RoutingStage, Toolchain
     from factory.catalog.standard_catalog import load_standard_catalog
+    from security.checklists import load_default_checklists
+    from security.models import ChecklistItem
 
     roles.ensure_role_groups(Group)
     load_standard_catalog(Toolchain, ProcessStep, RoutingStage)
+    load_default_checklists(ChecklistItem)
 
 
 @pytest.fixture

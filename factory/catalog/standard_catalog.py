@@ -513,7 +513,7 @@ STEPS = {
          ("model-zoo-registry", "quick-eval-probe", "model-license-checker")),
         ("model-tokenizer-adapt", "Tokenizer adaptation", "分词器适配", DP, 8, 40, 6, M,
          ("tokenizer-trainer", "vocab-merger", "embedding-resizer")),
-        ("model-continued-pretrain", "Continued pre-training", "继续预训练", TRAIN, 400, 40000, 120, L,
+        ("model-continued-pretrain", "Continued pre-training", "继续预训练", TRAIN, 200, 40000, 220, L,
          ("megatron-cpt-trainer", "deepspeed-zero3-runner", "streaming-data-loader", "checkpoint-manager")),
         ("model-sft", "Supervised fine-tuning", "有监督微调", TRAIN, 200, 6600, 36, S,
          ("sft-trainer-megatron", "chat-template-packer", "training-monitor", "checkpoint-manager")),

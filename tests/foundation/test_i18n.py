@@ -27,3 +27,15 @@ def test_login_page_in_chinese(client):
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
 
     assert "登录" in client.get(reverse("login")).content.decode()
+
+
+def test_every_message_has_a_chinese_translation():
+    from pathlib import Path
+
+    import polib
+    from django.conf import settings
+
+    catalog = polib.pofile(str(Path(settings.BASE_DIR) / "locale/zh_Hans/LC_MESSAGES/django.po"))
+
+    missing = [entry.msgid for entry in catalog if not entry.obsolete and (not entry.translated() or entry.fuzzy)]
+    assert missing == []
