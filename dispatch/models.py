@@ -113,6 +113,10 @@ class Job(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="jobs")
     step = models.ForeignKey("orders.OrderStep", on_delete=models.CASCADE, related_name="jobs")
     pool = models.ForeignKey(ComputePool, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs")
+    # Where it last ran, kept after it finishes: the compliance record of sensitive orders needs it.
+    last_pool = models.ForeignKey(
+        ComputePool, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("last pool")
+    )
     state = models.CharField(_("state"), max_length=10, choices=JobState.choices, default=JobState.QUEUED)
     priority = models.CharField(_("priority"), max_length=10)
     kind = models.CharField(_("pool kind"), max_length=20, choices=PoolKind.choices)

@@ -334,6 +334,7 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
     for job_id, pool_id in plan.placements:
         job = jobs[job_id]
         job.state, job.pool_id, job.pending_reason, job.expected_start = JobState.RUNNING, pool_id, "", None
+        job.last_pool_id = pool_id
         job.started_at = job.started_at or now
         pools[pool_id].used_pflops += job.demand_pflops
         placed_steps.append(job.step_id)
@@ -359,11 +360,19 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
     report.reasons = dict(reasons)
 
 
-PLACEMENT_FIELDS = ["state", "pool", "queued_at", "started_at", "pending_reason", "expected_start"]
+PLACEMENT_FIELDS = ["state", "pool", "last_pool", "queued_at", "started_at", "pending_reason", "expected_start"]
 
 
 def _placement_fields(job: Job) -> tuple:
-    return (job.state, job.pool_id, job.queued_at, job.started_at, job.pending_reason, job.expected_start)
+    return (
+        job.state,
+        job.pool_id,
+        job.last_pool_id,
+        job.queued_at,
+        job.started_at,
+        job.pending_reason,
+        job.expected_start,
+    )
 
 
 def _to_the_minute(moment: datetime | None) -> datetime | None:

@@ -19,9 +19,11 @@ api_v1 = [
 
 urlpatterns = [
     path("", dashboard_views.operations_center, name="home"),
+    path("orders/<int:pk>/compliance/", dashboard_views.compliance_record, name="compliance-record"),
     path("orders/", include("orders.urls")),
     path("dispatch/", include("dispatch.urls")),
     path("portal/", include("orders.portal_urls")),
+    path("security/", include("security.urls")),
     path("track/", include("orders.tracking_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -31,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/v1/", include("orders.api_urls")),
     path("api/v1/", include("dispatch.api_urls")),
+    path("api/v1/", include("security.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

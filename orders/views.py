@@ -38,8 +38,6 @@ ACTION_ROLES = {
     "reject": (roles.OPERATIONS,),
     "start": (roles.OPERATIONS,),
     "finish_step": (roles.OPERATIONS,),
-    "release_gate": (roles.OPERATIONS,),
-    "send_back": (roles.OPERATIONS,),
     "requirement_change": (roles.OPERATIONS, roles.AFTERSALES),
     "deliver": (roles.OPERATIONS,),
     "cancel": (roles.OPERATIONS,),
@@ -157,28 +155,6 @@ def _step_choices(steps) -> list[tuple[str, str]]:
     return [(str(step.pk), f"{step.position}. {step.display_name}") for step in steps]
 
 
-class SendBackForm(ActionForm):
-    rework_steps = forms.MultipleChoiceField(
-        label=gettext_lazy("Steps to redo"),
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": gettext_lazy("Name at least one step to redo.")},
-    )
-    reason = _reason_field(gettext_lazy("Why do the steps go back to rework?"))
-
-    def __init__(self, *args, stage, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["rework_steps"].choices = _step_choices(stage.steps.all())
-
-
-class ReleaseGateForm(ActionForm):
-    note = forms.CharField(
-        label=gettext_lazy("Note (optional)"),
-        required=False,
-        max_length=NOTE_MAX,
-        widget=forms.TextInput(),
-    )
-
-
 class RequirementChangeForm(ActionForm):
     text = forms.CharField(
         label=gettext_lazy("What changes in the requirements?"),
@@ -235,8 +211,6 @@ def _can(order: Order, user) -> dict:
         "priority": status in ACTIVE_OR_WAITING and _may(user, "priority"),
         "requirement_change": status in ACTIVE_OR_WAITING and _may(user, "requirement_change"),
         "finish_step": status == OrderStatus.IN_PRODUCTION and _may(user, "finish_step"),
-        "release_gate": _may(user, "release_gate"),
-        "send_back": _may(user, "send_back"),
         "tracking": _may(user, "tracking"),
     }
 
@@ -244,8 +218,6 @@ def _can(order: Order, user) -> dict:
 def _stage_rows(order: Order, can: dict, bound: dict) -> list[dict]:
     rows = []
     for stage in order.stages.all():
-        review = _reviewable(stage)
-        stage_keys = (f"release-{stage.pk}", f"send-back-{stage.pk}")
         rows.append(
             {
                 "stage": stage,
@@ -259,12 +231,9 @@ def _stage_rows(order: Order, can: dict, bound: dict) -> list[dict]:
                     }
                     for step in stage.steps.all()
                 ],
-                "open": stage.status in OPEN_STAGE_STATUSES or any(key in bound for key in stage_keys),
-                "can_release": review and can["release_gate"],
-                "can_send_back": review and can["send_back"],
-                "release_form": bound.get(f"release-{stage.pk}") or ReleaseGateForm(prefix=f"release-{stage.pk}"),
-                "send_back_form": bound.get(f"send-back-{stage.pk}")
-                or SendBackForm(stage=stage, prefix=f"send-back-{stage.pk}"),
+                "open": stage.status in OPEN_STAGE_STATUSES,
+                # Gates are decided by the security center only; the order page says where.
+                "at_gate": _reviewable(stage),
             }
         )
     return rows
@@ -291,8 +260,8 @@ def _render_detail(request, pk, *, bound=None, status=200):
     redoable = _redoable_steps(order)
     artifacts = list(order.artifacts.all())
     stages = _stage_rows(order, can, bound)
-    # What waits for this user further down the page (a step to finish, a gate to decide), to link to it.
-    gates = [row["stage"] for row in stages if row["can_release"] or row["can_send_back"]]
+    # What waits for this user further down the page (a step to finish), to link to it. Gates wait for
+    # the security center, not for the people of this page.
     steps = [item["step"] for row in stages for item in row["steps"] if item["can_finish"]]
     context = {
         "order": order,
@@ -300,7 +269,6 @@ def _render_detail(request, pk, *, bound=None, status=200):
         "priority_tone": PRIORITY_TONE.get(order.priority, "grey"),
         "segments": selectors.workshop_bar(order),
         "stages": stages,
-        "waiting_gates": gates,
         "finishable_steps": steps,
         "timeline": _timeline(order),
         "changes": changes,
@@ -313,7 +281,7 @@ def _render_detail(request, pk, *, bound=None, status=200):
             else ""
         ),
         "can": can,
-        "has_actions": bool(gates or steps)
+        "has_actions": bool(steps)
         or any(
             can[name] for name in ("accept", "reject", "start", "deliver", "cancel", "priority", "requirement_change")
         ),
@@ -427,46 +395,6 @@ def step_finish(request, pk, step_pk):
         pk,
         perform=lambda data: services.step_finish(step=step, actor=request.user),
         success=_("Step “%(step)s” is finished.") % {"step": step.display_name},
-    )
-
-
-@roles.role_required(*ACTION_ROLES["release_gate"])
-@require_POST
-def stage_release_gate(request, pk, stage_pk):
-    stage = _stage_of(_order(request, pk), stage_pk)
-    key = f"release-{stage.pk}"
-    return _act(
-        request,
-        pk,
-        form=ReleaseGateForm(request.POST, prefix=key),
-        form_key=key,
-        title=_("Release gate (manual)"),
-        perform=lambda data: services.stage_release_gate(
-            stage=stage, actor=request.user, note=data["note"] or _("Gate released by hand from the order page.")
-        ),
-        success=_("The %(workshop)s gate is released.") % {"workshop": stage.get_workshop_display()},
-    )
-
-
-@roles.role_required(*ACTION_ROLES["send_back"])
-@require_POST
-def stage_send_back(request, pk, stage_pk):
-    stage = _stage_of(_order(request, pk), stage_pk)
-    key = f"send-back-{stage.pk}"
-    return _act(
-        request,
-        pk,
-        form=SendBackForm(request.POST, stage=stage, prefix=key),
-        form_key=key,
-        title=_("Send back to rework"),
-        perform=lambda data: services.stage_send_back(
-            stage=stage,
-            steps=_chosen(stage.steps.all(), data["rework_steps"]),
-            actor=request.user,
-            reason=data["reason"],
-        ),
-        success=_("The chosen steps of the %(workshop)s are back in production as rework.")
-        % {"workshop": stage.get_workshop_display()},
     )
 
 

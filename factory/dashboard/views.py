@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from factory import roles
+from factory.dashboard import selectors
 from orders.access import organization_of
 
 
@@ -13,3 +14,9 @@ def operations_center(request):
     if not roles.has_role(request.user):
         return render(request, "dashboard/no_role.html", status=403)
     return render(request, "dashboard/operations_center.html")
+
+
+@roles.role_required(roles.SECURITY, roles.OPERATIONS)
+def compliance_record(request, pk):
+    """The printable compliance record of a sensitive order."""
+    return render(request, "dashboard/compliance_record.html", {"record": selectors.compliance_record(order_id=pk)})

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from security import services as security_services
 from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,6 +18,8 @@ def _accept_dialogs(page):
 
 
 def test_order_journey_from_portal_to_rating(page, browser, live_server, screenshot, ops_user, client_a):
+    first_reviewer = UserFactory(username="reviewer-one", roles=["security"])
+    second_reviewer = UserFactory(username="reviewer-two", roles=["security"])
     _accept_dialogs(page)
     sign_in(page, "client-a-user", PASSWORD)
     page.goto("/portal/orders/new/")
@@ -47,7 +50,11 @@ def test_order_journey_from_portal_to_rating(page, browser, live_server, screens
         staff.get_by_role("button", name="Finish step").first.click()
         staff.wait_for_load_state()
         finished += 1
-    staff.get_by_role("button", name="Release gate (manual)").click()
+    # Sensitive data: the data gate opens only after two different security reviewers approve it.
+    security_services.reviews_open_for_waiting_gates()
+    for reviewer in (first_reviewer, second_reviewer):
+        _approve_in_browser(browser, live_server, reviewer.username)
+    staff.reload()
     staff.get_by_role("button", name="Deliver").click()
     assert staff.get_by_text("Delivered").first.is_visible()
     staff.screenshot(path=str(_artifact("staff-order-delivered")), full_page=True)
@@ -74,6 +81,20 @@ def test_order_journey_from_portal_to_rating(page, browser, live_server, screens
     assert "ops-user" not in public
     assert "ops-user" not in timeline
     assert "Factory staff" in timeline
+
+
+def _approve_in_browser(browser, live_server, username):
+    """A reviewer opens the queue, the order's review, answers every checklist item and approves."""
+    reviewer = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900}).new_page()
+    sign_in(reviewer, username, PASSWORD)
+    reviewer.goto("/security/reviews/")
+    reviewer.get_by_test_id("review-queue").get_by_role("link").first.click()
+    for radio in reviewer.get_by_label("Passed", exact=True).all():
+        radio.check()
+    reviewer.get_by_role("button", name="Approve").click()
+    reviewer.get_by_role("status").wait_for()
+    reviewer.screenshot(path=str(_artifact(f"security-review-{username}")), full_page=True)
+    reviewer.context.close()
 
 
 def _artifact(name):

@@ -4,7 +4,15 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 # Staff pages of the control center. Each later page is added here, so that its access is pinned.
-STAFF_PAGES = ["/", "/orders/", "/orders/new/"]
+STAFF_PAGES = [
+    "/",
+    "/orders/",
+    "/orders/new/",
+    "/dispatch/",
+    "/dispatch/jobs/",
+    "/security/reviews/",
+    "/security/reviews/history/",
+]
 
 
 @pytest.mark.parametrize("path", [*STAFF_PAGES, "/portal/"])

@@ -8,6 +8,7 @@ from django.utils.formats import date_format
 
 from factory import clock
 from orders.models import EventKind, Order, OrderStatus, StageStatus, StepStatus
+from security import services as security_services
 from tests.factories import ClientOrganizationFactory, order_at, order_fields, place_order
 
 pytestmark = pytest.mark.django_db
@@ -306,7 +307,6 @@ def test_dispatcher_cannot_accept_by_posting_the_form(client, dispatcher, org_a)
 
 def test_dispatcher_can_view_an_order_but_sees_no_action_and_cannot_act(client, dispatcher, ops_user, org_a):
     order = order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, client=org_a)
-    stage = order.stages.get(status=StageStatus.AWAITING_REVIEW)
     client.force_login(dispatcher)
 
     response = client.get(f"/orders/{order.pk}/")
@@ -317,7 +317,6 @@ def test_dispatcher_can_view_an_order_but_sees_no_action_and_cannot_act(client, 
     assert 'data-testid="order-actions"' not in page
     assert "data-action=" not in page
     for path in (
-        f"/orders/{order.pk}/stages/{stage.pk}/release-gate/",
         f"/orders/{order.pk}/cancel/",
         f"/orders/{order.pk}/priority/",
         f"/orders/{order.pk}/tracking-link/revoke/",
@@ -386,27 +385,19 @@ def test_cancel_needs_a_reason_and_asks_for_confirmation(client, ops_user, org_a
     assert order.status == OrderStatus.CANCELLED
 
 
-def test_sending_a_gate_back_needs_steps_and_a_reason_then_reruns_the_named_steps(client, ops_user, org_a):
+def test_a_gate_awaiting_review_is_left_to_the_security_center(client, ops_user, org_a):
     order = order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, client=org_a)
     stage = order.stages.get(status=StageStatus.AWAITING_REVIEW)
-    step = stage.steps.get(position=2)
-    url = f"/orders/{order.pk}/stages/{stage.pk}/send-back/"
-    prefix = f"send-back-{stage.pk}"
     client.force_login(ops_user)
 
-    no_steps = client.post(url, {f"{prefix}-reason": "PII left in notes."})
-    sent = client.post(
-        url, {f"{prefix}-reason": "PII left in notes.", f"{prefix}-rework_steps": [step.pk]}, follow=True
-    )
+    page = _text(client.get(f"/orders/{order.pk}/"))
 
-    assert no_steps.status_code == 400
-    assert "Name at least one step to redo." in _text(no_steps)
+    assert "Only the security center releases a gate" in page
+    assert f"/security/reviews/?order={order.reference}" in page
+    assert 'data-action="release-gate"' not in page
+    assert client.post(f"/orders/{order.pk}/stages/{stage.pk}/release-gate/").status_code == 404
     stage.refresh_from_db()
-    step.refresh_from_db()
-    assert stage.status == StageStatus.REWORK
-    assert step.rework_count == 1
-    assert step.status == StepStatus.READY
-    assert "PII left in notes." in _text(sent)
+    assert stage.status == StageStatus.AWAITING_REVIEW
 
 
 def test_recording_a_requirement_change_shows_it_and_can_redo_finished_steps(client, ops_user, org_a):
@@ -537,7 +528,7 @@ def test_dispatch_staff_cannot_place_orders(client, dispatcher, org_a):
 # --- The whole journey, by hand, through the pages ------------------------------------------------------------
 
 
-def test_an_order_goes_from_placed_to_delivered_through_the_pages(client, ops_user, org_a):
+def test_an_order_goes_from_placed_to_delivered_through_the_pages(client, ops_user, reviewer, org_a):
     client.force_login(ops_user)
     placed = client.post(
         "/orders/new/", {**order_fields(title="Ward assistant", product_type="agent"), "client": org_a.pk}
@@ -554,8 +545,14 @@ def test_an_order_goes_from_placed_to_delivered_through_the_pages(client, ops_us
         if finish := _actions(page, "finish-step"):
             assert len(finish) == 1
             client.post(finish[0])
-        elif release := _actions(page, "release-gate"):
-            client.post(release[0], follow=True)
+        elif order.stages.filter(status=StageStatus.AWAITING_REVIEW).exists():
+            # The gate is the security center's: a reviewer approves it, then operations carry on.
+            (review,) = security_services.reviews_open_for_waiting_gates()
+            security_services.review_approve(
+                review=review,
+                reviewer=reviewer,
+                answers={answer.position: {"passed": True, "note": ""} for answer in review.answers.all()},
+            )
         else:
             break
     (deliver,) = _actions(client.get(detail), "deliver")

@@ -12,3 +12,7 @@
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
 })();
+// Buttons with data-print print the page (the compliance record).
+document.querySelectorAll("[data-print]").forEach(function (button) {
+  button.addEventListener("click", function () { window.print(); });
+});
