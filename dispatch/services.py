@@ -69,8 +69,8 @@ def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> 
     pool = ComputePool.objects.select_for_update().get(pk=pool.pk)
     if pool.state not in allowed_from:
         raise PoolTransitionNotAllowed(
-            _("Cannot %(action)s pool %(pool)s: it is %(state)s.")
-            % {"action": action, "pool": pool.name, "state": pool.get_state_display()}
+            _("Pool %(pool)s is %(state)s: it cannot be made %(target)s.")
+            % {"pool": pool.name, "state": pool.get_state_display(), "target": PoolState(target).label}
         )
     now = clock.now()
     PoolStateChange.objects.create(

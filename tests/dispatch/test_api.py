@@ -221,7 +221,7 @@ def test_an_illegal_transition_answers_409_and_changes_nothing(dispatcher):
     answer = api_as(dispatcher).post(f"{POOLS}{pool.pk}/activate/", {"reason": "Back"})
 
     assert answer.status_code == 409
-    assert answer.json() == {"detail": "Cannot activate pool gz-data-a: it is Active."}
+    assert answer.json() == {"detail": "Pool gz-data-a is Active: it cannot be made Active."}
     pool.refresh_from_db()
     assert pool.state == PoolState.ACTIVE
     assert not pool.state_changes.exists()

@@ -59,5 +59,7 @@ def test_concurrent_ticks_keep_pools_within_capacity_and_lose_no_progress(settin
     hours = Decimal((last - t0).total_seconds()) / 3600
     for job in Job.objects.filter(pk__in=started):
         # Every elapsed minute counted once: no double counting by two ticks, nothing lost by a skipped one.
-        assert job.done_pflops_hours == pytest.approx(min(job.demand_pflops * hours, job.work_pflops_hours), abs=0.01)
+        assert job.done_pflops_hours == pytest.approx(
+            min(job.demand_pflops * hours, job.work_pflops_hours), abs=Decimal("0.01")
+        )
         assert (job.state == JobState.RUNNING) == (job.pool_id is not None)

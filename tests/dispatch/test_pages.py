@@ -241,7 +241,7 @@ def test_an_illegal_pool_transition_is_refused_with_a_message_and_changes_nothin
     pool.refresh_from_db()
     assert pool.state == PoolState.ACTIVE
     assert not pool.state_changes.exists()
-    assert "Cannot activate pool gz-data-a: it is Active." in _messages(response)
+    assert "Pool gz-data-a is Active: it cannot be made Active." in _messages(response)
 
 
 def test_an_action_returns_to_the_page_it_came_from_but_never_to_another_site(client, dispatcher):
@@ -596,7 +596,7 @@ def test_admin_drains_pools_through_the_service_and_refuses_illegal_moves(client
     assert active.state_changes.get().reason == "admin action"
     assert offline.state == PoolState.OFFLINE
     assert "1 pool changed state." in _messages(response)
-    assert f"Cannot drain pool {offline.name}" in _messages(response)
+    assert f"Pool {offline.name} is Offline: it cannot be made Draining." in _messages(response)
 
 
 def test_admin_sets_a_client_budget_through_the_service(client, admin_user, org_a):
