@@ -31,7 +31,7 @@ from orders.services import ACTIVE_OR_WAITING, CANCELLABLE_BY_STAFF, NOTE_MAX
 PAGE_SIZE = 25
 
 # Who may do what on the order page. Reading is open to every staff role; superusers hold every role.
-# The gate actions are manual stand-ins for operations until the security center's reviews drive them.
+# Gates are not among them: only the security center's reviews release a gate or send steps back.
 CREATE_ROLES = (roles.OPERATIONS, roles.AFTERSALES)
 ACTION_ROLES = {
     "accept": (roles.OPERATIONS,),
@@ -215,7 +215,7 @@ def _can(order: Order, user) -> dict:
     }
 
 
-def _stage_rows(order: Order, can: dict, bound: dict) -> list[dict]:
+def _stage_rows(order: Order, can: dict) -> list[dict]:
     rows = []
     for stage in order.stages.all():
         rows.append(
@@ -259,7 +259,7 @@ def _render_detail(request, pk, *, bound=None, status=200):
     now = clock.now()
     redoable = _redoable_steps(order)
     artifacts = list(order.artifacts.all())
-    stages = _stage_rows(order, can, bound)
+    stages = _stage_rows(order, can)
     # What waits for this user further down the page (a step to finish), to link to it. Gates wait for
     # the security center, not for the people of this page.
     steps = [item["step"] for row in stages for item in row["steps"] if item["can_finish"]]

@@ -6,7 +6,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from dispatch.models import ComputePool, Job
+from dispatch.models import ComputePool, Job, Preemption
 from orders.models import DataSensitivity, Order
 from security.models import Approval, Review
 
@@ -35,8 +35,15 @@ def compliance_record(*, order_id) -> ComplianceRecord:
         order = Order.objects.select_related("client").get(pk=int(order_id), data_sensitivity=DataSensitivity.SENSITIVE)
     except (Order.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No compliance record: the order does not exist or has no sensitive data.")) from None
+    # A job keeps the pool it last ran on; a preempted job also ran on the pool it was preempted from.
+    # One query: the distinct (job, pool) pairs of both.
+    ran_on = (
+        Job.objects.filter(order=order, last_pool__isnull=False)
+        .values_list("pk", "last_pool_id")
+        .union(Preemption.objects.filter(preempted__order=order).values_list("preempted_id", "pool_id"))
+    )
     counts: dict[int, int] = {}
-    for pool_id in Job.objects.filter(order=order, last_pool__isnull=False).values_list("last_pool_id", flat=True):
+    for _job_id, pool_id in ran_on:
         counts[pool_id] = counts.get(pool_id, 0) + 1
     pools = [
         PoolUse(pool=pool, jobs=counts[pool.pk], compliant=pool.trusted and pool.site.in_province)

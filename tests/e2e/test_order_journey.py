@@ -1,6 +1,7 @@
 """An order's whole journey as its people live it in the browser: the client places it in the portal,
-operations accepts it and finishes its steps by hand, releases the gate and delivers, the client
-confirms and rates it, and the public tracking link shows the progress without private details."""
+operations accepts it and finishes its steps by hand, two security reviewers approve the data gate
+in the security center, operations delivers, the client confirms and rates it, and the public tracking
+link shows the progress without private details."""
 
 import re
 
