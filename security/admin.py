@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from security.models import Approval, ChecklistItem, Finding, Review, ReviewAnswer
 
@@ -6,7 +7,8 @@ from security.models import Approval, ChecklistItem, Finding, Review, ReviewAnsw
 @admin.register(ChecklistItem)
 class ChecklistItemAdmin(admin.ModelAdmin):
     list_display = ["workshop", "position", "text", "text_zh", "active"]
-    list_editable = ["text", "text_zh", "active"]
+    list_display_links = ["workshop"]
+    list_editable = ["position", "text", "text_zh", "active"]
     list_filter = ["workshop", "active"]
     search_fields = ["text", "text_zh"]
     ordering = ["workshop", "position"]
@@ -42,7 +44,7 @@ class FindingInline(ReadOnlyInline):
 class ReviewAdmin(admin.ModelAdmin):
     """Reviews are the security history of orders: decided through the security center, never edited here."""
 
-    list_display = ["order", "workshop", "gate_passage", "status", "sensitive", "opened_at", "decided_at", "reviewer"]
+    list_display = ["order", "workshop", "passage", "status", "sensitive", "opened_at", "decided_at", "reviewer"]
     list_filter = ["status", "workshop", "sensitive"]
     search_fields = ["order__reference", "order__client__name"]
     list_select_related = ["order", "reviewer"]
@@ -53,8 +55,15 @@ class ReviewAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("gate passage"), ordering="gate_passage")
+    def passage(self, review):
+        return review.gate_passage + 1
 
 
 @admin.register(Finding)

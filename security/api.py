@@ -1,83 +1,107 @@
-"""The security API (API.md "Security"): reviews, and their approval or rejection by the security role."""
+"""The security API (API.md "Security"), under /api/v1/reviews/.
 
-import django_filters
-from django.db.models import Prefetch
+Reading: the security and operations roles. Deciding (approve, reject): the security role only. Each
+decision parses its input, calls one service and answers with the review; domain errors become
+400 {"field": [...]}, 403 (e.g. a reviewer who acted on the order as operations staff) or 409 (already
+decided) in factory.api.exception_handler.
+"""
+
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from factory import roles
-from factory.catalog.models import Workshop
+from orders.serializers import ErrorDetailSerializer
 from security import selectors, services
-from security.models import Approval, Review, ReviewStatus
 from security.serializers import (
-    ApproveInputSerializer,
-    RejectInputSerializer,
+    ReviewApproveInputSerializer,
+    ReviewRejectInputSerializer,
     ReviewSerializer,
     answers_by_position,
+    flat_errors,
 )
 
+FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description=_('Invalid input: {"field": ["message", ...]}.'))
+NOT_ALLOWED = OpenApiResponse(
+    ErrorDetailSerializer,
+    description=_(
+        "Not the security role, or a reviewer who may not decide this review (acted on the order as "
+        "operations staff, or already approved it)."
+    ),
+)
+NOT_FOUND = OpenApiResponse(ErrorDetailSerializer, description=_("No such review."))
+DECIDED = OpenApiResponse(ErrorDetailSerializer, description=_("The review is already decided."))
+DECISION_RESPONSES = {200: ReviewSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: DECIDED}
 
-class ReviewFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=ReviewStatus.choices)
-    workshop = django_filters.ChoiceFilter(choices=Workshop.choices)
-    order = django_filters.NumberFilter(field_name="order_id")
 
-    class Meta:
-        model = Review
-        fields = ["status", "workshop", "order"]
+def _parse(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise ValidationError(flat_errors(serializer.errors))
+    return serializer.validated_data
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("List security reviews"),
+        description=_("Oldest first. Readable by the security and operations roles."),
+    ),
+    retrieve=extend_schema(summary=_("One security review"), responses={200: ReviewSerializer, 404: NOT_FOUND}),
+)
 class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Reading: security and operations. Deciding: the security role only."""
-
     serializer_class = ReviewSerializer
-    filterset_class = ReviewFilter
+    filterset_class = selectors.ReviewFilter
     permission_classes = [roles.role_permission(roles.SECURITY, roles.OPERATIONS)]
 
     def get_queryset(self):
-        return (
-            selectors.reviews()
-            .prefetch_related(
-                "answers", "findings", Prefetch("approvals", queryset=Approval.objects.select_related("reviewer"))
-            )
-            .order_by("opened_at", "id")
-        )
+        return selectors.reviews_with_details().order_by("opened_at", "id")
 
     def get_permissions(self):
         if self.action in ("approve", "reject"):
             return [roles.role_permission(roles.SECURITY)()]
         return super().get_permissions()
 
-    def _answer(self, pk):
-        return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
+    def _answer(self, review):
+        return Response(self.get_serializer(self.get_queryset().get(pk=review.pk)).data)
 
-    @extend_schema(summary=_("Approve a review (security)"), request=ApproveInputSerializer, responses=ReviewSerializer)
+    @extend_schema(
+        summary=_("Approve a review (security role)"),
+        description=_(
+            "Every checklist item answered and passed. Sensitive-data orders need two approvals by two different "
+            "reviewers: the first leaves the review pending; the last needed releases the gate."
+        ),
+        request=ReviewApproveInputSerializer,
+        responses=DECISION_RESPONSES,
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         review = self.get_object()
-        data = ApproveInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.review_approve(
-            review=review, reviewer=request.user, answers=answers_by_position(data.validated_data["checklist"])
-        )
-        return self._answer(review.pk)
+        data = _parse(ReviewApproveInputSerializer, request.data)
+        services.review_approve(review=review, reviewer=request.user, answers=answers_by_position(data["checklist"]))
+        return self._answer(review)
 
     @extend_schema(
-        summary=_("Reject a review with findings (security)"), request=RejectInputSerializer, responses=ReviewSerializer
+        summary=_("Reject a review with findings (security role)"),
+        description=_(
+            "At least one finding and the steps to redo; they go back to production and the gate reopens for a "
+            "new review (the next passage) once they are done."
+        ),
+        request=ReviewRejectInputSerializer,
+        responses=DECISION_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         review = self.get_object()
-        data = RejectInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _parse(ReviewRejectInputSerializer, request.data)
         services.review_reject(
             review=review,
             reviewer=request.user,
-            findings=data.validated_data["findings"],
-            rework_steps=data.validated_data["rework_steps"],
-            answers=answers_by_position(data.validated_data.get("checklist")),
+            findings=data["findings"],
+            rework_steps=data["rework_steps"],
+            answers=answers_by_position(data.get("checklist")) or None,
         )
-        return self._answer(review.pk)
+        return self._answer(review)

@@ -1,49 +1,177 @@
-"""Reads of the security center for its pages and API (each free of N+1 queries)."""
+"""Reads of the security center for its pages and API, each with its joins in place (no N+1 queries)."""
 
-from django.db.models import Count, Prefetch, QuerySet
+from dataclasses import dataclass
 
+import django_filters
+from django import forms
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Prefetch,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from factory import clock
+from factory.catalog.models import Workshop
+from orders import selectors as order_selectors
+from orders.models import Order, OrderStep
 from security.models import Approval, Review, ReviewStatus
+
+# --- Lists ------------------------------------------------------------------------------------------
 
 
 def reviews() -> QuerySet[Review]:
-    """Reviews with what a queue row needs: the order and client, and how many approvals were given."""
-    return Review.objects.select_related("order__client", "reviewer").annotate(approvals_given=Count("approvals"))
+    """Reviews with what a list row needs, in the same query: order, client, deciding reviewer, and
+
+    `approvals_given`, `passage` (1-based gate passage: "passage 2" after a rework) and `waited` (how long
+    the gate waited: until the decision, or until now while pending, by the factory clock).
+    """
+    now = Value(clock.now(), output_field=DateTimeField())
+    return Review.objects.select_related("order__client", "reviewer").annotate(
+        approvals_given=Count("approvals", distinct=True),
+        passage=F("gate_passage") + 1,
+        waited=ExpressionWrapper(Coalesce("decided_at", now) - F("opened_at"), output_field=DurationField()),
+    )
 
 
-def review_queue(*, workshop: str = "", status: str = ReviewStatus.PENDING, sensitive: bool | None = None):
-    """The reviewers' queue: oldest first, so no gate waits longer than it must."""
-    queryset = reviews().order_by("opened_at", "id")
-    if status:
-        queryset = queryset.filter(status=status)
-    if workshop:
-        queryset = queryset.filter(workshop=workshop)
-    if sensitive is not None:
-        queryset = queryset.filter(sensitive=sensitive)
-    return queryset
+def reviews_with_details() -> QuerySet[Review]:
+    """Reviews with their checklist answers, findings and approvals (with reviewers), for the API."""
+    return reviews().prefetch_related(
+        "answers", "findings", Prefetch("approvals", queryset=Approval.objects.select_related("reviewer"))
+    )
 
 
-def review_history(*, workshop: str = ""):
-    queryset = reviews().exclude(status=ReviewStatus.PENDING).order_by("-decided_at", "-id")
-    return queryset.filter(workshop=workshop) if workshop else queryset
+def review_queue() -> QuerySet[Review]:
+    """The reviewers' queue: pending reviews first, then oldest first, so no gate waits longer than it must."""
+    pending_first = Case(
+        When(status=ReviewStatus.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return reviews().annotate(pending_rank=pending_first).order_by("pending_rank", "opened_at", "id")
+
+
+def review_history() -> QuerySet[Review]:
+    """Decided reviews, newest decision first."""
+    return reviews().exclude(status=ReviewStatus.PENDING).order_by("-decided_at", "-id")
+
+
+SENSITIVE_CHOICES = [("", _("All orders")), ("true", _("Sensitive data only")), ("false", _("Not sensitive"))]
+
+
+class ReviewFilter(django_filters.FilterSet):
+    """The one filter set of reviews, shared by the queue and history pages and the API."""
+
+    status = django_filters.ChoiceFilter(choices=ReviewStatus.choices, label=_("Status"), empty_label=_("Any status"))
+    workshop = django_filters.ChoiceFilter(
+        choices=Workshop.choices, label=_("Workshop"), empty_label=_("Every workshop")
+    )
+    sensitive = django_filters.BooleanFilter(label=_("Sensitive data"), widget=forms.Select(choices=SENSITIVE_CHOICES))
+    # An order id (the API's habit) or its reference such as AF-2026-00042 (what people type, and what the
+    # order page links to).
+    order = django_filters.CharFilter(method="filter_order", label=_("Order (id or reference)"))
+
+    class Meta:
+        model = Review
+        fields = ["status", "workshop", "sensitive", "order"]
+
+    def filter_order(self, queryset, name, value):
+        value = value.strip()
+        if value.isdigit():
+            return queryset.filter(order_id=int(value))
+        return queryset.filter(order__reference__iexact=value) if value else queryset
+
+
+# --- One review -------------------------------------------------------------------------------------
 
 
 def review_detail(pk) -> Review:
-    """One review with its checklist, approvals, findings, its stage's steps and the order's other reviews."""
+    """One review with its checklist, approvals (with reviewers), findings and stage; DoesNotExist if none."""
     return (
-        Review.objects.select_related("order__client", "stage", "reviewer")
+        Review.objects.select_related("stage", "reviewer")
         .prefetch_related(
             "answers",
             Prefetch("approvals", queryset=Approval.objects.select_related("reviewer")),
             "findings",
-            "stage__steps",
+            Prefetch("stage__steps", queryset=OrderStep.objects.order_by("position")),
         )
-        .get(pk=pk)
+        .get(pk=int(pk))
     )
 
 
-def order_reviews(order_id: int, *, exclude: int | None = None) -> list[Review]:
-    """The order's reviews, oldest first: its history at every gate."""
-    queryset = reviews().filter(order_id=order_id).prefetch_related("findings").order_by("opened_at", "id")
-    if exclude is not None:
-        queryset = queryset.exclude(pk=exclude)
-    return list(queryset)
+@dataclass
+class ReviewPage:
+    """What the review page shows: the review, the order in full, the steps that could be redone, history."""
+
+    review: Review
+    order: Order  # with stages, steps, events (actors), requirement changes: orders.selectors.order_detail
+    steps: list[OrderStep]
+    history: list[Review]
+    barred: bool  # the user acted on the order as operations staff and may not review it
+    already_approved: bool
+    approvals: list[Approval]
+
+
+def review_page(*, user, pk) -> ReviewPage:
+    review = review_detail(pk)
+    order = order_selectors.order_detail(user=user, pk=review.order_id)
+    approvals = list(review.approvals.all())
+    history = list(
+        reviews()
+        .filter(order_id=review.order_id)
+        .exclude(pk=review.pk)
+        .prefetch_related("findings")
+        .order_by("opened_at", "id")
+    )
+    return ReviewPage(
+        review=review,
+        order=order,
+        steps=list(review.stage.steps.all()),
+        history=history,
+        barred=order_selectors.acted_as_operations(order_id=review.order_id, user=user),
+        already_approved=any(approval.reviewer_id == user.pk for approval in approvals),
+        approvals=approvals,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a decision left the review and its order, for the message after it."""
+
+    status: str
+    approvals_given: int
+    approvals_required: int
+    reference: str
+    order_status: str
+    order_workshop: str
+
+
+def decision_outcome(pk) -> Outcome:
+    row = (
+        Review.objects.filter(pk=pk)
+        .annotate(approvals_given=Count("approvals"))
+        .values(
+            "status",
+            "approvals_given",
+            "approvals_required",
+            "order__reference",
+            "order__status",
+            "order__current_workshop",
+        )
+        .get()
+    )
+    return Outcome(
+        status=row["status"],
+        approvals_given=row["approvals_given"],
+        approvals_required=row["approvals_required"],
+        reference=row["order__reference"],
+        order_status=row["order__status"],
+        order_workshop=row["order__current_workshop"],
+    )

@@ -1,7 +1,7 @@
 """The security center's pages: the review queue, one review with its checklist and decisions, history.
 
-Only the security role sees and decides reviews. Every decision is one service call; a refused one
-is shown next to the form that caused it and changes nothing.
+Only the security role sees and decides reviews. Each decision is one service call; a refused decision is
+shown next to what caused it, and changes nothing.
 """
 
 from django.contrib import messages
@@ -9,97 +9,77 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from factory import roles
+from factory import clock, roles
 from factory.catalog.models import Workshop
 from orders import selectors as order_selectors
-from orders.display import ORDER_STATUS_TONE
+from orders.display import ORDER_STATUS_TONE, duration_words
+from orders.models import OrderStatus
 from security import selectors, services
-from security.errors import ReviewError
+from security.errors import ReviewError, ReviewInvalid
 from security.forms import ChecklistForm, RejectForm
 from security.models import Review, ReviewStatus
 
 PAGE_SIZE = 25
-REVIEW_TONE = {ReviewStatus.PENDING: "amber", ReviewStatus.APPROVED: "green", ReviewStatus.REJECTED: "red"}
 
 
 def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    for review in page.object_list:
+        review.waiting = duration_words(review.waited)
+    return page
 
 
-def _workshop_filter(request) -> str:
-    workshop = request.GET.get("workshop", "")
-    return workshop if workshop in Workshop.values else ""
+def _list(request, template, queryset, *, default_status="", decided_only=False):
+    data = request.GET.copy()
+    if default_status and "status" not in data:
+        data["status"] = default_status
+    filters = selectors.ReviewFilter(data, queryset=queryset)
+    if decided_only:
+        status = filters.form.fields["status"]
+        status.choices = [choice for choice in status.choices if choice[0] != ReviewStatus.PENDING]
+    return render(
+        request,
+        template,
+        {"page": _page(request, filters.qs), "filters": filters.form},
+    )
 
 
 @roles.role_required(roles.SECURITY)
 def review_queue(request):
-    status = request.GET.get("status", ReviewStatus.PENDING)
-    status = status if status in (*ReviewStatus.values, "") else ReviewStatus.PENDING
-    sensitive = {"yes": True, "no": False}.get(request.GET.get("sensitive", ""))
-    queryset = selectors.review_queue(workshop=_workshop_filter(request), status=status, sensitive=sensitive)
-    order = request.GET.get("order", "").strip()
-    if order:
-        queryset = queryset.filter(order__reference__iexact=order)
-    return render(
-        request,
-        "security/queue.html",
-        {
-            "page": _page(request, queryset),
-            "workshops": Workshop.choices,
-            "statuses": ReviewStatus.choices,
-            "chosen": {
-                "workshop": _workshop_filter(request),
-                "status": status,
-                "sensitive": request.GET.get("sensitive", ""),
-                "order": order,
-            },
-            "tones": REVIEW_TONE,
-        },
-    )
+    """Pending reviews by default (pending first, oldest first); filters by workshop, status, sensitivity, order."""
+    return _list(request, "security/queue.html", selectors.review_queue(), default_status=ReviewStatus.PENDING)
 
 
 @roles.role_required(roles.SECURITY)
 def review_history(request):
-    queryset = selectors.review_history(workshop=_workshop_filter(request))
-    return render(
-        request,
-        "security/history.html",
-        {
-            "page": _page(request, queryset),
-            "workshops": Workshop.choices,
-            "chosen": _workshop_filter(request),
-            "tones": REVIEW_TONE,
-        },
-    )
+    """Decided reviews, newest first."""
+    return _list(request, "security/history.html", selectors.review_history(), decided_only=True)
 
 
-def _review(pk) -> Review:
+def _render_review(request, pk, *, checklist=None, reject=None, status=200):
     try:
-        return selectors.review_detail(int(pk))
+        page = selectors.review_page(user=request.user, pk=pk)
     except (Review.DoesNotExist, ValueError):
         raise Http404(_("No such review.")) from None
-
-
-def _render_review(request, review, *, checklist=None, reject=None, status=200):
-    barred = order_selectors.acted_as_operations(order_id=review.order_id, user=request.user)
-    steps = sorted(review.stage.steps.all(), key=lambda step: step.position)
+    review, order = page.review, page.order
+    checklist = checklist or ChecklistForm(answers=review.answers.all())
+    reject = reject or RejectForm(steps=page.steps)
     return render(
         request,
         "security/review.html",
         {
+            "page": page,
             "review": review,
-            "order": review.order,
-            "order_tone": ORDER_STATUS_TONE.get(review.order.status, "grey"),
-            "tone": REVIEW_TONE[review.status],
-            "approvals": list(review.approvals.all()),
-            "already_approved": any(approval.reviewer_id == request.user.pk for approval in review.approvals.all()),
-            "checklist": checklist or ChecklistForm(answers=review.answers.all()),
-            "reject": reject or RejectForm(steps=steps),
-            "barred": barred,
-            "history": selectors.order_reviews(review.order_id, exclude=review.pk),
-            "steps": steps,
+            "order": order,
+            "order_tone": ORDER_STATUS_TONE.get(order.status, "grey"),
+            "segments": order_selectors.workshop_bar(order),
+            "waiting": duration_words((review.decided_at or clock.now()) - review.opened_at),
+            "checklist": checklist,
+            "reject": reject,
+            "errors": checklist.error_summary() + reject.error_summary(),
         },
         status=status,
     )
@@ -107,56 +87,99 @@ def _render_review(request, review, *, checklist=None, reject=None, status=200):
 
 @roles.role_required(roles.SECURITY)
 def review_page(request, pk):
-    return _render_review(request, _review(pk))
+    return _render_review(request, pk)
+
+
+def _review_or_404(pk) -> Review:
+    try:
+        return selectors.review_detail(pk)
+    except (Review.DoesNotExist, ValueError):
+        raise Http404(_("No such review.")) from None
+
+
+def _refused(request, pk, error: ReviewError, *, checklist, reject):
+    """Bad input goes back to the form next to its field (400); other refusals are a message (nothing changed)."""
+    if isinstance(error, ReviewInvalid):
+        if error.field == "rework_steps":
+            reject.add_error("rework_steps", error.message)
+        elif error.field == "findings":
+            reject.add_error(None, error.message)
+        else:
+            checklist.add_error(None, error.message)
+        return _render_review(request, pk, checklist=checklist, reject=reject, status=400)
+    messages.error(request, error.message)
+    return redirect("security:review", pk=pk)
 
 
 @roles.role_required(roles.SECURITY)
 @require_POST
 def review_approve(request, pk):
-    review = _review(pk)
-    checklist = ChecklistForm(request.POST, answers=review.answers.all())
-    if checklist.is_valid():
-        try:
-            review = services.review_approve(review=review, reviewer=request.user, answers=checklist.service_answers())
-        except ReviewError as error:
-            checklist.add_error(None, error.message)
-        else:
-            if review.status == ReviewStatus.APPROVED:
-                messages.success(
-                    request,
-                    _("Approved: the %(workshop)s gate of %(reference)s is released.")
-                    % {"workshop": review.get_workshop_display(), "reference": review.order.reference},
-                )
-            else:
-                messages.success(
-                    request, _("Your approval is recorded; a second reviewer must approve this sensitive order too.")
-                )
-            return redirect("security:review", pk=review.pk)
-    return _render_review(request, _review(pk), checklist=checklist)
+    review = _review_or_404(pk)
+    checklist = ChecklistForm(request.POST, answers=review.answers.all(), approving=True)
+    # Findings typed before pressing Approve stay on the page if the approval is refused (shown, not checked).
+    typed = {**request.POST.dict(), "rework_steps": request.POST.getlist("rework_steps")}
+    reject = RejectForm(steps=review.stage.steps.all(), initial=typed)
+    if not checklist.is_valid():
+        return _render_review(request, pk, checklist=checklist, reject=reject, status=400)
+    try:
+        services.review_approve(review=review, reviewer=request.user, answers=checklist.service_answers())
+    except ReviewError as error:
+        return _refused(request, pk, error, checklist=checklist, reject=reject)
+    outcome = selectors.decision_outcome(review.pk)
+    if outcome.status != ReviewStatus.APPROVED:
+        messages.success(
+            request,
+            _("Approval %(given)d of %(required)d recorded for %(reference)s — a second reviewer must approve.")
+            % {
+                "given": outcome.approvals_given,
+                "required": outcome.approvals_required,
+                "reference": outcome.reference,
+            },
+        )
+    elif outcome.order_status == OrderStatus.READY:
+        messages.success(
+            request,
+            _("Gate released — %(reference)s passed its last gate and is ready for delivery.")
+            % {"reference": outcome.reference},
+        )
+    else:
+        workshop = dict(Workshop.choices).get(outcome.order_workshop, _("next workshop"))
+        messages.success(
+            request,
+            _("Gate released — %(reference)s enters the %(workshop)s.")
+            % {"reference": outcome.reference, "workshop": workshop},
+        )
+    return redirect("security:reviews")
 
 
 @roles.role_required(roles.SECURITY)
 @require_POST
 def review_reject(request, pk):
-    review = _review(pk)
-    steps = sorted(review.stage.steps.all(), key=lambda step: step.position)
-    reject = RejectForm(request.POST, steps=steps)
+    review = _review_or_404(pk)
     checklist = ChecklistForm(request.POST, answers=review.answers.all())
-    if reject.is_valid() and checklist.is_valid():
-        try:
-            services.review_reject(
-                review=review,
-                reviewer=request.user,
-                findings=reject.service_findings(),
-                rework_steps=[int(step) for step in reject.cleaned_data["rework_steps"]],
-            )
-        except ReviewError as error:
-            reject.add_error(None, error.message)
-        else:
-            messages.success(
-                request,
-                _("Rejected: %(count)d steps of %(reference)s go back to production; the gate reopens after them.")
-                % {"count": len(reject.cleaned_data["rework_steps"]), "reference": review.order.reference},
-            )
-            return redirect("security:review", pk=review.pk)
-    return _render_review(request, _review(pk), reject=reject)
+    reject = RejectForm(request.POST, steps=review.stage.steps.all())
+    valid = [checklist.is_valid(), reject.is_valid()]  # both, so every error shows at once
+    if not all(valid):
+        return _render_review(request, pk, checklist=checklist, reject=reject, status=400)
+    steps = reject.service_steps()
+    try:
+        services.review_reject(
+            review=review,
+            reviewer=request.user,
+            findings=reject.service_findings(),
+            rework_steps=steps,
+            answers=checklist.complete_answers(),
+        )
+    except ReviewError as error:
+        return _refused(request, pk, error, checklist=checklist, reject=reject)
+    outcome = selectors.decision_outcome(review.pk)
+    messages.success(
+        request,
+        ngettext(
+            "Rejected — %(count)d step of %(reference)s sent back to rework; the gate reopens after it.",
+            "Rejected — %(count)d steps of %(reference)s sent back to rework; the gate reopens after them.",
+            len(steps),
+        )
+        % {"count": len(steps), "reference": outcome.reference},
+    )
+    return redirect("security:reviews")
