@@ -14,7 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dispatch import selectors, services
-from dispatch.forms import JobFilter
+from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job
 from dispatch.serializers import (
     JobSerializer,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dispatch import display, selectors, services
-from dispatch.forms import JobFilter
+from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job, JobState
 from factory import clock, roles
 from factory.errors import DomainError

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from factory import roles
 from orders.serializers import ErrorDetailSerializer
 from security import selectors, services
+from security.filters import ReviewFilter
 from security.serializers import (
     ReviewApproveInputSerializer,
     ReviewRejectInputSerializer,
@@ -54,7 +55,7 @@ def _parse(serializer_class, data) -> dict:
 )
 class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ReviewSerializer
-    filterset_class = selectors.ReviewFilter
+    filterset_class = ReviewFilter
     permission_classes = [roles.role_permission(roles.SECURITY, roles.OPERATIONS)]
 
     def get_queryset(self):

@@ -19,6 +19,7 @@ from orders.display import ORDER_STATUS_TONE, duration_words
 from orders.models import OrderStatus
 from security import selectors, services
 from security.errors import ReviewError, ReviewInvalid
+from security.filters import ReviewFilter
 from security.forms import ChecklistForm, RejectForm
 from security.models import Review, ReviewStatus
 
@@ -36,7 +37,7 @@ def _list(request, template, queryset, *, default_status="", decided_only=False)
     data = request.GET.copy()
     if default_status and "status" not in data:
         data["status"] = default_status
-    filters = selectors.ReviewFilter(data, queryset=queryset)
+    filters = ReviewFilter(data, queryset=queryset)
     if decided_only:
         status = filters.form.fields["status"]
         status.choices = [choice for choice in status.choices if choice[0] != ReviewStatus.PENDING]
