@@ -207,6 +207,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "forecast-etas": {"task": "dispatch.tasks.forecast_etas", "schedule": 60.0},
     # Gates that finished their work get a review in the security queue within seconds.
     "open-reviews": {"task": "security.tasks.open_reviews", "schedule": 10.0},
+    # The tightest SLA window is an hour of factory time: a breach must show within a few factory minutes.
+    "ticket-sla-watch": {"task": "aftersales.tasks.sla_watch", "schedule": 15.0},
 }
 
 # --- Dispatch -------------------------------------------------------------------------------------
@@ -231,6 +233,8 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="factory-demo")
 GATE_REVIEW_HOURS = env.int("GATE_REVIEW_HOURS", default=24)
 # CNY per PFLOPS·h used for quotes before a pool is chosen.
 NOMINAL_PRICE_PER_PFLOPS_HOUR = env.str("NOMINAL_PRICE_PER_PFLOPS_HOUR", default="30.00")
+# Resolved tickets the client neither confirms nor reopens close on their own after this many days.
+TICKET_AUTO_CLOSE_DAYS = env.int("TICKET_AUTO_CLOSE_DAYS", default=7)
 HEALTHZ_BROKER_TIMEOUT = timedelta(seconds=3)
 
 LOGGING = {

@@ -239,8 +239,13 @@ def order_validate(
 
 
 @transaction.atomic
-def order_submit(*, client: ClientOrganization, actor, parent_order: Order | None = None, **fields) -> Order:
-    """Place an order for `client` (by one of its client users, or by staff on its behalf)."""
+def order_submit(
+    *, client: ClientOrganization, actor, parent_order: Order | None = None, origin: str = "", **fields
+) -> Order:
+    """Place an order for `client` (by one of its client users, or by staff on its behalf).
+
+    A follow-up order names its `parent_order`; `origin` says where it came from (e.g. a ticket).
+    """
     organization = organization_of(actor)
     if organization is not None and organization.pk != client.pk:
         raise OrderActionNotPermitted(_("Client users can only place orders for their own organization."))
@@ -264,6 +269,7 @@ def order_submit(*, client: ClientOrganization, actor, parent_order: Order | Non
         **cleaned,
     )
     note = _("Follow-up of %(reference)s.") % {"reference": parent_order.reference} if parent_order else ""
+    note = " ".join(part for part in (note, origin) if part)
     _event(order, actor=actor, kind=EventKind.SUBMITTED, to_status=OrderStatus.SUBMITTED, note=note)
     return order
 

@@ -23,6 +23,8 @@ def _reference_data_after_flush(request):
     request.getfixturevalue("transactional_db")
     from django.contrib.auth.models import Group
 
+    from aftersales.models import SlaPolicy
+    from aftersales.sla import load_default_policies
     from factory.catalog.models import ProcessStep, RoutingStage, Toolchain
     from factory.catalog.standard_catalog import load_standard_catalog
     from security.checklists import load_default_checklists
@@ -31,6 +33,7 @@ def _reference_data_after_flush(request):
     roles.ensure_role_groups(Group)
     load_standard_catalog(Toolchain, ProcessStep, RoutingStage)
     load_default_checklists(ChecklistItem)
+    load_default_policies(SlaPolicy)
 
 
 @pytest.fixture

@@ -141,3 +141,24 @@ def compute_pool(*, kind="data_processing", capacity=100, trusted=True, in_provi
     }
     fields.update(extra)
     return ComputePool.objects.create(**fields)
+
+
+# --- After-sales ---------------------------------------------------------------------------------
+
+
+def ticket_fields(**overrides) -> dict:
+    fields = {
+        "category": "defect",
+        "severity": "medium",
+        "subject": "Answers cite the wrong regulation",
+        "body": "Since Monday the agent quotes the 2019 rules instead of the 2024 ones.",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def open_ticket(*, order, actor, **overrides):
+    """A ticket opened through the service on a delivered order."""
+    from aftersales.services import ticket_open
+
+    return ticket_open(order=order, actor=actor, **ticket_fields(**overrides))

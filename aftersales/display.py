@@ -1,0 +1,47 @@
+"""How tickets look and read on every page: status and severity colours, SLA countdowns."""
+
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from aftersales.models import Severity, Ticket, TicketStatus
+from orders.display import duration_words
+
+# Colour with a word, as everywhere (UI.md): waiting = amber, breached = red, done = green.
+STATUS_TONE = {
+    TicketStatus.OPEN: "amber",
+    TicketStatus.IN_PROGRESS: "green",
+    TicketStatus.WAITING_CLIENT: "grey",
+    TicketStatus.RESOLVED: "green",
+    TicketStatus.CLOSED: "grey",
+}
+SEVERITY_TONE = {Severity.LOW: "grey", Severity.MEDIUM: "grey", Severity.HIGH: "amber", Severity.CRITICAL: "red"}
+
+
+def sla_countdown(ticket: Ticket, now: datetime) -> dict:
+    """The SLA deadline running now, in words with its tone: "First response in 45 min" (amber when at risk),
+    "Resolution overdue by 3 h" (red), "Paused: waiting for the client", "Resolved in 2 d 4 h"."""
+    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        took = duration_words(ticket.resolved_at - ticket.opened_at) if ticket.resolved_at else ""
+        return {
+            "text": _("Resolved in %(duration)s") % {"duration": took} if took else _("Closed"),
+            "tone": "red" if ticket.breached else "green",
+            "due": None,
+        }
+    if ticket.first_responded_at is None:
+        due, what = ticket.first_response_due, "first_response"
+    elif ticket.paused_at is not None:
+        return {"text": _("Paused: waiting for the client"), "tone": "red" if ticket.breached else "grey", "due": None}
+    else:
+        due, what = ticket.resolution_due, "resolution"
+    left = due - now
+    if left.total_seconds() < 0:
+        text = (
+            _("First response overdue by %(duration)s")
+            if what == "first_response"
+            else _("Resolution overdue by %(duration)s")
+        )
+        return {"text": text % {"duration": duration_words(left)}, "tone": "red", "due": due}
+    text = _("First response in %(duration)s") if what == "first_response" else _("Resolution in %(duration)s")
+    tone = "red" if ticket.breached else ("amber" if ticket.at_risk else "green")
+    return {"text": text % {"duration": duration_words(left)}, "tone": tone, "due": due}

@@ -1,0 +1,92 @@
+"""Reads of after-sales for its pages, the portal, the API and the dashboards; joins in place (no N+1)."""
+
+from django.db.models import Case, Count, DateTimeField, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from aftersales.models import ACTIVE_STATUSES, Ticket, TicketEvent, TicketMessage, TicketStatus
+from aftersales.services import DELIVERED_STATUSES, is_ticket_staff
+from orders.access import organization_of
+from orders.models import Order
+
+
+def tickets() -> QuerySet[Ticket]:
+    """Tickets with what a list row needs in the same query, and `next_due`: the SLA deadline that runs now
+    (first response until answered, then resolution; none while paused or once resolved)."""
+    active = Q(status__in=ACTIVE_STATUSES)
+    return Ticket.objects.select_related("order__client", "follow_up_order").annotate(
+        next_due=Case(
+            When(active & Q(first_responded_at__isnull=True), then=F("first_response_due")),
+            When(active & Q(paused_at__isnull=True), then=F("resolution_due")),
+            default=Value(None),
+            output_field=DateTimeField(),
+        ),
+        # Running clocks first (soonest due first, breaches at the top), then paused, then finished tickets.
+        urgency_rank=Case(
+            When(active & Q(paused_at__isnull=True), then=Value(0)),
+            When(active, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def tickets_visible_to(user) -> QuerySet[Ticket]:
+    """Everything for after-sales and operations staff, the organization's own tickets for a client user."""
+    if is_ticket_staff(user):
+        return tickets()
+    organization = organization_of(user)
+    if organization is None:
+        return Ticket.objects.none()
+    return tickets().filter(order__client=organization)
+
+
+def ticket_queue(user) -> QuerySet[Ticket]:
+    """By SLA urgency: the running deadline soonest first, then tickets waiting for the client, then the rest."""
+    return tickets_visible_to(user).order_by("urgency_rank", F("next_due").asc(nulls_last=True), "-opened_at", "-id")
+
+
+def ticket_detail(*, user, pk) -> Ticket:
+    """One ticket with its thread and history; internal notes only for staff. Http404 if not the user's."""
+    staff = is_ticket_staff(user)
+    messages = TicketMessage.objects.select_related("author").order_by("at", "id")
+    if not staff:
+        messages = messages.filter(internal=False)
+    try:
+        return (
+            tickets_visible_to(user)
+            .select_related("opened_by", "order__parent_order")
+            .prefetch_related(
+                Prefetch("messages", queryset=messages),
+                Prefetch("events", queryset=TicketEvent.objects.select_related("actor").order_by("at", "id")),
+            )
+            .get(pk=int(pk))
+        )
+    except (Ticket.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such ticket.")) from None
+
+
+def orders_open_to_tickets(user) -> QuerySet[Order]:
+    """Delivered orders on which `user` may open a ticket: their organization's, or any for staff."""
+    orders = Order.objects.filter(status__in=DELIVERED_STATUSES).select_related("client").order_by("-delivered_at")
+    if is_ticket_staff(user):
+        return orders
+    organization = organization_of(user)
+    return orders.filter(client=organization) if organization else orders.none()
+
+
+def tickets_of_order(*, user, order_id: int) -> list[Ticket]:
+    """The tickets on an order, and the ticket an order was placed from (for the order pages)."""
+    return list(
+        tickets_visible_to(user).filter(Q(order_id=order_id) | Q(follow_up_order_id=order_id)).order_by("opened_at")
+    )
+
+
+def ticket_counts() -> dict:
+    """Open (active) tickets, breached active tickets and tickets at risk, in one query."""
+    return Ticket.objects.aggregate(
+        active=Count("id", filter=Q(status__in=ACTIVE_STATUSES)),
+        breached=Count("id", filter=Q(status__in=ACTIVE_STATUSES, breached=True)),
+        at_risk=Count("id", filter=Q(status__in=ACTIVE_STATUSES, at_risk=True)),
+        waiting_client=Count("id", filter=Q(status=TicketStatus.WAITING_CLIENT)),
+    )

@@ -1,0 +1,467 @@
+"""Every state change of after-sales: opening tickets, the thread, status moves, severity, SLA watch,
+satisfaction, follow-up orders.
+
+Tickets belong to delivered orders. The client users of the order's organization and the after-sales and
+operations staff act on them; follow-up orders are placed through orders' own services.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftersales.errors import TicketActionNotPermitted, TicketInvalid, TicketTransitionNotAllowed
+from aftersales.models import (
+    ACTIVE_STATUSES,
+    Category,
+    Severity,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketMessage,
+    TicketReferenceCounter,
+    TicketStatus,
+)
+from factory import clock, roles
+from orders import services as order_services
+from orders.access import organization_of
+from orders.models import Order, OrderStatus
+
+TICKET_ROLES = (roles.AFTERSALES, roles.OPERATIONS)
+SUBJECT_MAX = 200
+BODY_MAX = 5000
+COMMENT_MAX = 2000
+# Orders the client has received: only these can have tickets.
+DELIVERED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.CLOSED)
+
+# Where a ticket may go from each status. Resolved tickets reopen (in progress) or close; closed is final.
+TRANSITIONS = {
+    TicketStatus.OPEN: {TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED},
+    TicketStatus.IN_PROGRESS: {TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED},
+    TicketStatus.WAITING_CLIENT: {TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED},
+    TicketStatus.RESOLVED: {TicketStatus.IN_PROGRESS, TicketStatus.CLOSED},
+    TicketStatus.CLOSED: set(),
+}
+# Moves that need a word to the client, which becomes a message of the thread.
+NOTE_REQUIRED = {
+    TicketStatus.WAITING_CLIENT: gettext_lazy("Say what you need from the client."),
+    TicketStatus.RESOLVED: gettext_lazy("Say how the ticket was resolved."),
+}
+
+
+# --- Who ----------------------------------------------------------------------------------------------
+
+
+def is_ticket_staff(user) -> bool:
+    return roles.has_role(user, *TICKET_ROLES)
+
+
+def _is_client_of(user, order: Order) -> bool:
+    organization = organization_of(user)
+    return organization is not None and organization.pk == order.client_id
+
+
+def _require_party(user, ticket: Ticket) -> bool:
+    """True for staff, False for the ticket's client; anyone else is refused."""
+    if is_ticket_staff(user):
+        return True
+    if _is_client_of(user, ticket.order):
+        return False
+    raise TicketActionNotPermitted(_("Only after-sales and operations staff or the client can act on this ticket."))
+
+
+def _require_staff(user) -> None:
+    if not is_ticket_staff(user):
+        raise TicketActionNotPermitted(_("Only after-sales and operations staff can do this."))
+
+
+# --- Helpers ------------------------------------------------------------------------------------------
+
+
+def _text(value, *, field: str, maximum: int, message: str = "", required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise TicketInvalid(message, field=field)
+    if len(value) > maximum:
+        raise TicketInvalid(_("Keep it under %(max)d characters.") % {"max": maximum}, field=field)
+    return value
+
+
+def _choice(value, *, field: str, allowed) -> str:
+    if value not in allowed:
+        raise TicketInvalid(_("“%(value)s” is not a valid choice.") % {"value": value}, field=field)
+    return value
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().select_related("order").get(pk=ticket.pk)
+
+
+def _event(ticket, *, actor, kind, from_value="", to_value="", note="", at=None) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        at=at or clock.now(),
+        actor=actor,
+        kind=kind,
+        from_value=from_value,
+        to_value=to_value,
+        note=note,
+    )
+
+
+def _message(ticket, *, author, staff: bool, body: str, internal=False, at=None) -> TicketMessage:
+    return TicketMessage.objects.create(
+        ticket=ticket, author=author, from_staff=staff, internal=internal, body=body, at=at or clock.now()
+    )
+
+
+def _policy(severity: str) -> SlaPolicy:
+    try:
+        return SlaPolicy.objects.get(severity=severity)
+    except SlaPolicy.DoesNotExist:
+        raise TicketInvalid(
+            _("No SLA policy is set for %(severity)s tickets; ask an admin to add one.")
+            % {"severity": Severity(severity).label},
+            field="severity",
+        ) from None
+
+
+def _set_due_times(ticket: Ticket, policy: SlaPolicy) -> None:
+    """Due times from the opening, the policy's windows and the time spent waiting for the client.
+
+    A pause still running is not in `paused_total` yet: it is added to resolution_due when it ends."""
+    ticket.first_response_due = ticket.opened_at + timedelta(hours=float(policy.first_response_hours))
+    ticket.resolution_due = ticket.opened_at + timedelta(hours=float(policy.resolution_hours)) + ticket.paused_total
+
+
+def _next_reference(year: int) -> str:
+    counter, _created = TicketReferenceCounter.objects.select_for_update().get_or_create(year=year)
+    TicketReferenceCounter.objects.filter(pk=year).update(last_number=F("last_number") + 1)
+    return f"TK-{year}-{counter.last_number + 1:05d}"
+
+
+# --- SLA ----------------------------------------------------------------------------------------------
+
+
+def sla_breaches(ticket: Ticket, now: datetime) -> list[str]:
+    """Which promises the ticket broke by `now`: "first_response", "resolution" (its clock stops while paused)."""
+    broken = []
+    responded = ticket.first_responded_at
+    if (responded or now) > ticket.first_response_due:
+        broken.append("first_response")
+    resolution_clock = ticket.resolved_at or ticket.paused_at or now
+    if resolution_clock > ticket.resolution_due:
+        broken.append("resolution")
+    return broken
+
+
+def _sla_at_risk(ticket: Ticket, policy: SlaPolicy, now: datetime) -> bool:
+    """Less than the policy's share of the running window is left (and nothing is broken yet)."""
+    if not ticket.is_active:
+        return False
+    share = float(policy.at_risk_share)
+    if ticket.first_responded_at is None:
+        window = timedelta(hours=float(policy.first_response_hours))
+        if ticket.first_response_due - now < window * share:
+            return True
+    if ticket.paused_at is None:
+        window = timedelta(hours=float(policy.resolution_hours))
+        if ticket.resolution_due - now < window * share:
+            return True
+    return False
+
+
+def _refresh_sla(ticket: Ticket, *, now: datetime, policy: SlaPolicy | None = None) -> bool:
+    """Bring the at-risk and breached flags up to date; record a breach or a new risk once. True if changed."""
+    policy = policy or _policy(ticket.severity)
+    broken = sla_breaches(ticket, now)
+    breached = bool(broken)
+    at_risk = not breached and _sla_at_risk(ticket, policy, now)
+    changed = breached != ticket.breached or at_risk != ticket.at_risk
+    if breached and not ticket.breached:
+        labels = {"first_response": _("first response"), "resolution": _("resolution")}
+        _event(
+            ticket,
+            actor=None,
+            kind=TicketEventKind.BREACHED,
+            note=_("Missed the %(what)s target.") % {"what": ", ".join(labels[name] for name in broken)},
+            at=now,
+        )
+    elif at_risk and not ticket.at_risk:
+        _event(ticket, actor=None, kind=TicketEventKind.AT_RISK, at=now)
+    ticket.breached, ticket.at_risk = breached, at_risk
+    ticket.breached_at = (ticket.breached_at or now) if breached else None
+    return changed
+
+
+def _save(ticket: Ticket, *fields: str) -> None:
+    ticket.save(update_fields=[*fields, "at_risk", "breached", "breached_at"])
+
+
+# --- Opening and the thread ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_open(*, order: Order, actor, category: str, severity: str, subject: str, body: str) -> Ticket:
+    """Open a ticket on a delivered order, by its client or by staff on the client's behalf."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    staff = is_ticket_staff(actor)
+    if not staff and not _is_client_of(actor, order):
+        raise TicketActionNotPermitted(_("Only the client or after-sales and operations staff can open tickets."))
+    if order.status not in DELIVERED_STATUSES:
+        raise TicketInvalid(
+            _("Tickets can be opened on delivered orders only; %(reference)s is %(status)s.")
+            % {"reference": order.reference, "status": order.get_status_display().lower()},
+            field="order",
+        )
+    category = _choice(category, field="category", allowed=Category.values)
+    severity = _choice(severity, field="severity", allowed=Severity.values)
+    subject = _text(subject, field="subject", maximum=SUBJECT_MAX, message=_("Give the ticket a subject."))
+    body = _text(body, field="body", maximum=BODY_MAX, message=_("Describe what happened."))
+    policy = _policy(severity)
+    now = clock.now()
+    ticket = Ticket(
+        reference=_next_reference(now.year),
+        order=order,
+        category=category,
+        severity=severity,
+        subject=subject,
+        opened_by=actor,
+        opened_at=now,
+    )
+    _set_due_times(ticket, policy)
+    _refresh_sla(ticket, now=now, policy=policy)
+    ticket.save()
+    _message(ticket, author=actor, staff=staff, body=body, at=now)
+    _event(ticket, actor=actor, kind=TicketEventKind.OPENED, to_value=TicketStatus.OPEN, at=now)
+    return ticket
+
+
+def _move(ticket: Ticket, *, to: str, actor, now: datetime, note: str = "") -> None:
+    """Change the status, keeping the SLA clocks right: paused while waiting for the client."""
+    previous = ticket.status
+    if to not in TRANSITIONS[previous]:
+        raise TicketTransitionNotAllowed(
+            _("A ticket that is %(from)s cannot become %(to)s.")
+            % {"from": ticket.get_status_display().lower(), "to": TicketStatus(to).label.lower()}
+        )
+    if ticket.paused_at is not None:
+        waited = now - ticket.paused_at
+        ticket.paused_total += waited
+        ticket.resolution_due += waited
+        ticket.paused_at = None
+    if to == TicketStatus.WAITING_CLIENT:
+        ticket.paused_at = now
+    if to == TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    elif to == TicketStatus.IN_PROGRESS:
+        ticket.resolved_at = None  # reopened
+    if to == TicketStatus.CLOSED:
+        ticket.closed_at = now
+    ticket.status = to
+    _event(
+        ticket, actor=actor, kind=TicketEventKind.STATUS_CHANGED, from_value=previous, to_value=to, note=note, at=now
+    )
+
+
+def _first_response(ticket: Ticket, *, actor, now: datetime) -> None:
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+        _event(ticket, actor=actor, kind=TicketEventKind.FIRST_RESPONSE, at=now)
+
+
+STATUS_FIELDS = ("status", "paused_at", "paused_total", "resolution_due", "resolved_at", "closed_at")
+
+
+@transaction.atomic
+def ticket_post_message(*, ticket: Ticket, actor, body: str, internal: bool = False) -> TicketMessage:
+    """Add to the thread. A staff reply is the first response and starts work on an open ticket; a client's
+    reply brings a ticket waiting for them (or resolved) back to work. Internal notes change nothing else."""
+    ticket = _lock(ticket)
+    staff = _require_party(actor, ticket)
+    if internal and not staff:
+        raise TicketActionNotPermitted(_("Only factory staff can write internal notes."))
+    if ticket.status == TicketStatus.CLOSED:
+        raise TicketTransitionNotAllowed(_("This ticket is closed; open a new ticket instead."))
+    body = _text(body, field="body", maximum=BODY_MAX, message=_("Write a message."))
+    now = clock.now()
+    message = _message(ticket, author=actor, staff=staff, body=body, internal=internal, at=now)
+    if internal:
+        return message
+    if staff:
+        _first_response(ticket, actor=actor, now=now)
+        if ticket.status == TicketStatus.OPEN:
+            _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now)
+    elif ticket.status in (TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED):
+        _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now, note=_("The client replied."))
+    _refresh_sla(ticket, now=now)
+    _save(ticket, "first_responded_at", *STATUS_FIELDS)
+    return message
+
+
+@transaction.atomic
+def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") -> Ticket:
+    """Move a ticket along its flow. Staff move it anywhere the flow allows; the client may close a resolved
+    ticket (accepting the resolution) or reopen it with a reason. A note goes to the client as a message."""
+    ticket = _lock(ticket)
+    staff = _require_party(actor, ticket)
+    status = _choice(status, field="status", allowed=TicketStatus.values)
+    reopening = ticket.status == TicketStatus.RESOLVED and status == TicketStatus.IN_PROGRESS
+    if not staff and not (reopening or status == TicketStatus.CLOSED):
+        raise TicketActionNotPermitted(_("Only factory staff can change this ticket's status."))
+    if status == ticket.status:
+        raise TicketTransitionNotAllowed(
+            _("The ticket is already %(status)s.") % {"status": ticket.get_status_display().lower()}
+        )
+    required = NOTE_REQUIRED.get(status) or (_("Say why the ticket is reopened.") if reopening else "")
+    note = _text(note, field="note", maximum=BODY_MAX, message=required, required=bool(required))
+    now = clock.now()
+    _move(ticket, to=status, actor=actor, now=now)
+    if note:
+        _message(ticket, author=actor, staff=staff, body=note, at=now)
+        if staff:
+            _first_response(ticket, actor=actor, now=now)
+    _refresh_sla(ticket, now=now)
+    _save(ticket, "first_responded_at", *STATUS_FIELDS)
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str) -> Ticket:
+    """Staff re-grade an active ticket; its due times follow the new severity's policy from the opening."""
+    _require_staff(actor)
+    ticket = _lock(ticket)
+    if not ticket.is_active:
+        raise TicketTransitionNotAllowed(
+            _("The severity of a %(status)s ticket cannot change.") % {"status": ticket.get_status_display().lower()}
+        )
+    severity = _choice(severity, field="severity", allowed=Severity.values)
+    if severity == ticket.severity:
+        raise TicketInvalid(_("The ticket already has this severity."), field="severity")
+    reason = _text(reason, field="reason", maximum=COMMENT_MAX, message=_("Say why the severity changes."))
+    policy = _policy(severity)
+    now = clock.now()
+    previous, ticket.severity = ticket.severity, severity
+    _set_due_times(ticket, policy)
+    _event(
+        ticket,
+        actor=actor,
+        kind=TicketEventKind.SEVERITY_CHANGED,
+        from_value=previous,
+        to_value=severity,
+        note=reason,
+        at=now,
+    )
+    _refresh_sla(ticket, now=now, policy=policy)
+    _save(ticket, "severity", "first_response_due", "resolution_due")
+    return ticket
+
+
+# --- Satisfaction and follow-up -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_rate(*, ticket: Ticket, actor, score, comment: str = "") -> Ticket:
+    """The client rates a resolved ticket once (1 to 5); rating a resolved ticket also closes it."""
+    ticket = _lock(ticket)
+    if not _is_client_of(actor, ticket.order):
+        raise TicketActionNotPermitted(_("Only the client can rate a ticket."))
+    if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED) or ticket.resolved_at is None:
+        raise TicketTransitionNotAllowed(_("A ticket can be rated once it is resolved."))
+    if ticket.rating is not None:
+        raise TicketTransitionNotAllowed(_("This ticket has already been rated."))
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise TicketInvalid(_("Give a score from 1 to 5."), field="score")
+    comment = _text(comment, field="comment", maximum=COMMENT_MAX, required=False)
+    now = clock.now()
+    ticket.rating, ticket.rating_comment = score, comment
+    _event(ticket, actor=actor, kind=TicketEventKind.RATED, to_value=str(score), note=comment, at=now)
+    if ticket.status == TicketStatus.RESOLVED:
+        _move(ticket, to=TicketStatus.CLOSED, actor=actor, now=now)
+    _save(ticket, "rating", "rating_comment", *STATUS_FIELDS)
+    return ticket
+
+
+@transaction.atomic
+def ticket_create_follow_up_order(*, ticket: Ticket, actor, **fields) -> Order:
+    """Turn a ticket into a new order for the same client, linked to the ticket's order as its parent.
+
+    `fields` are the order's fields (orders.services.order_validate); product type, sector, data
+    sensitivity, size and priority default to the parent order's.
+    """
+    _require_staff(actor)
+    ticket = _lock(ticket)
+    if ticket.follow_up_order_id is not None:
+        raise TicketTransitionNotAllowed(_("This ticket already has a follow-up order."))
+    parent = ticket.order
+    for name in ("product_type", "sector", "data_sensitivity", "size", "priority"):
+        if fields.get(name) in (None, ""):
+            fields[name] = getattr(parent, name)
+    order = order_services.order_submit(
+        client=parent.client,
+        actor=actor,
+        parent_order=parent,
+        origin=_("From ticket %(reference)s.") % {"reference": ticket.reference},
+        **fields,
+    )
+    ticket.follow_up_order = order
+    ticket.save(update_fields=["follow_up_order"])
+    _event(ticket, actor=actor, kind=TicketEventKind.FOLLOW_UP_ORDER, to_value=order.reference)
+    return order
+
+
+# --- The SLA watch (Celery beat) ----------------------------------------------------------------------
+
+
+def sla_watch() -> dict:
+    """Flag tickets whose SLA is at risk or breached, and close tickets resolved long ago without a word.
+
+    Idempotent; each ticket is locked with SKIP LOCKED so a person acting on it is never blocked.
+    """
+    now = clock.now()
+    policies = {policy.severity: policy for policy in SlaPolicy.objects.all()}
+    # The earliest any ticket can be at risk: the largest at-risk share of the longest window before due.
+    horizon = now + max(
+        (timedelta(hours=float(p.resolution_hours)) * float(p.at_risk_share) for p in policies.values()),
+        default=timedelta(0),
+    )
+    flagged = {"at_risk": 0, "breached": 0, "closed": 0}
+    with transaction.atomic():
+        candidates = (
+            Ticket.objects.select_for_update(skip_locked=True)
+            .filter(status__in=ACTIVE_STATUSES, breached=False)
+            .filter(
+                Q(first_responded_at__isnull=True, first_response_due__lte=horizon) | Q(resolution_due__lte=horizon)
+            )
+        )
+        for ticket in candidates:
+            policy = policies.get(ticket.severity)
+            if policy is None:
+                continue
+            was_at_risk = ticket.at_risk
+            if _refresh_sla(ticket, now=now, policy=policy):
+                _save(ticket)
+                if ticket.breached:
+                    flagged["breached"] += 1
+                elif ticket.at_risk and not was_at_risk:
+                    flagged["at_risk"] += 1
+    cutoff = now - timedelta(days=settings.TICKET_AUTO_CLOSE_DAYS)
+    with transaction.atomic():
+        for ticket in Ticket.objects.select_for_update(skip_locked=True).filter(
+            status=TicketStatus.RESOLVED, resolved_at__lte=cutoff
+        ):
+            _move(
+                ticket,
+                to=TicketStatus.CLOSED,
+                actor=None,
+                now=now,
+                note=_("Closed automatically %(days)d days after resolution.")
+                % {"days": settings.TICKET_AUTO_CLOSE_DAYS},
+            )
+            _save(ticket, *STATUS_FIELDS)
+            flagged["closed"] += 1
+    return flagged
