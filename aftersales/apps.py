@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class AftersalesConfig(AppConfig):
     name = "aftersales"
     verbose_name = _("After-sales")
+
+    def ready(self):
+        # The order pages list an order's tickets; orders does not import after-sales.
+        from aftersales.related import tickets_section
+        from orders import related
+
+        related.provide("tickets", tickets_section)

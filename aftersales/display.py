@@ -11,7 +11,7 @@ from orders.display import duration_words
 STATUS_TONE = {
     TicketStatus.OPEN: "amber",
     TicketStatus.IN_PROGRESS: "green",
-    TicketStatus.WAITING_CLIENT: "grey",
+    TicketStatus.WAITING_CLIENT: "amber",
     TicketStatus.RESOLVED: "green",
     TicketStatus.CLOSED: "grey",
 }

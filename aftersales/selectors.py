@@ -1,13 +1,35 @@
 """Reads of after-sales for its pages, the portal, the API and the dashboards; joins in place (no N+1)."""
 
-from django.db.models import Case, Count, DateTimeField, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Greatest
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from aftersales.models import ACTIVE_STATUSES, Ticket, TicketEvent, TicketMessage, TicketStatus
+from aftersales.models import (
+    ACTIVE_STATUSES,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketMessage,
+    TicketStatus,
+)
 from aftersales.services import DELIVERED_STATUSES, is_ticket_staff
 from orders.access import organization_of
-from orders.models import Order
+from orders.models import ClientMembership, Order
 
 
 def tickets() -> QuerySet[Ticket]:
@@ -89,4 +111,47 @@ def ticket_counts() -> dict:
         breached=Count("id", filter=Q(status__in=ACTIVE_STATUSES, breached=True)),
         at_risk=Count("id", filter=Q(status__in=ACTIVE_STATUSES, at_risk=True)),
         waiting_client=Count("id", filter=Q(status=TicketStatus.WAITING_CLIENT)),
+    )
+
+
+# What a client sees of a ticket's history: the SLA watch's flags and first-response marks are staff matters.
+CLIENT_EVENT_KINDS = (
+    TicketEventKind.OPENED,
+    TicketEventKind.STATUS_CHANGED,
+    TicketEventKind.SEVERITY_CHANGED,
+    TicketEventKind.FOLLOW_UP_ORDER,
+    TicketEventKind.RATED,
+)
+
+
+def with_last_update(queryset: QuerySet[Ticket], *, user) -> QuerySet[Ticket]:
+    """Annotate `last_update`: the newest message or history entry `user` may see (internal notes and SLA
+    flags only for staff), in the same query as the list."""
+    messages = TicketMessage.objects.filter(ticket=OuterRef("pk"))
+    events = TicketEvent.objects.filter(ticket=OuterRef("pk"))
+    if not is_ticket_staff(user):
+        messages = messages.filter(internal=False)
+        events = events.filter(kind__in=CLIENT_EVENT_KINDS)
+    # Postgres' GREATEST skips NULLs: a ticket without messages or events falls back to its opening.
+    return queryset.annotate(
+        last_update=Greatest(
+            "opened_at",
+            Subquery(messages.order_by("-at").values("at")[:1]),
+            Subquery(events.order_by("-at").values("at")[:1]),
+            output_field=DateTimeField(),
+        )
+    )
+
+
+def sla_policies() -> dict[str, SlaPolicy]:
+    """Severity → its SLA policy, for the promises shown when a ticket is opened."""
+    return {policy.severity: policy for policy in SlaPolicy.objects.all()}
+
+
+def organization_member_ids(*, organization_id: int, user_ids) -> set[int]:
+    """Which of `user_ids` are client users of the organization (the rest of a ticket's actors are staff)."""
+    return set(
+        ClientMembership.objects.filter(organization_id=organization_id, user_id__in=set(user_ids)).values_list(
+            "user_id", flat=True
+        )
     )

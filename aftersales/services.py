@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -179,10 +180,11 @@ def _refresh_sla(ticket: Ticket, *, now: datetime, policy: SlaPolicy | None = No
     """Bring the at-risk and breached flags up to date; record a breach or a new risk once. True if changed."""
     policy = policy or _policy(ticket.severity)
     broken = sla_breaches(ticket, now)
-    breached = bool(broken)
+    # A breach is a fact of the ticket's history: re-grading it later does not undo it.
+    breached = bool(broken) or ticket.breached
     at_risk = not breached and _sla_at_risk(ticket, policy, now)
     changed = breached != ticket.breached or at_risk != ticket.at_risk
-    if breached and not ticket.breached:
+    if broken and not ticket.breached:
         labels = {"first_response": _("first response"), "resolution": _("resolution")}
         _event(
             ticket,
@@ -225,7 +227,7 @@ def ticket_open(*, order: Order, actor, category: str, severity: str, subject: s
     policy = _policy(severity)
     now = clock.now()
     ticket = Ticket(
-        reference=_next_reference(now.year),
+        reference=_next_reference(timezone.localtime(now).year),
         order=order,
         category=category,
         severity=severity,
@@ -241,14 +243,18 @@ def ticket_open(*, order: Order, actor, category: str, severity: str, subject: s
     return ticket
 
 
-def _move(ticket: Ticket, *, to: str, actor, now: datetime, note: str = "") -> None:
-    """Change the status, keeping the SLA clocks right: paused while waiting for the client."""
-    previous = ticket.status
-    if to not in TRANSITIONS[previous]:
+def _check_move(ticket: Ticket, to: str) -> None:
+    if to not in TRANSITIONS[ticket.status]:
         raise TicketTransitionNotAllowed(
             _("A ticket that is %(from)s cannot become %(to)s.")
             % {"from": ticket.get_status_display().lower(), "to": TicketStatus(to).label.lower()}
         )
+
+
+def _move(ticket: Ticket, *, to: str, actor, now: datetime, note: str = "") -> None:
+    """Change the status, keeping the SLA clocks right: paused while waiting for the client."""
+    previous = ticket.status
+    _check_move(ticket, to)
     if ticket.paused_at is not None:
         waited = now - ticket.paused_at
         ticket.paused_total += waited
@@ -317,6 +323,7 @@ def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") 
         raise TicketTransitionNotAllowed(
             _("The ticket is already %(status)s.") % {"status": ticket.get_status_display().lower()}
         )
+    _check_move(ticket, status)  # an illegal move is refused as such, before its note is asked for
     required = NOTE_REQUIRED.get(status) or (_("Say why the ticket is reopened.") if reopening else "")
     note = _text(note, field="note", maximum=BODY_MAX, message=required, required=bool(required))
     now = clock.now()

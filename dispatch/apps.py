@@ -8,8 +8,11 @@ class DispatchConfig(AppConfig):
 
     def ready(self):
         # Quotes become queue-aware once the dispatch center is installed; orders does not import dispatch.
+        from dispatch.charts import order_compute
         from dispatch.forecast import queue_aware_quote
-        from orders import quotes
+        from orders import quotes, related
 
         quotes.use_estimator(queue_aware_quote)
         quotes.hand_eta_to_forecaster()
+        # The order page draws the order's compute over time from the dispatch center's jobs.
+        related.provide_chart("compute", order_compute)

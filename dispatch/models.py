@@ -186,6 +186,8 @@ class UtilizationSample(models.Model):
     background_pflops = models.DecimalField(max_digits=10, decimal_places=2)
     capacity_pflops = models.DecimalField(max_digits=10, decimal_places=2)
     queued_jobs = models.PositiveIntegerField(default=0)
+    # What our jobs on this pool were charged since the pool's previous sample: cost per day sums these.
+    cost = models.DecimalField(_("cost (CNY)"), max_digits=14, decimal_places=2, default=0)
 
     class Meta:
         ordering = ["at"]
@@ -196,6 +198,23 @@ class UtilizationSample(models.Model):
 
     def __str__(self):
         return f"{self.pool_id} @ {self.at}"
+
+
+class QueueSample(models.Model):
+    """The queue of one priority at one tick: how many jobs wait and how long they have waited."""
+
+    at = models.DateTimeField(_("at"))
+    priority = models.CharField(_("priority"), max_length=10)
+    waiting_jobs = models.PositiveIntegerField(_("waiting jobs"))
+    mean_wait_hours = models.FloatField(_("mean wait (h)"))
+    longest_wait_hours = models.FloatField(_("longest wait (h)"))
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["at"], name="queue_sample_at")]
+
+    def __str__(self):
+        return f"{self.priority} @ {self.at}: {self.waiting_jobs}"
 
 
 class ClientBudget(models.Model):

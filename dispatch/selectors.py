@@ -8,8 +8,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    F,
+    Func,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +39,7 @@ from dispatch.models import (
     PoolState,
     PoolStateChange,
     Preemption,
+    QueueSample,
     UtilizationSample,
 )
 from dispatch.services import PRIORITY_RANK, WAITING_STATES, client_usage_this_month
@@ -302,4 +320,70 @@ def dispatch_center(*, now: datetime, rows: int = 20) -> DispatchCenter:
         running=list(running_jobs()[:rows]),
         preemptions=list(recent_preemptions()[:rows]),
         budgets=client_budgets(now=now),
+    )
+
+
+# --- History for the dispatch center's charts (bucketed in Postgres) ------------------------------------
+
+
+class DateBin(Func):
+    """Postgres date_bin(stride, source, origin): the start of the `stride`-long bucket `source` falls in."""
+
+    function = "date_bin"
+    output_field = DateTimeField()
+
+
+def _bucket(stride: timedelta, origin: datetime) -> DateBin:
+    return DateBin(Value(stride, output_field=DurationField()), F("at"), Value(origin, output_field=DateTimeField()))
+
+
+def chart_stride(hours: int, buckets: int = 144) -> timedelta:
+    """A bucket length that draws `hours` of history in about `buckets` points, in whole minutes."""
+    return timedelta(minutes=max(1, round(hours * 60 / buckets)))
+
+
+def utilization_history(*, now: datetime, hours: int) -> list[dict]:
+    """Per bucket and pool: mean used, background and capacity PFLOPS over the last `hours` (oldest first)."""
+    stride = chart_stride(hours)
+    since = now - timedelta(hours=hours)
+    return list(
+        UtilizationSample.objects.filter(at__gt=since, at__lte=now)
+        .annotate(bucket=_bucket(stride, since))
+        .values("bucket", "pool_id")
+        .annotate(used=Avg("used_pflops"), background=Avg("background_pflops"), capacity=Avg("capacity_pflops"))
+        .order_by("bucket", "pool_id")
+    )
+
+
+def queue_history(*, now: datetime, hours: int) -> list[dict]:
+    """Per bucket and priority: mean number of waiting jobs and mean wait in hours (oldest first)."""
+    stride = chart_stride(hours)
+    since = now - timedelta(hours=hours)
+    return list(
+        QueueSample.objects.filter(at__gt=since, at__lte=now)
+        .annotate(bucket=_bucket(stride, since))
+        .values("bucket", "priority")
+        .annotate(waiting=Avg("waiting_jobs"), wait=Avg("mean_wait_hours"))
+        .order_by("bucket", "priority")
+    )
+
+
+def cost_per_day(*, now: datetime, days: int) -> list[dict]:
+    """What our jobs were charged per day (factory calendar, site time zone), oldest first."""
+    since = now - timedelta(days=days)
+    return list(
+        UtilizationSample.objects.filter(at__gt=since, at__lte=now)
+        .annotate(day=TruncDate("at"))
+        .values("day")
+        .annotate(cost=Sum("cost"))
+        .order_by("day")
+    )
+
+
+def order_job_spans(*, order_id: int) -> list[dict]:
+    """When each of an order's jobs ran (its last run) and with what demand, oldest first."""
+    return list(
+        Job.objects.filter(order_id=order_id, started_at__isnull=False)
+        .values("started_at", "finished_at", "demand_pflops", "state")
+        .order_by("started_at")
     )

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Avg, Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +29,7 @@ from dispatch.models import (
     PoolState,
     PoolStateChange,
     Preemption,
+    QueueSample,
     UtilizationSample,
 )
 from factory import clock
@@ -189,16 +190,21 @@ def dispatch_tick(*, now: datetime | None = None) -> TickReport:
 # One statement advances every running job by the elapsed time and charges its pool's price; it
 # returns what the tick needs to know (which finished, which orders used compute).
 _ADVANCE_SQL = """
+WITH advance AS (
+    SELECT job.id,
+           LEAST(job.work_pflops_hours, job.done_pflops_hours + ROUND(job.demand_pflops * %(hours)s, 3)) AS done,
+           ROUND((LEAST(job.work_pflops_hours, job.done_pflops_hours + ROUND(job.demand_pflops * %(hours)s, 3))
+                  - job.done_pflops_hours) * pool.price_per_pflops_hour, 2) AS charged
+      FROM dispatch_job AS job
+      JOIN dispatch_computepool AS pool ON pool.id = job.pool_id
+     WHERE job.state = 'running'
+)
 UPDATE dispatch_job AS job
-   SET done_pflops_hours = LEAST(job.work_pflops_hours,
-                                 job.done_pflops_hours + ROUND(job.demand_pflops * %(hours)s, 3)),
-       cost = job.cost + ROUND(
-           (LEAST(job.work_pflops_hours, job.done_pflops_hours + ROUND(job.demand_pflops * %(hours)s, 3))
-            - job.done_pflops_hours) * pool.price_per_pflops_hour, 2)
-  FROM dispatch_computepool AS pool
- WHERE job.pool_id = pool.id AND job.state = 'running'
+   SET done_pflops_hours = advance.done, cost = job.cost + advance.charged
+  FROM advance
+ WHERE job.id = advance.id
 RETURNING job.id, job.order_id, job.step_id, job.pool_id, job.demand_pflops,
-          job.done_pflops_hours >= job.work_pflops_hours
+          job.done_pflops_hours >= job.work_pflops_hours, advance.charged
 """
 
 
@@ -210,11 +216,13 @@ def _advance_running(pools, elapsed: timedelta, now, report: TickReport, touched
     finished = [row for row in advanced if row[5]]
     if hours > 0:
         touched.update(row[1] for row in advanced)
-    for _job_id, _order_id, _step_id, pool_id, demand, _done in finished:
+    for _job_id, _order_id, _step_id, pool_id, _demand, _done, charged in advanced:
+        pools[pool_id].charged = getattr(pools[pool_id], "charged", Decimal(0)) + charged
+    for _job_id, _order_id, _step_id, pool_id, demand, _done, _charged in finished:
         pools[pool_id].used_pflops -= demand
     bulk_update_rows(Job, ["state", "pool", "finished_at"], [(row[0], JobState.DONE, None, now) for row in finished])
     report.advanced, report.finished = len(advanced), len(finished)
-    for job_id, _order_id, step_id, _pool_id, _demand, _done in finished:
+    for job_id, _order_id, step_id, _pool_id, _demand, _done, _charged in finished:
         try:
             order_services.step_finish(step=OrderStep(pk=step_id), actor=None)
         except OrderTransitionNotAllowed:
@@ -384,7 +392,8 @@ def _record_pools(pools, now) -> None:
         pool.used_pflops = max(pool.used_pflops, Decimal(0))
     ComputePool.objects.bulk_update(list(pools.values()), ["used_pflops", "background_pflops"])
     queued_by_kind = defaultdict(int)
-    for row in Job.objects.filter(state__in=WAITING_STATES).values("kind").annotate(n=Count("id")):
+    waiting = Job.objects.filter(state__in=WAITING_STATES)
+    for row in waiting.values("kind").annotate(n=Count("id")):
         queued_by_kind[row["kind"]] = row["n"]
     UtilizationSample.objects.bulk_create(
         UtilizationSample(
@@ -394,9 +403,31 @@ def _record_pools(pools, now) -> None:
             background_pflops=pool.background_pflops,
             capacity_pflops=pool.capacity_pflops,
             queued_jobs=queued_by_kind[pool.kind],
+            cost=getattr(pool, "charged", Decimal(0)),
         )
         for pool in pools.values()
     )
+    waited = ExpressionWrapper(Value(now, output_field=DateTimeField()) - F("queued_at"), output_field=DurationField())
+    by_priority = {
+        row["priority"]: row
+        for row in waiting.values("priority").annotate(n=Count("id"), first=Min("queued_at"), mean=Avg(waited))
+    }
+    empty = {"n": 0, "first": None, "mean": None}
+    QueueSample.objects.bulk_create(
+        QueueSample(
+            at=now,
+            priority=priority,
+            waiting_jobs=row["n"],
+            mean_wait_hours=_hours(row["mean"]),
+            longest_wait_hours=_hours(now - row["first"] if row["first"] else None),
+        )
+        for priority in PRIORITY_RANK
+        for row in [by_priority.get(priority, empty)]
+    )
+
+
+def _hours(duration: timedelta | None) -> float:
+    return max(duration.total_seconds() / 3600, 0.0) if duration else 0.0
 
 
 def _roll_up_compute(order_ids: set[int]) -> None:

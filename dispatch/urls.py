@@ -8,6 +8,7 @@ app_name = "dispatch"
 
 urlpatterns = [
     path("", views.center, name="center"),
+    path("live/", views.center_live, name="live"),
     path("jobs/", views.job_list, name="jobs"),
     path("pools/<int:pk>/drain/", views.pool_action, {"action": "drain"}, name="pool-drain"),
     path("pools/<int:pk>/offline/", views.pool_action, {"action": "offline"}, name="pool-offline"),

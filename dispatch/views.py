@@ -10,14 +10,16 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from dispatch import display, selectors, services
+from dispatch import charts, display, selectors, services
 from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job, JobState
 from factory import clock, roles
@@ -169,38 +171,59 @@ def _budget_row(row: selectors.BudgetRow) -> dict:
 # --- Pages ----------------------------------------------------------------------------------------------
 
 
-@roles.role_required(*VIEW_ROLES)
-def center(request):
-    """The dispatch center: KPI tiles, pools, the queue, running jobs, preemptions and client budgets."""
+def _center_context(request) -> dict:
     now = clock.now()
     data = selectors.dispatch_center(now=now, rows=CENTER_ROWS)
     can_act = roles.has_role(request.user, *POOL_ACTION_ROLES)
-    return render(
-        request,
-        "dispatch/center.html",
+    chart_list = charts.dispatch_charts(data.pools, now=now)
+    return {
+        "data": data,
+        "totals": data.totals,
+        "pool_rows": [_pool_row(pool, can_act=can_act) for pool in data.pools],
+        "queue_depth": [
+            {
+                "priority": depth.priority,
+                "label": depth.label,
+                "tone": display.PRIORITY_TONE.get(depth.priority, "grey"),
+                "waiting": depth.waiting,
+                "longest_wait": duration_words(depth.longest_wait) if depth.longest_wait is not None else "",
+            }
+            for depth in data.queue_by_priority
+        ],
+        "waiting_rows": [_waiting_row(job, now) for job in data.waiting],
+        "running_rows": [_running_row(job, now) for job in data.running],
+        "preemption_rows": [_preemption_row(preemption) for preemption in data.preemptions],
+        "budget_rows": [_budget_row(row) for row in data.budgets],
+        "can_act_on_pools": can_act,
+        "can_reprioritize": roles.has_role(request.user, *PRIORITY_ROLES),
+        "priorities": Priority.choices,
+        "center_rows": CENTER_ROWS,
+        # Actions come back to the center (also when the tables were redrawn by the live refresh).
+        "next": reverse("dispatch:center"),
+        "charts": chart_list,
+        "figures": {chart["key"]: chart["figure"] for chart in chart_list},
+    }
+
+
+@roles.role_required(*VIEW_ROLES)
+def center(request):
+    """The dispatch center: KPI tiles, charts, pools, the queue, running jobs, preemptions and client budgets."""
+    return render(request, "dispatch/center.html", _center_context(request))
+
+
+@roles.role_required(*VIEW_ROLES)
+def center_live(request):
+    """What the dispatch center redraws every few seconds: figures, tiles and tables."""
+    context = _center_context(request)
+    return JsonResponse(
         {
-            "data": data,
-            "totals": data.totals,
-            "pool_rows": [_pool_row(pool, can_act=can_act) for pool in data.pools],
-            "queue_depth": [
-                {
-                    "priority": depth.priority,
-                    "label": depth.label,
-                    "tone": display.PRIORITY_TONE.get(depth.priority, "grey"),
-                    "waiting": depth.waiting,
-                    "longest_wait": duration_words(depth.longest_wait) if depth.longest_wait is not None else "",
-                }
-                for depth in data.queue_by_priority
-            ],
-            "waiting_rows": [_waiting_row(job, now) for job in data.waiting],
-            "running_rows": [_running_row(job, now) for job in data.running],
-            "preemption_rows": [_preemption_row(preemption) for preemption in data.preemptions],
-            "budget_rows": [_budget_row(row) for row in data.budgets],
-            "can_act_on_pools": can_act,
-            "can_reprioritize": roles.has_role(request.user, *PRIORITY_ROLES),
-            "priorities": Priority.choices,
-            "center_rows": CENTER_ROWS,
-        },
+            "at": context["data"].now.isoformat(),
+            "charts": context["figures"],
+            "fragments": {
+                "kpis": render_to_string("dispatch/_kpis.html", context, request=request),
+                "tables": render_to_string("dispatch/_tables.html", context, request=request),
+            },
+        }
     )
 
 

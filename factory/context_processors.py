@@ -4,6 +4,11 @@ from django.utils.translation import gettext_lazy as _
 from factory import clock, roles
 from orders.access import organization_of
 
+
+def _is_client(user) -> bool:
+    return not roles.has_role(user) and organization_of(user) is not None
+
+
 # (url name, label, who sees it). An entry whose page does not exist yet is left out.
 _NAVIGATION = (
     ("home", _("Operations center"), lambda user: roles.has_role(user)),
@@ -11,7 +16,8 @@ _NAVIGATION = (
     ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, roles.DISPATCH, roles.OPERATIONS)),
     ("security:reviews", _("Security reviews"), lambda user: roles.has_role(user, roles.SECURITY)),
     ("aftersales:tickets", _("Tickets"), lambda user: roles.has_role(user, roles.AFTERSALES, roles.OPERATIONS)),
-    ("portal:home", _("My orders"), lambda user: not roles.has_role(user) and organization_of(user) is not None),
+    ("portal:home", _("My orders"), lambda user: _is_client(user)),
+    ("client_tickets:list", _("My tickets"), lambda user: _is_client(user)),
     ("admin:index", _("Admin"), lambda user: user.is_staff),
 )
 
@@ -28,8 +34,15 @@ def _navigation_for(request):
             url = reverse(url_name)
         except NoReverseMatch:
             continue
-        active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"url": url, "label": label, "active": active})
+        items.append({"url": url, "label": label, "active": False})
+    # The section is the longest link the path starts with (/portal/tickets/ is "My tickets", not "My orders").
+    matches = [
+        item
+        for item in items
+        if item["url"] == request.path or (item["url"] != "/" and request.path.startswith(item["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return items
 
 

@@ -19,11 +19,14 @@ api_v1 = [
 
 urlpatterns = [
     path("", dashboard_views.operations_center, name="home"),
+    path("live/operations/", dashboard_views.operations_center_live, name="operations-live"),
     path("orders/<int:pk>/compliance/", dashboard_views.compliance_record, name="compliance-record"),
     path("orders/", include("orders.urls")),
     path("dispatch/", include("dispatch.urls")),
+    path("portal/tickets/", include("aftersales.portal_urls")),
     path("portal/", include("orders.portal_urls")),
     path("security/", include("security.urls")),
+    path("aftersales/", include("aftersales.urls")),
     path("track/", include("orders.tracking_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -34,6 +37,7 @@ urlpatterns = [
     path("api/v1/", include("orders.api_urls")),
     path("api/v1/", include("dispatch.api_urls")),
     path("api/v1/", include("security.api_urls")),
+    path("api/v1/", include("aftersales.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

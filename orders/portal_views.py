@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from factory import clock
-from orders import services
+from orders import related, services
 from orders.access import order_for_user, require_organization
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
 from orders.errors import OrderError, OrderInvalid
@@ -219,6 +219,7 @@ def _render_detail(request, pk, *, cancel_form=None, rate_form=None):
         "can_rate": order.status in DELIVERABLE_STATUSES and order.rating is None,
         "cancel_form": cancel_form or CancelForm(),
         "rate_form": rate_form or RateForm(),
+        "related_sections": related.sections_for(user=request.user, order=order, audience=related.CLIENT),
     }
     return render(request, "orders/portal/order_detail.html", context)
 

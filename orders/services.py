@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from factory import clock, roles
@@ -260,7 +261,7 @@ def order_submit(
         data_sensitivity=cleaned["data_sensitivity"],
     )
     order = Order.objects.create(
-        reference=_next_reference(now.year),
+        reference=_next_reference(timezone.localtime(now).year),
         client=client,
         placed_by=actor,
         parent_order=parent_order,

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from factory import clock, roles
 from factory.errors import DomainError, InvalidRequest
-from orders import selectors, services
+from orders import charts, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
 from orders.filters import OrderFilter
 from orders.forms import StaffOrderForm
@@ -260,6 +260,7 @@ def _render_detail(request, pk, *, bound=None, status=200):
     redoable = _redoable_steps(order)
     artifacts = list(order.artifacts.all())
     stages = _stage_rows(order, can)
+    order_charts = [charts.step_gantt(order, now), *related.charts_for(order=order, now=now)]
     # What waits for this user further down the page (a step to finish), to link to it. Gates wait for
     # the security center, not for the people of this page.
     steps = [item["step"] for row in stages for item in row["steps"] if item["can_finish"]]
@@ -281,6 +282,9 @@ def _render_detail(request, pk, *, bound=None, status=200):
             else ""
         ),
         "can": can,
+        "related_sections": related.sections_for(user=request.user, order=order, audience=related.STAFF),
+        "charts": order_charts,
+        "figures": {chart["key"]: chart["figure"] for chart in order_charts},
         "has_actions": bool(steps)
         or any(
             can[name] for name in ("accept", "reject", "start", "deliver", "cancel", "priority", "requirement_change")

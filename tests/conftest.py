@@ -1,9 +1,11 @@
 """Persona fixtures shared by every test folder."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 
-from factory import roles
+from factory import clock, roles
 from tests.factories import ClientOrganizationFactory, UserFactory, client_user
 
 
@@ -79,3 +81,20 @@ def client_a(org_a):
 @pytest.fixture
 def client_b(org_b):
     return client_user(organization=org_b, username="client-b-user")
+
+
+@pytest.fixture
+def move_clock(monkeypatch):
+    """move_clock(hours=…) moves the factory clock forward; it stays there for the rest of the test."""
+    offset = timedelta(0)
+    real_now = clock.now
+
+    def shifted():
+        return real_now() + offset
+
+    def move(**delta):
+        nonlocal offset
+        offset += timedelta(**delta)
+
+    monkeypatch.setattr(clock, "now", shifted)
+    return move

@@ -1,9 +1,22 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 
-from factory import roles
-from factory.dashboard import selectors
+from factory import clock, roles
+from factory.dashboard import operations, selectors
 from orders.access import organization_of
+
+
+def _operations_context(now) -> dict:
+    center = operations.operations_center(now)
+    return {
+        "center": center,
+        "tiles": center.tiles,
+        "charts": center.charts,
+        "figures": {chart["key"]: chart["figure"] for chart in center.charts},
+        "active": center.active,
+    }
 
 
 @login_required
@@ -13,7 +26,23 @@ def operations_center(request):
         return redirect("portal:home")
     if not roles.has_role(request.user):
         return render(request, "dashboard/no_role.html", status=403)
-    return render(request, "dashboard/operations_center.html")
+    return render(request, "dashboard/operations_center.html", _operations_context(clock.now()))
+
+
+@roles.role_required()
+def operations_center_live(request):
+    """What the operations center redraws every few seconds: tiles, figures and the active-orders table."""
+    context = _operations_context(clock.now())
+    return JsonResponse(
+        {
+            "at": context["center"].now.isoformat(),
+            "tiles": {
+                tile.key: {"value": tile.value, "detail": tile.detail, "tone": tile.tone} for tile in context["tiles"]
+            },
+            "charts": context["figures"],
+            "fragments": {"active": render_to_string("dashboard/_active_orders.html", context, request=request)},
+        }
+    )
 
 
 @roles.role_required(roles.SECURITY, roles.OPERATIONS)

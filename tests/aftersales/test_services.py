@@ -205,3 +205,21 @@ def test_follow_up_order_links_to_its_parent(delivered_a, client_a, aftersales_u
             ticket=ticket, actor=aftersales_user, title="Again", requirements="", requested_delivery=date(2099, 1, 1)
         )
     assert Order.objects.filter(parent_order=delivered_a).count() == 1
+
+
+def test_an_illegal_move_is_refused_as_such_even_without_a_note(delivered_a, client_a, aftersales_user):
+    ticket = open_ticket(order=delivered_a, actor=client_a)
+    services.ticket_change_status(ticket=ticket, actor=aftersales_user, status="resolved", note="Done.")
+    services.ticket_change_status(ticket=ticket, actor=client_a, status="closed")
+    with pytest.raises(TicketTransitionNotAllowed):
+        services.ticket_change_status(ticket=ticket, actor=aftersales_user, status="waiting_client")
+
+
+def test_lowering_the_severity_does_not_undo_a_breach(delivered_a, client_a, aftersales_user, move_clock):
+    ticket = open_ticket(order=delivered_a, actor=client_a, severity="critical")
+    move_clock(hours=2)
+    services.sla_watch()
+    services.ticket_change_severity(ticket=ticket, actor=aftersales_user, severity="low", reason="Not an outage")
+    ticket.refresh_from_db()
+    assert ticket.breached
+    assert ticket.first_response_due - ticket.opened_at == timedelta(hours=24)

@@ -276,7 +276,7 @@ def test_queue_shows_a_sensitive_order_waiting_for_residency_with_its_wait_time(
     assert "3 h 5 min" in queue
     assert "Sensitive data" in queue
     kpis = _section(response, "kpis")
-    assert re.search(r'data-kpi="waiting">\s*<span class="dispatch-kpi__value">1<', kpis)
+    assert re.search(r'data-kpi="waiting">\s*<span class="kpi__value">1<', kpis)
     depth = re.search(r'<li data-priority="normal">.*?</li>', queue, re.S).group(0)
     assert "1 waiting" in depth
     assert "longest 3 h 5 min" in depth
@@ -331,7 +331,7 @@ def test_recent_preemptions_name_both_orders_and_the_pool(client, dispatcher, op
     assert Preemption.objects.exists()
     client.force_login(dispatcher)
 
-    with django_assert_num_queries(12):  # the same queries as without preemptions (see the query-count tests)
+    with django_assert_num_queries(15):  # the same queries as without preemptions (see the query-count tests)
         response = client.get(CENTER)
 
     preemptions = _section(response, "preemptions")
@@ -365,7 +365,7 @@ def test_kpi_tiles_add_up_the_pools_and_link_to_what_explains_them(client, dispa
     used = Job.objects.get().demand_pflops
 
     def tile(name):
-        return re.search(rf'data-kpi="{name}">\s*<span class="dispatch-kpi__value">([^<]+)<', kpis).group(1)
+        return re.search(rf'data-kpi="{name}">\s*<span class="kpi__value">([^<]+)<', kpis).group(1)
 
     assert tile("dispatchable") == "300"
     assert "200 PFLOPS offline" in kpis
@@ -544,8 +544,9 @@ def test_center_page_takes_a_fixed_number_of_queries(client, dispatcher, ops_use
     # 1 session, 2 user, 3 the user's role groups, 4 pools with their sites, running-job counts and last
     # state changes, 5 the sites' monitored capacity, 6 job counts by state, 7 preemptions of the last 24 h,
     # 8 the queue with orders, clients and steps, 9 running jobs with their pools, 10 recent preemptions,
-    # 11 compute per client this month, 12 clients with their budgets.
-    with django_assert_num_queries(12):
+    # 11 compute per client this month, 12 clients with their budgets, and the charts' history bucketed in
+    # Postgres: 13 utilization per pool, 14 the queue per priority, 15 cost per day.
+    with django_assert_num_queries(15):
         response = client.get(CENTER)
 
     assert len(_rows(response, "data-job")) == 2 * orders

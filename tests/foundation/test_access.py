@@ -12,6 +12,9 @@ STAFF_PAGES = [
     "/dispatch/jobs/",
     "/security/reviews/",
     "/security/reviews/history/",
+    "/aftersales/tickets/",
+    "/aftersales/tickets/new/",
+    "/aftersales/tickets/1/",
 ]
 
 

@@ -1,0 +1,229 @@
+"""The after-sales API (API.md "After-sales"), under /api/v1/tickets/.
+
+After-sales and operations staff see every ticket; a client user sees their organization's (another
+organization's ticket answers 404); other staff roles are refused (403). Each action parses its input, finds
+the ticket through aftersales.selectors, calls one service and answers with the ticket; domain errors become
+400 {"field": [...]}, 403 or 409 in factory.api.exception_handler. Nothing is edited or deleted directly: the
+severity changes through /severity/ (staff only), so a client can never re-grade their own ticket.
+"""
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
+
+from aftersales import selectors, services
+from aftersales.filters import TicketFilter
+from aftersales.models import Ticket, TicketMessage
+from aftersales.serializers import (
+    FollowUpOrderCreateSerializer,
+    TicketCreateSerializer,
+    TicketMessageCreateSerializer,
+    TicketRateSerializer,
+    TicketSerializer,
+    TicketSeveritySerializer,
+    TicketMoveSerializer,
+)
+from orders import selectors as order_selectors
+from orders.access import organization_of, orders_visible_to
+from orders.models import Order
+from orders.serializers import ErrorDetailSerializer, OrderSerializer
+
+FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description=_('Invalid input: {"field": ["message", ...]}.'))
+NOT_ALLOWED = OpenApiResponse(
+    ErrorDetailSerializer,
+    description=_("Not after-sales or operations staff nor a client user, or an action this caller may not take."),
+)
+NOT_FOUND = OpenApiResponse(ErrorDetailSerializer, description=_("No such ticket (or another client's)."))
+CONFLICT = OpenApiResponse(ErrorDetailSerializer, description=_("The ticket's current status does not allow this."))
+ACTION_RESPONSES = {200: TicketSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: CONFLICT}
+
+# newest: by opening; urgency: the staff queue's order (running SLA deadline soonest first, then paused, then done).
+SORTS = ("newest", "urgency")
+
+
+class HasTicketAccess(BasePermission):
+    """After-sales and operations staff, and client users; other staff roles are refused (403)."""
+
+    message = _("Your account does not have access to tickets.")
+
+    def has_permission(self, request, view):
+        user = request.user
+        return services.is_ticket_staff(user) or organization_of(user) is not None
+
+
+def _require_staff(user) -> None:
+    if not services.is_ticket_staff(user):
+        raise PermissionDenied(_("Only after-sales and operations staff can do this."))
+
+
+def _require_client(user) -> None:
+    if organization_of(user) is None:
+        raise PermissionDenied(_("Only the client can do this."))
+
+
+def _parse(serializer) -> dict:
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _messages_for(user) -> Prefetch:
+    """The thread as `user` may read it: clients' lists never carry internal notes."""
+    messages = TicketMessage.objects.select_related("author").order_by("at", "id")
+    if not services.is_ticket_staff(user):
+        messages = messages.filter(internal=False)
+    return Prefetch("messages", queryset=messages)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Tickets the caller may see"),
+        description=_(
+            "After-sales and operations staff see every ticket; client users their organization's. Newest first, "
+            "or `sort=urgency` for the staff queue's order (the running SLA deadline soonest first)."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "sort",
+                OpenApiTypes.STR,
+                enum=list(SORTS),
+                description=_("newest (default) or urgency."),
+            )
+        ],
+        responses={200: TicketSerializer(many=True), 403: NOT_ALLOWED},
+    ),
+    retrieve=extend_schema(
+        summary=_("One ticket with its thread"),
+        description=_('Client users do not get internal notes, and read staff authors as "Factory support".'),
+        responses={200: TicketSerializer, 403: NOT_ALLOWED, 404: NOT_FOUND},
+    ),
+)
+class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, HasTicketAccess]
+    serializer_class = TicketSerializer
+    filterset_class = TicketFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Ticket.objects.none()
+        user = self.request.user
+        if self.request.query_params.get("sort") == "urgency":
+            tickets = selectors.ticket_queue(user)
+        else:
+            tickets = selectors.tickets_visible_to(user).order_by("-opened_at", "-id")
+        return tickets.prefetch_related(_messages_for(user))
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context["staff"] = services.is_ticket_staff(self.request.user)
+        return context
+
+    def _ticket(self, pk, *, status_code=HTTP_200_OK) -> Response:
+        ticket = selectors.ticket_detail(user=self.request.user, pk=pk)
+        return Response(self.get_serializer(ticket).data, status=status_code)
+
+    def retrieve(self, request, pk=None):
+        return self._ticket(pk)
+
+    @extend_schema(
+        summary=_("Open a ticket on a delivered order"),
+        description=_(
+            "Client users open tickets on their own organization's delivered orders; after-sales and operations "
+            "staff on any delivered order, for its client. The due times follow the severity's SLA policy. An "
+            'order the caller cannot see answers 400 {"order": ["No such order."]}, as an unknown id does.'
+        ),
+        request=TicketCreateSerializer,
+        responses={201: TicketSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED},
+    )
+    def create(self, request):
+        orders = orders_visible_to(request.user, Order.objects.all())
+        data = _parse(TicketCreateSerializer(data=request.data, orders=orders))
+        ticket = services.ticket_open(actor=request.user, **data)
+        return self._ticket(ticket.pk, status_code=HTTP_201_CREATED)
+
+    @extend_schema(
+        summary=_("Write to the thread"),
+        description=_(
+            "A staff reply is the first response and starts work on an open ticket; a client's reply brings a ticket "
+            "waiting for them (or resolved) back to work. `internal` notes are for staff only (403 for clients). "
+            "Answers with the ticket."
+        ),
+        request=TicketMessageCreateSerializer,
+        responses={201: TicketSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def messages(self, request, pk=None):
+        ticket = selectors.ticket_detail(user=request.user, pk=pk)
+        data = _parse(TicketMessageCreateSerializer(data=request.data))
+        services.ticket_post_message(ticket=ticket, actor=request.user, **data)
+        return self._ticket(ticket.pk, status_code=HTTP_201_CREATED)
+
+    @extend_schema(
+        summary=_("Move a ticket along its status flow"),
+        description=_(
+            "Staff move it wherever the flow allows; the client may close a resolved ticket or reopen it with a "
+            "note. A move the flow does not allow answers 409. The note goes to the client as a message."
+        ),
+        request=TicketMoveSerializer,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"])
+    def status(self, request, pk=None):
+        ticket = selectors.ticket_detail(user=request.user, pk=pk)
+        data = _parse(TicketMoveSerializer(data=request.data))
+        services.ticket_change_status(ticket=ticket, actor=request.user, **data)
+        return self._ticket(ticket.pk)
+
+    @extend_schema(
+        summary=_("Change an active ticket's severity (staff)"),
+        description=_("The due times follow the new severity's SLA policy, counted from the opening."),
+        request=TicketSeveritySerializer,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"])
+    def severity(self, request, pk=None):
+        ticket = selectors.ticket_detail(user=request.user, pk=pk)
+        _require_staff(request.user)
+        data = _parse(TicketSeveritySerializer(data=request.data))
+        services.ticket_change_severity(ticket=ticket, actor=request.user, **data)
+        return self._ticket(ticket.pk)
+
+    @extend_schema(
+        summary=_("Rate a resolved ticket once, 1 to 5 (client)"),
+        description=_("Rating a resolved ticket also closes it. A second rating answers 409."),
+        request=TicketRateSerializer,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"])
+    def rate(self, request, pk=None):
+        ticket = selectors.ticket_detail(user=request.user, pk=pk)
+        _require_client(request.user)
+        data = _parse(TicketRateSerializer(data=request.data))
+        services.ticket_rate(ticket=ticket, actor=request.user, **data)
+        return self._ticket(ticket.pk)
+
+    @extend_schema(
+        summary=_("Place a follow-up order from a ticket (staff)"),
+        description=_(
+            "A new order for the ticket's client, linked to the ticket's order as its parent. Product type, size, "
+            "priority, data sensitivity and sector default to the parent order's. Answers with the new order; a "
+            "ticket that already has a follow-up order answers 409."
+        ),
+        request=FollowUpOrderCreateSerializer,
+        responses={201: OrderSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], url_path="follow-up-order")
+    def follow_up_order(self, request, pk=None):
+        ticket = selectors.ticket_detail(user=request.user, pk=pk)
+        _require_staff(request.user)
+        data = _parse(FollowUpOrderCreateSerializer(data=request.data))
+        order = services.ticket_create_follow_up_order(ticket=ticket, actor=request.user, **data)
+        order = order_selectors.order_list(user=request.user).get(pk=order.pk)
+        return Response(OrderSerializer(order, context=self.get_serializer_context()).data, status=HTTP_201_CREATED)

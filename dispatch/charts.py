@@ -1,0 +1,302 @@
+"""The dispatch center's figures: utilization over time, load per pool, the queue over time, cost per day.
+
+Data come bucketed from Postgres (dispatch.selectors); this module only arranges them as plotly figures.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from dispatch import selectors
+from dispatch.models import ComputePool, JobState, PoolState
+from factory import charts
+from orders.models import Priority
+
+HISTORY_HOURS = 24
+COST_DAYS = 30
+PRIORITY_COLOURS = {
+    Priority.URGENT: charts.TONE_COLOURS["red"],
+    Priority.HIGH: "#e69f00",
+    Priority.NORMAL: "#0072b2",
+    Priority.LOW: charts.TONE_COLOURS["grey"],
+}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def utilization(pools: list[ComputePool], *, now: datetime) -> dict:
+    """Our load stacked per pool on top of other tenants' background load, under the capacity line."""
+    title = _("Utilization over the last 24 h")
+    rows = selectors.utilization_history(now=now, hours=HISTORY_HOURS)
+    if not rows:
+        return charts.chart(
+            "utilization",
+            wide=True,
+            title=title,
+            empty=_("No utilization recorded yet. Each dispatch tick records every pool's load here."),
+            fig=None,
+        )
+    buckets = sorted({row["bucket"] for row in rows})
+    x = [_iso(bucket) for bucket in buckets]
+    used = defaultdict(dict)
+    background, capacity = defaultdict(float), defaultdict(float)
+    for row in rows:
+        used[row["pool_id"]][row["bucket"]] = float(row["used"])
+        background[row["bucket"]] += float(row["background"])
+        capacity[row["bucket"]] += float(row["capacity"])
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "stackgroup": "load",
+            "name": _("Background load (other tenants)"),
+            "x": x,
+            "y": [round(background[bucket], 1) for bucket in buckets],
+            "line": {"width": 0, "color": charts.BACKGROUND_LOAD_COLOUR},
+            "fillcolor": charts.BACKGROUND_LOAD_COLOUR,
+            "hovertemplate": "%{y:,.1f} PFLOPS<extra>%{fullData.name}</extra>",
+        }
+    ]
+    names = {pool.pk: pool.name for pool in pools}
+    for index, pool_id in enumerate(sorted(used, key=lambda pk: names.get(pk, ""))):
+        colour = charts.SERIES_COLOURS[index % len(charts.SERIES_COLOURS)]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "stackgroup": "load",
+                "name": names.get(pool_id, str(pool_id)),
+                "x": x,
+                "y": [round(used[pool_id].get(bucket, 0.0), 1) for bucket in buckets],
+                "line": {"width": 0.5, "color": colour},
+                "hovertemplate": "%{y:,.1f} PFLOPS<extra>%{fullData.name}</extra>",
+            }
+        )
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": _("Capacity"),
+            "x": x,
+            "y": [round(capacity[bucket], 1) for bucket in buckets],
+            "line": {"color": charts.CAPACITY_COLOUR, "width": 2, "dash": "dash"},
+            "hovertemplate": "%{y:,.0f} PFLOPS<extra>%{fullData.name}</extra>",
+        }
+    )
+    fig = charts.figure(
+        traces,
+        title=title,
+        x_title=_("Factory time"),
+        y_title=_("PFLOPS"),
+        height=380,
+        hovermode="x unified",
+        xaxis={"type": "date", "tickformat": "%H:%M\n%m-%d"},
+        # One entry per pool: a column beside the plot keeps the plot its full height.
+        legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"},
+        margin={"r": 170, "b": 56},
+    )
+    return charts.chart("utilization", wide=True, title=title, empty="", fig=fig)
+
+
+def load_per_pool(pools: list[ComputePool]) -> dict:
+    """Each pool now: our jobs, other tenants and what is free, as one bar of its capacity."""
+    title = _("Current load per pool")
+    if not pools:
+        return charts.chart(
+            "pool-load",
+            title=title,
+            empty=_("No compute pool is set up. Admins add pools in the admin."),
+            fig=None,
+        )
+    names = [pool.name + ("" if pool.state == PoolState.ACTIVE else f" ({pool.get_state_display()})") for pool in pools]
+    used = [float(pool.used_pflops) for pool in pools]
+    background = [float(pool.background_pflops) for pool in pools]
+    free = [
+        max(float(pool.capacity_pflops) - u - b, 0.0) if pool.state == PoolState.ACTIVE else 0.0
+        for pool, u, b in zip(pools, used, background, strict=True)
+    ]
+    series = [
+        (_("Our jobs"), used, charts.SERIES_COLOURS[0]),
+        (_("Background load (other tenants)"), background, charts.BACKGROUND_LOAD_COLOUR),
+        (_("Free"), free, "#e3e7ec"),
+    ]
+    traces = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": name,
+            "y": names,
+            "x": values,
+            "marker": {"color": colour},
+            "hovertemplate": "%{x:,.1f} PFLOPS<extra>%{fullData.name}</extra>",
+        }
+        for name, values, colour in series
+    ]
+    fig = charts.figure(
+        traces,
+        title=title,
+        x_title=_("PFLOPS"),
+        y_title=_("Pool"),
+        barmode="stack",
+        legend={"traceorder": "normal"},
+        height=max(300, 150 + 24 * len(pools)),
+        yaxis={"autorange": "reversed", "type": "category", "rangemode": "normal"},
+    )
+    return charts.chart("pool-load", title=title, empty="", fig=fig)
+
+
+def _by_priority(rows, value: str) -> tuple[list[str], list[dict]]:
+    buckets = sorted({row["bucket"] for row in rows})
+    values = defaultdict(dict)
+    for row in rows:
+        values[row["priority"]][row["bucket"]] = float(row[value] or 0)
+    labels = dict(Priority.choices)
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": labels[priority],
+            "x": [_iso(bucket) for bucket in buckets],
+            "y": [round(values[priority].get(bucket, 0.0), 2) for bucket in buckets],
+            "line": {"color": PRIORITY_COLOURS[priority], "width": 2},
+        }
+        for priority in reversed(Priority.values)
+    ]
+    return buckets, traces
+
+
+def queue_depth(*, now: datetime) -> list[dict]:
+    """Two figures: jobs waiting by priority over time, and how long they had waited (mean)."""
+    rows = selectors.queue_history(now=now, hours=HISTORY_HOURS)
+    depth_title, wait_title = _("Jobs waiting by priority"), _("Mean wait by priority")
+    if not rows:
+        empty = _("No queue history yet. Each dispatch tick records the queue of every priority here.")
+        return [
+            charts.chart("queue-depth", title=depth_title, empty=empty, fig=None),
+            charts.chart("queue-wait", title=wait_title, empty=empty, fig=None),
+        ]
+    _buckets, depth = _by_priority(rows, "waiting")
+    _buckets, wait = _by_priority(rows, "wait")
+    for trace in depth:
+        trace["hovertemplate"] = _("%{y:.1f} jobs") + "<extra>%{fullData.name}</extra>"
+    for trace in wait:
+        trace["hovertemplate"] = _("%{y:.1f} h") + "<extra>%{fullData.name}</extra>"
+    common = {"x_title": _("Factory time"), "xaxis": {"type": "date", "tickformat": "%H:%M\n%m-%d"}}
+    return [
+        charts.chart(
+            "queue-depth",
+            title=depth_title,
+            empty="",
+            fig=charts.figure(depth, title=depth_title, y_title=_("Waiting jobs"), **common),
+        ),
+        charts.chart(
+            "queue-wait",
+            title=wait_title,
+            empty="",
+            fig=charts.figure(wait, title=wait_title, y_title=_("Hours waited"), **common),
+        ),
+    ]
+
+
+def cost(*, now: datetime) -> dict:
+    title = _("Compute cost per day")
+    rows = selectors.cost_per_day(now=now, days=COST_DAYS)
+    if not rows:
+        return charts.chart(
+            "cost",
+            title=title,
+            empty=_("No compute charged yet. Running jobs are charged at their pool's price per PFLOPS·h."),
+            fig=None,
+        )
+    trace = {
+        "type": "bar",
+        "name": _("Cost"),
+        "x": [row["day"].isoformat() for row in rows],
+        "y": [float(row["cost"] or 0) for row in rows],
+        "marker": {"color": charts.SERIES_COLOURS[0]},
+        "hovertemplate": "¥%{y:,.2f}<extra></extra>",
+    }
+    fig = charts.figure(
+        [trace],
+        title=title,
+        x_title=_("Day (factory time)"),
+        y_title=_("CNY"),
+        showlegend=False,
+        xaxis={"type": "date", "tickformat": "%m-%d", "dtick": 24 * 3600 * 1000},
+        yaxis={"tickformat": ",.0f"},
+    )
+    return charts.chart("cost", title=title, empty="", fig=fig)
+
+
+def dispatch_charts(pools: list[ComputePool], *, now: datetime) -> list[dict]:
+    return [utilization(pools, now=now), load_per_pool(pools), *queue_depth(now=now), cost(now=now)]
+
+
+def order_compute(*, order, now: datetime) -> dict:
+    """The order's compute in use over time (PFLOPS, from its jobs' runs) and its total so far (PFLOPS·h)."""
+    title = _("Compute used by this order")
+    spans = selectors.order_job_spans(order_id=order.pk)
+    if not spans:
+        return charts.chart(
+            "compute",
+            title=title,
+            empty=_("No compute used yet. Jobs start when the order's steps are ready and a pool has room."),
+            fig=None,
+        )
+    changes = defaultdict(float)
+    for span in spans:
+        changes[span["started_at"]] += float(span["demand_pflops"])
+        end = span["finished_at"] or (now if span["state"] == JobState.RUNNING else span["started_at"])
+        changes[end] -= float(span["demand_pflops"])
+    x, in_use, total = [], [], []
+    level = worked = 0.0
+    previous = None
+    for moment in sorted(changes):
+        if previous is not None:
+            worked += level * (moment - previous).total_seconds() / 3600
+        level = max(level + changes[moment], 0.0)
+        previous = moment
+        x.append(moment.isoformat())
+        in_use.append(round(level, 2))
+        total.append(round(worked, 1))
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "line": {"shape": "hv", "color": charts.SERIES_COLOURS[0]},
+            "fill": "tozeroy",
+            "name": _("In use (PFLOPS)"),
+            "x": x,
+            "y": in_use,
+            "hovertemplate": "%{y:,.2f} PFLOPS<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "line": {"color": charts.CAPACITY_COLOUR, "dash": "dot"},
+            "name": _("Total so far (PFLOPS·h)"),
+            "x": x,
+            "y": total,
+            "yaxis": "y2",
+            "hovertemplate": "%{y:,.1f} PFLOPS·h<extra></extra>",
+        },
+    ]
+    fig = charts.figure(
+        traces,
+        title=title,
+        x_title=_("Factory time"),
+        y_title=_("PFLOPS in use"),
+        xaxis={"type": "date", "tickformat": "%m-%d %H:%M"},
+        yaxis2={
+            "title": {"text": _("PFLOPS·h")},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+        margin={"r": 64},
+    )
+    return charts.chart("compute", title=title, empty="", fig=fig)

@@ -1,0 +1,86 @@
+"""The one look of every plotly figure (UI.md "Charts"): colours, titles, axes, hover, and JSON for the page.
+
+Figures are built in Python with plotly's graph objects and drawn in the browser by the plotly.js of the
+installed package. A figure with no data is not drawn: the page shows its empty state instead.
+"""
+
+import json
+
+import plotly.graph_objects as go
+from django.utils.functional import Promise
+from plotly.utils import PlotlyJSONEncoder
+
+# Workshops have the same colour everywhere (the CSS variables --ws-*): Okabe-Ito, colour-blind safe.
+WORKSHOP_COLOURS = {"data": "#0072b2", "model": "#e69f00", "agent": "#009e73", "integration": "#cc79a7"}
+# Status colours mean the same everywhere: on track = green, waiting/at risk = amber, late = red.
+TONE_COLOURS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a3"}
+# Series that are not workshops (pools, priorities, product types) cycle through these, in order.
+SERIES_COLOURS = ["#1f4e8c", "#0072b2", "#56b4e9", "#009e73", "#e69f00", "#d55e00", "#cc79a7", "#6b7280"]
+CAPACITY_COLOUR = "#1b2430"
+BACKGROUND_LOAD_COLOUR = "#c9ced6"  # other tenants' load: a muted band under ours
+LEGEND_OFFSET_PX = 62
+FONT = "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Microsoft YaHei', sans-serif"
+
+
+def layout(*, title: str, x_title: str = "", y_title: str = "", **extra) -> dict:
+    """The shared layout: title, axis titles with units, legend under the plot, room for both languages."""
+    base = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "font": {"family": FONT, "size": 12, "color": "#1b2430"},
+        "margin": {"l": 56, "r": 16, "t": 44, "b": 96},
+        "height": 340,
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "hovermode": "closest",
+        "legend": {"orientation": "h", "yanchor": "top", "x": 0},
+        "xaxis": {"title": {"text": x_title}, "gridcolor": "#e3e7ec", "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "gridcolor": "#e3e7ec", "automargin": True, "rangemode": "tozero"},
+        # Keeps the user's zoom and hidden series when live updates redraw the figure (Plotly.react).
+        "uirevision": "keep",
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    # The legend sits a fixed distance under the plot (below tick labels and axis title), whatever the height.
+    plot_height = base["height"] - base["margin"]["t"] - base["margin"]["b"]
+    base["legend"].setdefault("y", -LEGEND_OFFSET_PX / plot_height)
+    return base
+
+
+def _plain(value):
+    """Lazy translations (choice labels) as the strings plotly's validators accept."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def figure(traces, **layout_kwargs) -> dict:
+    """A figure as plain JSON-ready data for Plotly.newPlot/react."""
+    fig = go.Figure(data=_plain(list(traces)), layout=_plain(layout(**layout_kwargs)))
+    return json.loads(json.dumps(fig.to_plotly_json(), cls=PlotlyJSONEncoder))
+
+
+def chart(key: str, *, title: str, empty: str, fig: dict | None, wide: bool = False) -> dict:
+    """A chart as a page shows it: its element id, title, the figure or None, its empty state, and whether
+    it spans both columns of the dashboard grid."""
+    return {"key": key, "title": title, "figure": fig, "empty": empty, "wide": wide}
+
+
+def now_line(now) -> dict:
+    """A dotted vertical line at the factory clock's now, for time axes."""
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": now.isoformat(),
+        "x1": now.isoformat(),
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": CAPACITY_COLOUR, "width": 1, "dash": "dot"},
+    }

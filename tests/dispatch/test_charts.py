@@ -1,0 +1,79 @@
+"""The dispatch center's charts: what each tick records, and the figures drawn from it (or their empty state)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from dispatch import services
+from dispatch.models import Job, QueueSample, UtilizationSample
+from factory import clock
+from orders.models import OrderStatus
+from tests.factories import compute_pool, order_at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_background_load(settings):
+    settings.DISPATCH_BACKGROUND_LOAD = False
+
+
+def _running_and_waiting(ops_user):
+    """Two dataset orders and room on the one data pool for the first step of only one: one runs, one waits."""
+    compute_pool(kind="data_processing", capacity=3, trusted=True)
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset")
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset", data_sensitivity="sensitive")
+    start = clock.now() - timedelta(hours=3)
+    for minutes in range(0, 181, 30):
+        services.dispatch_tick(now=start + timedelta(minutes=minutes))
+
+
+def test_each_tick_records_the_queue_of_every_priority_and_what_each_pool_charged(ops_user):
+    _running_and_waiting(ops_user)
+
+    latest = QueueSample.objects.latest("at").at
+    by_priority = {sample.priority: sample for sample in QueueSample.objects.filter(at=latest)}
+    assert set(by_priority) == {"low", "normal", "high", "urgent"}
+    assert by_priority["normal"].waiting_jobs >= 1
+    assert by_priority["normal"].longest_wait_hours > 0
+    charged = UtilizationSample.objects.aggregate(total=Sum("cost"))["total"]
+    assert charged == Job.objects.aggregate(total=Sum("cost"))["total"] > Decimal(0)
+
+
+def test_the_center_draws_utilization_load_queue_and_cost(client, dispatcher, ops_user):
+    _running_and_waiting(ops_user)
+    client.force_login(dispatcher)
+
+    charts = client.get("/dispatch/live/").json()["charts"]
+
+    utilization = charts["utilization"]
+    names = [trace["name"] for trace in utilization["data"]]
+    assert names[0] == "Background load (other tenants)"
+    assert names[-1] == "Capacity"
+    assert utilization["data"][-1]["y"][-1] == 3.0  # the one pool's capacity
+    assert utilization["layout"]["yaxis"]["title"]["text"] == "PFLOPS"
+    load = {trace["name"]: trace["x"] for trace in charts["pool-load"]["data"]}
+    assert 0 < load["Our jobs"][0] <= 3
+    depth = {trace["name"]: trace["y"] for trace in charts["queue-depth"]["data"]}
+    assert max(depth["Normal"]) >= 1
+    assert sum(charts["cost"]["data"][0]["y"]) > 0
+
+
+def test_without_history_the_charts_say_how_they_fill(client, dispatcher):
+    client.force_login(dispatcher)
+
+    page = client.get("/dispatch/").content.decode()
+
+    assert "No utilization recorded yet." in page
+    assert "No queue history yet." in page
+    assert "No compute charged yet." in page
+    assert "No compute pool is set up." in page
+
+
+def test_the_live_endpoint_is_for_dispatch_and_operations(client, reviewer, client_a):
+    assert client.get("/dispatch/live/").status_code == 302
+    for user in (reviewer, client_a):
+        client.force_login(user)
+        assert client.get("/dispatch/live/").status_code == 403
