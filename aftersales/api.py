@@ -25,13 +25,13 @@ from aftersales.serializers import (
     FollowUpOrderCreateSerializer,
     TicketCreateSerializer,
     TicketMessageCreateSerializer,
+    TicketMoveSerializer,
     TicketRateSerializer,
     TicketSerializer,
     TicketSeveritySerializer,
-    TicketMoveSerializer,
 )
 from orders import selectors as order_selectors
-from orders.access import organization_of, orders_visible_to
+from orders.access import orders_visible_to, organization_of
 from orders.models import Order
 from orders.serializers import ErrorDetailSerializer, OrderSerializer
 

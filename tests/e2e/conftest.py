@@ -83,9 +83,10 @@ def page(browser, live_server):
 
 @pytest.fixture
 def screenshot(page):
-    def take(name):
+    def take(name, of=None):
+        """Save the whole page (the test's page, or `of`) as test-artifacts/<name>.png."""
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        (of or page).screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     return take
 
