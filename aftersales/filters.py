@@ -6,8 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import ACTIVE_STATUSES, Category, Severity, Ticket, TicketStatus
-from factory import roles
-from orders.access import organization_of
+from orders.filters import scope_client_filter
 from orders.models import ClientOrganization
 
 # "active" is every status in which the factory still owes the client something.
@@ -39,10 +38,7 @@ class TicketFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        user = self.request.user if self.request is not None else None
-        if user is not None and not roles.has_role(user) and (organization := organization_of(user)) is not None:
-            # A client may only name its own organization: other ids are unknown, not "empty" (as orders.filters).
-            self.filters["client"].queryset = ClientOrganization.objects.filter(pk=organization.pk)
+        scope_client_filter(self)
 
     def filter_status(self, queryset, name, value):
         if value == "active":

@@ -40,6 +40,14 @@ def with_due_dates(queryset):
     )
 
 
+def scope_client_filter(filterset, name: str = "client") -> None:
+    """A client may only name its own organization in a filter set: other ids are unknown, not "empty"."""
+    request = filterset.request
+    user = request.user if request is not None else None
+    if user is not None and not roles.has_role(user) and (organization := organization_of(user)) is not None:
+        filterset.filters[name].queryset = ClientOrganization.objects.filter(pk=organization.pk)
+
+
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices, label=_("Status"))
     product_type = django_filters.ChoiceFilter(choices=ProductType.choices, label=_("Product type"))
@@ -68,10 +76,7 @@ class OrderFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        user = self.request.user if self.request is not None else None
-        if user is not None and not roles.has_role(user) and (organization := organization_of(user)) is not None:
-            # A client may only name its own organization: other ids are unknown, not "empty".
-            self.filters["client"].queryset = ClientOrganization.objects.filter(pk=organization.pk)
+        scope_client_filter(self)
 
     def filter_overdue(self, queryset, name, value):
         if value is None:
