@@ -1,5 +1,7 @@
 """Project-wide API plumbing: pagination and the error shapes of API.md."""
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -8,6 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from factory.errors import DomainError, IllegalTransition, InvalidRequest, NotPermitted
+
+access_log = logging.getLogger("factory.access")
 
 
 class Pagination(PageNumberPagination):
@@ -25,8 +29,19 @@ def exception_handler(exc, context):
         if isinstance(exc, IllegalTransition):
             return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
         if isinstance(exc, NotPermitted):
+            _log_denied(context, message)
             return Response({"detail": message}, status=status.HTTP_403_FORBIDDEN)
         if isinstance(exc, InvalidRequest):
             return Response({exc.field or "non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_403_FORBIDDEN:
+        _log_denied(context, exc)
+    return response
+
+
+def _log_denied(context, exc) -> None:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    who = user.get_username() if user is not None and user.is_authenticated else "anonymous"
+    access_log.warning("access denied: user=%s path=%s reason=%s", who, getattr(request, "path", ""), exc)

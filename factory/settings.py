@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -67,7 +68,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers locked-out sign-ins before they reach the login view.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Sign-in ----------------------------------------------------------------------------------------
+# django-axes counts failed sign-ins (pages, admin and POST /api/v1/auth/token/) and locks the username
+# from that address after AXES_FAILURE_LIMIT failures for AXES_COOLOFF_TIME: a brute-force defence that
+# per-request throttling is not. A successful sign-in clears the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "factory.views.sign_in_locked_out"
+# Behind a proxy set this to the number of trusted proxies in front of the app, so the client's address counts.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 
 ROOT_URLCONF = "factory.urls"
 WSGI_APPLICATION = "factory.wsgi.application"

@@ -4,7 +4,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from factory import views
 from factory.dashboard import views as dashboard_views
@@ -12,8 +11,10 @@ from factory.dashboard import views as dashboard_views
 admin.site.site_header = _("AI Factory Control Center")
 admin.site.site_title = _("AI Factory admin")
 
+handler403 = "factory.views.permission_denied"
+
 api_v1 = [
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", views.ObtainToken.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="api-me"),
 ]
 

@@ -4,10 +4,14 @@ from django.conf import settings
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,6 +20,33 @@ from factory.celery import app as celery_app
 from orders.access import organization_of
 
 logger = logging.getLogger(__name__)
+# Who was refused what: sign-in lockouts and denied pages or API calls (failures are logged by django-axes).
+access_log = logging.getLogger("factory.access")
+
+
+def _who(request) -> str:
+    user = getattr(request, "user", None)
+    return user.get_username() if user is not None and user.is_authenticated else "anonymous"
+
+
+def sign_in_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer once sign-ins are locked (429): a page for people, {"detail"} for the API."""
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    message = _(
+        "Too many failed sign-ins. To protect the account, signing in is locked for %(minutes)d minutes; "
+        "try again later or ask an administrator to unlock it."
+    ) % {"minutes": minutes}
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    access_log.warning("sign-in locked out: username=%r path=%s", username, request.path)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=429)
+    return render(request, "registration/locked_out.html", {"message": message}, status=429)
+
+
+def permission_denied(request, exception=None):
+    """The 403 page, with the refusal logged (who, where, why)."""
+    access_log.warning("access denied: user=%s path=%s reason=%s", _who(request), request.path, exception or "")
+    return render(request, "403.html", {"exception": str(exception) if exception else ""}, status=403)
 
 
 def _database_ok() -> bool:
@@ -78,3 +109,35 @@ class MeView(APIView):
                 }
             ).data
         )
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class ObtainToken(ObtainAuthToken):
+    """DRF's token endpoint, answering a locked-out sign-in with the lockout (429), not "wrong password".
+
+    django-axes marks the lockout on the request it is given, which here is DRF's wrapper, so its
+    middleware cannot see it; this view does.
+    """
+
+    @extend_schema(
+        summary=_lazy("Get an API token"),
+        description=_lazy(
+            "Exchange a username and password for the token to send as `Authorization: Token <token>`. Repeated "
+            "failures lock sign-in for that username from that address for a while."
+        ),
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(description=_lazy("Wrong username or password.")),
+            429: OpenApiResponse(description=_lazy('Too many failed sign-ins: locked for a while ({"detail"}).')),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            if getattr(request, "axes_locked_out", False):
+                return sign_in_locked_out(request._request, credentials={"username": request.data.get("username")})
+            raise
