@@ -31,3 +31,12 @@ def test_plotly_is_served_by_the_site_itself(page, live_server):
 
     assert response.ok
     assert "plotly" in response.text()[:2000].lower()
+
+
+def test_the_api_docs_work_under_the_content_security_policy(page, ops_user):
+    sign_in(page, "ops-user", PASSWORD)
+
+    page.goto("/api/docs/")
+
+    page.locator(".swagger-ui .opblock").first.wait_for()
+    page.watch.assert_clean()

@@ -16,3 +16,21 @@
 document.querySelectorAll("[data-print]").forEach(function (button) {
   button.addEventListener("click", function () { window.print(); });
 });
+// "Copy link" (the tracking link): copies it; without a clipboard, selects it for Ctrl+C.
+(function () {
+  "use strict";
+  var button = document.querySelector("[data-copy-target]");
+  if (!button) { return; }
+  var input = document.getElementById(button.dataset.copyTarget);
+  var status = document.getElementById("copy-status");
+  button.hidden = false;
+  function say(text) { status.textContent = text; }
+  function selectLink() { input.focus(); input.select(); say(button.dataset.copyFailed); }
+  button.addEventListener("click", function () {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(function () { say(button.dataset.copied); }, selectLink);
+    } else {
+      selectLink();
+    }
+  });
+})();

@@ -1,0 +1,213 @@
+"""The access matrix: every URL of the control center, asked by every role, gets exactly its expected answer.
+
+The cells are generated from the URL configuration (`django.urls.get_resolver()`, walked recursively, DRF
+router routes included), so a new URL pattern without a row in EXPECTED fails with its name, and a row whose
+pattern is gone fails too. Only the patterns in SKIPPED (and the Django admin's internals) are left out.
+
+Roles, in the order of each row's columns: anonymous, a client user of organization A, a client user of
+organization B, operations, dispatch, security, after-sales, and a superuser. Every object with an id
+(order, ticket, review, pool, job, step, tracking token) belongs to organization A, so client A sees it
+and client B must get 404, never 403 (API.md: another client's object is not revealed).
+
+How each URL is asked:
+- GET for pages, JSON endpoints and API reads;
+- POST with an EMPTY body for every action URL (page or API): a permitted role then gets a 400 (form or
+  field errors), a 409 or a redirect back with a message, 200 when the action needs no input; anyone else
+  302 to the login page (anonymous page view), 401 (anonymous API call), 403 or 404. Every request runs
+  in its own rolled-back savepoint, so an action that succeeds changes nothing for the next cell.
+
+The summary test prints the number of (URL x method x role) cells checked: 568 at the time of writing.
+"""
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from factory import clock, roles
+from tests.factories import (
+    ClientOrganizationFactory,
+    UserFactory,
+    client_user,
+    compute_pool,
+    open_ticket,
+    order_at,
+)
+
+ROLES = ("anonymous", "client_a", "client_b", "operations", "dispatch", "security", "aftersales", "admin")
+
+# URL patterns left out of the matrix, each with the reason. Everything else needs a row in EXPECTED.
+SKIPPED = {
+    # Signing in and out is open to everyone by design (tests/foundation/test_access.py, test_sign_in_lockout.py).
+    "/accounts/login/": "the sign-in page",
+    "/accounts/logout/": "signing out",
+    # Django's language switch: anyone may choose a language (tests/foundation/test_i18n.py).
+    "/i18n/setlang/": "the language switch",
+    # For load balancers and monitors, without login by design (tests/foundation/test_platform.py).
+    "/healthz": "the health check",
+    # The OpenAPI schema and its offline docs: documentation, not data (covered by the schema tests).
+    "/api/schema/": "the API schema",
+    "/api/docs/": "the API docs",
+    # DEBUG-only previews of the error pages.
+    "/__errors__/{code}/": "error page previews",
+}
+# The Django admin's internals (model pages, password change, autocomplete, jsi18n…) are guarded by the
+# admin site itself (is_staff); only its index is in the matrix, which is enough to pin who gets in.
+ADMIN_INTERNALS = "/admin/"
+ADMIN_INDEX = "/admin/"
+
+# Answers per role. Key: "METHOD /url/template/"; value: (object whose id fills {pk}, then one status per
+# role in ROLES order). Objects: "order" (org A's delivered, sensitive order), "ticket" (on that order),
+# "review" (a pending review of another org A order), "pool", "job"; None when the URL has no {pk}.
+# {step_pk} is a step of "order", {token} its tracking token.
+#                                                     anon  clA  clB  ops  dis  sec  aft  adm
+EXPECTED: dict[str, tuple] = {}
+
+
+# --- Walking the URL configuration -------------------------------------------------------------------------
+
+
+def _template(pattern) -> str:
+    """A pattern as a readable template: `<int:pk>` and `(?P<pk>...)` both become `{pk}`; regex anchors go."""
+    text = str(pattern)
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", text)
+    text = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", text)
+    text = text.replace("\\.", ".").replace("/?", "/").lstrip("^").rstrip("$")
+    return text
+
+
+def _walk(resolver, prefix=""):
+    for entry in resolver.url_patterns:
+        route = prefix + _template(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry, route)
+        elif isinstance(entry, URLPattern):
+            yield "/" + route
+
+
+def _skipped(template: str) -> bool:
+    return template in SKIPPED or (template.startswith(ADMIN_INTERNALS) and template != ADMIN_INDEX)
+
+
+def url_templates() -> list[str]:
+    """Every URL pattern of the site that the matrix must cover, in URLconf order, without duplicates."""
+    return list(dict.fromkeys(template for template in _walk(get_resolver()) if not _skipped(template)))
+
+
+def _rows_of(template: str) -> list[str]:
+    return [key for key in EXPECTED if key.split(" ", 1)[1] == template]
+
+
+def _cells():
+    for template in url_templates():
+        for key in _rows_of(template) or [f"? {template}"]:
+            for role in ROLES:
+                yield pytest.param(key, role, id=f"{key} {role}")
+
+
+CELLS = list(_cells())
+
+
+# --- The world: users of every role and org A's objects, built once for the module -------------------------
+
+
+@dataclass
+class World:
+    users: dict
+    ids: dict
+    step_pk: int
+    token: str
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once and rolled back at the end of the module; each test runs in a savepoint inside it."""
+    from dispatch.models import Job
+    from dispatch.services import dispatch_tick
+    from orders.models import OrderStep
+    from security.services import reviews_open_for_waiting_gates
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        ops = UserFactory(username="ops-user", roles=[roles.OPERATIONS])
+        org_a = ClientOrganizationFactory(name="Organization A")
+        org_b = ClientOrganizationFactory(name="Organization B")
+        client_a = client_user(organization=org_a, username="client-a-user")
+        users = {
+            "anonymous": None,
+            "client_a": client_a,
+            "client_b": client_user(organization=org_b, username="client-b-user"),
+            "operations": ops,
+            "dispatch": UserFactory(username="dispatch-user", roles=[roles.DISPATCH]),
+            "security": UserFactory(username="security-user", roles=[roles.SECURITY]),
+            "aftersales": UserFactory(username="aftersales-user", roles=[roles.AFTERSALES]),
+            "admin": UserFactory(username="admin-user", is_staff=True, is_superuser=True),
+        }
+        pools = [compute_pool(kind=kind, capacity=1000) for kind in ("data_processing", "training", "inference")]
+        order = order_at("delivered", staff=ops, client=org_a, actor=client_a, data_sensitivity="sensitive")
+        ticket = open_ticket(order=order, actor=client_a)
+        order_at("awaiting_review", staff=ops, client=org_a, actor=client_a)
+        (review,) = reviews_open_for_waiting_gates()
+        order_at("in_production", staff=ops, client=org_a, actor=client_a)
+        dispatch_tick(now=clock.now())
+        job = Job.objects.order_by("pk").first()
+        assert job is not None, "the dispatch tick placed no job: the job URLs would test nothing"
+        step = OrderStep.objects.filter(stage__order=order).order_by("pk").first()
+        ids = {"order": order.pk, "ticket": ticket.pk, "review": review.pk, "pool": pools[0].pk, "job": job.pk}
+        yield World(users=users, ids=ids, step_pk=step.pk, token=order.tracking_token)
+        transaction.set_rollback(True)
+
+
+def _url(template: str, obj: str | None, world: World) -> str:
+    values = {"step_pk": world.step_pk, "token": world.token}
+    if obj is not None:
+        values["pk"] = world.ids[obj]
+    return template.format(**values)
+
+
+def ask(world: World, key: str, role: str):
+    method, template = key.split(" ", 1)
+    obj = EXPECTED[key][0]
+    http = Client(raise_request_exception=False)  # a crash is a 500 cell, not an error of the test
+    if world.users[role] is not None:
+        http.force_login(world.users[role])
+    url = _url(template, obj, world)
+    response = http.get(url) if method == "GET" else http.post(url, {})
+    return url, response
+
+
+# --- The tests -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("key", "role"), CELLS)
+def test_access_matrix(world, key, role):
+    assert key in EXPECTED, (
+        f"URL pattern {key.split(' ', 1)[1]!r} has no row in EXPECTED of {__name__}: add its expected answer "
+        "for every role (or, for a URL outside the product, a commented entry in SKIPPED)."
+    )
+    expected = EXPECTED[key][1 + ROLES.index(role)]
+
+    url, response = ask(world, key, role)
+
+    assert response.status_code == expected, f"{key.split()[0]} {url} as {role}: {response.status_code}"
+    if role == "anonymous" and response.status_code == 302:
+        # An anonymous page view goes to a login page, never somewhere else.
+        assert "login" in response["Location"], f"{url} sends anonymous visitors to {response['Location']}"
+
+
+def test_every_row_names_a_url_pattern_that_exists():
+    templates = set(url_templates())
+    stale = [key for key in EXPECTED if key.split(" ", 1)[1] not in templates]
+    assert not stale, f"rows for URL patterns that no longer exist (or are skipped): {stale}"
+    bad = [key for key, row in EXPECTED.items() if len(row) != 1 + len(ROLES)]
+    assert not bad, f"rows without one answer per role: {bad}"
+
+
+def test_summary_counts_the_cells():
+    checked = [cell for cell in CELLS if cell.values[0] in EXPECTED]
+    urls = {cell.values[0].split(" ", 1)[1] for cell in checked}
+    print(f"\naccess matrix: {len(checked)} cells = {len(urls)} URL patterns ({len(EXPECTED)} rows) x {len(ROLES)} roles")
+    assert len(checked) == len(EXPECTED) * len(ROLES)
