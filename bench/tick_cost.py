@@ -17,7 +17,7 @@ from _setup import django_on_bench_database
 
 def build(*, queued: int, running: int, pools: int):
     from django.contrib.auth import get_user_model
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from dispatch.models import (
         ComputePool,
@@ -32,11 +32,14 @@ def build(*, queued: int, running: int, pools: int):
     from orders.models import ClientOrganization, Order, OrderStage, OrderStep
 
     with transaction.atomic():
-        for model in (UtilizationSample, Preemption, PoolStateChange, Job, OrderStep, OrderStage, Order):
-            model.objects.all().delete()
-        ComputePool.objects.all().delete()
-        ComputeSite.objects.all().delete()
-        DispatchState.objects.all().delete()
+        # TRUNCATE, not DELETE: orders keep their history and refuse row deletes (factory/history.py).
+        tables = [
+            model._meta.db_table
+            for model in (UtilizationSample, Preemption, PoolStateChange, Job, OrderStep, OrderStage, Order)
+        ]
+        tables += [ComputePool._meta.db_table, ComputeSite._meta.db_table, DispatchState._meta.db_table]
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")  # nosec B608 - table names from the models
         now = clock.now()
         user, _ = get_user_model().objects.get_or_create(username="bench")
         clients = [

@@ -64,7 +64,108 @@ ADMIN_INDEX = "/admin/"
 # "review" (a pending review of another org A order), "pool", "job"; None when the URL has no {pk}.
 # {step_pk} is a step of "order", {token} its tracking token.
 #                                                     anon  clA  clB  ops  dis  sec  aft  adm
-EXPECTED: dict[str, tuple] = {}
+EXPECTED: dict[str, tuple] = {
+    # --- Staff pages: any staff role reads; client users land on their portal or get 403 ------------------------
+    "GET /":                                         (None,     302, 302, 302, 200, 200, 200, 200, 200),
+    "GET /live/operations/":                         (None,     302, 403, 403, 200, 200, 200, 200, 200),
+    "GET /orders/{pk}/compliance/":                  ("order",  302, 403, 403, 200, 403, 200, 403, 200),
+    "GET /orders/":                                  (None,     302, 403, 403, 200, 200, 200, 200, 200),
+    "GET /orders/new/":                              (None,     302, 403, 403, 200, 403, 403, 200, 200),
+    "GET /orders/{pk}/":                             ("order",  302, 403, 403, 200, 200, 200, 200, 200),
+    # Order actions (orders/views.py ACTION_ROLES); the order is delivered, so most moves are refused with a
+    # message (302 back to the order), and empty forms come back with their errors (400).
+    "POST /orders/{pk}/accept/":                     ("order",  302, 403, 403, 302, 403, 403, 403, 302),
+    "POST /orders/{pk}/reject/":                     ("order",  302, 403, 403, 400, 403, 403, 403, 400),
+    "POST /orders/{pk}/start-production/":           ("order",  302, 403, 403, 302, 403, 403, 403, 302),
+    "POST /orders/{pk}/steps/{step_pk}/finish/":     ("order",  302, 403, 403, 302, 403, 403, 403, 302),
+    "POST /orders/{pk}/requirement-changes/":        ("order",  302, 403, 403, 400, 403, 403, 400, 400),
+    "POST /orders/{pk}/deliver/":                    ("order",  302, 403, 403, 302, 403, 403, 403, 302),
+    "POST /orders/{pk}/cancel/":                     ("order",  302, 403, 403, 400, 403, 403, 403, 400),
+    "POST /orders/{pk}/priority/":                   ("order",  302, 403, 403, 400, 403, 403, 403, 400),
+    "POST /orders/{pk}/tracking-link/renew/":        ("order",  302, 403, 403, 302, 403, 403, 302, 302),
+    "POST /orders/{pk}/tracking-link/revoke/":       ("order",  302, 403, 403, 302, 403, 403, 302, 302),
+    # --- Dispatch center: dispatch and operations read and reprioritize; only dispatch acts on pools ----------
+    "GET /dispatch/":                                (None,     302, 403, 403, 200, 200, 403, 403, 200),
+    "GET /dispatch/live/":                           (None,     302, 403, 403, 200, 200, 403, 403, 200),
+    "GET /dispatch/jobs/":                           (None,     302, 403, 403, 200, 200, 403, 403, 200),
+    "POST /dispatch/pools/{pk}/drain/":              ("pool",   302, 403, 403, 403, 302, 403, 403, 302),
+    "POST /dispatch/pools/{pk}/offline/":            ("pool",   302, 403, 403, 403, 302, 403, 403, 302),
+    "POST /dispatch/pools/{pk}/activate/":           ("pool",   302, 403, 403, 403, 302, 403, 403, 302),
+    "POST /dispatch/orders/{pk}/priority/":          ("order",  302, 403, 403, 302, 302, 403, 403, 302),
+    # --- Client portal: client users only; another organization's object is 404 ----------------------------
+    "GET /portal/tickets/":                          (None,     302, 200, 200, 403, 403, 403, 403, 403),
+    "GET /portal/tickets/new/":                      (None,     302, 200, 200, 403, 403, 403, 403, 403),
+    "GET /portal/tickets/{pk}/":                     ("ticket", 302, 200, 404, 403, 403, 403, 403, 403),
+    "POST /portal/tickets/{pk}/messages/":           ("ticket", 302, 400, 404, 403, 403, 403, 403, 403),
+    "POST /portal/tickets/{pk}/rate/":               ("ticket", 302, 400, 404, 403, 403, 403, 403, 403),
+    "POST /portal/tickets/{pk}/status/":             ("ticket", 302, 400, 404, 403, 403, 403, 403, 403),
+    "GET /portal/":                                  (None,     302, 200, 200, 403, 403, 403, 403, 403),
+    "GET /portal/orders/new/":                       (None,     302, 200, 200, 403, 403, 403, 403, 403),
+    "GET /portal/orders/{pk}/":                      ("order",  302, 200, 404, 403, 403, 403, 403, 403),
+    "POST /portal/orders/{pk}/cancel/":              ("order",  302, 200, 404, 403, 403, 403, 403, 403),
+    "POST /portal/orders/{pk}/confirm/":             ("order",  302, 302, 404, 403, 403, 403, 403, 403),
+    "POST /portal/orders/{pk}/rate/":                ("order",  302, 200, 404, 403, 403, 403, 403, 403),
+    "POST /portal/orders/{pk}/tracking-link/renew/": ("order",  302, 302, 404, 403, 403, 403, 403, 403),
+    "POST /portal/orders/{pk}/tracking-link/revoke/": ("order", 302, 302, 404, 403, 403, 403, 403, 403),
+    # --- Security center: the security role only ----------------------------------------------------------
+    "GET /security/reviews/":                        (None,     302, 403, 403, 403, 403, 200, 403, 200),
+    "GET /security/reviews/history/":                (None,     302, 403, 403, 403, 403, 200, 403, 200),
+    "GET /security/reviews/{pk}/":                   ("review", 302, 403, 403, 403, 403, 200, 403, 200),
+    "POST /security/reviews/{pk}/approve/":          ("review", 302, 403, 403, 403, 403, 400, 403, 400),
+    "POST /security/reviews/{pk}/reject/":           ("review", 302, 403, 403, 403, 403, 400, 403, 400),
+    # --- After-sales pages: after-sales and operations (aftersales.services.TICKET_ROLES) --------------------
+    "GET /aftersales/tickets/":                      (None,     302, 403, 403, 200, 403, 403, 200, 200),
+    "GET /aftersales/tickets/new/":                  (None,     302, 403, 403, 200, 403, 403, 200, 200),
+    "GET /aftersales/tickets/{pk}/":                 ("ticket", 302, 403, 403, 200, 403, 403, 200, 200),
+    "POST /aftersales/tickets/{pk}/messages/":       ("ticket", 302, 403, 403, 400, 403, 403, 400, 400),
+    "POST /aftersales/tickets/{pk}/status/":         ("ticket", 302, 403, 403, 400, 403, 403, 400, 400),
+    "POST /aftersales/tickets/{pk}/severity/":       ("ticket", 302, 403, 403, 400, 403, 403, 400, 400),
+    "POST /aftersales/tickets/{pk}/follow-up-order/": ("ticket", 302, 403, 403, 400, 403, 403, 400, 400),
+    # --- Public tracking link: no login, same answer for everyone --------------------------------------------
+    "GET /track/{token}/":                           (None,     200, 200, 200, 200, 200, 200, 200, 200),
+    # --- Django admin: superusers only (roles are not is_staff); others go to the admin's login --------------
+    "GET /admin/":                                   (None,     302, 302, 302, 302, 302, 302, 302, 200),
+    # --- API: anonymous callers get 401 ------------------------------------------------------------------
+    "GET /api/v1/auth/token/":                       (None,     405, 405, 405, 405, 405, 405, 405, 405),
+    "GET /api/v1/me/":                               (None,     401, 200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/orders/":                           (None,     401, 200, 200, 200, 200, 200, 200, 200),
+    # The body is validated before the service checks the role, so dispatch and security get 400 here (403
+    # with a valid body: orders.services.order_submit).
+    "POST /api/v1/orders/":                          (None,     401, 400, 400, 400, 400, 400, 400, 400),
+    "GET /api/v1/orders/quote/":                     (None,     401, 200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/orders/{pk}/":                      ("order",  401, 200, 404, 200, 200, 200, 200, 200),
+    "POST /api/v1/orders/{pk}/accept/":              ("order",  401, 403, 404, 409, 403, 403, 403, 409),
+    "POST /api/v1/orders/{pk}/cancel/":              ("order",  401, 400, 404, 400, 403, 403, 403, 400),
+    "POST /api/v1/orders/{pk}/confirm/":             ("order",  401, 200, 404, 403, 403, 403, 403, 403),
+    "POST /api/v1/orders/{pk}/deliver/":             ("order",  401, 403, 404, 409, 403, 403, 403, 409),
+    "GET /api/v1/orders/{pk}/events/":               ("order",  401, 200, 404, 200, 200, 200, 200, 200),
+    "POST /api/v1/orders/{pk}/rate/":                ("order",  401, 400, 404, 403, 403, 403, 403, 403),
+    "POST /api/v1/orders/{pk}/reject/":              ("order",  401, 403, 404, 400, 403, 403, 403, 400),
+    "POST /api/v1/orders/{pk}/requirement-changes/": ("order",  401, 403, 404, 400, 403, 403, 403, 400),
+    "POST /api/v1/orders/{pk}/start-production/":    ("order",  401, 403, 404, 409, 403, 403, 403, 409),
+    "GET /api/v1/pools/":                            (None,     401, 403, 403, 200, 200, 200, 200, 200),
+    "GET /api/v1/pools/{pk}/":                       ("pool",   401, 403, 403, 200, 200, 200, 200, 200),
+    "POST /api/v1/pools/{pk}/activate/":             ("pool",   401, 403, 403, 403, 400, 403, 403, 400),
+    "POST /api/v1/pools/{pk}/drain/":                ("pool",   401, 403, 403, 403, 400, 403, 403, 400),
+    "POST /api/v1/pools/{pk}/offline/":              ("pool",   401, 403, 403, 403, 400, 403, 403, 400),
+    "GET /api/v1/pools/{pk}/utilization/":           ("pool",   401, 403, 403, 200, 200, 200, 200, 200),
+    "GET /api/v1/jobs/":                             (None,     401, 403, 403, 200, 200, 200, 200, 200),
+    "GET /api/v1/jobs/{pk}/":                        ("job",    401, 403, 403, 200, 200, 200, 200, 200),
+    "GET /api/v1/reviews/":                          (None,     401, 403, 403, 200, 403, 200, 403, 200),
+    "GET /api/v1/reviews/{pk}/":                     ("review", 401, 403, 403, 200, 403, 200, 403, 200),
+    "POST /api/v1/reviews/{pk}/approve/":            ("review", 401, 403, 403, 403, 403, 400, 403, 400),
+    "POST /api/v1/reviews/{pk}/reject/":             ("review", 401, 403, 403, 403, 403, 400, 403, 400),
+    "GET /api/v1/tickets/":                          (None,     401, 200, 200, 200, 403, 403, 200, 200),
+    "POST /api/v1/tickets/":                         (None,     401, 400, 400, 400, 403, 403, 400, 400),
+    "GET /api/v1/tickets/{pk}/":                     ("ticket", 401, 200, 404, 200, 403, 403, 200, 200),
+    "POST /api/v1/tickets/{pk}/follow-up-order/":    ("ticket", 401, 403, 404, 400, 403, 403, 400, 400),
+    "POST /api/v1/tickets/{pk}/messages/":           ("ticket", 401, 400, 404, 400, 403, 403, 400, 400),
+    "POST /api/v1/tickets/{pk}/rate/":               ("ticket", 401, 400, 404, 403, 403, 403, 403, 403),
+    "POST /api/v1/tickets/{pk}/severity/":           ("ticket", 401, 403, 404, 400, 403, 403, 400, 400),
+    "POST /api/v1/tickets/{pk}/status/":             ("ticket", 401, 400, 404, 400, 403, 403, 400, 400),
+}
+# Query strings for URLs that need one to be meaningful.
+QUERIES = {"/api/v1/orders/quote/": "product_type=model&size=small&priority=normal&data_sensitivity=internal"}
 
 
 # --- Walking the URL configuration -------------------------------------------------------------------------
@@ -174,6 +275,8 @@ def ask(world: World, key: str, role: str):
     if world.users[role] is not None:
         http.force_login(world.users[role])
     url = _url(template, obj, world)
+    if template in QUERIES:
+        url += "?" + QUERIES[template]
     response = http.get(url) if method == "GET" else http.post(url, {})
     return url, response
 
