@@ -23,7 +23,7 @@ def test_rows_with_history_refuse_to_be_deleted(history, model):
     before = model.objects.count()
 
     # Refused by Django (protected foreign keys) or, failing that, by the database trigger.
-    with pytest.raises(DatabaseError, match="never deleted|protected foreign keys"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=r"never deleted|protected foreign keys"), transaction.atomic():
         model.objects.all().delete()
 
     assert model.objects.count() == before > 0
