@@ -30,6 +30,8 @@ from aftersales.serializers import (
     TicketSerializer,
     TicketSeveritySerializer,
 )
+from factory import submissions
+from factory.api import IDEMPOTENCY_KEY
 from orders import selectors as order_selectors
 from orders.access import orders_visible_to, organization_of
 from orders.models import Order
@@ -140,12 +142,13 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             'order the caller cannot see answers 400 {"order": ["No such order."]}, as an unknown id does.'
         ),
         request=TicketCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={201: TicketSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED},
     )
     def create(self, request):
         orders = orders_visible_to(request.user, Order.objects.all())
         data = _parse(TicketCreateSerializer(data=request.data, orders=orders))
-        ticket = services.ticket_open(actor=request.user, **data)
+        ticket = services.ticket_open(actor=request.user, submission_key=submissions.key_of_request(request), **data)
         return self._ticket(ticket.pk, status_code=HTTP_201_CREATED)
 
     @extend_schema(
@@ -156,13 +159,16 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             "Answers with the ticket."
         ),
         request=TicketMessageCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={201: TicketSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED, 404: NOT_FOUND, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"])
     def messages(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
         data = _parse(TicketMessageCreateSerializer(data=request.data))
-        services.ticket_post_message(ticket=ticket, actor=request.user, **data)
+        services.ticket_post_message(
+            ticket=ticket, actor=request.user, submission_key=submissions.key_of_request(request), **data
+        )
         return self._ticket(ticket.pk, status_code=HTTP_201_CREATED)
 
     @extend_schema(

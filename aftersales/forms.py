@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Category, Severity, TicketStatus
 from aftersales.services import BODY_MAX, COMMENT_MAX, NOTE_REQUIRED, SUBJECT_MAX
+from factory import submissions
 from factory.catalog.models import ProductType, Size
 from orders.models import Priority
 from orders.services import REQUIREMENTS_MAX, TITLE_MAX
@@ -62,6 +63,7 @@ class TicketOpenForm(TicketForm):
         label=_("Subject"), required=False, widget=forms.TextInput(attrs={"maxlength": SUBJECT_MAX})
     )
     body = _text(_("What happened? (the client sees this as the first message)"), maximum=BODY_MAX, rows=6)
+    submission_key = submissions.key_field()
 
     def __init__(self, *args, orders, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,7 +71,8 @@ class TicketOpenForm(TicketForm):
 
     def service_fields(self) -> dict:
         """The cleaned fields, as aftersales.services.ticket_open takes them."""
-        return {name: self.cleaned_data[name] for name in ("order", "category", "severity", "subject", "body")}
+        fields = {name: self.cleaned_data[name] for name in ("order", "category", "severity", "subject", "body")}
+        return {**fields, "submission_key": submissions.clean_key(self.cleaned_data["submission_key"])}
 
 
 class ReplyForm(TicketForm):
@@ -77,6 +80,7 @@ class ReplyForm(TicketForm):
     internal = forms.BooleanField(
         label=_("Internal note (clients never see it; it does not count as a reply)"), required=False
     )
+    submission_key = submissions.key_field()
 
 
 class StatusForm(TicketForm):

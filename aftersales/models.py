@@ -6,20 +6,21 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Category(models.TextChoices):
     DEFECT = "defect", _("Defect")
     CHANGE_REQUEST = "change_request", _("Change request")
-    QUESTION = "question", _("Question")
+    QUESTION = "question", pgettext_lazy("ticket category", "Question")
     COMPLAINT = "complaint", _("Complaint")
 
 
 class Severity(models.TextChoices):
-    LOW = "low", _("Low")
-    MEDIUM = "medium", _("Medium")
-    HIGH = "high", _("High")
-    CRITICAL = "critical", _("Critical")
+    LOW = "low", pgettext_lazy("severity", "Low")
+    MEDIUM = "medium", pgettext_lazy("severity", "Medium")
+    HIGH = "high", pgettext_lazy("severity", "High")
+    CRITICAL = "critical", pgettext_lazy("severity", "Critical")
 
 
 class TicketStatus(models.TextChoices):
@@ -97,6 +98,8 @@ class Ticket(models.Model):
     )
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=2000, blank=True)
+    # The form or API call that opened it (factory.submissions): a repeat returns this ticket.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -118,6 +121,7 @@ class Ticket(models.Model):
             models.CheckConstraint(
                 condition=Q(paused_at__isnull=True) | Q(status="waiting_client"), name="ticket_paused_only_waiting"
             ),
+            models.UniqueConstraint(fields=["opened_by", "submission_key"], name="ticket_opened_once_per_submission"),
         ]
         indexes = [
             models.Index(fields=["status", "resolution_due"], name="ticket_queue"),
@@ -141,13 +145,17 @@ class TicketMessage(models.Model):
     internal = models.BooleanField(_("internal note"), default=False)
     body = models.TextField(_("message"), max_length=5000)
     at = models.DateTimeField(_("at"))
+    submission_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
 
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("ticket message")
         verbose_name_plural = _("ticket messages")
         constraints = [
-            models.CheckConstraint(condition=Q(internal=False) | Q(from_staff=True), name="message_internal_from_staff")
+            models.CheckConstraint(
+                condition=Q(internal=False) | Q(from_staff=True), name="message_internal_from_staff"
+            ),
+            models.UniqueConstraint(fields=["author", "submission_key"], name="message_sent_once_per_submission"),
         ]
         indexes = [models.Index(fields=["ticket", "at"], name="message_ticket_at")]
 

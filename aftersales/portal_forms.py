@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.filters import STATUS_CHOICES, TicketFilter
 from aftersales.models import Category, Severity, TicketStatus
 from aftersales.services import BODY_MAX, COMMENT_MAX, SUBJECT_MAX
+from factory import submissions
 from orders.display import duration_words
 
 
@@ -105,6 +106,7 @@ class TicketOpenForm(forms.Form):
         help_text=_("What you expected, what you got instead, and since when."),
         error_messages={"required": _("Describe what happened.")},
     )
+    submission_key = submissions.key_field()
 
     def __init__(self, *args, orders, policies, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,6 +121,7 @@ class MessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": _("Write a message.")},
     )
+    submission_key = submissions.key_field()
 
 
 class TicketRateForm(forms.Form):

@@ -24,7 +24,7 @@ from aftersales.display import SEVERITY_TONE, STATUS_TONE
 from aftersales.errors import TicketError, TicketInvalid
 from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
 from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, ReopenForm, TicketOpenForm, TicketRateForm
-from factory import clock
+from factory import clock, submissions
 from orders.access import require_organization
 from orders.display import duration_words, relative_to_now
 
@@ -192,6 +192,7 @@ def ticket_new(request):
             severity=data["severity"],
             subject=data["subject"],
             body=data["body"],
+            submission_key=submissions.clean_key(data["submission_key"]),
         )
     except TicketError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -265,7 +266,12 @@ def ticket_message(request, pk):
         pk,
         form_class=MessageForm,
         form_name="message_form",
-        perform=lambda ticket, data: services.ticket_post_message(ticket=ticket, actor=request.user, body=data["body"]),
+        perform=lambda ticket, data: services.ticket_post_message(
+            ticket=ticket,
+            actor=request.user,
+            body=data["body"],
+            submission_key=submissions.clean_key(data["submission_key"]),
+        ),
         success=_("Your message is sent."),
     )
 

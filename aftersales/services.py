@@ -27,7 +27,7 @@ from aftersales.models import (
     TicketReferenceCounter,
     TicketStatus,
 )
-from factory import clock, roles
+from factory import clock, roles, submissions
 from orders import services as order_services
 from orders.access import organization_of
 from orders.models import Order, OrderStatus
@@ -114,9 +114,15 @@ def _event(ticket, *, actor, kind, from_value="", to_value="", note="", at=None)
     )
 
 
-def _message(ticket, *, author, staff: bool, body: str, internal=False, at=None) -> TicketMessage:
+def _message(ticket, *, author, staff: bool, body: str, internal=False, at=None, submission_key=None):
     return TicketMessage.objects.create(
-        ticket=ticket, author=author, from_staff=staff, internal=internal, body=body, at=at or clock.now()
+        ticket=ticket,
+        author=author,
+        from_staff=staff,
+        internal=internal,
+        body=body,
+        at=at or clock.now(),
+        submission_key=submission_key,
     )
 
 
@@ -185,14 +191,12 @@ def _refresh_sla(ticket: Ticket, *, now: datetime, policy: SlaPolicy | None = No
     at_risk = not breached and _sla_at_risk(ticket, policy, now)
     changed = breached != ticket.breached or at_risk != ticket.at_risk
     if broken and not ticket.breached:
-        labels = {"first_response": _("first response"), "resolution": _("resolution")}
-        _event(
-            ticket,
-            actor=None,
-            kind=TicketEventKind.BREACHED,
-            note=_("Missed the %(what)s target.") % {"what": ", ".join(labels[name] for name in broken)},
-            at=now,
-        )
+        missed = {
+            ("first_response",): _("Missed the first response target."),
+            ("resolution",): _("Missed the resolution target."),
+            ("first_response", "resolution"): _("Missed the first response and resolution targets."),
+        }
+        _event(ticket, actor=None, kind=TicketEventKind.BREACHED, note=missed[tuple(broken)], at=now)
     elif at_risk and not ticket.at_risk:
         _event(ticket, actor=None, kind=TicketEventKind.AT_RISK, at=now)
     ticket.breached, ticket.at_risk = breached, at_risk
@@ -208,8 +212,18 @@ def _save(ticket: Ticket, *fields: str) -> None:
 
 
 @transaction.atomic
-def ticket_open(*, order: Order, actor, category: str, severity: str, subject: str, body: str) -> Ticket:
-    """Open a ticket on a delivered order, by its client or by staff on the client's behalf."""
+def ticket_open(
+    *,
+    order: Order,
+    actor,
+    category: str,
+    severity: str,
+    subject: str,
+    body: str,
+    submission_key: str | None = None,
+) -> Ticket:
+    """Open a ticket on a delivered order, by its client or by staff on the client's behalf. The same
+    `submission_key` twice (a double click, a retried request) opens one ticket."""
     order = Order.objects.select_for_update().get(pk=order.pk)
     staff = is_ticket_staff(actor)
     if not staff and not _is_client_of(actor, order):
@@ -220,26 +234,32 @@ def ticket_open(*, order: Order, actor, category: str, severity: str, subject: s
             % {"reference": order.reference, "status": order.get_status_display().lower()},
             field="order",
         )
-    category = _choice(category, field="category", allowed=Category.values)
-    severity = _choice(severity, field="severity", allowed=Severity.values)
-    subject = _text(subject, field="subject", maximum=SUBJECT_MAX, message=_("Give the ticket a subject."))
+    cleaned = {
+        "category": _choice(category, field="category", allowed=Category.values),
+        "severity": _choice(severity, field="severity", allowed=Severity.values),
+        "subject": _text(subject, field="subject", maximum=SUBJECT_MAX, message=_("Give the ticket a subject.")),
+    }
     body = _text(body, field="body", maximum=BODY_MAX, message=_("Describe what happened."))
-    policy = _policy(severity)
-    now = clock.now()
-    ticket = Ticket(
-        reference=_next_reference(timezone.localtime(now).year),
-        order=order,
-        category=category,
-        severity=severity,
-        subject=subject,
-        opened_by=actor,
-        opened_at=now,
-    )
-    _set_due_times(ticket, policy)
-    _refresh_sla(ticket, now=now, policy=policy)
-    ticket.save()
-    _message(ticket, author=actor, staff=staff, body=body, at=now)
-    _event(ticket, actor=actor, kind=TicketEventKind.OPENED, to_value=TicketStatus.OPEN, at=now)
+    policy = _policy(cleaned["severity"])
+
+    def open_it() -> Ticket:
+        now = clock.now()
+        ticket = Ticket(
+            reference=_next_reference(timezone.localtime(now).year),
+            order=order,
+            opened_by=actor,
+            opened_at=now,
+            submission_key=submission_key,
+            **cleaned,
+        )
+        _set_due_times(ticket, policy)
+        _refresh_sla(ticket, now=now, policy=policy)
+        ticket.save()
+        _message(ticket, author=actor, staff=staff, body=body, at=now)
+        _event(ticket, actor=actor, kind=TicketEventKind.OPENED, to_value=TicketStatus.OPEN, at=now)
+        return ticket
+
+    ticket, _opened = submissions.create_once(Ticket, key=submission_key, owner={"opened_by": actor}, create=open_it)
     return ticket
 
 
@@ -284,18 +304,25 @@ STATUS_FIELDS = ("status", "paused_at", "paused_total", "resolution_due", "resol
 
 
 @transaction.atomic
-def ticket_post_message(*, ticket: Ticket, actor, body: str, internal: bool = False) -> TicketMessage:
+def ticket_post_message(
+    *, ticket: Ticket, actor, body: str, internal: bool = False, submission_key: str | None = None
+) -> TicketMessage:
     """Add to the thread. A staff reply is the first response and starts work on an open ticket; a client's
-    reply brings a ticket waiting for them (or resolved) back to work. Internal notes change nothing else."""
+    reply brings a ticket waiting for them (or resolved) back to work. Internal notes change nothing else.
+    The same `submission_key` twice posts the message once."""
     ticket = _lock(ticket)
     staff = _require_party(actor, ticket)
     if internal and not staff:
         raise TicketActionNotPermitted(_("Only factory staff can write internal notes."))
+    if submission_key and (sent := ticket.messages.filter(author=actor, submission_key=submission_key).first()):
+        return sent
     if ticket.status == TicketStatus.CLOSED:
         raise TicketTransitionNotAllowed(_("This ticket is closed; open a new ticket instead."))
     body = _text(body, field="body", maximum=BODY_MAX, message=_("Write a message."))
     now = clock.now()
-    message = _message(ticket, author=actor, staff=staff, body=body, internal=internal, at=now)
+    message = _message(
+        ticket, author=actor, staff=staff, body=body, internal=internal, at=now, submission_key=submission_key
+    )
     if internal:
         return message
     if staff:

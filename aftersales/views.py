@@ -20,7 +20,7 @@ from aftersales.display import SEVERITY_TONE, STATUS_TONE, sla_countdown
 from aftersales.filters import TicketFilter
 from aftersales.forms import FollowUpOrderForm, ReplyForm, SeverityForm, StatusForm, TicketOpenForm
 from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
-from factory import clock, roles
+from factory import clock, roles, submissions
 from factory.errors import DomainError, InvalidRequest
 from orders.display import ORDER_STATUS_TONE, relative_to_now
 from orders.services import TITLE_MAX
@@ -301,7 +301,11 @@ def ticket_message(request, pk):
         form=ReplyForm(request.POST),
         key="reply",
         perform=lambda data: services.ticket_post_message(
-            ticket=ticket, actor=request.user, body=data["body"], internal=data["internal"]
+            ticket=ticket,
+            actor=request.user,
+            body=data["body"],
+            internal=data["internal"],
+            submission_key=submissions.clean_key(data["submission_key"]),
         ),
         success=lambda message: (
             _("Internal note added; the client does not see it.")

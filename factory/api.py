@@ -3,6 +3,8 @@
 import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -12,6 +14,18 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from factory.errors import DomainError, IllegalTransition, InvalidRequest, NotPermitted
 
 access_log = logging.getLogger("factory.access")
+
+# Creating calls accept it (factory.submissions): the same key twice acts once and answers with the first result.
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=_(
+        "Optional: 8 to 64 letters, digits, - or _. Repeating a call with the same key (e.g. after a timeout) "
+        "creates nothing new and answers with what the first call created."
+    ),
+)
 
 
 class Pagination(PageNumberPagination):

@@ -16,7 +16,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from factory import roles
+from factory import roles, submissions
+from factory.api import IDEMPOTENCY_KEY
 from orders import selectors, services
 from orders.access import order_for_user, organization_of
 from orders.filters import OrderFilter
@@ -105,6 +106,7 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         summary=_("Place an order"),
         description=_("Client users place orders for their own organization; staff name the `client`."),
         request=OrderCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={201: OrderSerializer, 400: FIELD_ERRORS, 403: NOT_ALLOWED},
     )
     def create(self, request):
@@ -120,7 +122,9 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         client = organization or named_client
         if client is None:
             raise ValidationError({"client": [_("Name the client organization the order is for.")]})
-        order = services.order_submit(client=client, actor=request.user, **fields)
+        order = services.order_submit(
+            client=client, actor=request.user, submission_key=submissions.key_of_request(request), **fields
+        )
         return self._order(order.pk, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -54,6 +54,7 @@ def step_gantt(order: Order, now: datetime) -> dict:
     planned = _bar(_("Planned"), PLANNED_COLOUR, marker={"pattern": {"shape": "."}})
     cursor = now
     rows = []
+    running_word, planned_word = _("running"), _("planned")
     for stage in stages:
         for step in stage.steps.all():
             label = f"{stage.position}.{step.position} {step.display_name}"
@@ -64,10 +65,10 @@ def step_gantt(order: Order, now: datetime) -> dict:
                 took = duration_words(step.finished_at - step.started_at)
                 _add(done[stage.workshop], label, step.started_at, step.finished_at, f"{what}<br>{took}")
             elif step.status == StepStatus.RUNNING and step.started_at:
-                _add(running, label, step.started_at, now, f"{what}<br>{_('running')}")
+                _add(running, label, step.started_at, now, f"{what}<br>{running_word}")
                 cursor = max(cursor, step.started_at + nominal)
             elif step.status != StepStatus.DONE:
-                _add(planned, label, cursor, cursor + nominal, f"{what}<br>{_('planned')}")
+                _add(planned, label, cursor, cursor + nominal, f"{what}<br>{planned_word}")
                 cursor += nominal
     traces = [trace for trace in (*done.values(), running, planned) if trace["y"]]
     fig = charts.figure(

@@ -7,6 +7,7 @@ can never disagree about what a valid order is.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from factory import submissions
 from factory.catalog.models import ProductType, Sector, Size
 from orders.errors import OrderError
 from orders.models import ClientOrganization, DataSensitivity, Priority
@@ -31,6 +32,7 @@ class OrderForm(forms.Form):
     requested_delivery = forms.DateField(
         label=_("Requested delivery"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
+    submission_key = submissions.key_field()
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,7 +42,7 @@ class OrderForm(forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        fields = {name: cleaned[name] for name in self.base_fields if name != "client"}
+        fields = {name: cleaned[name] for name in self.base_fields if name not in ("client", "submission_key")}
         try:
             cleaned.update(order_validate(actor=self.actor, **fields))
         except OrderError as error:
@@ -49,7 +51,9 @@ class OrderForm(forms.Form):
 
     def placed_fields(self) -> dict:
         """The cleaned fields, as orders.services.order_submit takes them."""
-        return {name: self.cleaned_data[name] for name in OrderForm.base_fields}
+        fields = {name: self.cleaned_data[name] for name in OrderForm.base_fields}
+        fields["submission_key"] = submissions.clean_key(fields["submission_key"])
+        return fields
 
 
 class ClientOrderForm(OrderForm):

@@ -126,6 +126,8 @@ class Order(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=2000, blank=True)
+    # The form or API call that placed the order (factory.submissions): a repeat returns this order.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
     compute_pflops_hours = models.DecimalField(
         _("compute used (PFLOPS·h)"), max_digits=14, decimal_places=2, default=Decimal(0)
     )
@@ -143,6 +145,7 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="order_rating_1_to_5"
             ),
+            models.UniqueConstraint(fields=["placed_by", "submission_key"], name="order_placed_once_per_submission"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="order_progress_at_most_100"),
             models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_known"),
         ]

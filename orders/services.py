@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from factory import clock, roles
+from factory import clock, roles, submissions
 from factory.catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.db import bulk_update_rows
@@ -241,37 +241,50 @@ def order_validate(
 
 @transaction.atomic
 def order_submit(
-    *, client: ClientOrganization, actor, parent_order: Order | None = None, origin: str = "", **fields
+    *,
+    client: ClientOrganization,
+    actor,
+    parent_order: Order | None = None,
+    origin: str = "",
+    submission_key: str | None = None,
+    **fields,
 ) -> Order:
     """Place an order for `client` (by one of its client users, or by staff on its behalf).
 
-    A follow-up order names its `parent_order`; `origin` says where it came from (e.g. a ticket).
+    A follow-up order names its `parent_order`; `origin` says where it came from (e.g. a ticket). The same
+    `submission_key` twice (a double click, a retried request) places one order and returns it both times.
     """
     organization = organization_of(actor)
     if organization is not None and organization.pk != client.pk:
         raise OrderActionNotPermitted(_("Client users can only place orders for their own organization."))
     if organization is None and not roles.has_role(actor, roles.OPERATIONS, roles.AFTERSALES):
         raise OrderActionNotPermitted(_("Only operations staff or client users can place orders."))
-    cleaned = order_validate(actor=actor, **fields)
-    now = clock.now()
-    promise = quotes.quote(
-        product_type=cleaned["product_type"],
-        size=cleaned["size"],
-        priority=cleaned["priority"],
-        data_sensitivity=cleaned["data_sensitivity"],
-    )
-    order = Order.objects.create(
-        reference=_next_reference(timezone.localtime(now).year),
-        client=client,
-        placed_by=actor,
-        parent_order=parent_order,
-        created_at=now,
-        promised_delivery=promise.promised_delivery,
-        **cleaned,
-    )
-    note = _("Follow-up of %(reference)s.") % {"reference": parent_order.reference} if parent_order else ""
-    note = " ".join(part for part in (note, origin) if part)
-    _event(order, actor=actor, kind=EventKind.SUBMITTED, to_status=OrderStatus.SUBMITTED, note=note)
+
+    def place() -> Order:
+        cleaned = order_validate(actor=actor, **fields)
+        now = clock.now()
+        promise = quotes.quote(
+            product_type=cleaned["product_type"],
+            size=cleaned["size"],
+            priority=cleaned["priority"],
+            data_sensitivity=cleaned["data_sensitivity"],
+        )
+        order = Order.objects.create(
+            reference=_next_reference(timezone.localtime(now).year),
+            client=client,
+            placed_by=actor,
+            parent_order=parent_order,
+            created_at=now,
+            promised_delivery=promise.promised_delivery,
+            submission_key=submission_key,
+            **cleaned,
+        )
+        note = _("Follow-up of %(reference)s.") % {"reference": parent_order.reference} if parent_order else ""
+        note = " ".join(part for part in (note, origin) if part)
+        _event(order, actor=actor, kind=EventKind.SUBMITTED, to_status=OrderStatus.SUBMITTED, note=note)
+        return order
+
+    order, _placed = submissions.create_once(Order, key=submission_key, owner={"placed_by": actor}, create=place)
     return order
 
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from factory.catalog.models import Workshop
@@ -112,10 +112,10 @@ class Approval(models.Model):
 
 
 class Severity(models.TextChoices):
-    LOW = "low", _("Low")
-    MEDIUM = "medium", _("Medium")
-    HIGH = "high", _("High")
-    CRITICAL = "critical", _("Critical")
+    LOW = "low", pgettext_lazy("severity", "Low")
+    MEDIUM = "medium", pgettext_lazy("severity", "Medium")
+    HIGH = "high", pgettext_lazy("severity", "High")
+    CRITICAL = "critical", pgettext_lazy("severity", "Critical")
 
 
 class Finding(models.Model):

@@ -1,0 +1,845 @@
+"""Demo mode: simulated staff and clients keep the demo factory flowing.
+
+Every simulated action goes through the same services people use, under a simulation user
+(`sim-operations`, `sim-reviewer-1`, `sim-reviewer-2`, `sim-aftersales`, and `sim-client-<organization>`
+for each demo organization). Simulation users cannot log in (unusable password); they are recognised
+by their name prefix together with that unusable password.
+
+A real person's action always wins: the simulation leaves alone any order or ticket a real person acted
+on within HUMAN_GRACE (factory time), any review a real reviewer approved, and any row someone holds
+locked right now (SKIP LOCKED). A service refusing an action (someone else got there first) is skipped.
+
+Timing is stateless: each object's delay and each decision come from a random.Random seeded by the
+object's id, so a round decides the same way whenever it runs, and a round missed is caught up by the next.
+"""
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.db.models import Exists, Max, OuterRef, Q
+
+from aftersales import services as aftersales_services
+from aftersales.models import Ticket, TicketEvent, TicketEventKind, TicketMessage, TicketStatus
+from factory import clock, roles
+from factory.catalog.models import ProductType, Sector, Size
+from factory.errors import DomainError
+from orders import quotes
+from orders import services as order_services
+from orders.models import (
+    ACTIVE_STATUSES,
+    ClientOrganization,
+    DataSensitivity,
+    EventKind,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Priority,
+)
+from security import services as security_services
+from security.models import Approval, Review, ReviewStatus
+
+logger = logging.getLogger(__name__)
+
+SEED = 20240601
+SIM_PREFIX = "sim-"
+SIM_OPERATIONS = "sim-operations"
+SIM_REVIEWERS = ("sim-reviewer-1", "sim-reviewer-2")
+SIM_AFTERSALES = "sim-aftersales"
+SIM_STAFF = {
+    SIM_OPERATIONS: roles.OPERATIONS,
+    SIM_REVIEWERS[0]: roles.SECURITY,
+    SIM_REVIEWERS[1]: roles.SECURITY,
+    SIM_AFTERSALES: roles.AFTERSALES,
+}
+SIM_CLIENT_PREFIX = "sim-client-"
+
+# Factory hours a real person's action on an order or ticket keeps the simulation off it.
+HUMAN_GRACE = timedelta(hours=6)
+# Mean factory hours between two simulated client orders (Poisson arrivals, about two a day: what the
+# demo pools can produce, so queues breathe instead of growing without end).
+ARRIVAL_MEAN_HOURS = 10.0
+# Simulated clients hold back new orders while this many orders are waiting or on the floor.
+MAX_ORDERS_IN_FACTORY = 45
+# At most this many actions of each kind per round: a round stays short, a backlog drains over rounds.
+PER_ROUND = 4
+# How long simulated staff take, in factory hours (low, high), drawn per object.
+ACCEPT_DELAY = (1.0, 6.0)
+START_DELAY = (0.5, 3.0)
+REVIEW_DELAY = (2.0, 12.0)
+SECOND_APPROVAL_DELAY = (1.0, 6.0)
+DELIVER_DELAY = (1.0, 8.0)
+CONFIRM_DELAY = (12.0, 72.0)
+TICKET_AFTER_DELIVERY = (6.0, 120.0)
+CLIENT_REPLY_DELAY = (2.0, 16.0)
+TICKET_RATING_DELAY = (2.0, 24.0)
+# Shares of decisions.
+ORDER_REJECT_SHARE = 0.05
+REVIEW_REJECT_SHARE = 0.15
+TICKET_SHARE = 0.25
+WAITING_CLIENT_SHARE = 0.25
+LATE_FIRST_RESPONSE_SHARE = 0.1
+TICKET_WINDOW = timedelta(days=21)
+
+# The demo organizations: key (names the simulated client user), name, sector. Invented names.
+DEMO_ORGANIZATIONS = [
+    ("qinghe-hospital", "Qinghe Provincial People's Hospital", Sector.HEALTHCARE),
+    ("lanxi-data-bureau", "Lanxi City Government Data Bureau", Sector.GOVERNMENT),
+    ("baishui-tcm-hospital", "Baishui County Hospital of Traditional Chinese Medicine", Sector.HEALTHCARE),
+    ("yunlan-childrens-hospital", "Yunlan Children's Hospital", Sector.HEALTHCARE),
+    ("qinghe-hrss-bureau", "Qinghe Provincial Human Resources and Social Security Bureau", Sector.GOVERNMENT),
+    ("songping-market-bureau", "Songping District Market Regulation Bureau", Sector.GOVERNMENT),
+    ("jinhai-rural-bank", "Jinhai Rural Commercial Bank", Sector.FINANCE),
+    ("dongling-city-bank", "Dongling City Commercial Bank", Sector.FINANCE),
+    ("hengtai-machinery", "Hengtai Precision Machinery Co., Ltd.", Sector.MANUFACTURING),
+    ("xinghe-nev-works", "Xinghe New Energy Vehicle Works", Sector.MANUFACTURING),
+    ("ruifeng-textiles", "Ruifeng Textile Group", Sector.MANUFACTURING),
+    ("qinghe-normal-university", "Qinghe Normal University", Sector.EDUCATION),
+    ("lanxi-vocational-college", "Lanxi Vocational and Technical College", Sector.EDUCATION),
+]
+ORGANIZATION_KEYS = {name: key for key, name, _sector in DEMO_ORGANIZATIONS}
+
+
+@dataclass(frozen=True)
+class OrderIdea:
+    title: str
+    product_type: str
+    sensitivity: str
+    requirements: str
+
+
+P, I, S = DataSensitivity.PUBLIC, DataSensitivity.INTERNAL, DataSensitivity.SENSITIVE
+D, M, A, APP = ProductType.DATASET, ProductType.MODEL, ProductType.AGENT, ProductType.APPLICATION
+
+# What each sector orders (client-authored content, so not translated).
+ORDER_IDEAS = {
+    Sector.HEALTHCARE: [
+        OrderIdea(
+            "Discharge-summary assistant",
+            M,
+            S,
+            "Summarise discharge notes for ward doctors: key findings, medication changes, follow-up dates.",
+        ),
+        OrderIdea(
+            "De-identified radiology report corpus",
+            D,
+            S,
+            "Five years of CT and MRI reports, de-identified and labelled by body region and finding.",
+        ),
+        OrderIdea(
+            "Outpatient triage agent",
+            A,
+            S,
+            "Ask patients about symptoms on the hospital app and suggest the right department and urgency.",
+        ),
+        OrderIdea(
+            "Chronic-disease follow-up application",
+            APP,
+            S,
+            "Follow hypertension and diabetes patients after discharge: reminders, readings, alerts to nurses.",
+        ),
+        OrderIdea(
+            "Medical-insurance claim audit model",
+            M,
+            I,
+            "Flag claims whose diagnosis, procedures and drugs do not fit together, with the reason.",
+        ),
+        OrderIdea(
+            "Herbal prescription knowledge base",
+            D,
+            I,
+            "Structure the hospital's prescription handbook and formularies into a searchable dataset.",
+        ),
+    ],
+    Sector.GOVERNMENT: [
+        OrderIdea(
+            "Policy Q&A model",
+            M,
+            I,
+            "Answer citizens' questions on local policies, quoting the article and its effective date.",
+        ),
+        OrderIdea(
+            "Citizen-hotline work-order classifier",
+            M,
+            I,
+            "Route hotline work orders to the responsible department and detect duplicates.",
+        ),
+        OrderIdea(
+            "Government-service guide agent",
+            A,
+            I,
+            "Guide applicants step by step through business licences, permits and their documents.",
+        ),
+        OrderIdea(
+            "Archive digitisation dataset",
+            D,
+            I,
+            "OCR and field extraction of scanned archive files from 1990 to 2015, with quality checks.",
+        ),
+        OrderIdea(
+            "One-stop service portal assistant",
+            APP,
+            I,
+            "An assistant embedded in the one-stop service portal, with handover to a human clerk.",
+        ),
+        OrderIdea(
+            "Social-insurance enquiry agent",
+            A,
+            S,
+            "Answer insured people's questions on contributions and benefits from their own records.",
+        ),
+    ],
+    Sector.FINANCE: [
+        OrderIdea(
+            "Credit-risk early-warning model",
+            M,
+            S,
+            "Warn account managers of small-business loans likely to default within 90 days.",
+        ),
+        OrderIdea(
+            "Anti-fraud transaction dataset",
+            D,
+            S,
+            "Label two years of card and mobile transactions for fraud patterns; personal data masked.",
+        ),
+        OrderIdea(
+            "Mobile-banking customer-service agent",
+            A,
+            I,
+            "Answer customers in the mobile app and complete simple requests such as card freezes.",
+        ),
+        OrderIdea(
+            "Compliance document review application",
+            APP,
+            I,
+            "Check marketing and product documents against the regulator's rules before release.",
+        ),
+        OrderIdea(
+            "Loan-file extraction model",
+            M,
+            S,
+            "Extract the key fields of loan applications and collateral documents into the core system.",
+        ),
+    ],
+    Sector.MANUFACTURING: [
+        OrderIdea(
+            "Weld-seam defect detection model",
+            M,
+            I,
+            "Detect porosity, cracks and undercut on weld-seam images from the inspection cameras.",
+        ),
+        OrderIdea(
+            "Equipment-maintenance knowledge agent",
+            A,
+            I,
+            "Help maintenance technicians diagnose machine faults from manuals and past repair tickets.",
+        ),
+        OrderIdea(
+            "Production-line sensor dataset",
+            D,
+            I,
+            "Clean and align a year of vibration and temperature readings, with labelled failure events.",
+        ),
+        OrderIdea(
+            "Quality traceability application",
+            APP,
+            I,
+            "Trace each batch from raw material to shipment and explain quality deviations.",
+        ),
+        OrderIdea(
+            "Fabric-defect inspection model",
+            M,
+            P,
+            "Spot weaving and dyeing defects on the finishing line at full line speed.",
+        ),
+    ],
+    Sector.EDUCATION: [
+        OrderIdea(
+            "Course Q&A teaching-assistant agent",
+            A,
+            P,
+            "Answer students' questions on course material at any hour, citing the lecture slides.",
+        ),
+        OrderIdea(
+            "Essay feedback model",
+            M,
+            I,
+            "Give secondary-school students feedback on structure, argument and language of their essays.",
+        ),
+        OrderIdea(
+            "Campus service application",
+            APP,
+            I,
+            "One assistant for library, canteen, dormitory and administrative questions on campus.",
+        ),
+        OrderIdea(
+            "Exam item-bank dataset",
+            D,
+            I,
+            "Tag ten thousand exam items by knowledge point, difficulty and cognitive level.",
+        ),
+        OrderIdea(
+            "Vocational skills tutoring agent",
+            A,
+            P,
+            "Coach students through practical training tasks with step-by-step hints and checks.",
+        ),
+    ],
+}
+
+# A finding per gate that a reviewer may raise: (checklist position that fails, severity, text).
+FINDINGS = {
+    "data": [
+        (1, "high", "Free-text fields still contain patient names and phone numbers in about 0.4% of records."),
+        (5, "medium", "The dataset card lacks the checksum of the second delivery batch."),
+    ],
+    "model": [
+        (1, "medium", "Accuracy on the held-out benchmark is 3 points below the acceptance threshold."),
+        (4, "high", "Harmful-output tests found unmitigated answers to self-medication questions."),
+    ],
+    "agent": [
+        (3, "high", "A retrieved document with an injected instruction made the agent reveal its system prompt."),
+        (2, "medium", "The agent's booking tool can cancel appointments it did not create."),
+    ],
+    "integration": [
+        (2, "high", "The penetration test found an unauthenticated admin endpoint on the staging deployment."),
+        (1, "medium", "Audit logging is not enabled for the export function."),
+    ],
+}
+
+TICKET_IDEAS = [
+    ("defect", "high", "Answers cite a superseded regulation", "Since this week some answers quote the 2019 rules."),
+    ("question", "low", "How do we export the evaluation report?", "We need the report as a PDF for our committee."),
+    ("defect", "medium", "Slow responses at peak hours", "Between 9 and 11 a.m. answers take over ten seconds."),
+    ("change_request", "medium", "Add the new department codes", "Three departments were renamed last month."),
+    ("complaint", "medium", "Labels inconsistent in one batch", "Batch 7 uses two different labels for one class."),
+    ("defect", "critical", "Service unavailable after the update", "Since the update this morning no request works."),
+]
+RATING_COMMENTS = {
+    5: ["Delivered ahead of plan, works very well.", "Excellent work, our staff use it every day.", ""],
+    4: ["Good result; the documentation could be clearer.", "Works well, a few rough edges.", ""],
+    3: ["Acceptable, but later than we hoped.", "Does the job; accuracy is just enough."],
+    2: ["Needed two rounds of fixes before we could use it."],
+    1: ["Not usable without major rework."],
+}
+STAFF_REPLIES = {
+    "first": "Thank you for the report. We are looking into it and will come back to you shortly.",
+    "waiting": "Could you send us two or three examples (screenshots or request ids) so we can reproduce it?",
+    "client_reply": "Here are three examples from yesterday; the request ids are in the attached list.",
+    "resolved": "Fixed and redeployed; we verified it with your examples. Please confirm it works for you.",
+}
+
+
+# --- Simulation users ---------------------------------------------------------------------------------
+
+
+def simulation_q(prefix: str = "") -> Q:
+    """Users (or a relation `prefix` to users) who are simulation users: sim- names with unusable passwords."""
+    path = f"{prefix}__" if prefix else ""
+    return Q(**{f"{path}username__startswith": SIM_PREFIX, f"{path}password__startswith": UNUSABLE_PASSWORD_PREFIX})
+
+
+def is_simulation_user(user) -> bool:
+    return bool(
+        user is not None
+        and user.username.startswith(SIM_PREFIX)
+        and (user.password or "").startswith(UNUSABLE_PASSWORD_PREFIX)
+    )
+
+
+def _human_q(prefix: str) -> Q:
+    """A relation to a real person: not empty (the system) and not a simulation user."""
+    return Q(**{f"{prefix}__isnull": False}) & ~simulation_q(prefix)
+
+
+def _simulation_user(username: str, *, first_name: str):
+    User = get_user_model()
+    user, created = User.objects.get_or_create(username=username, defaults={"first_name": first_name})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def sim_staff(username: str):
+    """A simulated staff member with their role, created on demand."""
+    user = _simulation_user(username, first_name="Simulated")
+    role = SIM_STAFF[username]
+    if not user.groups.filter(name=role).exists():
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def sim_client_username(key: str) -> str:
+    return f"{SIM_CLIENT_PREFIX}{key}"
+
+
+def sim_client(organization: ClientOrganization):
+    """The simulated client user of a demo organization, created on demand."""
+    user = _simulation_user(sim_client_username(ORGANIZATION_KEYS[organization.name]), first_name="Simulated")
+    if getattr(user, "client_membership", None) is None:
+        order_services.client_user_attach(user=user, organization=organization)
+    return user
+
+
+def _rng(*parts) -> random.Random:
+    return random.Random(":".join(str(part) for part in parts))  # noqa: S311 (a simulation, not cryptography)
+
+
+def _hours(seed: int, kind: str, pk: int, bounds: tuple[float, float]) -> timedelta:
+    return timedelta(hours=_rng(seed, kind, pk).uniform(*bounds))
+
+
+def _chance(seed: int, kind: str, pk: int) -> float:
+    return _rng(seed, kind, pk, "chance").random()
+
+
+def rating_for(rng: random.Random) -> tuple[int, str]:
+    score = rng.choices([5, 4, 3, 2, 1], weights=[45, 35, 13, 5, 2])[0]
+    return score, rng.choice(RATING_COMMENTS[score])
+
+
+def approval_answers(review: Review) -> dict:
+    return {answer.position: {"passed": True, "note": ""} for answer in review.answers.all()}
+
+
+def rejection(review: Review, rng: random.Random) -> tuple[dict, dict]:
+    """A finding of the review's workshop and the checklist answers that go with it (one item failed)."""
+    position, severity, text = rng.choice(FINDINGS[review.workshop])
+    positions = [answer.position for answer in review.answers.all()]
+    failed = position if position in positions else (positions[0] if positions else None)
+    answers = {pos: {"passed": pos != failed, "note": text if pos == failed else ""} for pos in positions}
+    return {"severity": severity, "text": text}, answers
+
+
+# --- One round ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RoundReport:
+    skipped: bool = False
+    actions: dict = field(default_factory=dict)
+
+    def count(self, kind: str) -> None:
+        self.actions[kind] = self.actions.get(kind, 0) + 1
+
+
+# Arbitrary, fixed: the key of the Postgres advisory lock that keeps two rounds from running together.
+ROUND_LOCK_KEY = 74_200_017
+
+
+def simulate_round(now: datetime | None = None, *, seed: int = SEED) -> RoundReport:
+    """Let the simulated staff and clients do what is due by `now` (the factory clock by default).
+
+    Services stamp their own time from the factory clock; `now` only decides what is due.
+    Does nothing outside demo mode, or while another round runs.
+    """
+    if not settings.DEMO_MODE:
+        return RoundReport(skipped=True)
+    now = now or clock.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ROUND_LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            return RoundReport(skipped=True)
+    try:
+        report = RoundReport()
+        round_ = _Round(now=now, seed=seed, report=report)
+        for phase in (
+            round_.new_orders,
+            round_.accept_orders,
+            round_.start_production,
+            round_.decide_reviews,
+            round_.deliver_orders,
+            round_.confirm_deliveries,
+            round_.open_tickets,
+            round_.work_tickets,
+        ):
+            phase()
+        return report
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [ROUND_LOCK_KEY])
+
+
+class _Round:
+    def __init__(self, *, now: datetime, seed: int, report: RoundReport):
+        self.now, self.seed, self.report = now, seed, report
+        self.since = now - HUMAN_GRACE
+        self._users: dict[str, object] = {}
+
+    # --- helpers
+
+    def staff(self, username: str):
+        if username not in self._users:
+            self._users[username] = sim_staff(username)
+        return self._users[username]
+
+    def client_of(self, organization: ClientOrganization):
+        key = f"client:{organization.pk}"
+        if key not in self._users:
+            self._users[key] = sim_client(organization)
+        return self._users[key]
+
+    def due(self, kind: str, pk: int, since: datetime | None, bounds: tuple[float, float]) -> bool:
+        return since is not None and self.now - since >= _hours(self.seed, kind, pk, bounds)
+
+    def human_on_order(self, order_id: int) -> bool:
+        return OrderEvent.objects.filter(_human_q("actor"), order_id=order_id, at__gte=self.since).exists()
+
+    def human_on_ticket(self, ticket_id: int, *, ignore_opening: bool = False) -> bool:
+        events = TicketEvent.objects.filter(_human_q("actor"), ticket_id=ticket_id, at__gte=self.since)
+        messages = TicketMessage.objects.filter(_human_q("author"), ticket_id=ticket_id, at__gte=self.since)
+        if ignore_opening:
+            # The client's opening (and its first message) is not something a first answer overrides.
+            events = events.exclude(kind=TicketEventKind.OPENED)
+            first = TicketMessage.objects.filter(ticket_id=ticket_id).order_by("at", "id").values("id")[:1]
+            messages = messages.exclude(id__in=first)
+        return events.exists() or messages.exists()
+
+    def act(self, kind: str, lock: Callable[[], object | None], action: Callable[[object], None]) -> bool:
+        """Take the row (skipping it if someone holds it), then act through a service; a refusal is skipped."""
+        try:
+            with transaction.atomic():
+                obj = lock()
+                if obj is None:
+                    return False
+                action(obj)
+        except DomainError as error:
+            logger.info("demo: %s skipped: %s", kind, error.message)
+            return False
+        self.report.count(kind)
+        return True
+
+    def lock_order(self, pk: int, *, check_human: bool = True):
+        order = Order.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+        if order is None or (check_human and self.human_on_order(pk)):
+            return None
+        return order
+
+    def recently_touched_orders(self, statuses) -> set[int]:
+        return set(
+            OrderEvent.objects.filter(_human_q("actor"), at__gte=self.since, order__status__in=statuses).values_list(
+                "order_id", flat=True
+            )
+        )
+
+    def demo_organizations(self) -> list[ClientOrganization]:
+        return list(ClientOrganization.objects.filter(name__in=ORGANIZATION_KEYS).order_by("name"))
+
+    # --- phases
+
+    def new_orders(self) -> None:
+        """Clients place orders at a steady rate (Poisson arrivals), while the factory has room."""
+        organizations = self.demo_organizations()
+        if not organizations:
+            return
+        in_factory = Order.objects.filter(status__in=ACTIVE_STATUSES).count()
+        if in_factory >= MAX_ORDERS_IN_FACTORY:
+            return
+        last = (
+            Order.objects.filter(simulation_q("placed_by"), client__in=organizations)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        last_pk = last.pk if last else 0
+        gap = timedelta(hours=min(max(_rng(self.seed, "arrival", last_pk).expovariate(1 / ARRIVAL_MEAN_HOURS), 1), 40))
+        if last is not None and self.now - last.created_at < gap:
+            return
+        rng = _rng(self.seed, "order", last_pk)
+        organization = rng.choice(organizations)
+        idea = rng.choice(ORDER_IDEAS[organization.sector])
+        size = rng.choices([Size.SMALL, Size.MEDIUM], weights=[70, 30])[0]
+        priority = rng.choices([Priority.NORMAL, Priority.HIGH, Priority.LOW], weights=[70, 15, 15])[0]
+        on_behalf = rng.random() < 0.1
+        actor = self.staff(SIM_OPERATIONS) if on_behalf else self.client_of(organization)
+        promise = quotes.nominal_quote(
+            product_type=idea.product_type,
+            size=size,
+            priority=priority,
+            data_sensitivity=idea.sensitivity,
+            start=self.now,
+        )
+        requested = max(promise.promised_delivery + timedelta(days=rng.randint(-3, 21)), self.now.date())
+        try:
+            order_services.order_submit(
+                client=organization,
+                actor=actor,
+                title=idea.title,
+                product_type=idea.product_type,
+                sector=organization.sector,
+                requirements=idea.requirements,
+                data_sensitivity=idea.sensitivity,
+                size=size,
+                priority=priority,
+                requested_delivery=requested + timedelta(days=1),
+            )
+        except DomainError as error:
+            logger.info("demo: new order skipped: %s", error.message)
+            return
+        self.report.count("order_placed")
+
+    def accept_orders(self) -> None:
+        """Operations accepts submitted orders after a while (and turns down a few)."""
+        touched = self.recently_touched_orders([OrderStatus.SUBMITTED])
+        candidates = Order.objects.filter(status=OrderStatus.SUBMITTED).exclude(pk__in=touched).order_by("created_at")
+        due = [pk for pk, created in candidates.values_list("pk", "created_at") if self.due("accept", pk, created, ACCEPT_DELAY)]
+        operations = self.staff(SIM_OPERATIONS)
+        for pk in due[:PER_ROUND]:
+            if _chance(self.seed, "reject-order", pk) < ORDER_REJECT_SHARE:
+                self.act(
+                    "order_rejected",
+                    lambda pk=pk: self.lock_order(pk),
+                    lambda order: order_services.order_reject(
+                        order=order,
+                        actor=operations,
+                        reason="The requested scope needs data the client cannot share; we proposed a smaller order.",
+                    ),
+                )
+            else:
+                self.act(
+                    "order_accepted",
+                    lambda pk=pk: self.lock_order(pk),
+                    lambda order: order_services.order_accept(order=order, actor=operations),
+                )
+
+    def start_production(self) -> None:
+        touched = self.recently_touched_orders([OrderStatus.ACCEPTED])
+        candidates = Order.objects.filter(status=OrderStatus.ACCEPTED).exclude(pk__in=touched).order_by("accepted_at")
+        due = [pk for pk, at in candidates.values_list("pk", "accepted_at") if self.due("start", pk, at, START_DELAY)]
+        operations = self.staff(SIM_OPERATIONS)
+        for pk in due[:PER_ROUND]:
+            self.act(
+                "production_started",
+                lambda pk=pk: self.lock_order(pk),
+                lambda order: order_services.order_start_production(order=order, actor=operations),
+            )
+
+    def decide_reviews(self) -> None:
+        """Reviewers decide gates after a realistic delay: mostly approve, sometimes reject with a finding."""
+        human_approval = Approval.objects.filter(review=OuterRef("pk")).exclude(simulation_q("reviewer"))
+        touched = self.recently_touched_orders([OrderStatus.AWAITING_REVIEW])
+        pending = (
+            Review.objects.filter(status=ReviewStatus.PENDING)
+            .exclude(Exists(human_approval))
+            .exclude(order_id__in=touched)
+            .annotate(last_approval=Max("approvals__at"))
+            .order_by("opened_at", "id")
+        )
+        decided = 0
+        for review in pending:
+            if decided >= PER_ROUND:
+                break
+            if review.last_approval is None:
+                if not self.due("review", review.pk, review.opened_at, REVIEW_DELAY):
+                    continue
+            elif not self.due("second-approval", review.pk, review.last_approval, SECOND_APPROVAL_DELAY):
+                continue
+            decided += self.act("review_decided", lambda pk=review.pk: self.lock_review(pk), self.decide)
+
+    def lock_review(self, pk: int):
+        # The review first, then its order: the order security's services take them in.
+        review = Review.objects.select_for_update(skip_locked=True).filter(pk=pk, status=ReviewStatus.PENDING).first()
+        if review is None or self.lock_order(review.order_id) is None:
+            return None
+        return review
+
+    def decide(self, review: Review) -> None:
+        approvers = list(review.approvals.values_list("reviewer__username", flat=True))
+        if any(username not in SIM_REVIEWERS for username in approvers):
+            return  # a real reviewer approved meanwhile: the second approval is theirs to find
+        first = SIM_REVIEWERS[0] if _chance(self.seed, "first-reviewer", review.pk) < 0.5 else SIM_REVIEWERS[1]
+        reviewer_name = first if not approvers else next(name for name in SIM_REVIEWERS if name not in approvers)
+        reviewer = self.staff(reviewer_name)
+        rejects = (
+            not approvers
+            and review.gate_passage == 0
+            and _chance(self.seed, "reject-review", review.pk) < REVIEW_REJECT_SHARE
+        )
+        if not rejects:
+            security_services.review_approve(review=review, reviewer=reviewer, answers=approval_answers(review))
+            return
+        rng = _rng(self.seed, "finding", review.pk)
+        finding, answers = rejection(review, rng)
+        steps = list(review.stage.steps.order_by("position").values_list("pk", flat=True))
+        security_services.review_reject(
+            review=review, reviewer=reviewer, findings=[finding], rework_steps=[rng.choice(steps)], answers=answers
+        )
+
+    def deliver_orders(self) -> None:
+        touched = self.recently_touched_orders([OrderStatus.READY])
+        ready = (
+            Order.objects.filter(status=OrderStatus.READY)
+            .exclude(pk__in=touched)
+            .annotate(ready_at=Max("events__at", filter=Q(events__kind=EventKind.READY)))
+            .order_by("ready_at")
+        )
+        due = [pk for pk, at in ready.values_list("pk", "ready_at") if self.due("deliver", pk, at, DELIVER_DELAY)]
+        operations = self.staff(SIM_OPERATIONS)
+        for pk in due[:PER_ROUND]:
+            self.act(
+                "order_delivered",
+                lambda pk=pk: self.lock_order(pk),
+                lambda order: order_services.order_deliver(order=order, actor=operations),
+            )
+
+    def confirm_deliveries(self) -> None:
+        """Simulated clients confirm and rate what they ordered; orders real people placed are theirs."""
+        delivered = Order.objects.filter(
+            simulation_q("placed_by"), status=OrderStatus.DELIVERED, client__name__in=ORGANIZATION_KEYS
+        ).select_related("client")
+        due = [
+            order
+            for order in delivered.order_by("delivered_at")
+            if self.due("confirm", order.pk, order.delivered_at, CONFIRM_DELAY)
+        ]
+        for order in due[:PER_ROUND]:
+            client = self.client_of(order.client)
+
+            def confirm_and_rate(locked, client=client):
+                order_services.order_confirm(order=locked, actor=client)
+                if locked.rating is None:
+                    score, comment = rating_for(_rng(self.seed, "rating", locked.pk))
+                    order_services.order_rate(order=locked, actor=client, score=score, comment=comment)
+
+            self.act("order_confirmed", lambda pk=order.pk: self.lock_order(pk), confirm_and_rate)
+
+    def open_tickets(self) -> None:
+        """Now and then a simulated client opens a ticket on a recent delivery."""
+        recent = (
+            Order.objects.filter(
+                simulation_q("placed_by"),
+                status__in=(OrderStatus.DELIVERED, OrderStatus.CLOSED),
+                client__name__in=ORGANIZATION_KEYS,
+                delivered_at__gte=self.now - TICKET_WINDOW,
+            )
+            .exclude(Exists(Ticket.objects.filter(order=OuterRef("pk"))))
+            .select_related("client")
+            .order_by("delivered_at")
+        )
+        opened = 0
+        for order in recent:
+            if opened >= PER_ROUND:
+                break
+            if _chance(self.seed, "ticket", order.pk) >= TICKET_SHARE:
+                continue
+            if not self.due("ticket", order.pk, order.delivered_at, TICKET_AFTER_DELIVERY):
+                continue
+            client = self.client_of(order.client)
+            category, severity, subject, body = _rng(self.seed, "ticket-idea", order.pk).choice(TICKET_IDEAS)
+            opened += self.act(
+                "ticket_opened",
+                lambda pk=order.pk: self.lock_order(pk),
+                lambda locked, client=client, category=category, severity=severity, subject=subject, body=body: (
+                    aftersales_services.ticket_open(
+                        order=locked, actor=client, category=category, severity=severity, subject=subject, body=body
+                    )
+                ),
+            )
+
+    def work_tickets(self) -> None:
+        """After-sales answers and resolves tickets; simulated clients reply and rate the resolution."""
+        tickets = (
+            Ticket.objects.filter(
+                status__in=(TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED)
+            )
+            .select_related("order__client", "opened_by")
+            .annotate(
+                last_move=Max("events__at", filter=Q(events__kind=TicketEventKind.STATUS_CHANGED)),
+                waited=Exists(
+                    TicketEvent.objects.filter(
+                        ticket=OuterRef("pk"), kind=TicketEventKind.STATUS_CHANGED, to_value=TicketStatus.WAITING_CLIENT
+                    )
+                ),
+            )
+            .order_by("opened_at", "id")
+        )
+        done = 0
+        for ticket in tickets:
+            if done >= PER_ROUND:
+                break
+            step = self.ticket_step(ticket)
+            if step is None:
+                continue
+            kind, action, ignore_opening = step
+            done += self.act(
+                kind,
+                lambda pk=ticket.pk, ignore=ignore_opening: self.lock_ticket(pk, ignore_opening=ignore),
+                action,
+            )
+
+    def lock_ticket(self, pk: int, *, ignore_opening: bool):
+        ticket = Ticket.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+        if ticket is None or self.human_on_ticket(pk, ignore_opening=ignore_opening):
+            return None
+        return ticket
+
+    def ticket_step(self, ticket: Ticket):
+        """What is due on `ticket` now: (report kind, action, whether the client's opening may be answered)."""
+        aftersales = self.staff(SIM_AFTERSALES)
+        simulated_client = is_simulation_user(ticket.opened_by) and ticket.order.client.name in ORGANIZATION_KEYS
+        status = ticket.status
+        if status == TicketStatus.OPEN and ticket.first_responded_at is None:
+            window = ticket.first_response_due - ticket.opened_at
+            late = _chance(self.seed, "late-answer", ticket.pk) < LATE_FIRST_RESPONSE_SHARE
+            share = _rng(self.seed, "answer", ticket.pk).uniform(*((1.1, 1.6) if late else (0.2, 0.8)))
+            if self.now - ticket.opened_at < window * share:
+                return None
+            return (
+                "ticket_answered",
+                lambda locked: aftersales_services.ticket_post_message(
+                    ticket=locked, actor=aftersales, body=STAFF_REPLIES["first"]
+                ),
+                True,
+            )
+        if status == TicketStatus.IN_PROGRESS:
+            since = max(filter(None, [ticket.first_responded_at, ticket.last_move, ticket.opened_at]))
+            if simulated_client and not ticket.waited and _chance(self.seed, "wait", ticket.pk) < WAITING_CLIENT_SHARE:
+                if not self.due("ask-client", ticket.pk, since, (2.0, 12.0)):
+                    return None
+                return (
+                    "ticket_waiting_client",
+                    lambda locked: aftersales_services.ticket_change_status(
+                        ticket=locked, actor=aftersales, status=TicketStatus.WAITING_CLIENT, note=STAFF_REPLIES["waiting"]
+                    ),
+                    False,
+                )
+            window = ticket.resolution_due - ticket.opened_at
+            if self.now - since < window * _rng(self.seed, "resolve", ticket.pk).uniform(0.1, 0.5):
+                return None
+            return (
+                "ticket_resolved",
+                lambda locked: aftersales_services.ticket_change_status(
+                    ticket=locked, actor=aftersales, status=TicketStatus.RESOLVED, note=STAFF_REPLIES["resolved"]
+                ),
+                False,
+            )
+        if not simulated_client:
+            return None  # waiting for, or resolved for, a real client: their move
+        client = self.client_of(ticket.order.client)
+        if status == TicketStatus.WAITING_CLIENT and self.due("client-reply", ticket.pk, ticket.paused_at, CLIENT_REPLY_DELAY):
+            return (
+                "ticket_client_replied",
+                lambda locked: aftersales_services.ticket_post_message(
+                    ticket=locked, actor=client, body=STAFF_REPLIES["client_reply"]
+                ),
+                False,
+            )
+        if (
+            status == TicketStatus.RESOLVED
+            and ticket.rating is None
+            and self.due("ticket-rating", ticket.pk, ticket.resolved_at, TICKET_RATING_DELAY)
+        ):
+            score, comment = rating_for(_rng(self.seed, "ticket-rating", ticket.pk))
+            return (
+                "ticket_rated",
+                lambda locked: aftersales_services.ticket_rate(ticket=locked, actor=client, score=score, comment=comment),
+                False,
+            )
+        return None
