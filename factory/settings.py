@@ -219,9 +219,28 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
+# A worker killed mid-task (its child process or the whole worker) loses no work: the message is acknowledged
+# only once the task has returned, goes back to the queue when the child running it dies, and is handed to
+# another worker by the Redis broker when the whole worker died with it unacknowledged. Every periodic task
+# is safe to run again: the tick computes progress from DispatchState.last_tick_at inside one transaction,
+# so a tick killed before COMMIT is redone whole by the next one and never counted twice.
+# tests/foundation/test_worker_faults.py kills real workers to prove it.
+# The longest hard time limit of any task (forecast_etas: 150 s); the visibility timeout must exceed it.
+_LONGEST_TASK_SECONDS = 150
 if env.str("CELERY_BROKER_URL", default=""):
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Redis hands an unacknowledged message to another worker once it has been out this long, which is how
+    # the work of a worker that died whole comes back. Longer than any task may run, or a slow task would
+    # run twice at once; short enough that a lost message comes back within minutes (beat re-sends the
+    # tick every few seconds anyway). Tests that kill a whole worker set it to a few seconds.
+    _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * _LONGEST_TASK_SECONDS)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility_timeout,
+        # kombu looks for overdue messages only every interval x throttle seconds (100 s by default), which
+        # would add up to that to every recovery: look every tenth of the timeout (1-10 s; one cheap query).
+        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 10)),
+        "unacked_restore_throttle": 1,
+    }
 else:
     CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = embedded.broker_settings(DATA_DIR)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
@@ -229,8 +248,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Acknowledge a message after its task returned, not when it starts: a worker dying mid-task leaves it queued.
 CELERY_TASK_ACKS_LATE = True
+# ...and when the child process running it dies (SIGKILL, OOM killer), put it back on the queue at once
+# instead of failing it; the delivery limit below stops a task that kills every worker it lands on.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Deliveries that may end with a dead worker before the message is dropped with an error (factory/tasks.py
+# counts them in the broker's Redis).
+CELERY_TASK_MAX_DELIVERIES = env.int("CELERY_TASK_MAX_DELIVERIES", default=3)
+# Reserve one message per child at a time: a reserved message waits unacknowledged behind a running task,
+# and a dying worker would take more messages out of circulation until the visibility timeout.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90

@@ -115,7 +115,7 @@ class OrderIdea:
     requirements: str
 
 
-P, I, S = DataSensitivity.PUBLIC, DataSensitivity.INTERNAL, DataSensitivity.SENSITIVE
+PUB, INT, SEN = DataSensitivity.PUBLIC, DataSensitivity.INTERNAL, DataSensitivity.SENSITIVE
 D, M, A, APP = ProductType.DATASET, ProductType.MODEL, ProductType.AGENT, ProductType.APPLICATION
 
 # What each sector orders (client-authored content, so not translated).
@@ -124,37 +124,37 @@ ORDER_IDEAS = {
         OrderIdea(
             "Discharge-summary assistant",
             M,
-            S,
+            SEN,
             "Summarise discharge notes for ward doctors: key findings, medication changes, follow-up dates.",
         ),
         OrderIdea(
             "De-identified radiology report corpus",
             D,
-            S,
+            SEN,
             "Five years of CT and MRI reports, de-identified and labelled by body region and finding.",
         ),
         OrderIdea(
             "Outpatient triage agent",
             A,
-            S,
+            SEN,
             "Ask patients about symptoms on the hospital app and suggest the right department and urgency.",
         ),
         OrderIdea(
             "Chronic-disease follow-up application",
             APP,
-            S,
+            SEN,
             "Follow hypertension and diabetes patients after discharge: reminders, readings, alerts to nurses.",
         ),
         OrderIdea(
             "Medical-insurance claim audit model",
             M,
-            I,
+            INT,
             "Flag claims whose diagnosis, procedures and drugs do not fit together, with the reason.",
         ),
         OrderIdea(
             "Herbal prescription knowledge base",
             D,
-            I,
+            INT,
             "Structure the hospital's prescription handbook and formularies into a searchable dataset.",
         ),
     ],
@@ -162,37 +162,37 @@ ORDER_IDEAS = {
         OrderIdea(
             "Policy Q&A model",
             M,
-            I,
+            INT,
             "Answer citizens' questions on local policies, quoting the article and its effective date.",
         ),
         OrderIdea(
             "Citizen-hotline work-order classifier",
             M,
-            I,
+            INT,
             "Route hotline work orders to the responsible department and detect duplicates.",
         ),
         OrderIdea(
             "Government-service guide agent",
             A,
-            I,
+            INT,
             "Guide applicants step by step through business licences, permits and their documents.",
         ),
         OrderIdea(
             "Archive digitisation dataset",
             D,
-            I,
+            INT,
             "OCR and field extraction of scanned archive files from 1990 to 2015, with quality checks.",
         ),
         OrderIdea(
             "One-stop service portal assistant",
             APP,
-            I,
+            INT,
             "An assistant embedded in the one-stop service portal, with handover to a human clerk.",
         ),
         OrderIdea(
             "Social-insurance enquiry agent",
             A,
-            S,
+            SEN,
             "Answer insured people's questions on contributions and benefits from their own records.",
         ),
     ],
@@ -200,31 +200,31 @@ ORDER_IDEAS = {
         OrderIdea(
             "Credit-risk early-warning model",
             M,
-            S,
+            SEN,
             "Warn account managers of small-business loans likely to default within 90 days.",
         ),
         OrderIdea(
             "Anti-fraud transaction dataset",
             D,
-            S,
+            SEN,
             "Label two years of card and mobile transactions for fraud patterns; personal data masked.",
         ),
         OrderIdea(
             "Mobile-banking customer-service agent",
             A,
-            I,
+            INT,
             "Answer customers in the mobile app and complete simple requests such as card freezes.",
         ),
         OrderIdea(
             "Compliance document review application",
             APP,
-            I,
+            INT,
             "Check marketing and product documents against the regulator's rules before release.",
         ),
         OrderIdea(
             "Loan-file extraction model",
             M,
-            S,
+            SEN,
             "Extract the key fields of loan applications and collateral documents into the core system.",
         ),
     ],
@@ -232,31 +232,31 @@ ORDER_IDEAS = {
         OrderIdea(
             "Weld-seam defect detection model",
             M,
-            I,
+            INT,
             "Detect porosity, cracks and undercut on weld-seam images from the inspection cameras.",
         ),
         OrderIdea(
             "Equipment-maintenance knowledge agent",
             A,
-            I,
+            INT,
             "Help maintenance technicians diagnose machine faults from manuals and past repair tickets.",
         ),
         OrderIdea(
             "Production-line sensor dataset",
             D,
-            I,
+            INT,
             "Clean and align a year of vibration and temperature readings, with labelled failure events.",
         ),
         OrderIdea(
             "Quality traceability application",
             APP,
-            I,
+            INT,
             "Trace each batch from raw material to shipment and explain quality deviations.",
         ),
         OrderIdea(
             "Fabric-defect inspection model",
             M,
-            P,
+            PUB,
             "Spot weaving and dyeing defects on the finishing line at full line speed.",
         ),
     ],
@@ -264,31 +264,31 @@ ORDER_IDEAS = {
         OrderIdea(
             "Course Q&A teaching-assistant agent",
             A,
-            P,
+            PUB,
             "Answer students' questions on course material at any hour, citing the lecture slides.",
         ),
         OrderIdea(
             "Essay feedback model",
             M,
-            I,
+            INT,
             "Give secondary-school students feedback on structure, argument and language of their essays.",
         ),
         OrderIdea(
             "Campus service application",
             APP,
-            I,
+            INT,
             "One assistant for library, canteen, dormitory and administrative questions on campus.",
         ),
         OrderIdea(
             "Exam item-bank dataset",
             D,
-            I,
+            INT,
             "Tag ten thousand exam items by knowledge point, difficulty and cognitive level.",
         ),
         OrderIdea(
             "Vocational skills tutoring agent",
             A,
-            P,
+            PUB,
             "Coach students through practical training tasks with step-by-step hints and checks.",
         ),
     ],
@@ -589,7 +589,11 @@ class _Round:
         """Operations accepts submitted orders after a while (and turns down a few)."""
         touched = self.recently_touched_orders([OrderStatus.SUBMITTED])
         candidates = Order.objects.filter(status=OrderStatus.SUBMITTED).exclude(pk__in=touched).order_by("created_at")
-        due = [pk for pk, created in candidates.values_list("pk", "created_at") if self.due("accept", pk, created, ACCEPT_DELAY)]
+        due = [
+            pk
+            for pk, created in candidates.values_list("pk", "created_at")
+            if self.due("accept", pk, created, ACCEPT_DELAY)
+        ]
         operations = self.staff(SIM_OPERATIONS)
         for pk in due[:PER_ROUND]:
             if _chance(self.seed, "reject-order", pk) < ORDER_REJECT_SHARE:
@@ -747,7 +751,12 @@ class _Round:
         """After-sales answers and resolves tickets; simulated clients reply and rate the resolution."""
         tickets = (
             Ticket.objects.filter(
-                status__in=(TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED)
+                status__in=(
+                    TicketStatus.OPEN,
+                    TicketStatus.IN_PROGRESS,
+                    TicketStatus.WAITING_CLIENT,
+                    TicketStatus.RESOLVED,
+                )
             )
             .select_related("order__client", "opened_by")
             .annotate(
@@ -806,7 +815,10 @@ class _Round:
                 return (
                     "ticket_waiting_client",
                     lambda locked: aftersales_services.ticket_change_status(
-                        ticket=locked, actor=aftersales, status=TicketStatus.WAITING_CLIENT, note=STAFF_REPLIES["waiting"]
+                        ticket=locked,
+                        actor=aftersales,
+                        status=TicketStatus.WAITING_CLIENT,
+                        note=STAFF_REPLIES["waiting"],
                     ),
                     False,
                 )
@@ -823,7 +835,9 @@ class _Round:
         if not simulated_client:
             return None  # waiting for, or resolved for, a real client: their move
         client = self.client_of(ticket.order.client)
-        if status == TicketStatus.WAITING_CLIENT and self.due("client-reply", ticket.pk, ticket.paused_at, CLIENT_REPLY_DELAY):
+        if status == TicketStatus.WAITING_CLIENT and self.due(
+            "client-reply", ticket.pk, ticket.paused_at, CLIENT_REPLY_DELAY
+        ):
             return (
                 "ticket_client_replied",
                 lambda locked: aftersales_services.ticket_post_message(
@@ -839,7 +853,9 @@ class _Round:
             score, comment = rating_for(_rng(self.seed, "ticket-rating", ticket.pk))
             return (
                 "ticket_rated",
-                lambda locked: aftersales_services.ticket_rate(ticket=locked, actor=client, score=score, comment=comment),
+                lambda locked: aftersales_services.ticket_rate(
+                    ticket=locked, actor=client, score=score, comment=comment
+                ),
                 False,
             )
         return None

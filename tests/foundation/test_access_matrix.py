@@ -64,8 +64,7 @@ SKIPPED = {
 }
 # The Django admin's internals (model pages, password change, autocomplete, jsi18n…) are guarded by the
 # admin site itself (is_staff); only its index is in the matrix, which is enough to pin who gets in.
-ADMIN_INTERNALS = "/admin/"
-ADMIN_INDEX = "/admin/"
+ADMIN = "/admin/"
 
 # fmt: off
 # Answers per role. Key: "METHOD /url/template/"; value: (object whose id fills {pk}, then one status per
@@ -203,7 +202,7 @@ def _walk(resolver, prefix=""):
 
 
 def _skipped(template: str) -> bool:
-    return template in SKIPPED or (template.startswith(ADMIN_INTERNALS) and template != ADMIN_INDEX)
+    return template in SKIPPED or (template.startswith(ADMIN) and template != ADMIN)
 
 
 def url_templates() -> list[str]:
@@ -217,7 +216,11 @@ def _rows_of(template: str) -> list[str]:
 
 def _cells():
     for template in url_templates():
-        for key in _rows_of(template) or [f"? {template}"]:
+        rows = _rows_of(template)
+        if not rows:
+            # One failing cell names the pattern that has no row yet.
+            yield pytest.param(f"? {template}", "every role", id=f"? {template}")
+        for key in rows:
             for role in ROLES:
                 yield pytest.param(key, role, id=f"{key} {role}")
 
@@ -240,7 +243,11 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    """Built once and rolled back at the end of the module; each test runs in a savepoint inside it."""
+    """Built once and rolled back at the end of the module; each test runs in a savepoint inside it.
+
+    The users are the personas of tests/conftest.py, made the same way: those fixtures are per test, and
+    building the orders through the services for each of the ~700 cells would take minutes.
+    """
     from dispatch.models import Job
     from dispatch.services import dispatch_tick
     from orders.models import Order, OrderStep
@@ -319,7 +326,7 @@ def test_access_matrix(world, key, role):
 
     assert response.status_code == expected, f"{key.split()[0]} {url} as {role}: {response.status_code}"
     template = key.split(" ", 1)[1]
-    if response.status_code == 302 and template != ADMIN_INDEX:
+    if response.status_code == 302 and template != ADMIN:  # the admin sends everyone else to its own login
         # Anonymous page views go to the login page; a signed-in user is answered, never sent back to sign in.
         to_login = response["Location"].startswith(reverse("login"))
         assert to_login == (role == "anonymous"), f"{url} as {role} redirects to {response['Location']}"

@@ -1,5 +1,24 @@
-from datetime import timedelta
+"""The demo factory: users, client organizations, compute pools, and a past that every chart can show.
+
+The story is played through the real services on a virtual factory clock: every order, review and ticket
+is placed, accepted, produced, reviewed, delivered, rated and answered at its own moment in the past, all
+of them in one chronological sweep, so timelines, references and SLA flags come out as they would have.
+The compute history (the jobs that ran those steps, utilization and queue samples) is then derived from
+the steps' own start and finish times; a dispatch tick places the work waiting now and a forecast sets ETAs.
+
+Idempotent: the story is built once (the demo organizations beyond the two fixed clients mark it); later
+runs only make sure the fixed demo users exist.
+"""
+
+import heapq
+import math
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -7,13 +26,19 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from dispatch.models import ComputePool, ComputeSite
-from factory import roles
-from factory.catalog.models import Sector
-from factory.clock import now
-from orders import services
-from orders.models import ClientOrganization, Order, OrderStatus, OrderStep, StepStatus
+from aftersales import services as aftersales_services
+from dispatch import background, forecast
+from dispatch import services as dispatch_services
+from dispatch.models import ComputePool, ComputeSite, Job, JobState, PoolState, QueueSample, UtilizationSample
+from factory import clock, roles
+from factory.catalog.models import SIZE_FACTORS, Size, Workshop
+from factory.catalog.selectors import routing_for, steps_by_workshop
+from factory.dashboard import demo
+from orders import services as order_services
+from orders.models import ClientOrganization, Order, OrderStage, OrderStep, Priority
 from orders.services import client_user_attach
+from security import services as security_services
+from security.models import Review, ReviewStatus
 
 # username → staff role (None for the superuser). Listed in the README and API.md "Demo data".
 DEMO_STAFF = {
@@ -24,86 +49,11 @@ DEMO_STAFF = {
     "reviewer2": roles.SECURITY,
     "aftersales": roles.AFTERSALES,
 }
-# username → (organization, sector). Invented names.
-DEMO_CLIENTS = {
-    "client-a": ("Qinghe Provincial People's Hospital", Sector.HEALTHCARE),
-    "client-b": ("Lanxi City Government Data Bureau", Sector.GOVERNMENT),
-}
-
-
-class Command(BaseCommand):
-    help = "Create the demo users and data (idempotent: running it again keeps what exists)."
-
-    def handle(self, *args, **options):
-        if not settings.DEMO_MODE:
-            raise CommandError("Demo data is only created in demo mode (DEMO_MODE=true), never in production.")
-        with transaction.atomic():
-            created = self._users()
-            pools = _pools()
-            orders = self._orders()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo users ready ({created} created); {pools} compute pools; {orders} demo orders placed."
-            )
-        )
-
-    def _users(self) -> int:
-        User = get_user_model()
-        created = 0
-        for username, role in DEMO_STAFF.items():
-            user, is_new = User.objects.get_or_create(username=username, defaults={"is_staff": role is None})
-            if is_new:
-                user.is_superuser = role is None
-                user.set_password(settings.DEMO_PASSWORD)
-                user.save()
-                if role:
-                    user.groups.add(Group.objects.get(name=role))
-                created += 1
-        for username, (organization_name, sector) in DEMO_CLIENTS.items():
-            organization, _ = ClientOrganization.objects.get_or_create(
-                name=organization_name, defaults={"sector": sector}
-            )
-            user, is_new = User.objects.get_or_create(username=username)
-            if is_new:
-                user.set_password(settings.DEMO_PASSWORD)
-                user.save()
-                client_user_attach(user=user, organization=organization)
-                created += 1
-        return created
-
-    def _orders(self) -> int:
-        """A few orders per demo client in several states, placed once (only when the client has none)."""
-        User = get_user_model()
-        ops = User.objects.get(username="ops")
-        placed = 0
-        for username, (title, product_type, sensitivity) in DEMO_CLIENT_ORDERS.items():
-            client_user = User.objects.get(username=username)
-            organization = client_user.client_membership.organization
-            if Order.objects.filter(client=organization).exists():
-                continue
-            for target in (
-                OrderStatus.SUBMITTED,
-                OrderStatus.IN_PRODUCTION,
-                OrderStatus.AWAITING_REVIEW,
-                OrderStatus.DELIVERED,
-            ):
-                order = services.order_submit(
-                    client=organization,
-                    actor=client_user,
-                    title=f"{title} ({target.label})",
-                    product_type=product_type,
-                    sector=organization.sector,
-                    requirements="Demo order.",
-                    data_sensitivity=sensitivity,
-                    size="small",
-                    priority="normal",
-                    requested_delivery=now().date() + timedelta(days=45),
-                )
-                placed += 1
-                if target != OrderStatus.SUBMITTED:
-                    _drive(order, target, ops)
-        return placed
-
+# username → organization key (demo.DEMO_ORGANIZATIONS).
+DEMO_CLIENTS = {"client-a": "qinghe-hospital", "client-b": "lanxi-data-bureau"}
+ORGANIZATIONS = {key: (name, sector) for key, name, sector in demo.DEMO_ORGANIZATIONS}
+# Present once the story was built (the fixed clients' organizations predate it in older demo databases).
+STORY_MARKER = ORGANIZATIONS["hengtai-machinery"][0]
 
 # site → (city, in province, monitored PFLOPS, [(pool, kind, trusted, dispatchable PFLOPS, CNY per PFLOPS·h)]).
 # ~2000 PFLOPS dispatchable out of ~7000 monitored, like the real provincial platform.
@@ -147,6 +97,61 @@ DEMO_SITES = {
     ),
 }
 
+SAMPLE_EVERY = timedelta(minutes=15)
+SAMPLE_DAYS = 30
+MEDICAL_ACCOMPANIMENT = "Provincial online medical-accompaniment service agent"
+
+
+class Command(BaseCommand):
+    help = "Create the demo users and data (idempotent: running it again keeps what exists)."
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_MODE:
+            raise CommandError("Demo data is only created in demo mode (DEMO_MODE=true), never in production.")
+        started = time.perf_counter()
+        with transaction.atomic():
+            built = ClientOrganization.objects.filter(name=STORY_MARKER).exists()
+            created = _users()
+            pools = _pools()
+            summary = "the demo factory was already there" if built else _story()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo users ready ({created} created); {pools} compute pools; {summary} "
+                f"({time.perf_counter() - started:.1f} s)."
+            )
+        )
+
+
+def _users() -> int:
+    User = get_user_model()
+    created = 0
+    for username, role in DEMO_STAFF.items():
+        user, is_new = User.objects.get_or_create(username=username, defaults={"is_staff": role is None})
+        if is_new:
+            user.is_superuser = role is None
+            user.set_password(settings.DEMO_PASSWORD)
+            user.save()
+            if role:
+                user.groups.add(Group.objects.get(name=role))
+            created += 1
+    for username, key in DEMO_CLIENTS.items():
+        organization = _organization(key)
+        user, is_new = User.objects.get_or_create(username=username)
+        if is_new:
+            user.set_password(settings.DEMO_PASSWORD)
+            user.save()
+            client_user_attach(user=user, organization=organization)
+            created += 1
+    return created
+
+
+def _organization(key: str) -> ClientOrganization:
+    name, sector = ORGANIZATIONS[key]
+    organization, _created = ClientOrganization.objects.get_or_create(
+        name=name, defaults={"sector": sector, "contact_email": f"ai-projects@{key}.example.cn"}
+    )
+    return organization
+
 
 def _pools() -> int:
     for seed, (site_name, (city, in_province, monitored, pools)) in enumerate(DEMO_SITES.items()):
@@ -168,26 +173,967 @@ def _pools() -> int:
     return ComputePool.objects.count()
 
 
-DEMO_CLIENT_ORDERS = {
-    "client-a": ("Medical accompaniment agent", "agent", "sensitive"),
-    "client-b": ("Policy Q&A model", "model", "internal"),
-}
+# --- What happened: the specifications of the story -----------------------------------------------------
 
 
-def _drive(order, target, ops):
-    """Move a demo order forward by hand, as operations staff would before dispatch runs it."""
-    services.order_accept(order=order, actor=ops)
-    services.order_start_production(order=order, actor=ops)
-    for stage in order.stages.order_by("position"):
-        if target == OrderStatus.IN_PRODUCTION:
-            step = OrderStep.objects.get(stage=stage, status=StepStatus.READY)
-            services.step_finish(step=step, actor=ops)
-            return
-        for step in stage.steps.order_by("position"):
-            services.step_finish(step=step, actor=ops)
-        if target == OrderStatus.AWAITING_REVIEW:
-            return
-        stage.refresh_from_db()
-        services.stage_release_gate(stage=stage, actor=ops, note="Demo")
-    order.refresh_from_db()
-    services.order_deliver(order=order, actor=ops)
+@dataclass
+class TicketSpec:
+    key: str
+    opened_ago: float  # factory hours before now
+    category: str
+    severity: str
+    subject: str
+    body: str
+    # (hours after opening, action, text): "staff" reply, "client" reply, "waiting", "resolved", "rate".
+    script: list = field(default_factory=list)
+    follow_up: str = ""  # key of the follow-up order this ticket turns into
+
+
+@dataclass
+class OrderSpec:
+    key: str
+    org: str
+    title: str
+    product_type: str
+    sensitivity: str
+    requirements: str
+    target: str  # submitted accepted rejected cancelled production gate rework ready delivered closed
+    workshop: str = ""  # where a production, gate, rework or cancelled order stands
+    at_step: float | str = 0.5  # share of the workshop's steps done, or "training": its first training step
+    ago: float = 0.0  # factory hours from the target moment (delivery for delivered orders) to now
+    size: str = Size.SMALL
+    priority: str = Priority.NORMAL
+    placed_by: str = ""  # username; the organization's client user by default
+    rework_at: str = ""  # a gate whose first review was rejected on the way
+    approvals: int = 0  # approvals already given at the gate it waits at
+    rated: bool = True
+    tickets: list = field(default_factory=list)
+    follow_up_of: str = ""  # key of the ticket this order came from
+
+
+def _idea(title: str) -> demo.OrderIdea:
+    return next(idea for ideas in demo.ORDER_IDEAS.values() for idea in ideas if idea.title == title)
+
+
+def _spec(key, org, title, target, **extra) -> OrderSpec:
+    idea = _idea(title)
+    return OrderSpec(
+        key=key,
+        org=org,
+        title=idea.title,
+        product_type=idea.product_type,
+        sensitivity=idea.sensitivity,
+        requirements=idea.requirements,
+        target=target,
+        **extra,
+    )
+
+
+def _curated() -> list[OrderSpec]:
+    """The orders people look at first: the two demo clients' and the showcase ones."""
+    day = 24.0
+    medical = OrderSpec(
+        key="medical-accompaniment",
+        org="qinghe-hospital",
+        title=MEDICAL_ACCOMPANIMENT,
+        product_type="agent",
+        sensitivity="sensitive",
+        requirements=(
+            "An agent for the provincial online medical-accompaniment service: it books appointments, guides "
+            "patients through their visit, explains reports in plain words and follows up after discharge. "
+            "Patient records are sensitive and stay on trusted in-province pools."
+        ),
+        target="production",
+        workshop=Workshop.AGENT,
+        at_step=0.35,
+        size=Size.MEDIUM,
+        priority=Priority.HIGH,
+    )
+    weld_ticket = TicketSpec(
+        key="weld-follow-up",
+        opened_ago=0,  # set from the follow-up order's own timeline
+        category="change_request",
+        severity="medium",
+        subject="Extend the model to the new camera line",
+        body="Line 4 now has 12-megapixel cameras; the model misses small pores on those images.",
+        script=[(2.5, "staff", demo.STAFF_REPLIES["first"])],
+        follow_up="weld-follow-up-order",
+    )
+    return [
+        medical,
+        _spec(
+            "radiology-corpus",
+            "qinghe-hospital",
+            "De-identified radiology report corpus",
+            "closed",
+            ago=40 * day,
+            rework_at=Workshop.DATA,
+        ),
+        _spec(
+            "discharge-summary",
+            "qinghe-hospital",
+            "Discharge-summary assistant",
+            "gate",
+            workshop=Workshop.MODEL,
+            approvals=1,
+        ),
+        _spec(
+            "triage-agent",
+            "qinghe-hospital",
+            "Outpatient triage agent",
+            "delivered",
+            ago=2 * day,
+            rated=False,
+            tickets=[
+                TicketSpec(
+                    "triage-question",
+                    3,
+                    "question",
+                    "low",
+                    "Can the agent also answer in Cantonese?",
+                    "Some of our patients would prefer Cantonese. Is that possible with the current model?",
+                )
+            ],
+        ),
+        _spec("claim-audit", "qinghe-hospital", "Medical-insurance claim audit model", "submitted", ago=2),
+        _spec(
+            "policy-qa",
+            "lanxi-data-bureau",
+            "Policy Q&A model",
+            "production",
+            workshop=Workshop.MODEL,
+            at_step="training",
+        ),
+        _spec(
+            "service-portal",
+            "lanxi-data-bureau",
+            "One-stop service portal assistant",
+            "production",
+            workshop=Workshop.INTEGRATION,
+            size=Size.MEDIUM,
+        ),
+        _spec(
+            "archive-dataset",
+            "lanxi-data-bureau",
+            "Archive digitisation dataset",
+            "closed",
+            ago=20 * day,
+            size=Size.MEDIUM,
+            tickets=[
+                TicketSpec(
+                    "archive-labels",
+                    18 * day,
+                    "complaint",
+                    "medium",
+                    "Dates in the 1994 files are read as 1904",
+                    "About two hundred records of 1994 have the year 1904 in the date field.",
+                    script=[
+                        (3, "staff", demo.STAFF_REPLIES["first"]),
+                        (30, "resolved", "Re-extracted the affected files; a corrected version 1.0.1 is delivered."),
+                        (40, "rate", "5|Quick and thorough fix."),
+                    ],
+                )
+            ],
+        ),
+        _spec("service-guide", "lanxi-data-bureau", "Government-service guide agent", "ready", ago=3),
+        _spec(
+            "hotline-classifier",
+            "lanxi-data-bureau",
+            "Citizen-hotline work-order classifier",
+            "delivered",
+            ago=4 * day,
+            tickets=[
+                TicketSpec(
+                    "hotline-codes",
+                    2 * day,
+                    "change_request",
+                    "medium",
+                    "Add the new department codes",
+                    "Three departments were merged last month; work orders still go to the old codes.",
+                    script=[
+                        (2, "staff", demo.STAFF_REPLIES["first"]),
+                        (22, "waiting", "Could you send us the official list of the new department codes?"),
+                    ],
+                )
+            ],
+        ),
+        _spec(
+            "credit-risk",
+            "jinhai-rural-bank",
+            "Credit-risk early-warning model",
+            "production",
+            workshop=Workshop.MODEL,
+            at_step="training",
+            size=Size.MEDIUM,
+            priority=Priority.HIGH,
+        ),
+        _spec(
+            "loan-extraction",
+            "dongling-city-bank",
+            "Loan-file extraction model",
+            "production",
+            workshop=Workshop.MODEL,
+            at_step="training",
+        ),
+        _spec(
+            "insurance-agent", "qinghe-hrss-bureau", "Social-insurance enquiry agent", "rework", workshop=Workshop.AGENT
+        ),
+        _spec(
+            "weld-seam",
+            "hengtai-machinery",
+            "Weld-seam defect detection model",
+            "closed",
+            ago=30 * day,
+            tickets=[weld_ticket],
+        ),
+        OrderSpec(
+            key="weld-follow-up-order",
+            org="hengtai-machinery",
+            title="Weld-seam defect detection model: camera line 4",
+            product_type="model",
+            sensitivity="internal",
+            requirements="Extend the weld-seam model to the 12-megapixel images of camera line 4.",
+            target="production",
+            workshop=Workshop.DATA,
+            at_step=0.6,
+            placed_by=demo.SIM_AFTERSALES,
+            follow_up_of="weld-follow-up",
+        ),
+        _spec(
+            "quality-trace",
+            "xinghe-nev-works",
+            "Quality traceability application",
+            "production",
+            workshop=Workshop.AGENT,
+            placed_by=demo.SIM_OPERATIONS,
+            priority=Priority.URGENT,
+        ),
+    ]
+
+
+# Orders filling the rest of the factory: (target, workshop, how many). Delivered history comes on top.
+FILLER = [
+    ("production", Workshop.DATA, 3),
+    ("production", Workshop.MODEL, 1),
+    ("production", Workshop.AGENT, 1),
+    ("production", Workshop.INTEGRATION, 1),
+    ("gate", Workshop.DATA, 2),
+    ("gate", Workshop.MODEL, 1),
+    ("gate", Workshop.AGENT, 1),
+    ("gate", Workshop.INTEGRATION, 1),
+    ("ready", "", 1),
+    ("accepted", "", 2),
+    ("submitted", "", 3),
+    ("rejected", "", 2),
+    ("cancelled", "", 1),
+    ("cancelled", Workshop.MODEL, 1),
+    ("delivered", "", 5),
+]
+CLOSED_HISTORY = 17
+# Tickets on the filler's deliveries: (opened hours ago, category, severity, subject, body, script).
+FILLER_TICKETS = [
+    # Nobody answered in time: the first response is past due.
+    (
+        7,
+        "defect",
+        "high",
+        "Answers cite a superseded regulation",
+        "Since this week some answers quote the 2019 rules.",
+        [],
+    ),
+    # Answered, but the resolution window ran out.
+    (
+        150,
+        "defect",
+        "medium",
+        "Slow responses at peak hours",
+        "Between 9 and 11 a.m. answers take over ten seconds.",
+        [
+            (3, "staff", demo.STAFF_REPLIES["first"]),
+            (20, "waiting", demo.STAFF_REPLIES["waiting"]),
+            (32, "client", demo.STAFF_REPLIES["client_reply"]),
+        ],
+    ),
+    # Critical, answered at once, running out of time.
+    (
+        19,
+        "defect",
+        "critical",
+        "Service unavailable after the update",
+        "Since the update this morning no request works.",
+        [(0.4, "staff", "We are on it: the update is being rolled back now.")],
+    ),
+    # Resolved, waiting for the client's word.
+    (
+        96,
+        "question",
+        "low",
+        "How do we export the evaluation report?",
+        "We need the report as a PDF for our committee.",
+        [
+            (5, "staff", demo.STAFF_REPLIES["first"]),
+            (50, "resolved", "The PDF export is under Reports; we sent a guide."),
+        ],
+    ),
+    # Closed and rated long ago.
+    (
+        45 * 24,
+        "complaint",
+        "medium",
+        "Labels inconsistent in one batch",
+        "Batch 7 uses two different labels for one class.",
+        [
+            (4, "staff", demo.STAFF_REPLIES["first"]),
+            (40, "resolved", "Batch 7 relabelled and re-delivered."),
+            (52, "rate", "4|Fixed, thank you."),
+        ],
+    ),
+    # Resolved, never confirmed: the SLA watch closed it after a week.
+    (
+        12 * 24,
+        "question",
+        "low",
+        "Which base model is inside?",
+        "Our auditors ask which base model and version the delivered model was fine-tuned from.",
+        [(6, "staff", demo.STAFF_REPLIES["first"]), (20, "resolved", "Named in the model card, section 2; sent.")],
+    ),
+]
+
+
+def _filler(rng) -> list[OrderSpec]:
+    others = [key for key, _name, _sector in demo.DEMO_ORGANIZATIONS if key not in DEMO_CLIENTS.values()]
+    by_sector = defaultdict(list)
+    for key in others:
+        by_sector[ORGANIZATIONS[key][1]].append(key)
+    specs = []
+
+    def pick(workshop: str):
+        while True:
+            org = rng.choice(others)
+            ideas = [
+                idea
+                for idea in demo.ORDER_IDEAS[ORGANIZATIONS[org][1]]
+                if not workshop or workshop in routing_for_type(idea.product_type)
+            ]
+            if ideas:
+                return org, rng.choice(ideas)
+
+    def make(target, workshop, **extra):
+        org, idea = pick(workshop)
+        size = rng.choices([Size.SMALL, Size.MEDIUM], weights=[65, 35])[0]
+        priority = rng.choices([Priority.NORMAL, Priority.HIGH, Priority.LOW], weights=[70, 15, 15])[0]
+        specs.append(
+            OrderSpec(
+                key=f"filler-{len(specs)}",
+                org=org,
+                title=idea.title,
+                product_type=idea.product_type,
+                sensitivity=idea.sensitivity,
+                requirements=idea.requirements,
+                target=target,
+                workshop=workshop,
+                at_step=round(rng.uniform(0.1, 0.9), 2),
+                size=size,
+                priority=priority,
+                placed_by=demo.SIM_OPERATIONS if rng.random() < 0.1 else "",
+                **extra,
+            )
+        )
+
+    for target, workshop, count in FILLER:
+        for index in range(count):
+            extra = {}
+            if target == "submitted":
+                extra["ago"] = [1.0, 5.0, 9.0][index % 3]
+            elif target in ("rejected", "cancelled"):
+                extra["ago"] = rng.uniform(2, 20) * 24
+            elif target == "delivered":
+                extra["ago"] = rng.uniform(0.5, 6) * 24
+                extra["rated"] = rng.random() < 0.4
+            elif target == "gate" and index == 0 and workshop == Workshop.DATA:
+                extra["ago"] = 0.5
+            make(target, workshop, **extra)
+    # Deliveries over the past twelve weeks, a couple a week, some with a rejected gate on the way.
+    for index in range(CLOSED_HISTORY):
+        ago = (4 + index * 78 / (CLOSED_HISTORY - 1) + rng.uniform(-1.5, 1.5)) * 24
+        make("closed", "", ago=max(ago, 4 * 24))
+        if rng.random() < 0.25:
+            specs[-1].rework_at = rng.choice(routing_for_type(specs[-1].product_type))
+    # Each ticket on the latest delivery old enough for it.
+    delivered = sorted((spec for spec in specs if spec.target in ("delivered", "closed")), key=lambda spec: spec.ago)
+    for opened_ago, category, severity, subject, body, script in sorted(FILLER_TICKETS, key=lambda t: -t[0]):
+        parent = next(
+            spec
+            for spec in delivered
+            if not spec.tickets and spec.ago > opened_ago + 24 and (spec.target == "closed" or opened_ago < 48)
+        )
+        parent.tickets.append(
+            TicketSpec(f"{parent.key}-ticket", opened_ago, category, severity, subject, body, script=list(script))
+        )
+    return specs
+
+
+_ROUTINGS: dict[str, list[str]] = {}
+
+
+def routing_for_type(product_type: str) -> list[str]:
+    if product_type not in _ROUTINGS:
+        _ROUTINGS[product_type] = routing_for(product_type)
+    return _ROUTINGS[product_type]
+
+
+# --- When it happened: each order's timeline -------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    spec: OrderSpec
+    entries: list  # (hours after placing, action tuple), in time order
+    cut: float  # hours after placing at which the story reaches now
+    waiting_step: tuple | None = None  # (stage index, step index, hours after placing it became ready)
+
+    def at(self, offset: float, *action) -> None:
+        self.entries.append((offset, action))
+
+
+def _wait_hours(priority: str, rng) -> float:
+    """How long a ready step waited for compute (urgent work preempts; low priority yields)."""
+    mean = {"urgent": 0.1, "high": 0.4, "normal": 1.0, "low": 2.5}[priority]
+    return min(rng.expovariate(1 / mean), 10 * mean)
+
+
+def _plan(spec: OrderSpec, rng) -> Plan:
+    """The order's timeline in hours after it was placed, up to where it stands now (`cut`)."""
+    workshops = routing_for_type(spec.product_type)
+    catalog = steps_by_workshop(workshops, spec.size)
+    factor = SIZE_FACTORS[spec.size]
+    plan = Plan(spec=spec, entries=[], cut=0.0)
+    plan.at(0, "place")
+    t = 0.0
+    if spec.target == "submitted":
+        plan.cut = spec.ago
+        return plan
+    if spec.target == "rejected":
+        t += rng.uniform(2, 10)
+        plan.at(t, "reject")
+        plan.cut = t + spec.ago
+        return plan
+    if spec.target == "cancelled" and not spec.workshop:
+        t += rng.uniform(1, 6)
+        plan.at(t, "cancel", "client")
+        plan.cut = t + spec.ago
+        return plan
+    t += rng.uniform(2, 20)
+    plan.at(t, "accept")
+    if spec.target == "accepted":
+        plan.cut = t + rng.uniform(0.3, 1.5)
+        return plan
+    t += rng.uniform(0.2, 3)
+    plan.at(t, "start")
+    ready = t
+    sensitive = spec.sensitivity == "sensitive"
+    for k, workshop in enumerate(workshops):
+        steps = catalog[workshop]
+        stops_here = spec.target in ("production", "cancelled") and spec.workshop == workshop
+        stop_at = _stop_index(steps, spec.at_step) if stops_here else None
+        for j, step in enumerate(steps):
+            if j == stop_at:
+                waited = rng.uniform(0.1, 1.5)
+                if spec.target == "cancelled":
+                    plan.at(ready + waited, "cancel", "staff")
+                    plan.cut = ready + waited + spec.ago
+                else:
+                    plan.cut, plan.waiting_step = ready + waited, (k, j, ready)
+                return plan
+            ready = _run_step(plan, k, j, step, factor, ready, spec.priority, rng)
+        opened = ready + rng.uniform(0.05, 0.2)
+        plan.at(opened, "open_review", k)
+        if spec.target == "gate" and spec.workshop == workshop:
+            plan.cut = opened + (spec.ago or rng.uniform(1, 14))
+            if spec.approvals:
+                decided = opened + rng.uniform(2, 8)
+                plan.at(decided, "approve", k, demo.SIM_REVIEWERS[0])
+                plan.cut = decided + rng.uniform(1, 4)
+            return plan
+        decided = opened + rng.uniform(2, 20)
+        if spec.rework_at == workshop or (spec.target == "rework" and spec.workshop == workshop):
+            redo = rng.randrange(len(steps))
+            plan.at(decided, "reject_review", k, redo, demo.SIM_REVIEWERS[1])
+            if spec.target == "rework":
+                plan.cut, plan.waiting_step = decided + rng.uniform(0.2, 1.5), (k, redo, decided)
+                return plan
+            finished = _run_step(plan, k, redo, steps[redo], factor, decided, spec.priority, rng)
+            opened = finished + rng.uniform(0.05, 0.2)
+            plan.at(opened, "open_review", k)
+            decided = opened + rng.uniform(2, 20)
+        if sensitive:
+            plan.at(decided, "approve", k, demo.SIM_REVIEWERS[0])
+            decided += rng.uniform(1, 8)
+            plan.at(decided, "approve", k, demo.SIM_REVIEWERS[1])
+        else:
+            plan.at(decided, "approve", k, rng.choice(demo.SIM_REVIEWERS))
+        ready = decided
+    if spec.target == "ready":
+        plan.cut = ready + spec.ago
+        return plan
+    delivered = ready + rng.uniform(2, 24)
+    plan.at(delivered, "deliver")
+    plan.cut = delivered + spec.ago
+    if spec.target == "closed":
+        confirmed = delivered + min(rng.uniform(12, 72), spec.ago * 0.5)
+        plan.at(confirmed, "confirm")
+        if spec.rated:
+            plan.at(confirmed + rng.uniform(0, 3), "rate", *demo.rating_for(rng))
+    elif spec.rated:
+        plan.at(delivered + spec.ago * rng.uniform(0.3, 0.8), "rate", *demo.rating_for(rng))
+    return plan
+
+
+def _stop_index(steps, at_step) -> int:
+    if at_step == "training":
+        return next((j for j, step in enumerate(steps) if step.pool_kind == "training"), len(steps) // 2)
+    return min(int(len(steps) * float(at_step)), len(steps) - 1)
+
+
+def _run_step(plan: Plan, k: int, j: int, step, factor, ready: float, priority: str, rng) -> float:
+    """The step waits for compute, runs at its demand until its work is done; returns when it finished."""
+    hours = max(float(step.work_pflops_hours * factor) / float(step.demand_pflops), 0.1)
+    started = ready + _wait_hours(priority, rng)
+    finished = started + hours
+    plan.at(started, "run", k, j, ready)
+    plan.at(finished, "finish", k, j)
+    return finished
+
+
+# --- Playing it: one chronological sweep through every order and ticket ---------------------------------
+
+
+class _VirtualClock:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class _Run:
+    order_id: int
+    step_id: int
+    queued: datetime
+    started: datetime
+    finished: datetime | None = None
+
+
+class _Story:
+    def __init__(self, now: datetime, rng):
+        self.now, self.rng = now, rng
+        self.orders: dict[str, Order] = {}
+        self.tickets: dict[str, object] = {}
+        self.steps: dict[int, dict[tuple[int, int], int]] = {}
+        self.runs: dict[int, _Run] = {}  # running step → its run
+        self.finished_runs: list[_Run] = []
+        self.waiting: list[tuple[Order, int, datetime]] = []  # steps waiting for compute now: order, step, since
+        self.users: dict[str, object] = {}
+
+    def user(self, username: str):
+        if username not in self.users:
+            if username in demo.SIM_STAFF:
+                self.users[username] = demo.sim_staff(username)
+            else:
+                self.users[username] = get_user_model().objects.get(username=username)
+        return self.users[username]
+
+    def client_user(self, org_key: str):
+        for username, key in DEMO_CLIENTS.items():
+            if key == org_key:
+                return self.user(username)
+        return self.user(demo.sim_client_username(org_key))
+
+    def order_story(self, plan: Plan, placed: datetime) -> Iterator[datetime]:
+        spec = plan.spec
+        order = None
+        for offset, action in plan.entries:
+            yield placed + timedelta(hours=offset)
+            order = self.order_action(spec, order, action)
+        if plan.waiting_step is not None:
+            k, j, since = plan.waiting_step
+            self.waiting.append((order, self.steps[order.pk][(k, j)], placed + timedelta(hours=since)))
+
+    def order_action(self, spec: OrderSpec, order: Order | None, action: tuple) -> Order:
+        kind, *args = action
+        operations = self.user(demo.SIM_OPERATIONS)
+        now = clock.now()
+        if kind == "place":
+            return self.place(spec)
+        order.refresh_from_db()
+        if kind == "accept":
+            order_services.order_accept(order=order, actor=operations)
+            self.steps[order.pk] = {
+                (stage - 1, position - 1): pk
+                for pk, stage, position in OrderStep.objects.filter(stage__order=order).values_list(
+                    "pk", "stage__position", "position"
+                )
+            }
+        elif kind == "reject":
+            order_services.order_reject(
+                order=order, actor=operations, reason="The requested delivery date cannot be met with the data offered."
+            )
+        elif kind == "cancel":
+            actor = self.client_user(spec.org) if args[0] == "client" else operations
+            reason = "Budget moved to next year." if args[0] == "client" else "The client withdrew the project."
+            order_services.order_cancel(order=order, actor=actor, reason=reason)
+        elif kind == "start":
+            order_services.order_start_production(order=order, actor=operations)
+        elif kind == "run":
+            k, j, ready = args
+            step_id = self.steps[order.pk][(k, j)]
+            order_services.steps_mark_running(step_ids=[step_id], at=now)
+            # Its job was queued when the step became ready, `ready` hours after the order was placed.
+            queued = order.created_at + timedelta(hours=ready)
+            self.runs[step_id] = _Run(order_id=order.pk, step_id=step_id, queued=queued, started=now)
+        elif kind == "finish":
+            step_id = self.steps[order.pk][tuple(args)]
+            order_services.step_finish(step=OrderStep(pk=step_id), actor=None)
+            run = self.runs.pop(step_id)
+            run.finished = now
+            self.finished_runs.append(run)
+        elif kind == "open_review":
+            security_services.review_open(stage=self.stage(order, args[0]))
+        elif kind == "approve":
+            review = self.pending_review(order, args[0])
+            security_services.review_approve(
+                review=review, reviewer=self.user(args[1]), answers=demo.approval_answers(review)
+            )
+        elif kind == "reject_review":
+            k, redo, reviewer = args
+            review = self.pending_review(order, k)
+            finding, answers = demo.rejection(review, self.rng)
+            security_services.review_reject(
+                review=review,
+                reviewer=self.user(reviewer),
+                findings=[finding],
+                rework_steps=[self.steps[order.pk][(k, redo)]],
+                answers=answers,
+            )
+        elif kind == "deliver":
+            order_services.order_deliver(order=order, actor=operations)
+        elif kind == "confirm":
+            order_services.order_confirm(order=order, actor=self.client_user(spec.org))
+        elif kind == "rate":
+            order_services.order_rate(order=order, actor=self.client_user(spec.org), score=args[0], comment=args[1])
+        return order
+
+    def place(self, spec: OrderSpec) -> Order:
+        organization = _organization(spec.org)
+        _name, sector = ORGANIZATIONS[spec.org]
+        fields = {
+            "title": spec.title,
+            "requirements": spec.requirements,
+            "size": spec.size,
+            "requested_delivery": self.requested_delivery(spec),
+        }
+        if spec.follow_up_of:
+            order = aftersales_services.ticket_create_follow_up_order(
+                ticket=self.tickets[spec.follow_up_of], actor=self.user(spec.placed_by), **fields
+            )
+        else:
+            actor = self.user(spec.placed_by) if spec.placed_by else self.client_user(spec.org)
+            order = order_services.order_submit(
+                client=organization,
+                actor=actor,
+                product_type=spec.product_type,
+                sector=sector,
+                data_sensitivity=spec.sensitivity,
+                priority=spec.priority,
+                **fields,
+            )
+        self.orders[spec.key] = order
+        return order
+
+    def requested_delivery(self, spec: OrderSpec):
+        workshops = routing_for_type(spec.product_type)
+        steps = steps_by_workshop(workshops, spec.size)
+        hours = sum(float(step.nominal_hours * SIZE_FACTORS[spec.size]) for w in workshops for step in steps[w])
+        wanted = hours * self.rng.uniform(1.0, 1.5) + 24 * len(workshops) + 48
+        return (clock.now() + timedelta(hours=wanted)).date()
+
+    def stage(self, order: Order, k: int) -> OrderStage:
+        return OrderStage.objects.select_related("order").get(order=order, position=k + 1)
+
+    def pending_review(self, order: Order, k: int) -> Review:
+        return Review.objects.get(stage__order=order, stage__position=k + 1, status=ReviewStatus.PENDING)
+
+    def ticket_story(self, spec: TicketSpec, order_spec: OrderSpec, opened: datetime) -> Iterator[datetime]:
+        yield opened
+        order = self.orders[order_spec.key]
+        client = self.client_user(order_spec.org)
+        staff = self.user(demo.SIM_AFTERSALES)
+        ticket = aftersales_services.ticket_open(
+            order=order,
+            actor=client,
+            category=spec.category,
+            severity=spec.severity,
+            subject=spec.subject,
+            body=spec.body,
+        )
+        self.tickets[spec.key] = ticket
+        for offset, action, text in spec.script:
+            yield opened + timedelta(hours=offset)
+            if action == "staff":
+                aftersales_services.ticket_post_message(ticket=ticket, actor=staff, body=text)
+            elif action == "client":
+                aftersales_services.ticket_post_message(ticket=ticket, actor=client, body=text)
+            elif action in ("waiting", "resolved"):
+                status = "waiting_client" if action == "waiting" else "resolved"
+                aftersales_services.ticket_change_status(ticket=ticket, actor=staff, status=status, note=text)
+            elif action == "rate":
+                score, comment = text.split("|", 1)
+                aftersales_services.ticket_rate(ticket=ticket, actor=client, score=int(score), comment=comment)
+
+    def sla_watch(self, start: datetime) -> Iterator[datetime]:
+        """The SLA watch, hourly through the tickets' time (it flags breaches and closes old resolutions)."""
+        moment = start
+        while moment < self.now:
+            yield moment
+            aftersales_services.sla_watch()
+            moment += timedelta(hours=1)
+
+
+def _story() -> str:
+    rng = demo._rng(demo.SEED, "demo-data")
+    now = clock.now().replace(second=0, microsecond=0)
+    for key in ORGANIZATIONS:
+        demo.sim_client(_organization(key))
+    specs = _curated() + _filler(rng)
+    plans = {spec.key: _plan(spec, rng) for spec in specs}
+    placed = {key: now - timedelta(hours=plan.cut) for key, plan in plans.items()}
+    story = _Story(now, rng)
+    streams: list[Iterator[datetime]] = []
+    ticket_times = []
+    for spec in specs:
+        streams.append(story.order_story(plans[spec.key], placed[spec.key]))
+        delivered_at = _delivered_at(plans[spec.key], placed[spec.key])
+        for ticket in spec.tickets:
+            if ticket.follow_up:
+                # Opened a day before the follow-up order it led to, answered, resolved once that order is placed.
+                follow_up_placed = placed[ticket.follow_up]
+                opened = follow_up_placed - timedelta(hours=26)
+                ticket.script.append((26.5, "resolved", "Follow-up order placed for the new camera line."))
+            else:
+                opened = now - timedelta(hours=ticket.opened_ago)
+            if delivered_at is None or opened <= delivered_at:
+                raise CommandError(f"Demo ticket {ticket.key} would open before its order was delivered.")
+            ticket_times.append(opened)
+            streams.append(story.ticket_story(ticket, spec, opened))
+    streams.append(story.sla_watch(min(ticket_times)))
+    virtual = _VirtualClock(now)
+    with mock.patch.object(clock, "now", virtual):
+        _play(streams, virtual, now)
+    _history(story, now)
+    _budgets()
+    # Work waiting now is placed on the pools, gates get their reviews, ETAs are forecast, SLAs watched.
+    dispatch_services.dispatch_tick()
+    security_services.reviews_open_for_waiting_gates()
+    forecast.forecast_etas()
+    aftersales_services.sla_watch()
+    return (
+        f"{Order.objects.count()} orders, {Job.objects.count()} jobs, {Review.objects.count()} reviews, "
+        f"{UtilizationSample.objects.count()} utilization samples"
+    )
+
+
+def _delivered_at(plan: Plan, placed: datetime) -> datetime | None:
+    for offset, action in plan.entries:
+        if action[0] == "deliver":
+            return placed + timedelta(hours=offset)
+    return None
+
+
+def _play(streams: list[Iterator[datetime]], virtual: _VirtualClock, now: datetime) -> None:
+    """Run every story's next action in time order, with the factory clock showing that action's time."""
+    queue = []
+    for index, stream in enumerate(streams):
+        first = next(stream, None)
+        if first is not None:
+            heapq.heappush(queue, (first, index))
+    while queue:
+        moment, index = heapq.heappop(queue)
+        if moment > now:
+            raise CommandError("The demo story ran past the present.")
+        virtual.at = moment
+        following = next(streams[index], None)
+        if following is not None:
+            if following < moment:
+                raise CommandError("A demo story went back in time.")
+            heapq.heappush(queue, (following, index))
+
+
+# --- The compute history behind the story ------------------------------------------------------------------
+
+
+def _history(story: _Story, now: datetime) -> None:
+    pools = list(ComputePool.objects.select_related("site").filter(state=PoolState.ACTIVE))
+    steps = {
+        step.pk: step
+        for step in OrderStep.objects.filter(pk__in=[run.step_id for run in story.finished_runs]).select_related(
+            "stage__order"
+        )
+    }
+    placements = _place_runs(story.finished_runs, steps, pools)
+    jobs, totals = [], defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for run, pool in placements:
+        step = steps[run.step_id]
+        order = step.stage.order
+        work = max(step.work_pflops_hours, Decimal("0.01"))
+        cost = (work * pool.price_per_pflops_hour).quantize(Decimal("0.01"))
+        jobs.append(
+            Job(
+                order=order,
+                step=step,
+                last_pool=pool,
+                state=JobState.DONE,
+                priority=order.priority,
+                kind=step.pool_kind,
+                sensitive=order.is_sensitive,
+                demand_pflops=step.demand_pflops,
+                work_pflops_hours=work,
+                done_pflops_hours=work,
+                cost=cost,
+                deadline=dispatch_services.job_deadline(order),
+                queued_at=run.queued,
+                started_at=run.started,
+                finished_at=run.finished,
+            )
+        )
+        totals[order.pk][0] += work
+        totals[order.pk][1] += cost
+    for order, step_id, since in story.waiting:
+        step = OrderStep.objects.get(pk=step_id)
+        jobs.append(
+            Job(
+                order=order,
+                step=step,
+                priority=order.priority,
+                kind=step.pool_kind,
+                sensitive=order.is_sensitive,
+                demand_pflops=step.demand_pflops,
+                work_pflops_hours=max(step.work_pflops_hours, Decimal("0.01")),
+                deadline=dispatch_services.job_deadline(order),
+                queued_at=since,
+            )
+        )
+    Job.objects.bulk_create(jobs, batch_size=1000)
+    order_services.orders_set_compute(totals={pk: tuple(values) for pk, values in totals.items()})
+    _samples(placements, steps, pools, now)
+
+
+def _place_runs(runs: list[_Run], steps: dict, pools: list[ComputePool]) -> list[tuple[_Run, ComputePool]]:
+    """Put each past run on a pool that may run it (sensitive data: trusted in-province pools only), the one
+    with most room when it started, as the planner would."""
+    running: dict[int, list[tuple[datetime, float]]] = defaultdict(list)  # pool → (finish, demand)
+    placements = []
+    for run in sorted(runs, key=lambda run: run.started):
+        step = steps[run.step_id]
+        sensitive = step.stage.order.is_sensitive
+        allowed = [
+            pool
+            for pool in pools
+            if pool.kind == step.pool_kind and (not sensitive or (pool.trusted and pool.site.in_province))
+        ]
+        if not allowed:
+            continue
+
+        def room(pool, at=run.started):
+            running[pool.pk] = [(end, demand) for end, demand in running[pool.pk] if end > at]
+            used = sum(demand for _end, demand in running[pool.pk])
+            capacity = float(pool.capacity_pflops)
+            return capacity - used - background.background_pflops(pool.background_seed, capacity, at)
+
+        pool = max(allowed, key=room)
+        running[pool.pk].append((run.finished, float(step.demand_pflops)))
+        placements.append((run, pool))
+    return placements
+
+
+def _samples(placements, steps: dict, pools: list[ComputePool], now: datetime) -> None:
+    """Every pool's load and every priority's queue at each sample time of the last 30 days, from the runs."""
+    end = now - timedelta(minutes=now.minute % 15)
+    count = int(timedelta(days=SAMPLE_DAYS) / SAMPLE_EVERY)
+    times = [end - SAMPLE_EVERY * (count - index) for index in range(count)]
+    first = times[0]
+    used = defaultdict(lambda: [0.0] * count)
+    cost = defaultdict(lambda: [0.0] * count)
+    queued_by_kind = defaultdict(lambda: [0] * count)
+    waits = defaultdict(lambda: [[] for _ in range(count)])  # priority → per time, hours waited so far
+
+    def index_range(start: datetime, stop: datetime) -> range:
+        """Sample indexes whose time falls in [start, stop)."""
+        low = max(0, math.ceil((start - first) / SAMPLE_EVERY))
+        high = min(count, math.ceil((stop - first) / SAMPLE_EVERY))
+        return range(low, high)
+
+    step_hours = SAMPLE_EVERY.total_seconds() / 3600
+    for run, pool in placements:
+        step = steps[run.step_id]
+        demand = float(step.demand_pflops)
+        price = float(pool.price_per_pflops_hour)
+        for index in index_range(run.started, run.finished):
+            used[pool.pk][index] += demand
+        # A sample charges what ran since the previous one: the part of the run inside (t - 15 min, t].
+        for index in index_range(run.started, run.finished + SAMPLE_EVERY):
+            moment = times[index]
+            overlap = (min(run.finished, moment) - max(run.started, moment - SAMPLE_EVERY)).total_seconds() / 3600
+            if overlap > 0:
+                cost[pool.pk][index] += demand * min(overlap, step_hours) * price
+        for index in index_range(run.queued, run.started):
+            queued_by_kind[step.pool_kind][index] += 1
+            waits[step.stage.order.priority][index].append((times[index] - run.queued).total_seconds() / 3600)
+    samples = []
+    for pool in pools:
+        capacity = float(pool.capacity_pflops)
+        for index, moment in enumerate(times):
+            ours = min(used[pool.pk][index], capacity)
+            others = background.background_pflops(pool.background_seed, capacity, moment)
+            if not settings.DISPATCH_BACKGROUND_LOAD:
+                others = 0.0
+            samples.append(
+                UtilizationSample(
+                    pool=pool,
+                    at=moment,
+                    used_pflops=_decimal(ours),
+                    background_pflops=_decimal(min(others, capacity - ours)),
+                    capacity_pflops=pool.capacity_pflops,
+                    queued_jobs=queued_by_kind[pool.kind][index],
+                    cost=_decimal(cost[pool.pk][index]),
+                )
+            )
+    UtilizationSample.objects.bulk_create(samples, batch_size=5000)
+    QueueSample.objects.bulk_create(
+        (
+            QueueSample(
+                at=moment,
+                priority=priority,
+                waiting_jobs=len(waits[priority][index]),
+                mean_wait_hours=sum(waits[priority][index]) / len(waits[priority][index])
+                if waits[priority][index]
+                else 0.0,
+                longest_wait_hours=max(waits[priority][index], default=0.0),
+            )
+            for index, moment in enumerate(times)
+            for priority in dispatch_services.PRIORITY_RANK
+        ),
+        batch_size=5000,
+    )
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(str(round(max(value, 0.0), 2)))
+
+
+def _budgets() -> None:
+    """Monthly compute budgets of three clients, for the dispatch center's budget table (not enforced)."""
+    for key, budget in (("qinghe-hospital", 90000), ("jinhai-rural-bank", 60000), ("lanxi-data-bureau", 40000)):
+        dispatch_services.client_budget_set(
+            client=_organization(key), monthly_pflops_hours=Decimal(budget), enforce=False
+        )
