@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "factory.middleware.DatabaseUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins before they reach the login view.
     "axes.middleware.AxesMiddleware",

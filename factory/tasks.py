@@ -57,9 +57,11 @@ class FactoryTask(Task):
         try:
             with client.pipeline() as pipe:
                 # Outlives every redelivery of the message: one visibility timeout per delivery, with room.
-                deliveries, _ = pipe.incr(deliveries_key(task_id)).expire(
-                    deliveries_key(task_id), max(86_400, 2 * (limit + 1) * int(visibility))
-                ).execute()
+                deliveries, _ = (
+                    pipe.incr(deliveries_key(task_id))
+                    .expire(deliveries_key(task_id), max(86_400, 2 * (limit + 1) * int(visibility)))
+                    .execute()
+                )
         except Exception:
             # Fail open: a broker hiccup must not stop the factory's work; the next delivery counts again.
             logger.warning("Task %s[%s]: could not count its delivery", self.name, task_id, exc_info=True)
