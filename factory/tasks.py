@@ -74,14 +74,18 @@ class FactoryTask(Task):
                 deliveries - 1,
                 limit,
             )
+            # after_return is not called for a rejected task: forget the count here.
+            self._forget(client, task_id)
             raise Reject(f"worker died in each of {deliveries - 1} deliveries", requeue=False)
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo):
         if not self._delivery_limit() or self.request.is_eager:
             return
         client = _redis(self.app.conf.broker_url)
-        if client is None:
-            return
+        if client is not None:
+            self._forget(client, task_id)
+
+    def _forget(self, client, task_id):
         try:
             client.delete(deliveries_key(task_id))
         except Exception:

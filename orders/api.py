@@ -206,7 +206,7 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._order(order.pk)
 
     @_action_schema(
-        summary=_("Record a requirement change (operations)"),
+        summary=_("Record a requirement change (operations, after-sales)"),
         description=_("Named finished steps of the workshop in production are redone."),
         request=RequirementChangeCreateSerializer,
         responses={
@@ -220,7 +220,9 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="requirement-changes")
     def requirement_changes(self, request, pk=None):
         order = order_for_user(request.user, pk)
-        _require_operations(request.user)
+        # As on the order page: after-sales records the changes a client asks for after delivery talks, too.
+        if not roles.has_role(request.user, roles.OPERATIONS, roles.AFTERSALES):
+            raise PermissionDenied(_("Only operations or after-sales staff can record requirement changes."))
         change = RequirementChangeCreateSerializer(data=request.data)
         change.is_valid(raise_exception=True)
         recorded = services.order_record_requirement_change(

@@ -191,7 +191,7 @@ def _status_label(value: str) -> str:
     return OrderStatus(value).label if value in OrderStatus.values else value
 
 
-def _render_detail(request, pk, *, cancel_form=None, rate_form=None):
+def _render_detail(request, pk, *, cancel_form=None, rate_form=None, status=200):
     require_organization(request.user)
     order = order_detail(user=request.user, pk=pk)
     segments = workshop_bar(order)
@@ -221,7 +221,7 @@ def _render_detail(request, pk, *, cancel_form=None, rate_form=None):
         "rate_form": rate_form or RateForm(),
         "related_sections": related.sections_for(user=request.user, order=order, audience=related.CLIENT),
     }
-    return render(request, "orders/portal/order_detail.html", context)
+    return render(request, "orders/portal/order_detail.html", context, status=status)
 
 
 @login_required
@@ -280,13 +280,13 @@ def _act(request, pk, *, perform, success, form_class=None, form_name=None):
     order = order_for_user(request.user, pk)
     form = form_class(request.POST) if form_class else None
     if form is not None and not form.is_valid():
-        return _render_detail(request, pk, **{form_name: form})
+        return _render_detail(request, pk, status=400, **{form_name: form})
     try:
         perform(order, form.cleaned_data if form is not None else {})
     except OrderError as error:
         if isinstance(error, OrderInvalid) and form is not None and error.field in form.fields:
             form.add_error(error.field, error.message)
-            return _render_detail(request, pk, **{form_name: form})
+            return _render_detail(request, pk, status=400, **{form_name: form})
         messages.error(request, error.message)
         return redirect("portal:order", pk=order.pk)
     messages.success(request, success)

@@ -22,6 +22,7 @@ from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -34,6 +35,7 @@ from factory import clock, roles
 from factory.catalog.models import SIZE_FACTORS, Size, Workshop
 from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.dashboard import demo
+from factory.db import bulk_update_rows
 from orders import services as order_services
 from orders.models import ClientOrganization, Order, OrderStage, OrderStep, Priority
 from orders.services import client_user_attach
@@ -125,11 +127,13 @@ class Command(BaseCommand):
 def _users() -> int:
     User = get_user_model()
     created = 0
+    # Hashing is slow on purpose; the demo users share one password, so they share its hash.
+    password = make_password(settings.DEMO_PASSWORD)
     for username, role in DEMO_STAFF.items():
         user, is_new = User.objects.get_or_create(username=username, defaults={"is_staff": role is None})
         if is_new:
             user.is_superuser = role is None
-            user.set_password(settings.DEMO_PASSWORD)
+            user.password = password
             user.save()
             if role:
                 user.groups.add(Group.objects.get(name=role))
@@ -138,7 +142,7 @@ def _users() -> int:
         organization = _organization(key)
         user, is_new = User.objects.get_or_create(username=username)
         if is_new:
-            user.set_password(settings.DEMO_PASSWORD)
+            user.password = password
             user.save()
             client_user_attach(user=user, organization=organization)
             created += 1
@@ -430,6 +434,8 @@ FILLER = [
     ("delivered", "", 5),
 ]
 CLOSED_HISTORY = 17
+# Most of what the factory delivers is vertical models and their datasets (800 models a year at full load).
+HISTORY_MIX = {"dataset": 3, "model": 4, "agent": 2, "application": 1}
 # Tickets on the filler's deliveries: (opened hours ago, category, severity, subject, body, script).
 FILLER_TICKETS = [
     # Nobody answered in time: the first response is past due.
@@ -502,12 +508,9 @@ FILLER_TICKETS = [
 
 def _filler(rng) -> list[OrderSpec]:
     others = [key for key, _name, _sector in demo.DEMO_ORGANIZATIONS if key not in DEMO_CLIENTS.values()]
-    by_sector = defaultdict(list)
-    for key in others:
-        by_sector[ORGANIZATIONS[key][1]].append(key)
     specs = []
 
-    def pick(workshop: str):
+    def pick(workshop: str, weights: dict):
         while True:
             org = rng.choice(others)
             ideas = [
@@ -516,10 +519,10 @@ def _filler(rng) -> list[OrderSpec]:
                 if not workshop or workshop in routing_for_type(idea.product_type)
             ]
             if ideas:
-                return org, rng.choice(ideas)
+                return org, rng.choices(ideas, weights=[weights.get(idea.product_type, 1) for idea in ideas])[0]
 
-    def make(target, workshop, **extra):
-        org, idea = pick(workshop)
+    def make(target, workshop, weights=None, **extra):
+        org, idea = pick(workshop, weights or {})
         size = rng.choices([Size.SMALL, Size.MEDIUM], weights=[65, 35])[0]
         priority = rng.choices([Priority.NORMAL, Priority.HIGH, Priority.LOW], weights=[70, 15, 15])[0]
         specs.append(
@@ -556,7 +559,7 @@ def _filler(rng) -> list[OrderSpec]:
     # Deliveries over the past twelve weeks, a couple a week, some with a rejected gate on the way.
     for index in range(CLOSED_HISTORY):
         ago = (4 + index * 78 / (CLOSED_HISTORY - 1) + rng.uniform(-1.5, 1.5)) * 24
-        make("closed", "", ago=max(ago, 4 * 24))
+        make("closed", "", weights=HISTORY_MIX, ago=max(ago, 4 * 24))
         if rng.random() < 0.25:
             specs[-1].rework_at = rng.choice(routing_for_type(specs[-1].product_type))
     # Each ticket on the latest delivery old enough for it.
@@ -590,16 +593,28 @@ class Plan:
     spec: OrderSpec
     entries: list  # (hours after placing, action tuple), in time order
     cut: float  # hours after placing at which the story reaches now
-    waiting_step: tuple | None = None  # (stage index, step index, hours after placing it became ready)
+    # The step being worked on now: (stage index, step index, hours after placing it became ready,
+    # hours after placing it started running or None while it waits for compute).
+    current: tuple | None = None
 
     def at(self, offset: float, *action) -> None:
         self.entries.append((offset, action))
 
 
-def _wait_hours(priority: str, rng) -> float:
-    """How long a ready step waited for compute (urgent work preempts; low priority yields)."""
-    mean = {"urgent": 0.1, "high": 0.4, "normal": 1.0, "low": 2.5}[priority]
-    return min(rng.expovariate(1 / mean), 10 * mean)
+# Mean hours a ready step waits for compute, by priority: most steps are placed at the next tick,
+# training steps queue for the big pools.
+WAITS = {"urgent": 0.02, "high": 0.05, "normal": 0.15, "low": 0.5}
+TRAINING_WAITS = {"urgent": 0.1, "high": 0.5, "normal": 1.5, "low": 4.0}
+
+
+def _wait_hours(priority: str, kind: str, rng) -> float:
+    mean = (TRAINING_WAITS if kind == "training" else WAITS)[priority]
+    return min(rng.expovariate(1 / mean), 8 * mean)
+
+
+def _run_hours(step, factor) -> float:
+    """A job runs at its full demand until its work is done."""
+    return max(float(step.work_pflops_hours * factor) / float(step.demand_pflops), 0.1)
 
 
 def _plan(spec: OrderSpec, rng) -> Plan:
@@ -623,7 +638,7 @@ def _plan(spec: OrderSpec, rng) -> Plan:
         plan.at(t, "cancel", "client")
         plan.cut = t + spec.ago
         return plan
-    t += rng.uniform(2, 20)
+    t += rng.uniform(1, 8)
     plan.at(t, "accept")
     if spec.target == "accepted":
         plan.cut = t + rng.uniform(0.3, 1.5)
@@ -638,12 +653,17 @@ def _plan(spec: OrderSpec, rng) -> Plan:
         stop_at = _stop_index(steps, spec.at_step) if stops_here else None
         for j, step in enumerate(steps):
             if j == stop_at:
-                waited = rng.uniform(0.1, 1.5)
                 if spec.target == "cancelled":
-                    plan.at(ready + waited, "cancel", "staff")
-                    plan.cut = ready + waited + spec.ago
+                    cancelled = ready + rng.uniform(0.1, 1.5)
+                    plan.at(cancelled, "cancel", "staff")
+                    plan.cut = cancelled + spec.ago
+                elif spec.at_step != "training" and rng.random() < 0.75:
+                    # Running now, part of its work done.
+                    started = ready + _wait_hours(spec.priority, step.pool_kind, rng)
+                    plan.cut = started + _run_hours(step, factor) * rng.uniform(0.15, 0.85)
+                    plan.current = (k, j, ready, started)
                 else:
-                    plan.cut, plan.waiting_step = ready + waited, (k, j, ready)
+                    plan.cut, plan.current = ready + rng.uniform(0.1, 1.5), (k, j, ready, None)
                 return plan
             ready = _run_step(plan, k, j, step, factor, ready, spec.priority, rng)
         opened = ready + rng.uniform(0.05, 0.2)
@@ -655,20 +675,20 @@ def _plan(spec: OrderSpec, rng) -> Plan:
                 plan.at(decided, "approve", k, demo.SIM_REVIEWERS[0])
                 plan.cut = decided + rng.uniform(1, 4)
             return plan
-        decided = opened + rng.uniform(2, 20)
+        decided = opened + rng.uniform(2, 14)
         if spec.rework_at == workshop or (spec.target == "rework" and spec.workshop == workshop):
             redo = rng.randrange(len(steps))
             plan.at(decided, "reject_review", k, redo, demo.SIM_REVIEWERS[1])
             if spec.target == "rework":
-                plan.cut, plan.waiting_step = decided + rng.uniform(0.2, 1.5), (k, redo, decided)
+                plan.cut, plan.current = decided + rng.uniform(0.2, 1.5), (k, redo, decided, None)
                 return plan
             finished = _run_step(plan, k, redo, steps[redo], factor, decided, spec.priority, rng)
             opened = finished + rng.uniform(0.05, 0.2)
             plan.at(opened, "open_review", k)
-            decided = opened + rng.uniform(2, 20)
+            decided = opened + rng.uniform(2, 14)
         if sensitive:
             plan.at(decided, "approve", k, demo.SIM_REVIEWERS[0])
-            decided += rng.uniform(1, 8)
+            decided += rng.uniform(1, 6)
             plan.at(decided, "approve", k, demo.SIM_REVIEWERS[1])
         else:
             plan.at(decided, "approve", k, rng.choice(demo.SIM_REVIEWERS))
@@ -676,7 +696,7 @@ def _plan(spec: OrderSpec, rng) -> Plan:
     if spec.target == "ready":
         plan.cut = ready + spec.ago
         return plan
-    delivered = ready + rng.uniform(2, 24)
+    delivered = ready + rng.uniform(1, 10)
     plan.at(delivered, "deliver")
     plan.cut = delivered + spec.ago
     if spec.target == "closed":
@@ -697,9 +717,8 @@ def _stop_index(steps, at_step) -> int:
 
 def _run_step(plan: Plan, k: int, j: int, step, factor, ready: float, priority: str, rng) -> float:
     """The step waits for compute, runs at its demand until its work is done; returns when it finished."""
-    hours = max(float(step.work_pflops_hours * factor) / float(step.demand_pflops), 0.1)
-    started = ready + _wait_hours(priority, rng)
-    finished = started + hours
+    started = ready + _wait_hours(priority, step.pool_kind, rng)
+    finished = started + _run_hours(step, factor)
     plan.at(started, "run", k, j, ready)
     plan.at(finished, "finish", k, j)
     return finished
@@ -721,8 +740,8 @@ class _Run:
     order_id: int
     step_id: int
     queued: datetime
-    started: datetime
-    finished: datetime | None = None
+    started: datetime | None  # None: still waiting for compute
+    finished: datetime | None = None  # None: still running
 
 
 class _Story:
@@ -733,7 +752,7 @@ class _Story:
         self.steps: dict[int, dict[tuple[int, int], int]] = {}
         self.runs: dict[int, _Run] = {}  # running step → its run
         self.finished_runs: list[_Run] = []
-        self.waiting: list[tuple[Order, int, datetime]] = []  # steps waiting for compute now: order, step, since
+        self.current: list[_Run] = []  # steps worked on now: running (no finish yet) or waiting (no start yet)
         self.users: dict[str, object] = {}
 
     def user(self, username: str):
@@ -756,9 +775,16 @@ class _Story:
         for offset, action in plan.entries:
             yield placed + timedelta(hours=offset)
             order = self.order_action(spec, order, action)
-        if plan.waiting_step is not None:
-            k, j, since = plan.waiting_step
-            self.waiting.append((order, self.steps[order.pk][(k, j)], placed + timedelta(hours=since)))
+        if plan.current is not None:
+            k, j, ready, started = plan.current
+            self.current.append(
+                _Run(
+                    order_id=order.pk,
+                    step_id=self.steps[order.pk][(k, j)],
+                    queued=placed + timedelta(hours=ready),
+                    started=placed + timedelta(hours=started) if started is not None else None,
+                )
+            )
 
     def order_action(self, spec: OrderSpec, order: Order | None, action: tuple) -> Order:
         kind, *args = action
@@ -766,7 +792,6 @@ class _Story:
         now = clock.now()
         if kind == "place":
             return self.place(spec)
-        order.refresh_from_db()
         if kind == "accept":
             order_services.order_accept(order=order, actor=operations)
             self.steps[order.pk] = {
@@ -786,9 +811,9 @@ class _Story:
         elif kind == "start":
             order_services.order_start_production(order=order, actor=operations)
         elif kind == "run":
+            # The step's start is written with the compute history (_history), in one statement for all steps.
             k, j, ready = args
             step_id = self.steps[order.pk][(k, j)]
-            order_services.steps_mark_running(step_ids=[step_id], at=now)
             # Its job was queued when the step became ready, `ready` hours after the order was placed.
             queued = order.created_at + timedelta(hours=ready)
             self.runs[step_id] = _Run(order_id=order.pk, step_id=step_id, queued=queued, started=now)
@@ -891,13 +916,11 @@ class _Story:
                 score, comment = text.split("|", 1)
                 aftersales_services.ticket_rate(ticket=ticket, actor=client, score=int(score), comment=comment)
 
-    def sla_watch(self, start: datetime) -> Iterator[datetime]:
-        """The SLA watch, hourly through the tickets' time (it flags breaches and closes old resolutions)."""
-        moment = start
-        while moment < self.now:
+    def sla_watch(self, moments: list[datetime]) -> Iterator[datetime]:
+        """The SLA watch (it flags risks and breaches, and closes resolutions the client left unanswered)."""
+        for moment in moments:
             yield moment
             aftersales_services.sla_watch()
-            moment += timedelta(hours=1)
 
 
 def _story() -> str:
@@ -910,7 +933,7 @@ def _story() -> str:
     placed = {key: now - timedelta(hours=plan.cut) for key, plan in plans.items()}
     story = _Story(now, rng)
     streams: list[Iterator[datetime]] = []
-    ticket_times = []
+    watch: set[datetime] = set()
     for spec in specs:
         streams.append(story.order_story(plans[spec.key], placed[spec.key]))
         delivered_at = _delivered_at(plans[spec.key], placed[spec.key])
@@ -924,9 +947,9 @@ def _story() -> str:
                 opened = now - timedelta(hours=ticket.opened_ago)
             if delivered_at is None or opened <= delivered_at:
                 raise CommandError(f"Demo ticket {ticket.key} would open before its order was delivered.")
-            ticket_times.append(opened)
+            watch.update(_watch_moments(ticket, opened, now))
             streams.append(story.ticket_story(ticket, spec, opened))
-    streams.append(story.sla_watch(min(ticket_times)))
+    streams.append(story.sla_watch(sorted(watch)))
     virtual = _VirtualClock(now)
     with mock.patch.object(clock, "now", virtual):
         _play(streams, virtual, now)
@@ -941,6 +964,18 @@ def _story() -> str:
         f"{Order.objects.count()} orders, {Job.objects.count()} jobs, {Review.objects.count()} reviews, "
         f"{UtilizationSample.objects.count()} utilization samples"
     )
+
+
+def _watch_moments(ticket: TicketSpec, opened: datetime, now: datetime) -> list[datetime]:
+    """The SLA watch runs hourly (on the hour) while a ticket is open to it: until the client rated it, or now."""
+    rated = [opened + timedelta(hours=offset) for offset, action, _text in ticket.script if action == "rate"]
+    end = min([now, *rated])
+    moment = opened.replace(minute=0) + timedelta(hours=1)
+    moments = []
+    while moment < end:
+        moments.append(moment)
+        moment += timedelta(hours=1)
+    return moments
 
 
 def _delivered_at(plan: Plan, placed: datetime) -> datetime | None:
@@ -1024,6 +1059,9 @@ def _history(story: _Story, now: datetime) -> None:
             )
         )
     Job.objects.bulk_create(jobs, batch_size=1000)
+    # Steps started when their last run did (step_finish, called without a start, stamped its own time).
+    started = {run.step_id: run.started for run, _pool in sorted(placements, key=lambda item: item[0].started)}
+    bulk_update_rows(OrderStep, ["started_at"], list(started.items()))
     order_services.orders_set_compute(totals={pk: tuple(values) for pk, values in totals.items()})
     _samples(placements, steps, pools, now)
 
