@@ -27,11 +27,13 @@ def stop_database(data_dir: Path) -> None:
 
 def broker_settings(data_dir: Path) -> tuple[str, dict]:
     folder = data_dir / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return "filesystem://", {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        # kombu's default is ./control, in whatever folder the process started.
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }

@@ -53,11 +53,12 @@ SIM_PREFIX = "sim-"
 SIM_OPERATIONS = "sim-operations"
 SIM_REVIEWERS = ("sim-reviewer-1", "sim-reviewer-2")
 SIM_AFTERSALES = "sim-aftersales"
+# username → (role, the name timelines show, with " (simulated)" after it).
 SIM_STAFF = {
-    SIM_OPERATIONS: roles.OPERATIONS,
-    SIM_REVIEWERS[0]: roles.SECURITY,
-    SIM_REVIEWERS[1]: roles.SECURITY,
-    SIM_AFTERSALES: roles.AFTERSALES,
+    SIM_OPERATIONS: (roles.OPERATIONS, "Operations"),
+    SIM_REVIEWERS[0]: (roles.SECURITY, "Reviewer 1"),
+    SIM_REVIEWERS[1]: (roles.SECURITY, "Reviewer 2"),
+    SIM_AFTERSALES: (roles.AFTERSALES, "After-sales"),
 }
 SIM_CLIENT_PREFIX = "sim-client-"
 
@@ -322,12 +323,26 @@ TICKET_IDEAS = [
     ("complaint", "medium", "Labels inconsistent in one batch", "Batch 7 uses two different labels for one class."),
     ("defect", "critical", "Service unavailable after the update", "Since the update this morning no request works."),
 ]
-RATING_COMMENTS = {
-    5: ["Delivered ahead of plan, works very well.", "Excellent work, our staff use it every day.", ""],
-    4: ["Good result; the documentation could be clearer.", "Works well, a few rough edges.", ""],
-    3: ["Acceptable, but later than we hoped.", "Does the job; accuracy is just enough."],
-    2: ["Needed two rounds of fixes before we could use it."],
-    1: ["Not usable without major rework."],
+# Clients rate (weights of 5, 4, 3, 2 stars) and comment by whether the delivery kept its date.
+RATINGS = {
+    False: (
+        [55, 36, 8, 1],
+        {
+            5: ["Delivered on time and works very well.", "Excellent work, our staff use it every day.", ""],
+            4: ["Good result; the documentation could be clearer.", "Works well, a few rough edges.", ""],
+            3: ["Does the job; accuracy is just enough."],
+            2: ["Needed two rounds of fixes before we could use it."],
+        },
+    ),
+    True: (
+        [10, 45, 35, 10],
+        {
+            5: ["A little late, but worth the wait."],
+            4: ["Good result, though a few days later than planned."],
+            3: ["Acceptable, but later than we hoped."],
+            2: ["Late, and it needed fixes before we could use it."],
+        },
+    ),
 }
 STAFF_REPLIES = {
     "first": "Thank you for the report. We are looking into it and will come back to you shortly.",
@@ -359,9 +374,11 @@ def _human_q(prefix: str) -> Q:
     return Q(**{f"{prefix}__isnull": False}) & ~simulation_q(prefix)
 
 
-def _simulation_user(username: str, *, first_name: str):
+def _simulation_user(username: str, *, name: str):
     User = get_user_model()
-    user, created = User.objects.get_or_create(username=username, defaults={"first_name": first_name})
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"first_name": name, "last_name": "(simulated)"}
+    )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -370,8 +387,8 @@ def _simulation_user(username: str, *, first_name: str):
 
 def sim_staff(username: str):
     """A simulated staff member with their role, created on demand."""
-    user = _simulation_user(username, first_name="Simulated")
-    role = SIM_STAFF[username]
+    role, name = SIM_STAFF[username]
+    user = _simulation_user(username, name=name)
     if not user.groups.filter(name=role).exists():
         user.groups.add(Group.objects.get(name=role))
     return user
@@ -383,7 +400,7 @@ def sim_client_username(key: str) -> str:
 
 def sim_client(organization: ClientOrganization):
     """The simulated client user of a demo organization, created on demand."""
-    user = _simulation_user(sim_client_username(ORGANIZATION_KEYS[organization.name]), first_name="Simulated")
+    user = _simulation_user(sim_client_username(ORGANIZATION_KEYS[organization.name]), name="Client")
     if getattr(user, "client_membership", None) is None:
         order_services.client_user_attach(user=user, organization=organization)
     return user
@@ -401,9 +418,10 @@ def _chance(seed: int, kind: str, pk: int) -> float:
     return _rng(seed, kind, pk, "chance").random()
 
 
-def rating_for(rng: random.Random) -> tuple[int, str]:
-    score = rng.choices([5, 4, 3, 2, 1], weights=[45, 35, 13, 5, 2])[0]
-    return score, rng.choice(RATING_COMMENTS[score])
+def rating_for(rng: random.Random, *, late: bool = False) -> tuple[int, str]:
+    weights, comments = RATINGS[bool(late)]
+    score = rng.choices([5, 4, 3, 2], weights=weights)[0]
+    return score, rng.choice(comments[score])
 
 
 def approval_answers(review: Review) -> dict:
@@ -709,7 +727,7 @@ class _Round:
             def confirm_and_rate(locked, client=client):
                 order_services.order_confirm(order=locked, actor=client)
                 if locked.rating is None:
-                    score, comment = rating_for(_rng(self.seed, "rating", locked.pk))
+                    score, comment = rating_for(_rng(self.seed, "rating", locked.pk), late=locked.is_overdue)
                     order_services.order_rate(order=locked, actor=client, score=score, comment=comment)
 
             self.act("order_confirmed", lambda pk=order.pk: self.lock_order(pk), confirm_and_rate)

@@ -28,6 +28,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from aftersales import services as aftersales_services
+from aftersales.models import ACTIVE_STATUSES as ACTIVE_TICKET_STATUSES
+from aftersales.models import SlaPolicy, TicketStatus
 from dispatch import background, forecast
 from dispatch import services as dispatch_services
 from dispatch.models import ComputePool, ComputeSite, Job, JobState, PoolState, QueueSample, UtilizationSample
@@ -204,6 +206,7 @@ class OrderSpec:
     target: str  # submitted accepted rejected cancelled production gate rework ready delivered closed
     workshop: str = ""  # where a production, gate, rework or cancelled order stands
     at_step: float | str = 0.5  # share of the workshop's steps done, or "training": its first training step
+    running: bool | None = None  # whether that step runs now (or waits for compute); None: most do
     ago: float = 0.0  # factory hours from the target moment (delivery for delivered orders) to now
     size: str = Size.SMALL
     priority: str = Priority.NORMAL
@@ -307,6 +310,7 @@ def _curated() -> list[OrderSpec]:
             "production",
             workshop=Workshop.MODEL,
             at_step="training",
+            running=True,
         ),
         _spec(
             "service-portal",
@@ -368,6 +372,7 @@ def _curated() -> list[OrderSpec]:
             "production",
             workshop=Workshop.MODEL,
             at_step="training",
+            running=True,
             size=Size.MEDIUM,
             priority=Priority.HIGH,
         ),
@@ -535,7 +540,7 @@ def _filler(rng) -> list[OrderSpec]:
                 requirements=idea.requirements,
                 target=target,
                 workshop=workshop,
-                at_step=round(rng.uniform(0.1, 0.9), 2),
+                at_step=extra.pop("at_step", None) or round(rng.uniform(0.1, 0.9), 2),
                 size=size,
                 priority=priority,
                 placed_by=demo.SIM_OPERATIONS if rng.random() < 0.1 else "",
@@ -555,6 +560,8 @@ def _filler(rng) -> list[OrderSpec]:
                 extra["rated"] = rng.random() < 0.4
             elif target == "gate" and index == 0 and workshop == Workshop.DATA:
                 extra["ago"] = 0.5
+            elif target == "production" and workshop == Workshop.MODEL:
+                extra["at_step"] = "training"  # one more for the training pools' queue
             make(target, workshop, **extra)
     # Deliveries over the past twelve weeks, a couple a week, some with a rejected gate on the way.
     for index in range(CLOSED_HISTORY):
@@ -657,7 +664,7 @@ def _plan(spec: OrderSpec, rng) -> Plan:
                     cancelled = ready + rng.uniform(0.1, 1.5)
                     plan.at(cancelled, "cancel", "staff")
                     plan.cut = cancelled + spec.ago
-                elif spec.at_step != "training" and rng.random() < 0.75:
+                elif spec.running or (spec.running is None and spec.at_step != "training" and rng.random() < 0.75):
                     # Running now, part of its work done.
                     started = ready + _wait_hours(spec.priority, step.pool_kind, rng)
                     plan.cut = started + _run_hours(step, factor) * rng.uniform(0.15, 0.85)
@@ -703,9 +710,9 @@ def _plan(spec: OrderSpec, rng) -> Plan:
         confirmed = delivered + min(rng.uniform(12, 72), spec.ago * 0.5)
         plan.at(confirmed, "confirm")
         if spec.rated:
-            plan.at(confirmed + rng.uniform(0, 3), "rate", *demo.rating_for(rng))
+            plan.at(confirmed + rng.uniform(0, 3), "rate")
     elif spec.rated:
-        plan.at(delivered + spec.ago * rng.uniform(0.3, 0.8), "rate", *demo.rating_for(rng))
+        plan.at(delivered + spec.ago * rng.uniform(0.3, 0.8), "rate")
     return plan
 
 
@@ -754,6 +761,7 @@ class _Story:
         self.finished_runs: list[_Run] = []
         self.current: list[_Run] = []  # steps worked on now: running (no finish yet) or waiting (no start yet)
         self.users: dict[str, object] = {}
+        self.policies = {policy.severity: policy for policy in SlaPolicy.objects.all()}
 
     def user(self, username: str):
         if username not in self.users:
@@ -846,7 +854,9 @@ class _Story:
         elif kind == "confirm":
             order_services.order_confirm(order=order, actor=self.client_user(spec.org))
         elif kind == "rate":
-            order_services.order_rate(order=order, actor=self.client_user(spec.org), score=args[0], comment=args[1])
+            delivered = Order.objects.get(pk=order.pk)
+            score, comment = demo.rating_for(self.rng, late=delivered.is_overdue)
+            order_services.order_rate(order=order, actor=self.client_user(spec.org), score=score, comment=comment)
         return order
 
     def place(self, spec: OrderSpec) -> Order:
@@ -890,12 +900,12 @@ class _Story:
         return Review.objects.get(stage__order=order, stage__position=k + 1, status=ReviewStatus.PENDING)
 
     def ticket_story(self, spec: TicketSpec, order_spec: OrderSpec, opened: datetime) -> Iterator[datetime]:
+        """The ticket's thread and moves, with the SLA watch running whenever one of its clocks runs out."""
         yield opened
-        order = self.orders[order_spec.key]
         client = self.client_user(order_spec.org)
         staff = self.user(demo.SIM_AFTERSALES)
         ticket = aftersales_services.ticket_open(
-            order=order,
+            order=self.orders[order_spec.key],
             actor=client,
             category=spec.category,
             severity=spec.severity,
@@ -903,24 +913,52 @@ class _Story:
             body=spec.body,
         )
         self.tickets[spec.key] = ticket
-        for offset, action, text in spec.script:
-            yield opened + timedelta(hours=offset)
-            if action == "staff":
-                aftersales_services.ticket_post_message(ticket=ticket, actor=staff, body=text)
-            elif action == "client":
-                aftersales_services.ticket_post_message(ticket=ticket, actor=client, body=text)
-            elif action in ("waiting", "resolved"):
-                status = "waiting_client" if action == "waiting" else "resolved"
-                aftersales_services.ticket_change_status(ticket=ticket, actor=staff, status=status, note=text)
-            elif action == "rate":
-                score, comment = text.split("|", 1)
-                aftersales_services.ticket_rate(ticket=ticket, actor=client, score=int(score), comment=comment)
-
-    def sla_watch(self, moments: list[datetime]) -> Iterator[datetime]:
-        """The SLA watch (it flags risks and breaches, and closes resolutions the client left unanswered)."""
-        for moment in moments:
+        script = [(opened + timedelta(hours=offset), action, text) for offset, action, text in spec.script]
+        moment = opened
+        while True:
+            ticket.refresh_from_db()
+            watch = min((at for at in _sla_moments(ticket, self.policies) if at > moment), default=None)
+            following = [at for at in (script[0][0] if script else None, watch) if at is not None and at <= self.now]
+            if not following:
+                return
+            moment = min(following)
             yield moment
-            aftersales_services.sla_watch()
+            if script and moment == script[0][0]:
+                _at, action, text = script.pop(0)
+                self.ticket_action(ticket, action, text, client=client, staff=staff)
+            else:
+                aftersales_services.sla_watch()
+
+    def ticket_action(self, ticket, action: str, text: str, *, client, staff) -> None:
+        if action == "staff":
+            aftersales_services.ticket_post_message(ticket=ticket, actor=staff, body=text)
+        elif action == "client":
+            aftersales_services.ticket_post_message(ticket=ticket, actor=client, body=text)
+        elif action in ("waiting", "resolved"):
+            status = "waiting_client" if action == "waiting" else "resolved"
+            aftersales_services.ticket_change_status(ticket=ticket, actor=staff, status=status, note=text)
+        elif action == "rate":
+            score, comment = text.split("|", 1)
+            aftersales_services.ticket_rate(ticket=ticket, actor=client, score=int(score), comment=comment)
+
+
+def _sla_moments(ticket, policies: dict) -> list[datetime]:
+    """When the SLA watch would next change something on `ticket`: a window about to run out (at risk), run
+    out (breached), or a resolution left unanswered for long enough to close."""
+    policy = policies[ticket.severity]
+    share = float(policy.at_risk_share)
+    tick = timedelta(minutes=1)
+    moments = []
+    if ticket.status in ACTIVE_TICKET_STATUSES and not ticket.breached:
+        if ticket.first_responded_at is None:
+            window = timedelta(hours=float(policy.first_response_hours))
+            moments += [ticket.first_response_due - window * share + tick, ticket.first_response_due + tick]
+        if ticket.paused_at is None:
+            window = timedelta(hours=float(policy.resolution_hours))
+            moments += [ticket.resolution_due - window * share + tick, ticket.resolution_due + tick]
+    if ticket.status == TicketStatus.RESOLVED:
+        moments.append(ticket.resolved_at + timedelta(days=settings.TICKET_AUTO_CLOSE_DAYS) + tick)
+    return moments
 
 
 def _story() -> str:
@@ -933,7 +971,6 @@ def _story() -> str:
     placed = {key: now - timedelta(hours=plan.cut) for key, plan in plans.items()}
     story = _Story(now, rng)
     streams: list[Iterator[datetime]] = []
-    watch: set[datetime] = set()
     for spec in specs:
         streams.append(story.order_story(plans[spec.key], placed[spec.key]))
         delivered_at = _delivered_at(plans[spec.key], placed[spec.key])
@@ -947,9 +984,7 @@ def _story() -> str:
                 opened = now - timedelta(hours=ticket.opened_ago)
             if delivered_at is None or opened <= delivered_at:
                 raise CommandError(f"Demo ticket {ticket.key} would open before its order was delivered.")
-            watch.update(_watch_moments(ticket, opened, now))
             streams.append(story.ticket_story(ticket, spec, opened))
-    streams.append(story.sla_watch(sorted(watch)))
     virtual = _VirtualClock(now)
     with mock.patch.object(clock, "now", virtual):
         _play(streams, virtual, now)
@@ -964,18 +999,6 @@ def _story() -> str:
         f"{Order.objects.count()} orders, {Job.objects.count()} jobs, {Review.objects.count()} reviews, "
         f"{UtilizationSample.objects.count()} utilization samples"
     )
-
-
-def _watch_moments(ticket: TicketSpec, opened: datetime, now: datetime) -> list[datetime]:
-    """The SLA watch runs hourly (on the hour) while a ticket is open to it: until the client rated it, or now."""
-    rated = [opened + timedelta(hours=offset) for offset, action, _text in ticket.script if action == "rate"]
-    end = min([now, *rated])
-    moment = opened.replace(minute=0) + timedelta(hours=1)
-    moments = []
-    while moment < end:
-        moments.append(moment)
-        moment += timedelta(hours=1)
-    return moments
 
 
 def _delivered_at(plan: Plan, placed: datetime) -> datetime | None:
@@ -1008,69 +1031,76 @@ def _play(streams: list[Iterator[datetime]], virtual: _VirtualClock, now: dateti
 
 
 def _history(story: _Story, now: datetime) -> None:
+    """The jobs behind the story's steps, the pools' load now, and 30 days of utilization and queue samples."""
     pools = list(ComputePool.objects.select_related("site").filter(state=PoolState.ACTIVE))
+    runs = story.finished_runs + story.current
     steps = {
         step.pk: step
-        for step in OrderStep.objects.filter(pk__in=[run.step_id for run in story.finished_runs]).select_related(
-            "stage__order"
-        )
+        for step in OrderStep.objects.filter(pk__in=[run.step_id for run in runs]).select_related("stage__order")
     }
-    placements = _place_runs(story.finished_runs, steps, pools)
-    jobs, totals = [], defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for run, pool in placements:
+    placed = _place_runs([run for run in runs if run.started is not None], steps, pools, now)
+    used_now: dict[int, Decimal] = defaultdict(Decimal)
+    jobs, totals, history = [], defaultdict(lambda: [Decimal(0), Decimal(0)]), []
+    for run in runs:
         step = steps[run.step_id]
         order = step.stage.order
+        pool = placed.get(id(run))
         work = max(step.work_pflops_hours, Decimal("0.01"))
-        cost = (work * pool.price_per_pflops_hour).quantize(Decimal("0.01"))
-        jobs.append(
-            Job(
-                order=order,
-                step=step,
-                last_pool=pool,
-                state=JobState.DONE,
-                priority=order.priority,
-                kind=step.pool_kind,
-                sensitive=order.is_sensitive,
-                demand_pflops=step.demand_pflops,
-                work_pflops_hours=work,
-                done_pflops_hours=work,
-                cost=cost,
-                deadline=dispatch_services.job_deadline(order),
-                queued_at=run.queued,
-                started_at=run.started,
-                finished_at=run.finished,
-            )
+        job = Job(
+            order=order,
+            step=step,
+            priority=order.priority,
+            kind=step.pool_kind,
+            sensitive=order.is_sensitive,
+            demand_pflops=step.demand_pflops,
+            work_pflops_hours=work,
+            deadline=dispatch_services.job_deadline(order),
+            queued_at=run.queued,
         )
-        totals[order.pk][0] += work
-        totals[order.pk][1] += cost
-    for order, step_id, since in story.waiting:
-        step = OrderStep.objects.get(pk=step_id)
-        jobs.append(
-            Job(
-                order=order,
-                step=step,
-                priority=order.priority,
-                kind=step.pool_kind,
-                sensitive=order.is_sensitive,
-                demand_pflops=step.demand_pflops,
-                work_pflops_hours=max(step.work_pflops_hours, Decimal("0.01")),
-                deadline=dispatch_services.job_deadline(order),
-                queued_at=since,
-            )
-        )
+        if run.started is not None and run.finished is None and pool is not None:
+            # Still running: on its pool if the pool has room for it next to the others, else back in the queue.
+            if used_now[pool.pk] + step.demand_pflops > pool.capacity_pflops:
+                run.started, pool = None, None
+            else:
+                used_now[pool.pk] += step.demand_pflops
+        if pool is None:
+            run.started = None
+        else:
+            end = run.finished or now
+            done = min(step.demand_pflops * Decimal((end - run.started).total_seconds() / 3600), work)
+            if run.finished is None:
+                done = min(done, work - Decimal("0.01"))
+            job.done_pflops_hours = done.quantize(Decimal("0.001"))
+            job.cost = (job.done_pflops_hours * pool.price_per_pflops_hour).quantize(Decimal("0.01"))
+            job.last_pool, job.started_at = pool, run.started
+            if run.finished is None:
+                job.state, job.pool = JobState.RUNNING, pool
+            else:
+                job.state, job.finished_at = JobState.DONE, run.finished
+            totals[order.pk][0] += job.done_pflops_hours
+            totals[order.pk][1] += job.cost
+        jobs.append(job)
+        history.append((run, pool, step))
     Job.objects.bulk_create(jobs, batch_size=1000)
-    # Steps started when their last run did (step_finish, called without a start, stamped its own time).
-    started = {run.step_id: run.started for run, _pool in sorted(placements, key=lambda item: item[0].started)}
-    bulk_update_rows(OrderStep, ["started_at"], list(started.items()))
+    # Finished steps started when their last run did (step_finish, called without a start, stamped its own time).
+    current = {run.step_id for run in story.current}
+    started = {run.step_id: run.started for run in sorted(story.finished_runs, key=lambda run: run.started or now)}
+    bulk_update_rows(OrderStep, ["started_at"], [(pk, at) for pk, at in started.items() if pk not in current])
+    for run in story.current:
+        if run.started is not None:
+            order_services.steps_mark_running(step_ids=[run.step_id], at=run.started)
+    for pool in pools:
+        if used_now[pool.pk]:
+            ComputePool.objects.filter(pk=pool.pk).update(used_pflops=used_now[pool.pk])
     order_services.orders_set_compute(totals={pk: tuple(values) for pk, values in totals.items()})
-    _samples(placements, steps, pools, now)
+    _samples(history, pools, now)
 
 
-def _place_runs(runs: list[_Run], steps: dict, pools: list[ComputePool]) -> list[tuple[_Run, ComputePool]]:
-    """Put each past run on a pool that may run it (sensitive data: trusted in-province pools only), the one
-    with most room when it started, as the planner would."""
+def _place_runs(runs: list[_Run], steps: dict, pools: list[ComputePool], now: datetime) -> dict[int, ComputePool]:
+    """Put each run on a pool that may run it (sensitive data: trusted in-province pools only), the one with
+    most room when it started, as the planner would. Keyed by id(run)."""
     running: dict[int, list[tuple[datetime, float]]] = defaultdict(list)  # pool → (finish, demand)
-    placements = []
+    placed = {}
     for run in sorted(runs, key=lambda run: run.started):
         step = steps[run.step_id]
         sensitive = step.stage.order.is_sensitive
@@ -1089,12 +1119,12 @@ def _place_runs(runs: list[_Run], steps: dict, pools: list[ComputePool]) -> list
             return capacity - used - background.background_pflops(pool.background_seed, capacity, at)
 
         pool = max(allowed, key=room)
-        running[pool.pk].append((run.finished, float(step.demand_pflops)))
-        placements.append((run, pool))
-    return placements
+        running[pool.pk].append((run.finished or now + timedelta(days=365), float(step.demand_pflops)))
+        placed[id(run)] = pool
+    return placed
 
 
-def _samples(placements, steps: dict, pools: list[ComputePool], now: datetime) -> None:
+def _samples(history: list, pools: list[ComputePool], now: datetime) -> None:
     """Every pool's load and every priority's queue at each sample time of the last 30 days, from the runs."""
     end = now - timedelta(minutes=now.minute % 15)
     count = int(timedelta(days=SAMPLE_DAYS) / SAMPLE_EVERY)
@@ -1112,19 +1142,20 @@ def _samples(placements, steps: dict, pools: list[ComputePool], now: datetime) -
         return range(low, high)
 
     step_hours = SAMPLE_EVERY.total_seconds() / 3600
-    for run, pool in placements:
-        step = steps[run.step_id]
+    for run, pool, step in history:
         demand = float(step.demand_pflops)
-        price = float(pool.price_per_pflops_hour)
-        for index in index_range(run.started, run.finished):
-            used[pool.pk][index] += demand
-        # A sample charges what ran since the previous one: the part of the run inside (t - 15 min, t].
-        for index in index_range(run.started, run.finished + SAMPLE_EVERY):
-            moment = times[index]
-            overlap = (min(run.finished, moment) - max(run.started, moment - SAMPLE_EVERY)).total_seconds() / 3600
-            if overlap > 0:
-                cost[pool.pk][index] += demand * min(overlap, step_hours) * price
-        for index in index_range(run.queued, run.started):
+        started, finished = run.started or now, run.finished or now
+        if pool is not None:
+            price = float(pool.price_per_pflops_hour)
+            for index in index_range(started, finished):
+                used[pool.pk][index] += demand
+            # A sample charges what ran since the previous one: the part of the run inside (t - 15 min, t].
+            for index in index_range(started, finished + SAMPLE_EVERY):
+                moment = times[index]
+                overlap = (min(finished, moment) - max(started, moment - SAMPLE_EVERY)).total_seconds() / 3600
+                if overlap > 0:
+                    cost[pool.pk][index] += demand * min(overlap, step_hours) * price
+        for index in index_range(run.queued, started):
             queued_by_kind[step.pool_kind][index] += 1
             waits[step.stage.order.priority][index].append((times[index] - run.queued).total_seconds() / 3600)
     samples = []
