@@ -154,6 +154,8 @@ class Job(models.Model):
             models.Index(fields=["state"], name="job_waiting", condition=Q(state__in=["queued", "preempted"])),
             models.Index(fields=["pool"], name="job_running", condition=Q(state="running")),
             models.Index(fields=["order", "state"], name="job_order_state"),
+            # A client's compute this month (each tick, the dispatch center): jobs queued since the 1st.
+            models.Index(fields=["queued_at"], name="job_queued_at"),
         ]
 
     def __str__(self):

@@ -9,8 +9,10 @@ from dispatch import forecast, services
 logger = logging.getLogger(__name__)
 
 
-# acks_late + the tick's advisory lock: a tick lost with its worker is simply run again by the next one,
-# and two ticks never count the same compute twice. No retries: the next scheduled tick is the retry.
+# A tick lost with its worker comes back (acks_late, task_reject_on_worker_lost, the Redis visibility timeout:
+# settings.py) and is redone whole: it counts progress from DispatchState.last_tick_at in one transaction, and
+# its advisory lock keeps two ticks from counting the same compute twice. No retries on errors: the next
+# scheduled tick is the retry. tests/foundation/test_worker_faults.py kills workers mid-tick to prove it.
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=30, time_limit=45)
 def dispatch_tick():
     report = services.dispatch_tick()

@@ -135,6 +135,9 @@ else:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+# Postgres notices a client that died mid-query (a killed worker) within 2 s and ends its session, releasing
+# its locks (e.g. the dispatch tick's advisory lock) instead of holding them until the query's wait ends.
+DATABASES["default"]["OPTIONS"]["options"] = "-c client_connection_check_interval=2000"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -226,14 +229,15 @@ SPECTACULAR_SETTINGS = {
 # is safe to run again: the tick computes progress from DispatchState.last_tick_at inside one transaction,
 # so a tick killed before COMMIT is redone whole by the next one and never counted twice.
 # tests/foundation/test_worker_faults.py kills real workers to prove it.
-# The longest hard time limit of any task (forecast_etas: 150 s); the visibility timeout must exceed it.
+# The longest hard time limit of any task (forecast_etas: 150 s; the test above checks it stays the longest).
 _LONGEST_TASK_SECONDS = 150
 if env.str("CELERY_BROKER_URL", default=""):
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
     # Redis hands an unacknowledged message to another worker once it has been out this long, which is how
     # the work of a worker that died whole comes back. Longer than any task may run, or a slow task would
     # run twice at once; short enough that a lost message comes back within minutes (beat re-sends the
-    # tick every few seconds anyway). Tests that kill a whole worker set it to a few seconds.
+    # tick every few seconds anyway). A task sent with an ETA or countdown further ahead than this would run
+    # twice (there is none today). Tests that kill a whole worker set it to a few seconds.
     _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * _LONGEST_TASK_SECONDS)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": _visibility_timeout,
@@ -274,7 +278,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "open-reviews": {"task": "security.tasks.open_reviews", "schedule": 10.0},
     # The tightest SLA window is an hour of factory time: a breach must show within a few factory minutes.
     "ticket-sla-watch": {"task": "aftersales.tasks.sla_watch", "schedule": 15.0},
+    # Demo mode only (a no-op otherwise): simulated staff act every 10 s, i.e. 10 factory minutes at x60.
+    "demo-simulated-staff": {"task": "factory.dashboard.tasks.simulate_staff", "schedule": 10.0},
 }
+# Every periodic task is re-sent by beat on its next period, so a message that waited out several periods
+# (workers down for a while) is dropped rather than replayed in a burst when they come back.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {})["expires"] = max(30.0, 3 * _entry["schedule"])
 
 # --- Dispatch -------------------------------------------------------------------------------------
 # Simulated load of the platform's other tenants on our pools (off only in tests that count capacity).

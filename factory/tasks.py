@@ -1,13 +1,14 @@
 """The base of every Celery task: a message that keeps killing its worker is dropped after a few deliveries.
 
 With task_acks_late and task_reject_on_worker_lost (settings.py), a message whose worker process died goes
-back to the queue, so work lost with a killed worker is done again. The price: a task that itself kills its
-worker (the OOM killer, a crash in a C extension, os._exit in a library) would be delivered forever, taking
-a worker process down each time. So every delivery is counted in the broker's Redis under the task id (a
-redelivered message keeps its id) just before the task starts, and the count is removed when the task
-returns, however it ended: only deliveries whose worker died add up. Beyond max_deliveries the message is
-rejected without requeueing and an error is logged. The periodic tasks lose nothing by it: beat sends a new
-message on the next beat, and each of them picks up whatever a lost run did not do.
+back to the queue, so work lost with a killed worker is done again. The price: a task that itself brings its
+worker down (eats memory until the OOM killer steps in, crashes a C extension, calls os._exit) would be
+delivered forever, taking a worker process down each time. So every delivery is counted in the broker's
+Redis under the task id (a redelivered message keeps its id) just before the task starts, and the count is
+removed when the task returns, however it ended: only deliveries whose worker died add up. Beyond
+max_deliveries the message is rejected without requeueing and an error is logged. The periodic tasks lose
+nothing by it: beat sends a new message on the next beat, and each of them picks up whatever a lost run did
+not do. With another broker (the development filesystem one) nothing is counted.
 """
 
 import logging

@@ -152,6 +152,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="order_status_created"),
             models.Index(fields=["client", "-created_at"], name="order_client_created"),
+            # The order list and the API list every order newest first, a page at a time.
+            models.Index(fields=["-created_at"], name="order_created"),
         ]
 
     def __str__(self):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -127,21 +127,32 @@ def _next_reference(year: int) -> str:
 def _refresh_progress_and_eta(order: Order) -> None:
     """Recompute stage and order progress and the nominal ETA from the order's steps."""
     now = clock.now()
-    stages = list(order.stages.order_by("position").prefetch_related("steps"))
+    stages = list(order.stages.order_by("position"))
+    # Counted in Postgres: a step finishing must not load every step of the order.
+    counts = {
+        row["stage_id"]: row
+        for row in OrderStep.objects.filter(stage__order=order)
+        .values("stage_id")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(status=StepStatus.DONE)),
+            remaining=Sum("nominal_hours", filter=~Q(status=StepStatus.DONE)),
+        )
+    }
     total_steps = done_steps = 0
     remaining_hours = Decimal(0)
     gates_left = 0
     current = ""
     for stage in stages:
-        steps = list(stage.steps.all())
-        stage_done = sum(1 for step in steps if step.status == StepStatus.DONE)
-        progress = 100 if stage.status == StageStatus.APPROVED else (stage_done * 100 // max(len(steps), 1))
-        if (stage.steps_total, stage.steps_done, stage.progress) != (len(steps), stage_done, progress):
-            stage.steps_total, stage.steps_done, stage.progress = len(steps), stage_done, progress
+        row = counts.get(stage.pk, {"total": 0, "done": 0, "remaining": None})
+        stage_total, stage_done = row["total"], row["done"]
+        progress = 100 if stage.status == StageStatus.APPROVED else (stage_done * 100 // max(stage_total, 1))
+        if (stage.steps_total, stage.steps_done, stage.progress) != (stage_total, stage_done, progress):
+            stage.steps_total, stage.steps_done, stage.progress = stage_total, stage_done, progress
             stage.save(update_fields=["steps_total", "steps_done", "progress"])
-        total_steps += len(steps)
+        total_steps += stage_total
         done_steps += stage_done
-        remaining_hours += sum((step.nominal_hours for step in steps if step.status != StepStatus.DONE), Decimal(0))
+        remaining_hours += row["remaining"] or Decimal(0)
         if stage.status != StageStatus.APPROVED:
             gates_left += 1
             current = current or (stage.workshop if stage.status != StageStatus.PENDING else "")

@@ -1,0 +1,314 @@
+"""Requests per second under load: gunicorn with several workers and a load generator, both on loopback.
+
+    .venv/bin/python bench/load.py [--size 10000] [--workers 4] [--clients 8] [--processes 2] \
+        [--seconds 15] [--warmup 3] [--debug] [--rebuild]
+
+Serves the scale data set of `--size` orders (the database of bench/pages.py, `<name>_scale<size>`, built
+there or here the first time) with gunicorn, `--workers` sync workers on 127.0.0.1, in production settings
+(DEBUG off, static files collected by `collectstatic` into the git-ignored staticfiles/, persistent database
+connections); `--debug` serves with DEBUG on instead. The load generator runs `--clients` threads over
+`--processes` processes (a new connection per request: sync workers close each one), each target for
+`--warmup` seconds unmeasured and then `--seconds` seconds, and prints requests per second, errors and the
+median and p95 latency of:
+
+- `GET /track/<token>/`: the public tracking page, over the tracking links of 200 orders;
+- `GET /api/v1/orders/<id>/`: one order through the API, with an operations user's token, over 200 orders;
+- the trivial view: `/livez` when the project has it. Until then, two stand-ins: a static file (WhiteNoise
+  answers it in its middleware, before the rest of Django) and a bench-only view answering "ok" through the
+  project's whole middleware stack and URL resolution (what a `/livez` view would cost), served by this
+  module as gunicorn's application (`load:wsgi_application`: the project's WSGI app, its URLs plus that view).
+
+Target: each measured page at least half the trivial view's rate. The generator shares the machine's cores
+with the server (on loopback there is no other way), so it takes the most from the fastest target.
+"""
+
+import argparse
+import http.client
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+STATIC_FILE = "/static/factory/favicon.svg"
+BENCH_TRIVIAL = "/bench/trivial"
+TARGET_SHARE = 0.5
+SAMPLE_ORDERS = 200
+
+
+# --- gunicorn's application (in the server's workers) -------------------------------------------------
+
+_application = None
+
+
+def wsgi_application(environ, start_response):
+    """The project's WSGI application with this module as URLconf: the project's URLs plus BENCH_TRIVIAL."""
+    global _application
+    if _application is None:
+        from django.conf import settings
+        from django.core.wsgi import get_wsgi_application
+
+        _application = get_wsgi_application()
+        settings.ROOT_URLCONF = __name__
+    return _application(environ, start_response)
+
+
+def __getattr__(name):
+    # Django's URL resolver reads `urlpatterns` from the URLconf module; built on first use, in the workers.
+    if name == "urlpatterns":
+        from django.http import HttpResponse
+        from django.urls import include, path
+
+        def trivial(request):
+            return HttpResponse("ok", content_type="text/plain")
+
+        return [path(BENCH_TRIVIAL.lstrip("/"), trivial), path("", include("factory.urls"))]
+    raise AttributeError(name)
+
+
+# --- The load generator -----------------------------------------------------------------------------------
+
+
+def _hammer(port: int, paths: list[str], headers: dict, until: float, threads: int) -> dict:
+    """`threads` clients asking for `paths` in turn until `until` (time.time()); their counts and latencies."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client(offset: int):
+        mine, failed, index = [], 0, offset
+        while time.time() < until:
+            path = paths[index % len(paths)]
+            index += 1
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            started = time.perf_counter()
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    failed += 1
+            except (OSError, http.client.HTTPException):
+                failed += 1
+            finally:
+                connection.close()
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    workers = [threading.Thread(target=client, args=(n * 7,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return {"latencies": latencies, "errors": errors[0]}
+
+
+def load(port: int, paths: list[str], headers: dict, *, seconds: float, clients: int, processes: int) -> dict:
+    until = time.time() + seconds
+    per_process = [clients // processes + (1 if n < clients % processes else 0) for n in range(processes)]
+    with get_context("fork").Pool(processes) as pool:
+        parts = pool.starmap(
+            _hammer,
+            [(port, paths[n::processes] or paths, headers, until, threads) for n, threads in enumerate(per_process)],
+        )
+    latencies = sorted(latency for part in parts for latency in part["latencies"])
+    return {
+        "rate": len(latencies) / seconds,
+        "errors": sum(part["errors"] for part in parts),
+        "median_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
+        "p95_ms": latencies[max(0, round(0.95 * len(latencies)) - 1)] * 1000 if latencies else 0.0,
+    }
+
+
+# --- Setting up -------------------------------------------------------------------------------------------
+
+
+def _targets(size: int, rebuild: bool) -> tuple[list[str], list[str], str, str]:
+    """Build or reuse the data set; tracking paths, API paths, an operations token, the database name."""
+    from _setup import django_on_bench_database
+
+    database = django_on_bench_database(f"scale{size}")
+    from pages import _build
+
+    print(f"database {database}: {_build(size, rebuild)}", flush=True)
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+    from rest_framework.authtoken.models import Token
+
+    from factory.dashboard.management.commands import scale_data
+    from orders.models import Order, OrderStatus
+
+    active = Order.objects.filter(status=OrderStatus.IN_PRODUCTION, tracking_token__isnull=False)
+    others = Order.objects.filter(tracking_token__isnull=False).order_by("-created_at")
+    tokens = list(active.values_list("tracking_token", flat=True)[:SAMPLE_ORDERS])
+    tokens += list(others.values_list("tracking_token", flat=True)[: SAMPLE_ORDERS - len(tokens)])
+    ids = list(Order.objects.order_by("-created_at").values_list("pk", flat=True)[:SAMPLE_ORDERS])
+    operations = get_user_model().objects.get(username=scale_data.OPERATIONS_USER)
+    token, _created = Token.objects.get_or_create(user=operations)
+    connections.close_all()
+    return [f"/track/{t}/" for t in tokens], [f"/api/v1/orders/{pk}/" for pk in ids], token.key, database
+
+
+def _server_environment(database: str, debug: bool, conn_max_age: int) -> dict:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    environment = dict(os.environ)
+    environment.update(
+        DATABASE_URL=f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{database}",
+        CONN_MAX_AGE=str(conn_max_age),
+        DEBUG="true" if debug else "false",
+        DJANGO_SETTINGS_MODULE="factory.settings",
+        LOG_LEVEL="WARNING",
+    )
+    environment.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    if not debug:
+        environment.update(
+            SECRET_KEY=secrets.token_urlsafe(50),
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            # Plain HTTP on loopback: no redirect to HTTPS.
+            SECURE_SSL_REDIRECT="false",
+        )
+    return environment
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(port: int, path: str, headers: dict | None = None) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return 0
+    finally:
+        connection.close()
+
+
+def _start_server(environment: dict, port: int, workers: int) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "load:wsgi_application",
+        "--pythonpath",
+        f"{ROOT},{BENCH}",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+    ]
+    # Its own session: stopped as one process group (the arbiter and its workers), by its id.
+    server = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)  # noqa: S603
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("gunicorn exited at start")
+        if _get(port, BENCH_TRIVIAL) == 200:
+            return server
+        time.sleep(0.5)
+    _stop_server(server)
+    raise SystemExit("gunicorn did not answer within a minute")
+
+
+def _stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=10000, help="orders of the scale data set")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (threads)")
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE of the server")
+    parser.add_argument("--debug", action="store_true", help="serve with DEBUG on (no collectstatic)")
+    parser.add_argument("--rebuild", action="store_true", help="build the data set anew")
+    args = parser.parse_args()
+
+    tracking, api, token, database = _targets(args.size, args.rebuild)
+    environment = _server_environment(database, args.debug, args.conn_max_age)
+    if not args.debug:
+        manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"]
+        subprocess.run(manage, cwd=ROOT, env=environment, check=True)  # noqa: S603 - our own command
+    port = _free_port()
+    server = _start_server(environment, port, args.workers)
+    try:
+        trivial = [("/livez", ["/livez"], {})] if _get(port, "/livez") == 200 else []
+        if not trivial:
+            trivial = [
+                ("static file (WhiteNoise)", [STATIC_FILE], {}),
+                ("bench-only trivial view", [BENCH_TRIVIAL], {}),
+            ]
+        targets = [
+            *trivial,
+            ("GET /track/<token>/", tracking, {}),
+            ("GET /api/v1/orders/<id>/", api, {"Authorization": f"Token {token}"}),
+        ]
+        for label, paths, headers in targets:
+            status = _get(port, paths[0], headers)
+            if status != 200:
+                raise SystemExit(f"{label}: {paths[0]} answered {status}")
+        results = {}
+        for label, paths, headers in targets:
+            common = {"clients": args.clients, "processes": args.processes}
+            load(port, paths, headers, seconds=args.warmup, **common)
+            results[label] = load(port, paths, headers, seconds=args.seconds, **common)
+            print(f"measured {label}", flush=True)
+    finally:
+        _stop_server(server)
+
+    reference = trivial[-1][0]
+    mode = "DEBUG on" if args.debug else "production settings"
+    print(
+        f"\ngunicorn {args.workers} sync workers ({mode}); {args.clients} clients in {args.processes} processes; "
+        f"{args.seconds:g} s per target after {args.warmup:g} s warm-up; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
+    print(f"{'target':<28} {'req/s':>8} {'errors':>7} {'median':>9} {'p95':>9} {'vs ' + reference:>30}")
+    ok = True
+    for label, _paths, _headers in targets:
+        result = results[label]
+        share = result["rate"] / results[reference]["rate"] if results[reference]["rate"] else 0.0
+        measured = label.startswith("GET ")
+        ok &= not measured or (share >= TARGET_SHARE and result["errors"] == 0)
+        print(
+            f"{label:<28} {result['rate']:>8.1f} {result['errors']:>7} {result['median_ms']:>7.1f}ms "
+            f"{result['p95_ms']:>7.1f}ms {share:>29.0%}"
+        )
+    print(
+        f"\nTarget (tracking page and API at least {TARGET_SHARE:.0%} of the {reference}'s rate, no errors): "
+        + ("met" if ok else "NOT met")
+    )
+
+
+if __name__ == "__main__":
+    main()
