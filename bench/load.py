@@ -1,15 +1,16 @@
 """Requests per second under load: gunicorn with several workers and a load generator, both on loopback.
 
     .venv/bin/python bench/load.py [--size 10000] [--workers 4] [--clients 8] [--processes 2] \
-        [--seconds 15] [--warmup 3] [--debug] [--rebuild]
+        [--seconds 30] [--rounds 3] [--warmup 3] [--debug] [--rebuild]
 
 Serves the scale data set of `--size` orders (the database of bench/pages.py, `<name>_scale<size>`, built
 there or here the first time) with gunicorn, `--workers` sync workers on 127.0.0.1, in production settings
 (DEBUG off, static files collected by `collectstatic` into the git-ignored staticfiles/, persistent database
 connections); `--debug` serves with DEBUG on instead. The load generator runs `--clients` threads over
 `--processes` processes (a new connection per request: sync workers close each one), each target for
-`--warmup` seconds unmeasured and then `--seconds` seconds, and prints requests per second, errors and the
-median and p95 latency of:
+`--warmup` seconds unmeasured and then `--seconds` seconds, in `--rounds` turns (the targets alternate, so
+that other load on the machine weighs on all alike), and prints requests per second, errors and the median
+and p95 latency of:
 
 - `GET /track/<token>/`: the public tracking page, over the tracking links of 200 orders;
 - `GET /api/v1/orders/<id>/`: one order through the API, with an operations user's token, over 200 orders;
@@ -121,12 +122,18 @@ def load(port: int, paths: list[str], headers: dict, *, seconds: float, clients:
             _hammer,
             [(port, paths[n::processes] or paths, headers, until, threads) for n, threads in enumerate(per_process)],
         )
+    latencies = [latency for part in parts for latency in part["latencies"]]
+    return {"rate": len(latencies) / seconds, "errors": sum(part["errors"] for part in parts), "latencies": latencies}
+
+
+def _combined(parts: list[dict], seconds: float) -> dict:
     latencies = sorted(latency for part in parts for latency in part["latencies"])
     return {
         "rate": len(latencies) / seconds,
         "errors": sum(part["errors"] for part in parts),
         "median_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
         "p95_ms": latencies[max(0, round(0.95 * len(latencies)) - 1)] * 1000 if latencies else 0.0,
+        "rounds": [round(part["rate"], 1) for part in parts],
     }
 
 
@@ -247,7 +254,8 @@ def main():
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (threads)")
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=30, help="measured seconds per target")
+    parser.add_argument("--rounds", type=int, default=3, help="turns the targets take (seconds split among them)")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE of the server")
     parser.add_argument("--debug", action="store_true", help="serve with DEBUG on (no collectstatic)")
@@ -277,12 +285,17 @@ def main():
             status = _get(port, paths[0], headers)
             if status != 200:
                 raise SystemExit(f"{label}: {paths[0]} answered {status}")
-        results = {}
-        for label, paths, headers in targets:
-            common = {"clients": args.clients, "processes": args.processes}
+        common = {"clients": args.clients, "processes": args.processes}
+        for _label, paths, headers in targets:
             load(port, paths, headers, seconds=args.warmup, **common)
-            results[label] = load(port, paths, headers, seconds=args.seconds, **common)
-            print(f"measured {label}", flush=True)
+        # Targets take turns, a slice of their time each round, so that a change in the machine's load
+        # (other processes) weighs on all of them alike.
+        rounds = {label: [] for label, _paths, _headers in targets}
+        for round_number in range(args.rounds):
+            for label, paths, headers in targets:
+                rounds[label].append(load(port, paths, headers, seconds=args.seconds / args.rounds, **common))
+            print(f"round {round_number + 1} of {args.rounds} measured", flush=True)
+        results = {label: _combined(parts, args.seconds) for label, parts in rounds.items()}
     finally:
         _stop_server(server)
 
@@ -290,10 +303,12 @@ def main():
     mode = "DEBUG on" if args.debug else "production settings"
     print(
         f"\ngunicorn {args.workers} sync workers ({mode}); {args.clients} clients in {args.processes} processes; "
-        f"{args.seconds:g} s per target after {args.warmup:g} s warm-up; load average {os.getloadavg()[0]:.1f} "
-        f"on {os.cpu_count()} cores"
+        f"{args.seconds:g} s per target in {args.rounds} rounds after {args.warmup:g} s warm-up; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    print(f"{'target':<28} {'req/s':>8} {'errors':>7} {'median':>9} {'p95':>9} {'vs ' + reference:>30}")
+    print(
+        f"{'target':<28} {'req/s':>8} {'errors':>7} {'median':>9} {'p95':>9} {'vs ' + reference:>30}  req/s per round"
+    )
     ok = True
     for label, _paths, _headers in targets:
         result = results[label]
@@ -302,7 +317,7 @@ def main():
         ok &= not measured or (share >= TARGET_SHARE and result["errors"] == 0)
         print(
             f"{label:<28} {result['rate']:>8.1f} {result['errors']:>7} {result['median_ms']:>7.1f}ms "
-            f"{result['p95_ms']:>7.1f}ms {share:>29.0%}"
+            f"{result['p95_ms']:>7.1f}ms {share:>29.0%}  {' / '.join(map(str, result['rounds']))}"
         )
     print(
         f"\nTarget (tracking page and API at least {TARGET_SHARE:.0%} of the {reference}'s rate, no errors): "
