@@ -202,6 +202,22 @@ class UtilizationSample(models.Model):
         return f"{self.pool_id} @ {self.at}"
 
 
+class DailyCost(models.Model):
+    """What our jobs were charged on one day of the factory calendar: the cost chart reads 30 rows, not
+    every utilization sample of 30 days. Each tick adds its charges (dispatch.services)."""
+
+    day = models.DateField(_("day"), unique=True)
+    cost = models.DecimalField(_("cost (CNY)"), max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("daily compute cost")
+        verbose_name_plural = _("daily compute costs")
+
+    def __str__(self):
+        return f"{self.day}: {self.cost}"
+
+
 class QueueSample(models.Model):
     """The queue of one priority at one tick: how many jobs wait and how long they have waited."""
 

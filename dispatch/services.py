@@ -23,6 +23,7 @@ from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed
 from dispatch.models import (
     ClientBudget,
     ComputePool,
+    DailyCost,
     DispatchState,
     Job,
     JobState,
@@ -407,6 +408,9 @@ def _record_pools(pools, now) -> None:
         )
         for pool in pools.values()
     )
+    charged = sum((getattr(pool, "charged", Decimal(0)) for pool in pools.values()), Decimal(0))
+    if charged:
+        _add_daily_cost(timezone.localdate(now), charged)
     waited = ExpressionWrapper(Value(now, output_field=DateTimeField()) - F("queued_at"), output_field=DurationField())
     by_priority = {
         row["priority"]: row
@@ -424,6 +428,31 @@ def _record_pools(pools, now) -> None:
         for priority in PRIORITY_RANK
         for row in [by_priority.get(priority, empty)]
     )
+
+
+_ADD_DAILY_COST_SQL = """
+INSERT INTO dispatch_dailycost (day, cost) VALUES (%s, %s)
+ON CONFLICT (day) DO UPDATE SET cost = dispatch_dailycost.cost + EXCLUDED.cost
+"""
+
+_REBUILD_DAILY_COSTS_SQL = """
+INSERT INTO dispatch_dailycost (day, cost)
+SELECT (at AT TIME ZONE %s)::date, SUM(cost) FROM dispatch_utilizationsample GROUP BY 1
+"""
+
+
+def _add_daily_cost(day, cost: Decimal) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD_DAILY_COST_SQL, [day, cost])
+
+
+@transaction.atomic
+def daily_costs_rebuild() -> int:
+    """Recompute the daily costs from the utilization samples (after samples were written in bulk)."""
+    DailyCost.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(_REBUILD_DAILY_COSTS_SQL, [settings.TIME_ZONE])
+        return cursor.rowcount
 
 
 def _hours(duration: timedelta | None) -> float:

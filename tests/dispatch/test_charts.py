@@ -77,3 +77,22 @@ def test_the_live_endpoint_is_for_dispatch_and_operations(client, reviewer, clie
     for user in (reviewer, client_a):
         client.force_login(user)
         assert client.get("/dispatch/live/").status_code == 403
+
+
+def test_every_figure_of_the_dashboards_is_one_plotly_accepts(client, dispatcher, ops_user):
+    from factory import charts as factory_charts
+
+    _running_and_waiting(ops_user)
+    order = Job.objects.filter(state="running").first().order
+    client.force_login(ops_user)
+
+    figures = [
+        *client.get("/dispatch/live/").json()["charts"].values(),
+        *client.get("/live/operations/").json()["charts"].values(),
+        *client.get(f"/orders/{order.pk}/").context["figures"].values(),
+    ]
+
+    drawn = [figure for figure in figures if figure is not None]
+    assert len(drawn) >= 6
+    for figure in drawn:
+        factory_charts.validate(figure)

@@ -1178,6 +1178,7 @@ def _samples(history: list, pools: list[ComputePool], now: datetime) -> None:
                 )
             )
     UtilizationSample.objects.bulk_create(samples, batch_size=5000)
+    dispatch_services.daily_costs_rebuild()
     QueueSample.objects.bulk_create(
         (
             QueueSample(

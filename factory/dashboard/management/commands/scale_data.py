@@ -363,8 +363,9 @@ class Command(BaseCommand):
                 "The scale data set is for benchmark databases: it needs DEMO_MODE=true or --force, never production."
             )
         for name in ("orders", "jobs", "pools", "days", "sample_minutes", "per_year"):
-            if options[name] < (0 if name in ("orders", "jobs") else 1):
-                raise CommandError(f"--{name.replace('_', '-')} must be positive.")
+            minimum = 0 if name in ("orders", "jobs") else 1
+            if options[name] < minimum:
+                raise CommandError(f"--{name.replace('_', '-')} must be at least {minimum}.")
         started = time.perf_counter()
         with transaction.atomic():
             if options["reset"]:
@@ -372,7 +373,7 @@ class Command(BaseCommand):
             elif ComputePool.objects.filter(name__startswith=POOL_PREFIX).exists():
                 self.stdout.write(f"The scale data set is already there: {_summary()}. --reset builds it anew.")
                 return
-            report = _Build(options, self.stdout).run()
+            report = _Build(options).run()
         _analyze()
         self.stdout.write(report)
         self.stdout.write(
@@ -432,7 +433,7 @@ def _reset() -> None:
     with connection.cursor() as cursor:
         # Foreign keys are checked at commit; checks still pending in this transaction would block TRUNCATE.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"TRUNCATE {tables} CASCADE")  # nosec B608 - table names from the models
+        cursor.execute(f"TRUNCATE {tables} CASCADE")  # table names from the models, not input
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
@@ -441,13 +442,12 @@ def _analyze() -> None:
     command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
     with connection.cursor() as cursor:
         for model in ANALYZE_MODELS:
-            cursor.execute(f'{command} "{model._meta.db_table}"')  # nosec B608 - table names from the models
+            cursor.execute(f'{command} "{model._meta.db_table}"')  # table names from the models, not input
 
 
 class _Build:
-    def __init__(self, options, stdout):
+    def __init__(self, options):
         self.options = options
-        self.out = stdout
         self.rng = random.Random(options["seed"])  # noqa: S311 - a simulation, not cryptography
         self.now = clock.now().replace(microsecond=0)
         self.events: list[tuple] = []
@@ -473,7 +473,7 @@ class _Build:
         self.phase(f"{len(self.orders):,} order lives")
         jobs = self.dispatch()
         self.phase("jobs placed")
-        samples, queue_samples = self.samples(jobs)
+        samples, queue_samples = self.samples()
         self.phase("samples")
         written = self.write(jobs, samples, queue_samples)
         self.phase("COPY")
@@ -1003,7 +1003,7 @@ class _Build:
 
     # --- Samples ----------------------------------------------------------------------------------------
 
-    def samples(self, jobs) -> tuple[Iterator[tuple], Iterator[tuple]]:
+    def samples(self) -> tuple[Iterator[tuple], Iterator[tuple]]:
         """Every pool's load and every priority's queue at each sample time of the last `--days` days."""
         step = timedelta(minutes=self.options["sample_minutes"])
         count = int(timedelta(days=self.options["days"]) / step)
@@ -1278,6 +1278,7 @@ class _Build:
         for model, fields, rows in tables:
             count = _copy(model, fields, rows)
             written.append(f"{count:,} {model._meta.verbose_name_plural}")
+        dispatch_services.daily_costs_rebuild()
         return ", ".join(written)
 
     # --- After-sales and budgets, through their services --------------------------------------------------
