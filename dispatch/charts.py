@@ -14,6 +14,7 @@ from factory import charts
 from orders.models import Priority
 
 HISTORY_HOURS = 24
+MAX_POOL_BANDS = 12  # more pools than this are stacked per site
 COST_DAYS = 30
 PRIORITY_COLOURS = {
     Priority.URGENT: charts.TONE_COLOURS["red"],
@@ -28,7 +29,8 @@ def _iso(moment: datetime) -> str:
 
 
 def utilization(pools: list[ComputePool], *, now: datetime) -> dict:
-    """Our load stacked per pool on top of other tenants' background load, under the capacity line."""
+    """Our load stacked per pool (per site when there are many pools) on top of other tenants' background
+    load, under the capacity line."""
     title = _("Utilization over the last 24 h")
     rows = selectors.utilization_history(now=now, hours=HISTORY_HOURS)
     if not rows:
@@ -41,10 +43,13 @@ def utilization(pools: list[ComputePool], *, now: datetime) -> dict:
         )
     buckets = sorted({row["bucket"] for row in rows})
     x = [_iso(bucket) for bucket in buckets]
-    used = defaultdict(dict)
+    # One band per pool while a person can tell them apart; beyond that, one band per site.
+    by_site = len(pools) > MAX_POOL_BANDS
+    band_of = {pool.pk: (pool.site.name if by_site else pool.name) for pool in pools}
+    used = defaultdict(lambda: defaultdict(float))
     background, capacity = defaultdict(float), defaultdict(float)
     for row in rows:
-        used[row["pool_id"]][row["bucket"]] = float(row["used"])
+        used[band_of.get(row["pool_id"], str(row["pool_id"]))][row["bucket"]] += float(row["used"])
         background[row["bucket"]] += float(row["background"])
         capacity[row["bucket"]] += float(row["capacity"])
     traces = [
@@ -60,17 +65,16 @@ def utilization(pools: list[ComputePool], *, now: datetime) -> dict:
             "hovertemplate": "%{y:,.1f} PFLOPS<extra>%{fullData.name}</extra>",
         }
     ]
-    names = {pool.pk: pool.name for pool in pools}
-    for index, pool_id in enumerate(sorted(used, key=lambda pk: names.get(pk, ""))):
+    for index, band in enumerate(sorted(used)):
         colour = charts.SERIES_COLOURS[index % len(charts.SERIES_COLOURS)]
         traces.append(
             {
                 "type": "scatter",
                 "mode": "lines",
                 "stackgroup": "load",
-                "name": names.get(pool_id, str(pool_id)),
+                "name": band,
                 "x": x,
-                "y": [round(used[pool_id].get(bucket, 0.0), 1) for bucket in buckets],
+                "y": [round(used[band].get(bucket, 0.0), 1) for bucket in buckets],
                 "line": {"width": 0.5, "color": colour},
                 "hovertemplate": "%{y:,.1f} PFLOPS<extra>%{fullData.name}</extra>",
             }
@@ -94,7 +98,7 @@ def utilization(pools: list[ComputePool], *, now: datetime) -> dict:
         height=380,
         hovermode="x unified",
         xaxis={"type": "date", "tickformat": "%H:%M\n%m-%d"},
-        # One entry per pool: a column beside the plot keeps the plot its full height.
+        # One entry per band: a column beside the plot keeps the plot its full height.
         legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"},
         margin={"r": 170, "b": 56},
     )
