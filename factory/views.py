@@ -2,7 +2,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -69,6 +69,13 @@ def _broker_ok() -> bool:
     except Exception:
         logger.exception("healthz: broker check failed")
         return False
+
+
+@never_cache
+@require_GET
+def livez(request):
+    """For process supervisors: the web process answers. Touches nothing else (see /healthz for that)."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 @never_cache

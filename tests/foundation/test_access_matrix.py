@@ -56,6 +56,7 @@ SKIPPED = {
     "/i18n/setlang/": "the language switch",
     # For load balancers and monitors, without login by design (tests/foundation/test_platform.py).
     "/healthz": "the health check",
+    "/livez": "the liveness check (no database, no session)",
     # The OpenAPI schema and its offline docs: documentation, not data (covered by the schema tests).
     "/api/schema/": "the API schema",
     "/api/docs/": "the API docs",

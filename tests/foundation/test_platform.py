@@ -16,6 +16,14 @@ from factory import views
 BASE_DIR = Path(settings.BASE_DIR)
 
 
+def test_livez_answers_without_touching_the_database(client):
+    # No django_db mark: any query would raise here.
+    response = client.get("/livez")
+
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
 @pytest.mark.django_db
 def test_healthz_reports_database_and_broker_ok(client):
     response = client.get("/healthz")
