@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from dispatch import charts, display, selectors, services
 from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job, JobState
+from factory import charts as factory_charts
 from factory import clock, roles
 from factory.errors import DomainError
 from orders.access import order_for_user
@@ -201,7 +202,7 @@ def _center_context(request) -> dict:
         # Actions come back to the center (also when the tables were redrawn by the live refresh).
         "next": reverse("dispatch:center"),
         "charts": chart_list,
-        "figures": {chart["key"]: chart["figure"] for chart in chart_list},
+        "figures": factory_charts.figures_by_key(chart_list),
     }
 
 

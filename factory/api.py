@@ -1,7 +1,5 @@
 """Project-wide API plumbing: pagination and the error shapes of API.md."""
 
-import logging
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
@@ -11,9 +9,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from factory import roles
 from factory.errors import DomainError, IllegalTransition, InvalidRequest, NotPermitted
-
-access_log = logging.getLogger("factory.access")
 
 # Creating calls accept it (factory.submissions): the same key twice acts once and answers with the first result.
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -43,19 +40,12 @@ def exception_handler(exc, context):
         if isinstance(exc, IllegalTransition):
             return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
         if isinstance(exc, NotPermitted):
-            _log_denied(context, message)
+            roles.log_denied(context.get("request"), message)
             return Response({"detail": message}, status=status.HTTP_403_FORBIDDEN)
         if isinstance(exc, InvalidRequest):
             return Response({exc.field or "non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is not None and response.status_code == status.HTTP_403_FORBIDDEN:
-        _log_denied(context, exc)
+        roles.log_denied(context.get("request"), exc)
     return response
-
-
-def _log_denied(context, exc) -> None:
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    who = user.get_username() if user is not None and user.is_authenticated else "anonymous"
-    access_log.warning("access denied: user=%s path=%s reason=%s", who, getattr(request, "path", ""), exc)

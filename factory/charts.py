@@ -81,6 +81,11 @@ def chart(key: str, *, title: str, empty: str, fig: dict | None, wide: bool = Fa
     return {"key": key, "title": title, "figure": fig, "empty": empty, "wide": wide}
 
 
+def figures_by_key(chart_list: list[dict]) -> dict:
+    """{key: figure or None}: what a page embeds for live.js, and what its live endpoint answers."""
+    return {chart["key"]: chart["figure"] for chart in chart_list}
+
+
 def now_line(now) -> dict:
     """A dotted vertical line at the factory clock's now, for time axes."""
     return {

@@ -5,6 +5,7 @@ Organization scoping ("this order belongs to your organization") lives with the 
 orders.access.
 """
 
+import logging
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -17,6 +18,8 @@ DISPATCH = "dispatch"
 SECURITY = "security"
 AFTERSALES = "aftersales"
 STAFF_ROLES = (OPERATIONS, DISPATCH, SECURITY, AFTERSALES)
+# Who was refused what: sign-in lockouts and denied pages or API calls (failures are logged by django-axes).
+access_log = logging.getLogger("factory.access")
 ROLE_LABELS = {
     OPERATIONS: _("Operations"),
     DISPATCH: _("Dispatch"),
@@ -77,3 +80,10 @@ def ensure_role_groups(group_model) -> None:
     """Create the four role groups; used by the data migration (with its historical model) and tests."""
     for name in STAFF_ROLES:
         group_model.objects.get_or_create(name=name)
+
+
+def log_denied(request, reason) -> None:
+    """Record a refused page or API call: who, where, why."""
+    user = getattr(request, "user", None)
+    who = user.get_username() if user is not None and user.is_authenticated else "anonymous"
+    access_log.warning("access denied: user=%s path=%s reason=%s", who, getattr(request, "path", ""), reason or "")

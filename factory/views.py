@@ -20,13 +20,6 @@ from factory.celery import app as celery_app
 from orders.access import organization_of
 
 logger = logging.getLogger(__name__)
-# Who was refused what: sign-in lockouts and denied pages or API calls (failures are logged by django-axes).
-access_log = logging.getLogger("factory.access")
-
-
-def _who(request) -> str:
-    user = getattr(request, "user", None)
-    return user.get_username() if user is not None and user.is_authenticated else "anonymous"
 
 
 def sign_in_locked_out(request, original_response=None, credentials=None):
@@ -37,7 +30,7 @@ def sign_in_locked_out(request, original_response=None, credentials=None):
         "try again later or ask an administrator to unlock it."
     ) % {"minutes": minutes}
     username = (credentials or {}).get("username") or request.POST.get("username", "")
-    access_log.warning("sign-in locked out: username=%r path=%s", username, request.path)
+    roles.access_log.warning("sign-in locked out: username=%r path=%s", username, request.path)
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "registration/locked_out.html", {"message": message}, status=429)
@@ -45,7 +38,7 @@ def sign_in_locked_out(request, original_response=None, credentials=None):
 
 def permission_denied(request, exception=None):
     """The 403 page, with the refusal logged (who, where, why)."""
-    access_log.warning("access denied: user=%s path=%s reason=%s", _who(request), request.path, exception or "")
+    roles.log_denied(request, exception)
     return render(request, "403.html", {"exception": str(exception) if exception else ""}, status=403)
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from factory import charts as factory_charts
 from factory import clock, roles
 from factory.errors import DomainError, InvalidRequest
 from orders import charts, related, selectors, services
@@ -284,7 +285,7 @@ def _render_detail(request, pk, *, bound=None, status=200):
         "can": can,
         "related_sections": related.sections_for(user=request.user, order=order, audience=related.STAFF),
         "charts": order_charts,
-        "figures": {chart["key"]: chart["figure"] for chart in order_charts},
+        "figures": factory_charts.figures_by_key(order_charts),
         "has_actions": bool(steps)
         or any(
             can[name] for name in ("accept", "reject", "start", "deliver", "cancel", "priority", "requirement_change")

@@ -3,7 +3,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 
-from factory import clock, roles
+from factory import charts, clock, roles
 from factory.dashboard import operations, selectors
 from orders.access import organization_of
 
@@ -14,7 +14,7 @@ def _operations_context(now) -> dict:
         "center": center,
         "tiles": center.tiles,
         "charts": center.charts,
-        "figures": {chart["key"]: chart["figure"] for chart in center.charts},
+        "figures": charts.figures_by_key(center.charts),
         "active": center.active,
     }
 
