@@ -1,23 +1,23 @@
 """Requests per second under load: gunicorn with several workers and a load generator, both on loopback.
 
     .venv/bin/python bench/load.py [--size 10000] [--workers 4] [--clients 8] [--processes 2] \
-        [--seconds 30] [--rounds 3] [--warmup 3] [--debug] [--rebuild]
+        [--seconds 30] [--rounds 3] [--warmup 3] [--cache-seconds 30] [--debug] [--rebuild]
 
 Serves the scale data set of `--size` orders (the database of bench/pages.py, `<name>_scale<size>`, built
 there or here the first time) with gunicorn, `--workers` sync workers on 127.0.0.1, in production settings
 (DEBUG off, static files collected by `collectstatic` into the git-ignored staticfiles/, persistent database
-connections); `--debug` serves with DEBUG on instead. The load generator runs `--clients` threads over
-`--processes` processes (a new connection per request: sync workers close each one), each target for
-`--warmup` seconds unmeasured and then `--seconds` seconds, in `--rounds` turns (the targets alternate, so
-that other load on the machine weighs on all alike), and prints requests per second, errors and the median
-and p95 latency of:
+connections, the cache in a Redis database of its own, BENCH_CACHE_URL, emptied first); `--debug` serves with
+DEBUG on instead. The load generator runs `--clients` threads over `--processes` processes (a new connection
+per request: sync workers close each one), each target for `--warmup` seconds unmeasured and then `--seconds`
+seconds, in `--rounds` turns (the targets alternate, so that other load on the machine weighs on all alike),
+and prints requests per second, errors and the median and p95 latency of:
 
+- `/livez`: the trivial view (the web process answers; no database, no cache), the reference;
 - `GET /track/<token>/`: the public tracking page, over the tracking links of 200 orders;
-- `GET /api/v1/orders/<id>/`: one order through the API, with an operations user's token, over 200 orders;
-- the trivial view: `/livez` when the project has it. Until then, two stand-ins: a static file (WhiteNoise
-  answers it in its middleware, before the rest of Django) and a bench-only view answering "ok" through the
-  project's whole middleware stack and URL resolution (what a `/livez` view would cost), served by this
-  module as gunicorn's application (`load:wsgi_application`: the project's WSGI app, its URLs plus that view).
+- `GET /api/v1/orders/<id>/`: one order through the API, with an operations user's token, over 200 orders.
+
+The two pages are served from kept copies (orders.read_cache, factory.authentication) for
+`--cache-seconds` (ORDER_READ_CACHE_SECONDS); 0 builds every answer from the database.
 
 Target: each measured page at least half the trivial view's rate. The generator shares the machine's cores
 with the server (on loopback there is no other way), so it takes the most from the fastest target.
@@ -37,42 +37,15 @@ import time
 from multiprocessing import get_context
 from pathlib import Path
 
+import redis
+
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
-STATIC_FILE = "/static/factory/favicon.svg"
-BENCH_TRIVIAL = "/bench/trivial"
+TRIVIAL = "/livez"
 TARGET_SHARE = 0.5
 SAMPLE_ORDERS = 200
-
-
-# --- gunicorn's application (in the server's workers) -------------------------------------------------
-
-_application = None
-
-
-def wsgi_application(environ, start_response):
-    """The project's WSGI application with this module as URLconf: the project's URLs plus BENCH_TRIVIAL."""
-    global _application
-    if _application is None:
-        from django.conf import settings
-        from django.core.wsgi import get_wsgi_application
-
-        _application = get_wsgi_application()
-        settings.ROOT_URLCONF = __name__
-    return _application(environ, start_response)
-
-
-def __getattr__(name):
-    # Django's URL resolver reads `urlpatterns` from the URLconf module; built on first use, in the workers.
-    if name == "urlpatterns":
-        from django.http import HttpResponse
-        from django.urls import include, path
-
-        def trivial(request):
-            return HttpResponse("ok", content_type="text/plain")
-
-        return [path(BENCH_TRIVIAL.lstrip("/"), trivial), path("", include("factory.urls"))]
-    raise AttributeError(name)
+# The server's cache: a Redis database of its own, emptied before each run (its keys name orders of the
+# bench's database, which a development server's cache would mistake for its own).
+BENCH_CACHE_URL = "redis://127.0.0.1:6379/2"
 
 
 # --- The load generator -----------------------------------------------------------------------------------
@@ -166,7 +139,7 @@ def _targets(size: int, rebuild: bool) -> tuple[list[str], list[str], str, str]:
     return [f"/track/{t}/" for t in tokens], [f"/api/v1/orders/{pk}/" for pk in ids], token.key, database
 
 
-def _server_environment(database: str, debug: bool, conn_max_age: int) -> dict:
+def _server_environment(database: str, debug: bool, conn_max_age: int, cache_seconds: int) -> dict:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
@@ -181,6 +154,8 @@ def _server_environment(database: str, debug: bool, conn_max_age: int) -> dict:
         LOG_LEVEL="WARNING",
     )
     environment.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    environment["CACHE_URL"] = BENCH_CACHE_URL
+    environment["ORDER_READ_CACHE_SECONDS"] = str(cache_seconds)
     if not debug:
         environment.update(
             SECRET_KEY=secrets.token_urlsafe(50),
@@ -213,9 +188,7 @@ def _get(port: int, path: str, headers: dict | None = None) -> int:
 def _start_server(environment: dict, port: int, workers: int) -> subprocess.Popen:
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "load:wsgi_application",
-        "--pythonpath",
-        f"{ROOT},{BENCH}",
+        "factory.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -231,7 +204,7 @@ def _start_server(environment: dict, port: int, workers: int) -> subprocess.Pope
     while time.time() < deadline:
         if server.poll() is not None:
             raise SystemExit("gunicorn exited at start")
-        if _get(port, BENCH_TRIVIAL) == 200:
+        if _get(port, TRIVIAL) == 200:
             return server
         time.sleep(0.5)
     _stop_server(server)
@@ -258,26 +231,27 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="turns the targets take (seconds split among them)")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE of the server")
+    parser.add_argument(
+        "--cache-seconds",
+        type=int,
+        default=30,
+        help="ORDER_READ_CACHE_SECONDS of the server (0: every answer built from the database)",
+    )
     parser.add_argument("--debug", action="store_true", help="serve with DEBUG on (no collectstatic)")
     parser.add_argument("--rebuild", action="store_true", help="build the data set anew")
     args = parser.parse_args()
 
     tracking, api, token, database = _targets(args.size, args.rebuild)
-    environment = _server_environment(database, args.debug, args.conn_max_age)
+    environment = _server_environment(database, args.debug, args.conn_max_age, args.cache_seconds)
+    redis.Redis.from_url(BENCH_CACHE_URL).flushdb()
     if not args.debug:
         manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"]
         subprocess.run(manage, cwd=ROOT, env=environment, check=True)  # noqa: S603 - our own command
     port = _free_port()
     server = _start_server(environment, port, args.workers)
     try:
-        trivial = [("/livez", ["/livez"], {})] if _get(port, "/livez") == 200 else []
-        if not trivial:
-            trivial = [
-                ("static file (WhiteNoise)", [STATIC_FILE], {}),
-                ("bench-only trivial view", [BENCH_TRIVIAL], {}),
-            ]
         targets = [
-            *trivial,
+            ("/livez", [TRIVIAL], {}),
             ("GET /track/<token>/", tracking, {}),
             ("GET /api/v1/orders/<id>/", api, {"Authorization": f"Token {token}"}),
         ]
@@ -299,11 +273,12 @@ def main():
     finally:
         _stop_server(server)
 
-    reference = trivial[-1][0]
+    reference = "/livez"
     mode = "DEBUG on" if args.debug else "production settings"
     print(
         f"\ngunicorn {args.workers} sync workers ({mode}); {args.clients} clients in {args.processes} processes; "
         f"{args.seconds:g} s per target in {args.rounds} rounds after {args.warmup:g} s warm-up; "
+        f"answers kept {args.cache_seconds} s (ORDER_READ_CACHE_SECONDS); "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(

@@ -46,13 +46,22 @@ def _navigation_for(request):
     return items
 
 
+def _clock():
+    return {"factory_now": clock.now(), "clock_speed": clock.speed()}
+
+
+def public_page(*, path: str) -> dict:
+    """What the base layout needs on a public page that looks the same to everyone (and may be cached):
+    no navigation, no user menu, no messages; `path` is where the language switch comes back to."""
+    return {"navigation": [], "language_next": path, **_clock()}
+
+
 def control_center(request):
     """What the base layout needs on every page: navigation, the factory clock, the user's roles."""
     user = request.user
     return {
         "navigation": _navigation_for(request),
-        "factory_now": clock.now(),
-        "clock_speed": clock.speed(),
+        **_clock(),
         "user_roles": [roles.ROLE_LABELS[name] for name in sorted(roles.roles_of(user))],
         # Staff are never client users: no need to look up a membership for them.
         "user_organization": None if roles.has_role(user) else organization_of(user),

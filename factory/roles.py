@@ -33,12 +33,13 @@ def roles_of(user) -> frozenset[str]:
     if not user.is_authenticated:
         return frozenset()
     if not hasattr(user, "_factory_roles"):
-        if user.is_superuser:
-            user._factory_roles = frozenset(STAFF_ROLES)
-        else:
-            names = user.groups.filter(name__in=STAFF_ROLES).values_list("name", flat=True)
-            user._factory_roles = frozenset(names)
+        remember_roles(user, user.groups.filter(name__in=STAFF_ROLES).values_list("name", flat=True))
     return user._factory_roles
+
+
+def remember_roles(user, names) -> None:
+    """Keep the role names read for `user` (e.g. by the query that authenticated it)."""
+    user._factory_roles = frozenset(STAFF_ROLES) if user.is_superuser else frozenset(names)
 
 
 def has_role(user, *roles: str) -> bool:

@@ -22,7 +22,7 @@ DEBUG = env.bool("DEBUG", default=False)
 DATA_DIR = Path(env.str("FACTORY_DATA_DIR", default=str(BASE_DIR / ".data")))
 
 # Fail at start-up, naming every missing variable, rather than run production half-configured.
-_REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL")
+_REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")
 if not DEBUG:
     missing = [name for name in _REQUIRED_IN_PRODUCTION if not env.str(name, default="")]
     if missing:
@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "factory",
     "factory.catalog",
     "orders",
     "dispatch",
@@ -127,6 +128,30 @@ TEMPLATES = [
     },
 ]
 
+# --- Cache ----------------------------------------------------------------------------------
+# Shared by every web worker and the Celery worker: a change made in one process (a revoked tracking link, the
+# dispatch tick's figures) must refuse the copies the others keep (factory.kept). So production names a Redis
+# database (not the broker's). Without one (development), each process has its own cache in memory and no
+# copies are kept, unless asked for (the tests, in one process, keep them as production does).
+_cache_url = env.str("CACHE_URL", default="locmem://")
+_shared_cache = not _cache_url.startswith("locmem://")
+if _shared_cache:
+    CACHES = {
+        "default": {
+            "BACKEND": "factory.cache.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "factory",
+            # An unreachable cache costs a page half a second at most: it is then answered from the database.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long the tracking page and an order's API representation may be served from a copy (orders.read_cache),
+# and an API token's user and roles (factory.authentication). 0: never.
+ORDER_READ_CACHE_SECONDS = env.int("ORDER_READ_CACHE_SECONDS", default=30 if _shared_cache else 0)
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60 if _shared_cache else 0)
+
 # --- Database -------------------------------------------------------------------------------
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
@@ -162,7 +187,6 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "factory" / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
@@ -201,7 +225,7 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call answers 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "factory.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

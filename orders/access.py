@@ -38,6 +38,14 @@ def orders_visible_to(user, queryset):
     return queryset.filter(client=organization)
 
 
+def sees_orders_of(user, client_id: int) -> bool:
+    """Whether `user` may see the orders of client organization `client_id` (as `orders_visible_to` decides)."""
+    if roles.has_role(user):
+        return True
+    organization = organization_of(user)
+    return organization is not None and organization.pk == client_id
+
+
 def order_for_user(user, pk, queryset=None):
     """The order `pk` if `user` may see it: 404 for another organization's order or a bad id."""
     from orders.models import Order

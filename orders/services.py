@@ -20,7 +20,7 @@ from factory import clock, roles, submissions
 from factory.catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.db import bulk_update_rows
-from orders import quotes
+from orders import quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed
 from orders.models import (
@@ -80,7 +80,10 @@ def _refuse(order_or_stage, action: str):
 
 
 def _lock(order: Order) -> Order:
-    return Order.objects.select_for_update().get(pk=order.pk)
+    """The order, locked for a change; its cached answers are refused from now on (orders.read_cache)."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    read_cache.orders_changed(order_ids=[order.pk], tracking_tokens=[order.tracking_token])
+    return order
 
 
 def _event(order, *, actor, kind, from_status="", to_status="", workshop="", note="", internal=False) -> OrderEvent:
@@ -379,6 +382,7 @@ def order_start_production(*, order: Order, actor) -> Order:
 def _lock_step(step: OrderStep) -> tuple[Order, OrderStage, OrderStep]:
     """Lock the step's order, then the step and its stage (the order first, as every service does)."""
     order = Order.objects.select_for_update().get(stages__steps__pk=step.pk)
+    read_cache.orders_changed(order_ids=[order.pk], tracking_tokens=[order.tracking_token])
     step = OrderStep.objects.select_for_update().get(pk=step.pk)
     stage = OrderStage.objects.select_for_update().get(pk=step.stage_id)
     stage.order = order
@@ -675,6 +679,8 @@ def steps_mark_ready(*, step_ids) -> int:
 
 def orders_set_compute(*, totals: dict) -> None:
     """Record compute used so far: `totals` maps an order id to (PFLOPS·h, cost in CNY), summed over its jobs."""
+    # The tracking page does not show compute: only the API's copies go.
+    read_cache.orders_changed(order_ids=totals)
     bulk_update_rows(
         Order,
         ["compute_pflops_hours", "compute_cost"],
@@ -689,9 +695,12 @@ def orders_set_eta(*, etas: dict) -> int:
     """Write the ETAs a queue-aware forecast predicts (order id → datetime) for orders still in the factory."""
     changed = [
         order
-        for order in Order.objects.filter(pk__in=etas, status__in=OPEN_FOR_CHANGES).only("pk", "eta")
+        for order in Order.objects.filter(pk__in=etas, status__in=OPEN_FOR_CHANGES).only("pk", "eta", "tracking_token")
         if order.eta != etas[order.pk]
     ]
+    read_cache.orders_changed(
+        order_ids=[order.pk for order in changed], tracking_tokens=[order.tracking_token for order in changed]
+    )
     return bulk_update_rows(Order, ["eta"], [(order.pk, etas[order.pk]) for order in changed])
 
 

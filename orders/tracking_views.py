@@ -3,35 +3,61 @@
 It shows where the order is and when it should arrive: reference, status, the workshop progress
 bar and each workshop's status, ETA and promised date. Nothing else: no title, no client, no
 requirements, no people, no notes. An unknown or revoked link answers 404.
+
+The page looks the same to everyone who holds the link (no navigation or user menu, even for a signed-in
+visitor), so it is built once per link and language and kept a few seconds (orders.read_cache); only the
+language switch's CSRF token is the visitor's own, put in on every answer.
 """
 
-from django.http import Http404
-from django.shortcuts import render
+import re
+
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from factory.context_processors import public_page
+from orders import read_cache
 from orders.display import ORDER_STATUS_TONE
 from orders.portal_views import delivery_outlook, stage_rows
 from orders.selectors import order_by_tracking_token, workshop_bar
 
+# What orders.models.new_tracking_token makes (anything else is no link of ours, and is not looked up).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# Stands for the visitor's CSRF token in a kept page.
+_CSRF_PLACEHOLDER = "csrf-token-of-the-visitor"
+
+
+def _page(order, *, path: str) -> str:
+    segments = workshop_bar(order)
+    context = {
+        **public_page(path=path),
+        "csrf_token": _CSRF_PLACEHOLDER,
+        "order": order,
+        "tone": ORDER_STATUS_TONE.get(order.status, "grey"),
+        "segments": segments,
+        "stages": stage_rows(segments),
+        "delivery": delivery_outlook(order),
+    }
+    return render_to_string("orders/track.html", context)
+
 
 @never_cache
 def order_tracking(request, token):
-    order = order_by_tracking_token(token)
-    if order is None:
+    if not _TOKEN.fullmatch(token):
         raise Http404(_("This tracking link does not exist or was revoked."))
-    segments = workshop_bar(order)
-    response = render(
-        request,
-        "orders/track.html",
-        {
-            "order": order,
-            "tone": ORDER_STATUS_TONE.get(order.status, "grey"),
-            "segments": segments,
-            "stages": stage_rows(segments),
-            "delivery": delivery_outlook(order),
-        },
-    )
+    language = get_language()
+    page = read_cache.copy_of(read_cache.TRACKING_PAGE, token, language)
+    if page is None:
+        read_at = read_cache.reading_starts()
+        order = order_by_tracking_token(token)
+        if order is None:
+            raise Http404(_("This tracking link does not exist or was revoked."))
+        page = _page(order, path=request.path)
+        read_cache.keep(read_cache.TRACKING_PAGE, token, language, page, read_at=read_at)
+    response = HttpResponse(page.replace(_CSRF_PLACEHOLDER, get_token(request), 1))
     # A shared link should not leak through search engines.
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

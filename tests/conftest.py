@@ -98,3 +98,14 @@ def move_clock(monkeypatch):
 
     monkeypatch.setattr(clock, "now", shifted)
     return move
+
+
+@pytest.fixture(autouse=True)
+def _kept_answers(settings):
+    """Tests keep copies of answers as production does (factory.kept), in a cache in memory that each test
+    starts empty: no copy of another test's rows."""
+    from django.core.cache import cache
+
+    settings.ORDER_READ_CACHE_SECONDS = 30
+    settings.API_TOKEN_CACHE_SECONDS = 60
+    cache.clear()

@@ -227,8 +227,8 @@ def test_ticket_list_for_staff_takes_a_fixed_number_of_queries(
     _tickets(rows, order=delivered_a, client=client_a, staff=aftersales_user)
     api = api_as(aftersales_user)
 
-    # 1 token + user, 2 the user's roles, 3 count, 4 page of tickets with their orders, 5 their messages and authors.
-    with django_assert_num_queries(5):
+    # 1 token, user and roles, 2 count, 3 page of tickets with their orders, 4 their messages and authors.
+    with django_assert_num_queries(4):
         answer = api.get(TICKETS)
 
     assert answer.json()["count"] == rows
@@ -242,9 +242,9 @@ def test_ticket_list_for_a_client_takes_a_fixed_number_of_queries(
     _tickets(rows, order=delivered_a, client=client_a, staff=aftersales_user)
     api = api_as(client_a)
 
-    # 1 token + user, 2 the user's roles (none), 3 client membership, 4 organization, 5 count, 6 page of tickets,
-    # 7 their messages without internal notes.
-    with django_assert_num_queries(7):
+    # 1 token, user and roles (none), 2 client membership, 3 organization, 4 count, 5 page of tickets,
+    # 6 their messages without internal notes.
+    with django_assert_num_queries(6):
         answer = api.get(TICKETS, {"status": "active"})
 
     assert answer.json()["count"] == rows

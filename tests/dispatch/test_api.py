@@ -319,9 +319,8 @@ def test_jobs_list_takes_a_fixed_number_of_queries(dispatcher, ops_user, django_
     services.dispatch_tick(now=clock.now())
     api = api_as(dispatcher)
 
-    # 1 token with its user, 2 the user's role groups, 3 count, 4 the page of jobs with orders, clients,
-    # steps and pools.
-    with django_assert_num_queries(4):
+    # 1 token with its user and roles, 2 count, 3 the page of jobs with orders, clients, steps and pools.
+    with django_assert_num_queries(3):
         answer = api.get(JOBS)
 
     assert answer.json()["count"] == 2 * orders
@@ -334,8 +333,9 @@ def test_pools_list_takes_a_fixed_number_of_queries(dispatcher, django_assert_nu
     api = api_as(dispatcher)
     api.get(POOLS)
 
-    # 1 token with its user, 2 role groups, 3 pools with their sites, running jobs and last state change.
-    with django_assert_num_queries(3):
+    # The token's user and roles are kept since the first call: 1 pools with their sites, running jobs and
+    # last state change.
+    with django_assert_num_queries(1):
         assert len(api.get(POOLS).json()) == 3
 
 

@@ -84,6 +84,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "factory.example.test",
     "DATABASE_URL": "postgres://nobody@127.0.0.1:5432/unused",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 
@@ -95,10 +96,10 @@ def test_deploy_check_is_clean_with_production_settings():
 
 
 def test_production_start_names_every_missing_variable():
-    result = _manage("check", **{**PRODUCTION_ENV, "SECRET_KEY": None, "CELERY_BROKER_URL": None})
+    result = _manage("check", **{**PRODUCTION_ENV, "SECRET_KEY": None, "CELERY_BROKER_URL": None, "CACHE_URL": None})
 
     assert result.returncode != 0
-    assert "Missing required production settings: SECRET_KEY, CELERY_BROKER_URL" in result.stderr
+    assert "Missing required production settings: SECRET_KEY, CELERY_BROKER_URL, CACHE_URL" in result.stderr
 
 
 @pytest.mark.django_db

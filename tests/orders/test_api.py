@@ -705,8 +705,8 @@ def test_order_list_for_staff_takes_a_fixed_number_of_queries(
     _orders(rows, ops_user, org_a, client_a)
     api = api_as(ops_user)
 
-    # 1 token + user, 2 the user's roles, 3 count, 4 page of orders with their client, 5 their stages.
-    with django_assert_num_queries(5):
+    # 1 token, user and roles, 2 count, 3 page of orders with their client, 4 their stages.
+    with django_assert_num_queries(4):
         answer = api.get(ORDERS)
 
     assert answer.json()["count"] == rows
@@ -720,9 +720,9 @@ def test_order_list_for_a_client_takes_a_fixed_number_of_queries(
     _orders(rows, ops_user, org_a, client_a)
     api = api_as(client_a)
 
-    # 1 token + user, 2 the user's roles (none), 3 client membership, 4 organization,
-    # 5 count, 6 page of orders with their client, 7 their stages.
-    with django_assert_num_queries(7):
+    # 1 token, user and roles (none), 2 client membership, 3 organization,
+    # 4 count, 5 page of orders with their client, 6 their stages.
+    with django_assert_num_queries(6):
         answer = api.get(ORDERS, {"status": "accepted"})
 
     assert answer.json()["count"] == rows
@@ -735,8 +735,8 @@ def test_order_timeline_takes_a_fixed_number_of_queries(django_assert_num_querie
         services.order_record_requirement_change(order=order, actor=ops_user, text=f"Change {number}")
     api = api_as(client_a)
 
-    # 1 token + user, 2 roles, 3 membership, 4 organization, 5 the order, 6 its events with their actors.
-    with django_assert_num_queries(6):
+    # 1 token, user and roles, 2 membership, 3 organization, 4 the order, 5 its events with their actors.
+    with django_assert_num_queries(5):
         answer = api.get(act(order, "events"))
 
     assert [event["kind"] for event in answer.json()].count("requirement_change") == changes
