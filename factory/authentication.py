@@ -29,6 +29,8 @@ from factory import kept, roles
 # out are deferred: read on first use, and a save writes only the fields loaded).
 _USER_FIELDS = {"id", "username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser"}
 _ANY_ACCOUNT_CHANGED = "api-token:changed"
+# In every copy's key: a release that changes what a copy holds bumps it, and never reads an older copy.
+_SHAPE = 1
 
 
 @cache
@@ -56,7 +58,7 @@ def _user_by_token_sql() -> str:
 
 
 def _copy_key(key: str) -> str:
-    return "api-token:" + hashlib.sha256(key.encode()).hexdigest()
+    return f"api-token:{_SHAPE}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 class TokenAuthentication(authentication.TokenAuthentication):

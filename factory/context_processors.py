@@ -50,10 +50,10 @@ def _clock():
     return {"factory_now": clock.now(), "clock_speed": clock.speed()}
 
 
-def public_page(*, path: str) -> dict:
-    """What the base layout needs on a public page that looks the same to everyone (and may be cached):
-    no navigation, no user menu, no messages; `path` is where the language switch comes back to."""
-    return {"navigation": [], "language_next": path, **_clock()}
+def public_page() -> dict:
+    """What the base layout needs on a public page that looks the same to everyone (and may be kept):
+    no navigation, no user menu, no messages."""
+    return {"navigation": [], **_clock()}
 
 
 def control_center(request):

@@ -149,7 +149,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # How long the tracking page and an order's API representation may be served from a copy (orders.read_cache),
 # and an API token's user and roles (factory.authentication). 0: never.
-ORDER_READ_CACHE_SECONDS = env.int("ORDER_READ_CACHE_SECONDS", default=30 if _shared_cache else 0)
+ORDER_READ_CACHE_SECONDS = env.int("ORDER_READ_CACHE_SECONDS", default=60 if _shared_cache else 0)
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60 if _shared_cache else 0)
 
 # --- Database -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ everything else is read-only, and the event history can be neither edited nor de
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from orders import read_cache
 from orders.models import (
     Artifact,
     ClientMembership,
@@ -167,6 +168,11 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("progress"), ordering="progress")
     def progress_percent(self, order):
         return f"{order.progress}%"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The kept tracking page and API answer (orders.read_cache) show the edit at once.
+        read_cache.orders_changed(order_ids=[obj.pk], tracking_tokens=[obj.tracking_token])
 
 
 class OrderStepInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -6,9 +6,10 @@ A copy lives at most ORDER_READ_CACHE_SECONDS, and every change to the order ref
 - services that change one order mark it when they lock it (orders.services._lock and _lock_step);
 - the dispatch tick's bulk writes (compute used, ETAs) mark the orders they touch;
 - a renewed or revoked link marks the old token (the service locks the order while it still holds it), so
-  a revoked link answers 404 at once.
+  a revoked link answers 404 at once;
+- the admin marks an order it saves.
 
-Only a change made outside the services (an admin edit) waits out the copy's lifetime.
+Only a bulk SQL update waits out the copy's lifetime.
 """
 
 from collections.abc import Iterable
@@ -19,6 +20,8 @@ from factory import kept
 
 TRACKING_PAGE = "track"
 ORDER_API = "api"
+# In every copy's key: a release that changes what a copy holds bumps it, and never reads an older copy.
+_SHAPE = 1
 
 
 def _enabled() -> bool:
@@ -33,7 +36,7 @@ reading_starts = kept.reading_starts
 
 
 def _copy_key(kind: str, ident, language: str) -> str:
-    return f"orders:{kind}:{ident}:{language}"
+    return f"orders:{kind}:{_SHAPE}:{ident}:{language}"
 
 
 def keys_of(kind: str, ident, language: str) -> list[str]:

@@ -5,16 +5,17 @@ bar and each workshop's status, ETA and promised date. Nothing else: no title, n
 requirements, no people, no notes. An unknown or revoked link answers 404.
 
 The page looks the same to everyone who holds the link (no navigation or user menu, even for a signed-in
-visitor), so it is built once per link and language and kept a few seconds (orders.read_cache); only the
-language switch's CSRF token is the visitor's own, put in on every answer.
+visitor) and sets no cookie: its language comes from the browser or from its address (`?lang=zh-hans`,
+what its language switch sends), never from a form that would need a CSRF token. So it is built once per
+link and language and kept (orders.read_cache).
 """
 
 import re
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils.translation import get_language
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -26,15 +27,12 @@ from orders.selectors import order_by_tracking_token, workshop_bar
 
 # What orders.models.new_tracking_token makes (anything else is no link of ours, and is not looked up).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-# Stands for the visitor's CSRF token in a kept page.
-_CSRF_PLACEHOLDER = "csrf-token-of-the-visitor"
 
 
-def _page(order, *, path: str) -> str:
+def _page(order) -> str:
     segments = workshop_bar(order)
     context = {
-        **public_page(path=path),
-        "csrf_token": _CSRF_PLACEHOLDER,
+        **public_page(),
         "order": order,
         "tone": ORDER_STATUS_TONE.get(order.status, "grey"),
         "segments": segments,
@@ -44,20 +42,27 @@ def _page(order, *, path: str) -> str:
     return render_to_string("orders/track.html", context)
 
 
-@never_cache
-def order_tracking(request, token):
-    if not _TOKEN.fullmatch(token):
-        raise Http404(_("This tracking link does not exist or was revoked."))
-    language = get_language()
+def _kept_page(token: str, language: str) -> str:
     page = read_cache.copy_of(read_cache.TRACKING_PAGE, token, language)
     if page is None:
         read_at = read_cache.reading_starts()
         order = order_by_tracking_token(token)
         if order is None:
             raise Http404(_("This tracking link does not exist or was revoked."))
-        page = _page(order, path=request.path)
+        page = _page(order)
         read_cache.keep(read_cache.TRACKING_PAGE, token, language, page, read_at=read_at)
-    response = HttpResponse(page.replace(_CSRF_PLACEHOLDER, get_token(request), 1))
+    return page
+
+
+@never_cache
+def order_tracking(request, token):
+    chosen = request.GET.get("lang", "")
+    language = chosen if chosen in dict(settings.LANGUAGES) else translation.get_language()
+    with translation.override(language):
+        if not _TOKEN.fullmatch(token):
+            raise Http404(_("This tracking link does not exist or was revoked."))
+        response = HttpResponse(_kept_page(token, language))
+    response["Content-Language"] = language
     # A shared link should not leak through search engines.
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

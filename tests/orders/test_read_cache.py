@@ -106,28 +106,29 @@ def test_each_language_has_its_own_copy(client, org_a, client_a):
 
     english = client.get(tracking(order), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     chinese = client.get(tracking(order), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    again = client.get(tracking(order), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert '<html lang="en">' in english
     assert '<html lang="zh-hans">' in chinese
     assert "Order tracking" in english
     assert "Order tracking" not in chinese
+    assert again == english
 
 
-def test_every_visitor_gets_their_own_csrf_token_and_can_switch_language(org_a, client_a):
+def test_the_public_page_sets_no_cookie_and_switches_language_in_its_address(org_a, client_a):
     order = place_order(client=org_a, actor=client_a)
-    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
-    first.get(tracking(order))
+    visitor = Client(enforce_csrf_checks=True)
 
-    page = second.get(tracking(order)).content.decode()
-    token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
-    switched = second.post(
-        reverse("set_language"), {"language": "zh-hans", "next": tracking(order), "csrfmiddlewaretoken": token}
-    )
+    english = visitor.get(tracking(order))
+    chinese = visitor.get(tracking(order), {"lang": "zh-hans"})
 
-    assert "csrf-token-of-the-visitor" not in page
-    assert switched.status_code == 302
-    assert switched["Location"] == tracking(order)
-    assert '<html lang="zh-hans">' in second.get(tracking(order)).content.decode()
+    assert not english.cookies
+    assert not chinese.cookies
+    assert "csrfmiddlewaretoken" not in english.content.decode()
+    assert '<select id="language-select" name="lang"' in english.content.decode()
+    assert '<html lang="zh-hans">' in chinese.content.decode()
+    assert chinese["Content-Language"] == "zh-hans"
+    assert '<html lang="en">' in visitor.get(tracking(order), {"lang": "klingon"}).content.decode()
 
 
 def test_signed_in_visitors_see_the_same_public_page(client, org_a, client_a):
@@ -176,6 +177,7 @@ def test_order_api_reads_the_kept_token_and_answer_in_one_round_trip(monkeypatch
     assert api.get(detail(order)).status_code == 200
     assert len(reads) == 1
     assert api.get(f"/api/v1/orders/{order.pk}x/").status_code == 404
+    assert api.get("/api/v1/orders/²/").status_code == 404
 
 
 def test_a_copy_kept_for_staff_is_not_shown_to_another_client(ops_user, org_a, client_a, client_b):
@@ -207,6 +209,36 @@ def test_status_and_compute_changes_show_in_the_api_at_once(ops_user, org_a, cli
 
     services.order_set_priority(order=order, actor=ops_user, priority="high", reason="Escalated by the client")
     assert api.get(detail(order)).json()["priority"] == "high"
+
+
+def test_an_admin_edit_shows_at_once(rf, ops_user, org_a, client_a):
+    from django.contrib import admin
+
+    order = place_order(client=org_a, actor=client_a)
+    api = api_as(ops_user)
+    api.get(detail(order))
+    order.title = "Renamed in the admin"
+
+    admin.site._registry[Order].save_model(rf.post("/"), order, form=None, change=True)
+
+    assert api.get(detail(order)).json()["title"] == "Renamed in the admin"
+
+
+def test_the_kept_answer_also_serves_the_browsable_api_and_indented_json(ops_user, org_a, client_a):
+    order = place_order(client=org_a, actor=client_a)
+    api = api_as(ops_user)
+    compact = api.get(detail(order))
+
+    browsable = api.get(detail(order), HTTP_ACCEPT="text/html")
+    indented = api.get(detail(order), HTTP_ACCEPT="application/json; indent=4")
+
+    assert compact["Content-Type"] == "application/json"
+    assert b"\n" not in compact.content
+    assert browsable.status_code == 200
+    assert "text/html" in browsable["Content-Type"]
+    assert order.reference in browsable.content.decode()
+    assert b'\n    "id"' in indented.content
+    assert indented.json() == compact.json()
 
 
 def test_no_copies_are_kept_when_turned_off(settings, ops_user, org_a, client_a):
