@@ -174,6 +174,9 @@ class Preemption(models.Model):
         ordering = ["-at"]
         verbose_name = _("preemption")
         verbose_name_plural = _("preemptions")
+        # The dispatch center's newest preemptions and its 24 h count. Without it, Postgres joined every job
+        # and order before finding there was nothing to show (21 ms of the page at 1,000 orders).
+        indexes = [models.Index(fields=["-at", "-id"], name="preemption_newest")]
 
     def __str__(self):
         return f"{self.preempted_by_id} preempted {self.preempted_id}"
