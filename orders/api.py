@@ -20,7 +20,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from factory import kept, roles, submissions
+from factory import roles, submissions
 from factory.api import IDEMPOTENCY_KEY
 from orders import read_cache, selectors, services
 from orders.access import order_for_user, organization_of, sees_orders_of
@@ -73,6 +73,19 @@ def _order_id(pk) -> int | None:
         return None
 
 
+def _order_json(request, order_id: int, queryset) -> tuple[int, bytes]:
+    """(client id, the order as JSON): from its kept copy (orders.read_cache), or read, rendered and kept.
+    Rendered without the request, so its tracking URL is a path; the caller's origin is put in front."""
+    language = get_language()
+    copy = read_cache.copy_of(read_cache.ORDER_API, order_id, language, request=request)
+    if copy is None:
+        read_at = read_cache.reading_starts()
+        order = order_for_user(request.user, order_id, queryset)
+        copy = (order.client_id, JSONRenderer().render(OrderSerializer(order).data))
+        read_cache.keep(read_cache.ORDER_API, order_id, language, copy, read_at=read_at)
+    return copy
+
+
 def _steps_of(order: Order, ids: list[int]) -> list[OrderStep]:
     """The steps `ids` of `order`; 400 when one is not a step of this order."""
     steps = selectors.order_steps(order=order, ids=ids)
@@ -113,23 +126,14 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def initial(self, request, *args, **kwargs):
         if self.action == "retrieve" and (order_id := _order_id(kwargs.get("pk"))) is not None:
             # The most-read call: the caller's kept token and this order's kept answer in one round trip.
-            kept.read_ahead(request, read_cache.keys_of(read_cache.ORDER_API, order_id, get_language()))
+            read_cache.read_ahead(request, read_cache.ORDER_API, order_id, get_language())
         super().initial(request, *args, **kwargs)
 
     def retrieve(self, request, pk=None):
-        # The most-read call: served from a copy (orders.read_cache) when there is one.
         order_id = _order_id(pk)
         if order_id is None:
             raise Http404(_("No such order."))
-        language = get_language()
-        copy = read_cache.copy_of(read_cache.ORDER_API, order_id, language, request=request)
-        if copy is None:
-            read_at = read_cache.reading_starts()
-            order = order_for_user(request.user, order_id, self.get_queryset())
-            # Rendered once, without the request: the tracking URL is a path, made absolute per caller below.
-            copy = (order.client_id, JSONRenderer().render(OrderSerializer(order).data))
-            read_cache.keep(read_cache.ORDER_API, order_id, language, copy, read_at=read_at)
-        client_id, body = copy
+        client_id, body = _order_json(request, order_id, self.get_queryset())
         if not sees_orders_of(request.user, client_id):
             raise Http404(_("No such order."))
         # A JSON string never holds an unescaped quote: this finds the key, never text a client wrote.

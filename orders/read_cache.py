@@ -39,9 +39,10 @@ def _copy_key(kind: str, ident, language: str) -> str:
     return f"orders:{kind}:{_SHAPE}:{ident}:{language}"
 
 
-def keys_of(kind: str, ident, language: str) -> list[str]:
-    """What `copy_of` reads, for factory.kept.read_ahead."""
-    return [_copy_key(kind, ident, language), _mark_key(kind, ident)]
+def read_ahead(request, kind: str, ident, language: str) -> None:
+    """Have this request's first read of the cache (the caller's kept API token) fetch this copy too."""
+    if _enabled():
+        kept.read_ahead(request, [_copy_key(kind, ident, language), _mark_key(kind, ident)])
 
 
 def copy_of(kind: str, ident, language: str, *, request=None):
