@@ -32,7 +32,9 @@ def utilization(pools: list[ComputePool], *, now: datetime) -> dict:
     """Our load stacked per pool (per site when there are many pools) on top of other tenants' background
     load, under the capacity line."""
     title = _("Utilization over the last 24 h")
-    rows = selectors.utilization_history(now=now, hours=HISTORY_HOURS)
+    # One band per pool while a person can tell them apart; beyond that, one band per site.
+    per_site = len(pools) > MAX_POOL_BANDS
+    rows = selectors.utilization_history(now=now, hours=HISTORY_HOURS, per_site=per_site)
     if not rows:
         return charts.chart(
             "utilization",
@@ -43,15 +45,13 @@ def utilization(pools: list[ComputePool], *, now: datetime) -> dict:
         )
     buckets = sorted({row["bucket"] for row in rows})
     x = [_iso(bucket) for bucket in buckets]
-    # One band per pool while a person can tell them apart; beyond that, one band per site.
-    by_site = len(pools) > MAX_POOL_BANDS
-    band_of = {pool.pk: (pool.site.name if by_site else pool.name) for pool in pools}
+    name_of = {(pool.site_id if per_site else pool.pk): (pool.site.name if per_site else pool.name) for pool in pools}
     used = defaultdict(lambda: defaultdict(float))
     background, capacity = defaultdict(float), defaultdict(float)
     for row in rows:
-        used[band_of.get(row["pool_id"], str(row["pool_id"]))][row["bucket"]] += float(row["used"])
-        background[row["bucket"]] += float(row["background"])
-        capacity[row["bucket"]] += float(row["capacity"])
+        used[name_of.get(row["band"], str(row["band"]))][row["bucket"]] += row["used"]
+        background[row["bucket"]] += row["background"]
+        capacity[row["bucket"]] += row["capacity"]
     traces = [
         {
             "type": "scatter",

@@ -96,3 +96,33 @@ def test_every_figure_of_the_dashboards_is_one_plotly_accepts(client, dispatcher
     assert len(drawn) >= 6
     for figure in drawn:
         factory_charts.validate(figure)
+
+
+def test_beyond_twelve_pools_each_site_is_one_band_holding_its_pools_load(client, dispatcher):
+    pools = [compute_pool(capacity=10) for _ in range(14)]
+    # Two pools share the first pool's site: that site's band carries both.
+    for pool in pools[1:3]:
+        pool.site = pools[0].site
+        pool.save()
+    now = clock.now()
+    for minutes in (5, 10):  # two ticks in the same 15-minute bucket
+        UtilizationSample.objects.bulk_create(
+            UtilizationSample(
+                pool=pool,
+                at=now - timedelta(minutes=minutes),
+                used_pflops=Decimal(index + 1),
+                background_pflops=Decimal(1),
+                capacity_pflops=Decimal(10),
+            )
+            for index, pool in enumerate(pools)
+        )
+    client.force_login(dispatcher)
+
+    traces = client.get("/dispatch/live/").json()["charts"]["utilization"]["data"]
+
+    bands = {trace["name"]: trace["y"][-1] for trace in traces}
+    assert len(bands) == 2 + 12  # background, capacity, and the 12 sites
+    assert bands[pools[0].site.name] == 1 + 2 + 3
+    assert bands[pools[13].site.name] == 14
+    assert bands["Capacity"] == 140
+    assert bands["Background load (other tenants)"] == 14
