@@ -251,22 +251,26 @@ def _create_jobs_for_ready_steps(now) -> int:
         .exclude(jobs__state__in=ACTIVE_STATES)
         .select_related("stage__order")
     )
-    Job.objects.bulk_create(
-        Job(
-            order=step.stage.order,
-            step=step,
-            priority=step.stage.order.priority,
-            kind=step.pool_kind,
-            sensitive=step.stage.order.is_sensitive,
-            demand_pflops=step.demand_pflops,
-            # Already-done work (a step redone in rework starts over) is a fresh job's whole work.
-            work_pflops_hours=max(step.work_pflops_hours, Decimal("0.01")),
-            deadline=job_deadline(step.stage.order),
-            queued_at=now,
-        )
-        for step in steps
-    )
+    Job.objects.bulk_create(new_job(step, queued_at=now) for step in steps)
     return len(steps)
+
+
+def new_job(step: OrderStep, *, queued_at) -> Job:
+    """An unsaved job for `step` (its stage and order loaded): the step's compute, the order's priority,
+    sensitivity and deadline."""
+    order = step.stage.order
+    return Job(
+        order=order,
+        step=step,
+        priority=order.priority,
+        kind=step.pool_kind,
+        sensitive=order.is_sensitive,
+        demand_pflops=step.demand_pflops,
+        # Already-done work (a step redone in rework starts over) is a fresh job's whole work.
+        work_pflops_hours=max(step.work_pflops_hours, Decimal("0.01")),
+        deadline=job_deadline(order),
+        queued_at=queued_at,
+    )
 
 
 def pool_snapshot(pool: ComputePool, now) -> planner.PoolState:

@@ -1045,18 +1045,8 @@ def _history(story: _Story, now: datetime) -> None:
         step = steps[run.step_id]
         order = step.stage.order
         pool = placed.get(id(run))
-        work = max(step.work_pflops_hours, Decimal("0.01"))
-        job = Job(
-            order=order,
-            step=step,
-            priority=order.priority,
-            kind=step.pool_kind,
-            sensitive=order.is_sensitive,
-            demand_pflops=step.demand_pflops,
-            work_pflops_hours=work,
-            deadline=dispatch_services.job_deadline(order),
-            queued_at=run.queued,
-        )
+        job = dispatch_services.new_job(step, queued_at=run.queued)
+        work = job.work_pflops_hours
         if run.started is not None and run.finished is None and pool is not None:
             # Still running: on its pool if the pool has room for it next to the others, else back in the queue.
             if used_now[pool.pk] + step.demand_pflops > pool.capacity_pflops:
