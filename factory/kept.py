@@ -19,8 +19,10 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-# A mark outlives every copy it refuses, with room for a slow request that read the rows before the change.
-MARK_SECONDS = 600
+# A copy lives at most COPY_SECONDS_MAX, whatever its caller asks; a mark outlives every copy it refuses,
+# with room for a slow request that read the rows before the change.
+COPY_SECONDS_MAX = 540
+MARK_SECONDS = COPY_SECONDS_MAX + 60
 
 
 def reading_starts() -> float:
@@ -74,7 +76,7 @@ def fetch(copy_key: str, mark_keys: list[str], *, request=None):
 
 def keep(copy_key: str, value, *, read_at: float, seconds: int) -> None:
     try:
-        cache.set(copy_key, (read_at, value), timeout=seconds)
+        cache.set(copy_key, (read_at, value), timeout=min(seconds, COPY_SECONDS_MAX))
     except (RedisError, OSError):
         log.warning("Cache unreachable; the answer is not kept.", exc_info=True)
 

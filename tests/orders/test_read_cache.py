@@ -341,3 +341,18 @@ def test_pages_and_api_answer_from_the_database_when_the_cache_is_down(settings,
     assert answer.status_code == 200
     assert Order.objects.get(pk=order.pk).status == OrderStatus.ACCEPTED
     assert "Cache unreachable" in caplog.text
+
+
+def test_a_copy_never_outlives_the_marks_that_refuse_it(monkeypatch):
+    from django.core.cache import cache
+
+    timeouts = []
+    set_copy = cache.set
+    monkeypatch.setattr(
+        cache, "set", lambda key, value, timeout: timeouts.append(timeout) or set_copy(key, value, timeout)
+    )
+
+    kept.keep("subject:copy", "value", read_at=kept.reading_starts(), seconds=24 * 3600)
+
+    assert timeouts == [kept.COPY_SECONDS_MAX]
+    assert kept.COPY_SECONDS_MAX < kept.MARK_SECONDS
