@@ -19,8 +19,9 @@ def django_on_bench_database(suffix: str = "bench") -> str:
     bench_name = f"{database['NAME']}_{suffix}"
     import psycopg2
 
+    # The maintenance database, as Django's test runner does: the named one need not exist yet.
     admin = psycopg2.connect(
-        dbname=database["NAME"],
+        dbname="postgres",
         user=database.get("USER") or None,
         password=database.get("PASSWORD") or None,
         host=database.get("HOST") or None,

@@ -28,13 +28,15 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def utilization(pools: list[ComputePool], *, now: datetime) -> dict:
+def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = False) -> dict:
     """Our load stacked per pool (per site when there are many pools) on top of other tenants' background
-    load, under the capacity line."""
+    load, under the capacity line. With `one_pool`, the load of `pools`' only pool (a pool's own page)."""
     title = _("Utilization over the last 24 h")
     # One band per pool while a person can tell them apart; beyond that, one band per site.
     per_site = len(pools) > MAX_POOL_BANDS
-    rows = selectors.utilization_history(now=now, hours=HISTORY_HOURS, per_site=per_site)
+    rows = selectors.utilization_history(
+        now=now, hours=HISTORY_HOURS, per_site=per_site, pool_id=pools[0].pk if one_pool else None
+    )
     if not rows:
         return charts.chart(
             "utilization",

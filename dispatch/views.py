@@ -1,9 +1,13 @@
-"""The dispatch center's pages under /dispatch/: the center itself, the jobs list, and one URL per action.
+"""The dispatch center's pages under /dispatch/: the center itself, the jobs list, a page per pool, and one
+URL per action.
 
 Dispatch and operations staff may read every page and change an order's priority; only the dispatch
 role drains, takes offline or activates a pool. Anonymous visitors go to the login page, other roles get
-403. Each action is a POST that calls one service; a refused request becomes an error message and
-changes nothing. Reads come from dispatch.selectors, changes from dispatch.services.
+403. Each action is a POST that calls one service; a refused request is answered with the form again and
+the reason in words, and changes nothing. The actions' forms live on their own pages (the pool's page,
+the order's priority page), not in every row of the center: the center stays quick to draw and its live
+refresh never replaces a form being filled. Reads come from dispatch.selectors, changes from
+dispatch.services.
 """
 
 from datetime import datetime, timedelta
@@ -14,17 +18,17 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from dispatch import charts, display, selectors, services
 from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job, JobState
 from factory import charts as factory_charts
 from factory import clock, roles
-from factory.errors import DomainError
+from factory.errors import DomainError, http_status
 from orders.access import order_for_user
 from orders.display import duration_words, relative_to_now
 from orders.models import Priority
@@ -33,6 +37,7 @@ VIEW_ROLES = (roles.DISPATCH, roles.OPERATIONS)
 POOL_ACTION_ROLES = (roles.DISPATCH,)
 PRIORITY_ROLES = (roles.DISPATCH, roles.OPERATIONS)
 CENTER_ROWS = 20  # rows of each list on the center page; the jobs page lists everything
+POOL_PAGE_ROWS = 50  # running jobs and state changes on a pool's page; the jobs page lists every job
 JOBS_PAGE_SIZE = 50
 JOB_FILTER_PARAMS = ("state", "pool", "order", "priority", "kind", "search")
 
@@ -66,18 +71,24 @@ def _percent(part, whole) -> int:
     return max(0, min(100, round(float(part) / float(whole) * 100))) if whole else 0
 
 
+def _safe_next(request, default: str) -> str:
+    """The page an action should return to (`next`, posted or in the query), when it is on this site."""
+    target = request.POST.get("next", "") or request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
 def _back(request, default: str):
     """Where an action returns to: the page it was posted from (when on this site), else `default`."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
-    return redirect(default)
+    return redirect(_safe_next(request, default))
 
 
 # --- Rows, as the templates show them -------------------------------------------------------------------
 
 
 def _pool_row(pool: ComputePool, *, can_act: bool) -> dict:
+    page = reverse("dispatch:pool", args=[pool.pk])
     actions = []
     if can_act:
         for name, (_target, allowed_from) in services.POOL_TRANSITIONS.items():
@@ -91,6 +102,8 @@ def _pool_row(pool: ComputePool, *, can_act: bool) -> dict:
                         "explanation": meta["explanation"],
                         "danger": meta["danger"],
                         "url": reverse(f"dispatch:pool-{name}", args=[pool.pk]),
+                        # The pool's page with this action's form open, as the center's tables link to it.
+                        "page_url": f"{page}?action={name}#action-{name}",
                         "confirm": f"{question} {meta['explanation']}",
                     }
                 )
@@ -106,7 +119,12 @@ def _pool_row(pool: ComputePool, *, can_act: bool) -> dict:
         "load_pct": min(100, used + background),
         "free": pool.free_pflops,
         "actions": actions,
+        "url": page,
     }
+
+
+def _priority_url(job: Job, back: str) -> str:
+    return f"{reverse('dispatch:order-priority', args=[job.order_id])}?{urlencode({'next': back})}"
 
 
 def _waiting_row(job: Job, now: datetime) -> dict:
@@ -177,6 +195,7 @@ def _center_context(request) -> dict:
     data = selectors.dispatch_center(now=now, rows=CENTER_ROWS)
     can_act = roles.has_role(request.user, *POOL_ACTION_ROLES)
     chart_list = charts.dispatch_charts(data.pools, now=now)
+    center = reverse("dispatch:center")
     return {
         "data": data,
         "totals": data.totals,
@@ -191,16 +210,17 @@ def _center_context(request) -> dict:
             }
             for depth in data.queue_by_priority
         ],
-        "waiting_rows": [_waiting_row(job, now) for job in data.waiting],
-        "running_rows": [_running_row(job, now) for job in data.running],
+        "waiting_rows": [
+            {**_waiting_row(job, now), "priority_url": _priority_url(job, f"{center}#queue")} for job in data.waiting
+        ],
+        "running_rows": [
+            {**_running_row(job, now), "priority_url": _priority_url(job, f"{center}#running")} for job in data.running
+        ],
         "preemption_rows": [_preemption_row(preemption) for preemption in data.preemptions],
         "budget_rows": [_budget_row(row) for row in data.budgets],
         "can_act_on_pools": can_act,
         "can_reprioritize": roles.has_role(request.user, *PRIORITY_ROLES),
-        "priorities": Priority.choices,
         "center_rows": CENTER_ROWS,
-        # Actions come back to the center (also when the tables were redrawn by the live refresh).
-        "next": reverse("dispatch:center"),
         "charts": chart_list,
         "figures": factory_charts.figures_by_key(chart_list),
     }
@@ -274,6 +294,42 @@ def job_list(request):
     )
 
 
+def _pool_page(request, pool: ComputePool, *, failed: dict | None = None, status: int = 200):
+    """A pool's page; `failed` is the refused action (`name`, `reason`) whose form opens again, filled in."""
+    now = clock.now()
+    can_act = roles.has_role(request.user, *POOL_ACTION_ROLES)
+    chart_list = [charts.utilization([pool], now=now, one_pool=True)]
+    page = reverse("dispatch:pool", args=[pool.pk])
+    running = selectors.running_jobs().filter(pool=pool)[:POOL_PAGE_ROWS]
+    return render(
+        request,
+        "dispatch/pool_detail.html",
+        {
+            "pool": pool,
+            "row": _pool_row(pool, can_act=can_act),
+            "running_rows": [
+                {**_running_row(job, now), "priority_url": _priority_url(job, f"{page}#running")} for job in running
+            ],
+            "can_reprioritize": roles.has_role(request.user, *PRIORITY_ROLES),
+            "changes": selectors.pool_history(pool=pool)[:POOL_PAGE_ROWS],
+            "page_rows": POOL_PAGE_ROWS,
+            "can_act_on_pools": can_act,
+            "open_action": (failed or {}).get("name") or request.GET.get("action", ""),
+            "failed_reason": (failed or {}).get("reason", ""),
+            "charts": chart_list,
+            "figures": factory_charts.figures_by_key(chart_list),
+        },
+        status=status,
+    )
+
+
+@roles.role_required(*VIEW_ROLES)
+def pool_detail(request, pk):
+    """One pool: its load now and over the last day, the jobs it runs, its state changes, and (for the
+    dispatch role) the forms that drain it, take it offline or activate it."""
+    return _pool_page(request, selectors.pool_for(pk))
+
+
 # --- Actions --------------------------------------------------------------------------------------------
 
 
@@ -282,45 +338,60 @@ def job_list(request):
 def pool_action(request, pk, action):
     """Drain, take offline or activate a pool, with the reason the dispatcher gives."""
     pool = selectors.pool_for(pk)
+    reason = request.POST.get("reason", "")
     try:
-        pool = services.pool_change_state(
-            pool=pool, action=action, actor=request.user, reason=request.POST.get("reason", "")
-        )
+        changed = services.pool_change_state(pool=pool, action=action, actor=request.user, reason=reason)
     except DomainError as error:
         messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            _("Pool %(pool)s is now %(state)s. %(explanation)s")
-            % {
-                "pool": pool.name,
-                "state": pool.get_state_display().lower(),
-                "explanation": POOL_ACTIONS[action]["explanation"],
-            },
-        )
-    return _back(request, reverse("dispatch:center") + "#pools")
+        return _pool_page(request, pool, failed={"name": action, "reason": reason}, status=http_status(error))
+    messages.success(
+        request,
+        _("Pool %(pool)s is now %(state)s. %(explanation)s")
+        % {
+            "pool": changed.name,
+            "state": changed.get_state_display().lower(),
+            "explanation": POOL_ACTIONS[action]["explanation"],
+        },
+    )
+    return _back(request, reverse("dispatch:pool", args=[pool.pk]))
+
+
+def _priority_page(request, order, *, reason: str = "", priority: str = "", status: int = 200):
+    return render(
+        request,
+        "dispatch/order_priority.html",
+        {
+            "order": order,
+            "jobs": selectors.open_jobs_of(order_id=order.pk),
+            "priorities": Priority.choices,
+            "chosen": priority or order.priority,
+            "reason": reason,
+            "next": _safe_next(request, reverse("dispatch:center") + "#queue"),
+        },
+        status=status,
+    )
 
 
 @roles.role_required(*PRIORITY_ROLES)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def order_priority(request, pk):
-    """Change an order's priority (and that of its jobs) with a reason; logged on the order's timeline."""
+    """Change an order's priority (and that of its jobs) with a reason; logged on the order's timeline.
+
+    GET shows the form with the jobs the change moves; a refused POST shows it again, filled in."""
     order = order_for_user(request.user, pk)
+    if request.method == "GET":
+        return _priority_page(request, order)
+    priority, reason = request.POST.get("priority", ""), request.POST.get("reason", "")
     try:
-        order = services.order_reprioritize(
-            order=order,
-            actor=request.user,
-            priority=request.POST.get("priority", ""),
-            reason=request.POST.get("reason", ""),
-        )
+        changed = services.order_reprioritize(order=order, actor=request.user, priority=priority, reason=reason)
     except DomainError as error:
         messages.error(
             request, _("%(reference)s: %(message)s") % {"reference": order.reference, "message": error.message}
         )
-    else:
-        messages.success(
-            request,
-            _("%(reference)s now has %(priority)s priority; the next dispatch tick places its jobs accordingly.")
-            % {"reference": order.reference, "priority": order.get_priority_display().lower()},
-        )
+        return _priority_page(request, order, reason=reason, priority=priority, status=http_status(error))
+    messages.success(
+        request,
+        _("%(reference)s now has %(priority)s priority; the next dispatch tick places its jobs accordingly.")
+        % {"reference": changed.reference, "priority": changed.get_priority_display().lower()},
+    )
     return _back(request, reverse("dispatch:center") + "#queue")

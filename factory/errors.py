@@ -20,3 +20,12 @@ class IllegalTransition(DomainError):
 
 class NotPermitted(DomainError):
     """The person may not do this (answered with 403)."""
+
+
+def http_status(error: DomainError) -> int:
+    """The status a page answers a refused request with: 403, 409 for an illegal transition, else 400."""
+    if isinstance(error, NotPermitted):
+        return 403
+    if isinstance(error, IllegalTransition):
+        return 409
+    return 400

@@ -1,4 +1,4 @@
-"""The dispatch center's pages: the center, the jobs list, pool actions and priority changes."""
+"""The dispatch center's pages: the center, the jobs list, a pool's page, pool actions and priority changes."""
 
 import re
 from datetime import timedelta
@@ -67,23 +67,39 @@ def _pools():
 # --- Who may open the pages and act --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [CENTER, JOBS])
+PAGES = [CENTER, JOBS, "pool", "priority"]
+
+
+def _path(path: str, staff) -> str:
+    """The page's address; a pool's page and an order's priority page need a pool and an order."""
+    if path == "pool":
+        return f"/dispatch/pools/{compute_pool().pk}/"
+    if path == "priority":
+        return f"/dispatch/orders/{order_at(OrderStatus.IN_PRODUCTION, staff=staff).pk}/priority/"
+    return path
+
+
+@pytest.mark.parametrize("path", PAGES)
 def test_dispatch_and_operations_staff_can_open_the_pages(client, dispatcher, ops_user, path):
+    path = _path(path, ops_user)
     for user in (dispatcher, ops_user):
         client.force_login(user)
         assert client.get(path).status_code == 200
 
 
-@pytest.mark.parametrize("path", [CENTER, JOBS])
-def test_security_staff_and_client_users_are_refused_the_pages(client, reviewer, aftersales_user, client_a, path):
+@pytest.mark.parametrize("path", PAGES)
+def test_security_staff_and_client_users_are_refused_the_pages(
+    client, reviewer, aftersales_user, client_a, ops_user, path
+):
+    path = _path(path, ops_user)
     for user in (reviewer, aftersales_user, client_a):
         client.force_login(user)
         assert client.get(path).status_code == 403
 
 
-@pytest.mark.parametrize("path", [CENTER, JOBS])
-def test_anonymous_visitors_are_sent_to_the_login_page(client, path):
-    response = client.get(path)
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_visitors_are_sent_to_the_login_page(client, ops_user, path):
+    response = client.get(_path(path, ops_user))
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
@@ -101,11 +117,14 @@ def test_operations_staff_see_pools_but_may_not_change_their_state(client, ops_u
     client.force_login(ops_user)
 
     page = client.get(CENTER)
+    pool_page = client.get(f"/dispatch/pools/{pool.pk}/?action={action}")
     response = client.post(f"/dispatch/pools/{pool.pk}/{action}/", {"reason": "Cooling maintenance"})
 
     assert pool.name in _text(page)
-    assert 'data-action="drain"' not in _text(page)
+    assert "data-pool-action" not in _text(page)
     assert "Only the dispatch role drains" in _text(page)
+    assert "data-action" not in _text(pool_page)
+    assert "Only the dispatch role drains" in _section(pool_page, "pool-actions")
     assert response.status_code == 403
     pool.refresh_from_db()
     assert pool.state == PoolState.ACTIVE
@@ -170,9 +189,9 @@ def test_pools_table_shows_site_flags_load_and_state_in_words(client, dispatcher
     assert 'data-status="active"' in pools
     assert ">Active<" in pools
     assert 'class="dispatch-bar' in pools
-    assert 'data-action="drain"' in pools
-    assert 'data-action="offline"' in pools
-    assert 'data-action="activate"' not in pools
+    assert 'data-pool-action="drain"' in pools
+    assert 'data-pool-action="offline"' in pools
+    assert 'data-pool-action="activate"' not in pools
 
 
 def test_dispatcher_drains_a_pool_with_a_reason_and_the_page_says_so(client, dispatcher):
@@ -198,8 +217,8 @@ def test_dispatcher_drains_a_pool_with_a_reason_and_the_page_says_so(client, dis
     assert "Draining" in pools
     assert "Cooling maintenance" in pools
     assert "by dispatch-user" in pools
-    assert 'data-action="activate"' in pools
-    assert 'data-action="drain"' not in pools
+    assert 'data-pool-action="activate"' in pools
+    assert 'data-pool-action="drain"' not in pools
 
 
 def test_taking_a_pool_offline_sends_its_jobs_back_to_the_queue_with_the_reason_in_words(client, dispatcher, ops_user):
@@ -229,7 +248,9 @@ def test_a_pool_action_without_a_reason_is_refused_with_a_message_and_changes_no
     pool.refresh_from_db()
     assert pool.state == PoolState.ACTIVE
     assert not pool.state_changes.exists()
+    assert response.status_code == 400
     assert "Say why the pool's state changes." in _messages(response)
+    assert '<details class="staff-action" id="action-drain" open>' in _section(response, "pool-actions")
 
 
 def test_an_illegal_pool_transition_is_refused_with_a_message_and_changes_nothing(client, dispatcher):
@@ -241,7 +262,9 @@ def test_an_illegal_pool_transition_is_refused_with_a_message_and_changes_nothin
     pool.refresh_from_db()
     assert pool.state == PoolState.ACTIVE
     assert not pool.state_changes.exists()
+    assert response.status_code == 409
     assert "Pool gz-data-a is Active: it cannot be made Active." in _messages(response)
+    assert 'data-action="drain"' in _section(response, "pool-actions")
 
 
 def test_an_action_returns_to_the_page_it_came_from_but_never_to_another_site(client, dispatcher):
@@ -252,7 +275,109 @@ def test_an_action_returns_to_the_page_it_came_from_but_never_to_another_site(cl
     elsewhere = client.post(f"/dispatch/pools/{second.pk}/drain/", {"reason": "x", "next": "https://evil.example/"})
 
     assert back["Location"] == "/dispatch/jobs/?state=running"
-    assert elsewhere["Location"] == "/dispatch/#pools"
+    assert elsewhere["Location"] == f"/dispatch/pools/{second.pk}/"
+
+
+def test_a_pool_page_shows_its_load_jobs_chart_and_history_of_changes(client, dispatcher, ops_user):
+    pool = compute_pool(kind="data_processing", capacity=1000, name="gz-data-a")
+    other = compute_pool(kind="data_processing", capacity=1000, name="gz-data-b", state="offline")
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    t0 = clock.now() - timedelta(minutes=5)
+    _tick(t0)
+    _tick(t0 + timedelta(minutes=1))
+    services.pool_change_state(pool=pool, action="drain", actor=dispatcher, reason="Cooling maintenance")
+    client.force_login(ops_user)
+
+    response = client.get(f"/dispatch/pools/{pool.pk}/")
+
+    header = _section(response, "pool-header")
+    assert 'data-status="draining"' in header
+    assert "Cooling maintenance" in header
+    assert "1,000 PFLOPS" in header or "1000 PFLOPS" in header
+    assert _rows(response, "data-reference") == [order.reference]
+    assert Job.objects.get(order=order).pool == pool
+    assert f'href="/dispatch/orders/{order.pk}/priority/?next=%2Fdispatch%2Fpools%2F{pool.pk}%2F%23running"' in (
+        _section(response, "running")
+    )
+    history = _section(response, "pool-history")
+    assert _rows(response, "data-change") == ["active-draining"]
+    assert "dispatch-user" in history
+    assert 'data-chart="utilization"' in _text(response)
+    assert other.name not in _text(response)
+
+
+def test_a_pool_page_without_jobs_or_changes_says_what_would_appear(client, dispatcher):
+    pool = compute_pool()
+    client.force_login(dispatcher)
+
+    response = client.get(f"/dispatch/pools/{pool.pk}/")
+
+    assert "No job runs on this pool" in _section(response, "running")
+    assert "No state changes yet" in _section(response, "pool-history")
+    assert "No utilization recorded yet" in _text(response)
+    assert client.get("/dispatch/pools/999999/").status_code == 404
+
+
+def test_the_center_links_each_pool_action_to_the_pools_page_with_its_form_open(client, dispatcher):
+    pool = compute_pool(name="gz-data-a")
+    client.force_login(dispatcher)
+
+    pools = _section(client.get(CENTER), "pools")
+    link = re.search(r'href="([^"]+)" data-pool-action="offline"', pools).group(1)
+    page = client.get(link)
+
+    assert link.startswith(f"/dispatch/pools/{pool.pk}/")
+    actions = _section(page, "pool-actions")
+    assert '<details class="staff-action" id="action-offline" open>' in actions
+    assert '<details class="staff-action" id="action-drain">' in actions
+    assert f'action="/dispatch/pools/{pool.pk}/offline/"' in actions
+    assert f'name="next" value="/dispatch/pools/{pool.pk}/"' in actions
+
+
+def test_a_pool_action_from_its_page_comes_back_to_it_with_the_change_listed(client, dispatcher):
+    pool = compute_pool(name="gz-data-a")
+    client.force_login(dispatcher)
+
+    response = client.post(
+        f"/dispatch/pools/{pool.pk}/offline/",
+        {"reason": "Power work", "next": f"/dispatch/pools/{pool.pk}/"},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(f"/dispatch/pools/{pool.pk}/", 302)]
+    assert "Pool gz-data-a is now offline" in _messages(response)
+    assert _rows(response, "data-change") == ["active-offline"]
+    assert 'data-action="activate"' in _section(response, "pool-actions")
+
+
+@pytest.mark.parametrize("changes", [1, 3])
+def test_a_pool_page_takes_a_fixed_number_of_queries(client, dispatcher, ops_user, django_assert_num_queries, changes):
+    _floor(changes, ops_user)
+    pool = ComputePool.objects.get(kind="data_processing")
+    for number in range(changes):
+        services.pool_change_state(pool=pool, action="drain", actor=dispatcher, reason=f"Maintenance {number}")
+        services.pool_change_state(pool=pool, action="activate", actor=dispatcher, reason=f"Back {number}")
+    client.force_login(dispatcher)
+
+    # 1 session, 2 user, 3 role groups, 4 the pool with its site and last change, 5 the utilization
+    # history bucketed in Postgres, 6 its running jobs with orders, clients and steps, 7 its state changes
+    # with who made them.
+    with django_assert_num_queries(7):
+        response = client.get(f"/dispatch/pools/{pool.pk}/")
+
+    assert len(_rows(response, "data-change")) == 2 * changes
+    assert len(_rows(response, "data-reference")) == changes
+
+
+def test_a_priority_page_never_sends_back_to_another_site(client, dispatcher, ops_user):
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    client.force_login(dispatcher)
+
+    page = client.get(f"/dispatch/orders/{order.pk}/priority/?next=https://evil.example/")
+
+    assert 'name="next" value="/dispatch/#queue"' in _text(page)
+    assert 'href="https://evil.example/"' not in _text(page)
+    assert "No job of this order waits or runs now" in _section(page, "open-jobs")
 
 
 # --- The queue, running jobs, preemptions ----------------------------------------------------------------------
@@ -331,7 +456,8 @@ def test_recent_preemptions_name_both_orders_and_the_pool(client, dispatcher, op
     assert Preemption.objects.exists()
     client.force_login(dispatcher)
 
-    with django_assert_num_queries(15):  # the same queries as without preemptions (see the query-count tests)
+    # The queries of the query-count tests, and the preempted and preempting jobs with their orders and steps.
+    with django_assert_num_queries(17):
         response = client.get(CENTER)
 
     preemptions = _section(response, "preemptions")
@@ -432,11 +558,16 @@ def test_a_priority_change_from_the_center_reaches_the_jobs_and_the_order_timeli
     order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, data_sensitivity="sensitive")
     _tick()
     client.force_login(user)
-    page = _text(client.get(CENTER))
-    assert f'action="/dispatch/orders/{order.pk}/priority/"' in page
+    center = _section(client.get(CENTER), "queue")
+    link = re.search(rf'href="(/dispatch/orders/{order.pk}/priority/\?next=[^"]+)"', center).group(1)
+    page = client.get(link.replace("&amp;", "&"))
+    assert 'name="next" value="/dispatch/#queue"' in _text(page)
+    assert 'data-job="' in _section(page, "open-jobs")
 
     response = client.post(
-        f"/dispatch/orders/{order.pk}/priority/", {"priority": "high", "reason": "Ministry deadline"}, follow=True
+        f"/dispatch/orders/{order.pk}/priority/",
+        {"priority": "high", "reason": "Ministry deadline", "next": "/dispatch/#queue"},
+        follow=True,
     )
 
     order.refresh_from_db()
@@ -458,7 +589,9 @@ def test_a_priority_change_without_a_reason_is_refused_and_changes_nothing(clien
     order.refresh_from_db()
     assert order.priority == "normal"
     assert not order.events.filter(kind=EventKind.PRIORITY_CHANGED).exists()
+    assert response.status_code == 400
     assert "Say why the priority changes." in _messages(response)
+    assert '<option value="high" selected>' in _section(response, "priority-form")
 
 
 def test_an_unknown_priority_is_refused_with_a_message(client, dispatcher, ops_user):

@@ -81,6 +81,17 @@ def test_dispatch_sees_the_dispatch_center(page, screenshot, factory_floor):
         charts=("utilization", "pool-load", "queue-depth", "queue-wait", "cost"),
     )
 
+    # From the pools table to a pool's own page, its drain form open, and the drain confirmed there.
+    page.locator('[data-pool-action="drain"]').first.click()
+    _charts_drawn(page, ("utilization",))
+    page.get_by_label("Reason (kept in the pool's history)").first.fill("Cooling maintenance")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator('[data-action="drain"]').click()
+    page.get_by_text("is now draining").wait_for()
+    assert "Cooling maintenance" in page.locator('[data-testid="pool-history"]').inner_text()
+    screenshot("dispatch-pool")
+    page.watch.assert_clean()
+
 
 def test_security_sees_the_review_queue(page, screenshot, factory_floor, reviewer):
     sign_in(page, "security-user", PASSWORD)

@@ -22,8 +22,8 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
 tickets.
 
-Cells checked: 688 (86 rows: 84 URL patterns, the orders and tickets collections asked with GET and POST,
-x 8 roles); test_summary prints the current count (`-s`).
+Cells checked: 704 (88 rows: 85 URL patterns, the orders and tickets collections and an order's priority
+page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
 import re
@@ -97,10 +97,13 @@ EXPECTED: dict[str, tuple] = {
     "GET /dispatch/":                                 (None,     302, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/live/":                            (None,     302, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/jobs/":                            (None,     302, 403, 403, 200, 200, 403, 403, 200),
-    "POST /dispatch/pools/{pk}/drain/":               ("pool",   302, 403, 403, 403, 302, 403, 403, 302),
-    "POST /dispatch/pools/{pk}/offline/":             ("pool",   302, 403, 403, 403, 302, 403, 403, 302),
-    "POST /dispatch/pools/{pk}/activate/":            ("pool",   302, 403, 403, 403, 302, 403, 403, 302),
-    "POST /dispatch/orders/{pk}/priority/":           ("order",  302, 403, 403, 302, 302, 403, 403, 302),
+    "GET /dispatch/pools/{pk}/":                      ("pool",   302, 403, 403, 200, 200, 403, 403, 200),
+    # A refused action shows its form again with the reason: no reason given (400).
+    "POST /dispatch/pools/{pk}/drain/":               ("pool",   302, 403, 403, 403, 400, 403, 403, 400),
+    "POST /dispatch/pools/{pk}/offline/":             ("pool",   302, 403, 403, 403, 400, 403, 403, 400),
+    "POST /dispatch/pools/{pk}/activate/":            ("pool",   302, 403, 403, 403, 400, 403, 403, 400),
+    "GET /dispatch/orders/{pk}/priority/":            ("order",  302, 403, 403, 200, 200, 403, 403, 200),
+    "POST /dispatch/orders/{pk}/priority/":           ("order",  302, 403, 403, 400, 400, 403, 403, 400),
     # --- Client portal: client users only; another organization's object is 404 ----------------------------
     "GET /portal/tickets/":                           (None,     302, 200, 200, 403, 403, 403, 403, 403),
     "GET /portal/tickets/new/":                       (None,     302, 200, 200, 403, 403, 403, 403, 403),
