@@ -304,6 +304,7 @@ def test_a_pool_page_shows_its_load_jobs_chart_and_history_of_changes(client, di
     assert "dispatch-user" in history
     assert 'data-chart="utilization"' in _text(response)
     assert other.name not in _text(response)
+    assert "{#" not in _text(response)  # template comments stay out of the page
 
 
 def test_a_pool_page_without_jobs_or_changes_says_what_would_appear(client, dispatcher):

@@ -158,3 +158,19 @@ def test_openapi_schema_is_valid_and_complete():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
+
+
+def test_no_template_comment_spans_lines():
+    """`{# … #}` ends on its own line in Django; one spread over two lines shows up in the page as text."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    broken = [
+        f"{path.relative_to(root)}:{number}"
+        for directory in ("templates", "factory", "orders", "dispatch", "security", "aftersales")
+        for path in (root / directory).rglob("*.html")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if line.count("{#") > line.count("#}")
+    ]
+
+    assert broken == []
