@@ -232,7 +232,7 @@ def center(request):
     return render(request, "dispatch/center.html", _center_context(request))
 
 
-@roles.role_required(*VIEW_ROLES)
+@roles.role_required(*VIEW_ROLES, live=True)
 def center_live(request):
     """What the dispatch center redraws every few seconds: figures, tiles and tables."""
     context = _center_context(request)

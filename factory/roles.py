@@ -10,6 +10,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
@@ -48,18 +49,30 @@ def has_role(user, *roles: str) -> bool:
     return bool(held & set(roles or STAFF_ROLES))
 
 
-def role_required(*roles: str):
-    """View decorator: anonymous users go to the login page, users without the role get 403."""
+def role_required(*roles: str, live: bool = False):
+    """View decorator: anonymous users go to the login page, users without the role get 403.
+
+    A `live` endpoint (JSON a page fetches every few seconds) answers anonymous callers 401 instead: a
+    redirect to the login page would reach the script as HTML, and a dashboard whose session ended would
+    go on showing old figures without a word."""
 
     def decorator(view):
         @wraps(view)
-        @login_required
         def wrapped(request, *args, **kwargs):
             if not has_role(request.user, *roles):
                 raise PermissionDenied(_("Your account does not have access to this page."))
             return view(request, *args, **kwargs)
 
-        return wrapped
+        if not live:
+            return login_required(wrapped)
+
+        @wraps(view)
+        def signed_in_or_401(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return JsonResponse({"detail": _("Your session has ended. Sign in again.")}, status=401)
+            return wrapped(request, *args, **kwargs)
+
+        return signed_in_or_401
 
     return decorator
 

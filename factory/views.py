@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -20,6 +21,7 @@ from factory.celery import app as celery_app
 from orders.access import organization_of
 
 logger = logging.getLogger(__name__)
+HEALTHZ_CACHE_KEY = "healthz:probe"
 
 
 def sign_in_locked_out(request, original_response=None, credentials=None):
@@ -64,6 +66,15 @@ def _broker_ok() -> bool:
         return False
 
 
+def _cache_ok() -> bool:
+    try:
+        cache.set(HEALTHZ_CACHE_KEY, "ok", timeout=30)
+        return cache.get(HEALTHZ_CACHE_KEY) == "ok"
+    except Exception:
+        logger.exception("healthz: cache check failed")
+        return False
+
+
 @never_cache
 @require_GET
 def livez(request):
@@ -74,11 +85,16 @@ def livez(request):
 @never_cache
 @require_GET
 def healthz(request):
-    """For load balancers and monitors: 200 when the database and the broker answer, else 503."""
+    """For load balancers and monitors: 200 when the database and the broker answer, else 503.
+
+    The shared cache is reported too, but does not make the factory unavailable: without it, kept copies
+    and API tokens are read from the database (factory.kept), slower but correct. Status "degraded" then."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
+    cache_ok = _cache_ok()
     healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "unavailable"}
+    body = {"status": "unavailable" if not healthy else "ok" if cache_ok else "degraded"}
     body.update({name: "ok" if ok else "unavailable" for name, ok in checks.items()})
+    body["cache"] = "ok" if cache_ok else "unavailable"
     return JsonResponse(body, status=200 if healthy else 503)
 
 

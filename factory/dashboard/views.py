@@ -29,7 +29,7 @@ def operations_center(request):
     return render(request, "dashboard/operations_center.html", _operations_context(clock.now()))
 
 
-@roles.role_required()
+@roles.role_required(live=True)
 def operations_center_live(request):
     """What the operations center redraws every few seconds: tiles, figures and the active-orders table."""
     context = _operations_context(clock.now())

@@ -73,7 +73,7 @@ def test_without_history_the_charts_say_how_they_fill(client, dispatcher):
 
 
 def test_the_live_endpoint_is_for_dispatch_and_operations(client, reviewer, client_a):
-    assert client.get("/dispatch/live/").status_code == 302
+    assert client.get("/dispatch/live/").status_code == 401
     for user in (reviewer, client_a):
         client.force_login(user)
         assert client.get("/dispatch/live/").status_code == 403

@@ -70,6 +70,17 @@ def test_the_operations_center_stays_live(page, factory_floor, ops_user, org_a, 
     page.watch.assert_clean()
 
 
+def test_a_dashboard_whose_session_ended_goes_to_the_sign_in_page(page, factory_floor):
+    sign_in(page, "ops-user", PASSWORD)
+    page.goto("/")
+    _charts_drawn(page, ("gantt",))
+
+    page.context.clear_cookies()  # the session ends (signed out elsewhere, or expired)
+
+    # The next refresh is refused (401) and the page reloads to the sign-in page, not showing stale figures.
+    page.wait_for_url("**/accounts/login/?next=/", timeout=15000)
+
+
 def test_dispatch_sees_the_dispatch_center(page, screenshot, factory_floor):
     UserFactory(username="dispatch-e2e", roles=["dispatch"])
     sign_in(page, "dispatch-e2e", PASSWORD)

@@ -14,9 +14,9 @@ How each URL is asked (the row's method says which):
 - GET for pages, the live JSON endpoints and API reads;
 - POST with an EMPTY body for every action URL, page or API, and for the two API create endpoints. A
   permitted role then gets 400 (form or field errors), 409, a redirect back with a message, or 200 when the
-  action needs no input; anyone else 302 to the login page (anonymous page view), 401 (anonymous API call),
-  403 or 404. Each request runs in its own rolled-back savepoint, so an action that succeeds changes nothing
-  for the next cell.
+  action needs no input; anyone else 302 to the login page (anonymous page view), 401 (anonymous API call
+  or live JSON endpoint), 403 or 404. Each request runs in its own rolled-back savepoint, so an action that
+  succeeds changes nothing for the next cell.
 
 Besides the status, every cell checks that an anonymous 302 goes to a login page, that a signed-in user is
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
@@ -76,7 +76,7 @@ ADMIN = "/admin/"
 EXPECTED: dict[str, tuple] = {
     # --- Staff pages: any staff role reads; client users land on their portal or get 403 ------------------------
     "GET /":                                          (None,     302, 302, 302, 200, 200, 200, 200, 200),
-    "GET /live/operations/":                          (None,     302, 403, 403, 200, 200, 200, 200, 200),
+    "GET /live/operations/":                          (None,     401, 403, 403, 200, 200, 200, 200, 200),
     "GET /orders/{pk}/compliance/":                   ("order",  302, 403, 403, 200, 403, 200, 403, 200),
     "GET /orders/":                                   (None,     302, 403, 403, 200, 200, 200, 200, 200),
     "GET /orders/new/":                               (None,     302, 403, 403, 200, 403, 403, 200, 200),
@@ -95,7 +95,7 @@ EXPECTED: dict[str, tuple] = {
     "POST /orders/{pk}/tracking-link/revoke/":        ("order",  302, 403, 403, 302, 403, 403, 302, 302),
     # --- Dispatch center: dispatch and operations read and reprioritize; only dispatch acts on pools ----------
     "GET /dispatch/":                                 (None,     302, 403, 403, 200, 200, 403, 403, 200),
-    "GET /dispatch/live/":                            (None,     302, 403, 403, 200, 200, 403, 403, 200),
+    "GET /dispatch/live/":                            (None,     401, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/jobs/":                            (None,     302, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/pools/{pk}/":                      ("pool",   302, 403, 403, 200, 200, 403, 403, 200),
     # A refused action shows its form again with the reason: no reason given (400).

@@ -29,7 +29,24 @@ def test_healthz_reports_database_and_broker_ok(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "cache": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_says_degraded_but_stays_up_when_the_cache_is_unreachable(client, settings):
+    # Pages and the API then read from the database (factory.kept): slower, not down.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "factory.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "broker": "ok", "cache": "unavailable"}
 
 
 @pytest.mark.django_db

@@ -67,7 +67,11 @@
     if (busy || document.hidden) { return; }
     busy = true;
     fetch(root.dataset.liveUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        // The session ended: reloading the page leads to the sign-in page, rather than old figures shown as live.
+        if (response.status === 401) { window.location.reload(); return null; }
+        return response.ok ? response.json() : null;
+      })
       .then(function (data) {
         if (!data) { return; }
         updateTiles(data.tiles);
