@@ -31,7 +31,7 @@ from factory import clock, roles
 from factory.errors import DomainError, http_status
 from orders.access import order_for_user
 from orders.display import duration_words, relative_to_now
-from orders.models import Priority
+from orders.models import Order, Priority
 
 VIEW_ROLES = (roles.DISPATCH, roles.OPERATIONS)
 POOL_ACTION_ROLES = (roles.DISPATCH,)
@@ -378,7 +378,7 @@ def order_priority(request, pk):
     """Change an order's priority (and that of its jobs) with a reason; logged on the order's timeline.
 
     GET shows the form with the jobs the change moves; a refused POST shows it again, filled in."""
-    order = order_for_user(request.user, pk)
+    order = order_for_user(request.user, pk, Order.objects.select_related("client"))
     if request.method == "GET":
         return _priority_page(request, order)
     priority, reason = request.POST.get("priority", ""), request.POST.get("reason", "")

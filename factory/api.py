@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from factory import roles
-from factory.errors import DomainError, IllegalTransition, InvalidRequest, NotPermitted
+from factory.errors import DomainError, InvalidRequest, http_status
 
 # Creating calls accept it (factory.submissions): the same key twice acts once and answers with the first result.
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -32,19 +32,17 @@ class Pagination(PageNumberPagination):
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus domain errors: InvalidRequest → 400, IllegalTransition → 409."""
+    """DRF's handler, plus domain errors answered as pages answer them (factory.errors.http_status)."""
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     if isinstance(exc, DomainError):
         message = str(exc.message)
-        if isinstance(exc, IllegalTransition):
-            return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, NotPermitted):
+        code = http_status(exc)
+        if code == status.HTTP_403_FORBIDDEN:
             roles.log_denied(context.get("request"), message)
-            return Response({"detail": message}, status=status.HTTP_403_FORBIDDEN)
         if isinstance(exc, InvalidRequest):
-            return Response({exc.field or "non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
-        return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({exc.field or "non_field_errors": [message]}, status=code)
+        return Response({"detail": message}, status=code)
     response = drf_exception_handler(exc, context)
     if response is not None and response.status_code == status.HTTP_403_FORBIDDEN:
         roles.log_denied(context.get("request"), exc)

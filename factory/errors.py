@@ -23,7 +23,8 @@ class NotPermitted(DomainError):
 
 
 def http_status(error: DomainError) -> int:
-    """The status a page answers a refused request with: 403, 409 for an illegal transition, else 400."""
+    """The status a refused request is answered with, by a page or the API: 403, 409 for an illegal
+    transition, else 400."""
     if isinstance(error, NotPermitted):
         return 403
     if isinstance(error, IllegalTransition):

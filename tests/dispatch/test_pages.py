@@ -370,6 +370,21 @@ def test_a_pool_page_takes_a_fixed_number_of_queries(client, dispatcher, ops_use
     assert len(_rows(response, "data-reference")) == changes
 
 
+@pytest.mark.parametrize("orders", [1, 3])
+def test_a_priority_page_takes_a_fixed_number_of_queries(
+    client, dispatcher, ops_user, django_assert_num_queries, orders
+):
+    _floor(orders, ops_user)
+    order = Job.objects.filter(state=JobState.RUNNING).first().order
+    client.force_login(dispatcher)
+
+    # 1 session, 2 user, 3 role groups, 4 the order with its client, 5 its waiting and running jobs.
+    with django_assert_num_queries(5):
+        response = client.get(f"/dispatch/orders/{order.pk}/priority/")
+
+    assert order.client.name in _section(response, "order-header")
+
+
 def test_a_priority_page_never_sends_back_to_another_site(client, dispatcher, ops_user):
     order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
     client.force_login(dispatcher)
