@@ -206,19 +206,12 @@ def main():
     parser.add_argument("--active", type=int, default=1000, help="active orders of the timed forward simulation")
     args = parser.parse_args()
     total = time.perf_counter()
-    s = setup(
-        days=args.days,
-        seed=args.seed,
-        models=args.models,
-        load=args.load,
-        warmup=args.warmup,
-        cooldown=args.cooldown,
-        max_scale=args.max_scale,
-    )
+    s = setup(days=args.days, seed=args.seed, models=args.models, warmup=args.warmup, cooldown=args.cooldown)
     print(
         f"{len(s.arrivals)} orders (seed {args.seed}), calibrated as bench/year.py: "
-        + ", ".join(f"{kind} x{factor:.3f}" for kind, factor in s.calibration.scale.items())
-        + f" on catalog demand and work, {s.calibration.orders_per_year:.0f} orders/year"
+        f"{s.calibration.orders_per_year:.0f} orders/year on the catalog as it is, offering "
+        + ", ".join(f"{kind} {share:.0%}" for kind, share in s.calibration.offered.items())
+        + " of the room left by background"
     )
     report(eta_quality(s, sample=args.sample, seed=args.seed))
     print()

@@ -128,7 +128,7 @@ class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "why_it_waits",
         "queued_at",
     ]
-    list_filter = ["state", "kind", "priority", "sensitive", "pool"]
+    list_filter = ["state", "kind", "priority", "sensitive", "backfilled", "pool"]
     search_fields = ["order__reference", "step__code"]
     date_hierarchy = "queued_at"
     list_select_related = ["order", "step", "pool"]

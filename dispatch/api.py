@@ -1,8 +1,11 @@
-"""The dispatch REST API (API.md "Dispatch"): /api/v1/pools/ and /api/v1/jobs/.
+"""The dispatch REST API (API.md "Dispatch"): /api/v1/pools/ and /api/v1/jobs/, and the orders' priority
+action POST /api/v1/orders/{id}/priority/ (API.md "Orders"), served here because it moves the order's jobs and
+orders does not import dispatch; the schema lists it with the orders' endpoints.
 
 Staff of any role may read; client users get 403, anonymous callers 401. Changing a pool's state is for
-the dispatch role. Thin on purpose: parse the input, find the pool through dispatch.selectors, call one
-service, answer with the pool. Domain errors become 400/409 in factory.api.exception_handler.
+the dispatch role, an order's priority for the roles of dispatch.permissions. Thin on purpose: parse the
+input, find the pool or order (dispatch.selectors, orders.access), call one service, answer with the pool or
+order. Domain errors become 400/409 in factory.api.exception_handler.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -10,24 +13,31 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dispatch import selectors, services
 from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job
+from dispatch.permissions import POOL_ACTION_ROLES, may_reprioritize
 from dispatch.serializers import (
     JobSerializer,
     PoolActionSerializer,
     PoolSerializer,
+    PriorityChangeSerializer,
     UtilizationQuerySerializer,
     UtilizationSampleSerializer,
 )
 from factory import clock, roles
-from orders.serializers import ErrorDetailSerializer
+from orders import selectors as order_selectors
+from orders.access import order_for_user
+from orders.models import Order
+from orders.serializers import ErrorDetailSerializer, OrderSerializer
 
 StaffOnly = roles.role_permission()
-DispatchOnly = roles.role_permission(roles.DISPATCH)
+DispatchOnly = roles.role_permission(*POOL_ACTION_ROLES)
 
 FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description=_('Invalid input: {"field": ["message", ...]}.'))
 NOT_ALLOWED = OpenApiResponse(ErrorDetailSerializer, description=_("Your role may not do this."))
@@ -140,3 +150,42 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_queryset(self):
         return selectors.job_list()
+
+
+class OrderPriorityView(GenericAPIView):
+    """POST /api/v1/orders/{id}/priority/: as the orders API answers, 404 first (another client's order), then
+    403 (the role), then 400 (the body), then what the service says."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = PriorityChangeSerializer
+    queryset = Order.objects.none()  # for the schema; requests use orders.access and orders.selectors
+
+    @extend_schema(
+        tags=["orders"],
+        operation_id="orders_priority_create",
+        summary=_("Change an order's priority (operations, dispatch)"),
+        description=_(
+            "The one way to change an order's priority: its queued and running jobs take the new priority at once "
+            "(the next dispatch tick places them by it) and the change is logged with its reason on the order's "
+            "timeline. Allowed while the order is submitted, accepted, in production or awaiting review."
+        ),
+        request=PriorityChangeSerializer,
+        responses={
+            200: OrderSerializer,
+            400: FIELD_ERRORS,
+            403: NOT_ALLOWED,
+            404: OpenApiResponse(ErrorDetailSerializer, description=_("No such order (or another client's).")),
+            409: OpenApiResponse(
+                ErrorDetailSerializer, description=_("The order's current status does not allow this.")
+            ),
+        },
+    )
+    def post(self, request, pk):
+        order = order_for_user(request.user, pk)
+        if not may_reprioritize(request.user):
+            raise PermissionDenied(_("Only operations or dispatch staff can change an order's priority."))
+        body = PriorityChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.order_reprioritize(order=order, actor=request.user, **body.validated_data)
+        changed = order_for_user(request.user, order.pk, order_selectors.order_list(user=request.user))
+        return Response(OrderSerializer(changed, context={"request": request}).data)

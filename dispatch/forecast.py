@@ -14,12 +14,25 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Avg
 
-from dispatch import background, simulation
+from dispatch import simulation
 from dispatch.models import ComputePool, Job, Preemption
-from dispatch.services import ACTIVE_STATES, PRIORITY_RANK, client_usage_this_month, job_deadline, pool_snapshot
+from dispatch.services import (
+    ACTIVE_STATES,
+    PRIORITY_RANK,
+    client_recent_usage,
+    client_usage_this_month,
+    enforced_budgets,
+    expected_gate_hours,
+    hold_dispatch_lock,
+    month_start,
+    order_due,
+    pool_background,
+    pool_snapshot,
+)
 from factory import clock
 from factory.catalog.models import SIZE_FACTORS
 from factory.catalog.selectors import routing_for, steps_by_workshop
+from factory.db import atomic_with_retry
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import DataSensitivity, StageStatus, StepStatus
@@ -35,21 +48,21 @@ class ForecastReport:
     seconds: float
 
 
-def gate_hours() -> float:
-    return order_selectors.recent_gate_review_hours() or float(settings.GATE_REVIEW_HOURS)
-
-
 def _pools(now):
-    pools = list(ComputePool.objects.select_related("site"))
-    seeds = {pool.pk: pool.background_seed for pool in pools}
-    states = [pool_snapshot(pool, now) for pool in pools]
-    return states, seeds
+    """The pools as the tick sees them, in the tick's order, and their background over time."""
+    pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site").order_by("pk")}
+    states = [pool_snapshot(pool, now) for pool in pools.values()]
+    return states, lambda state, at: pool_background(pools[state.id], at)
 
 
-def _background(seeds):
-    if not settings.DISPATCH_BACKGROUND_LOAD:
-        return False
-    return lambda pool, at: background.background_pflops(seeds[pool.id], pool.capacity, at)
+def engine_inputs(now) -> dict:
+    """What the simulation needs besides pools and orders, built as the tick builds it (dispatch.policy)."""
+    return {
+        "client_usage": client_recent_usage(now),
+        "budgets": enforced_budgets(),
+        "month_usage": client_usage_this_month(now, in_progress=False),  # the simulation counts active jobs
+        "month_start": month_start,
+    }
 
 
 def _spec(step) -> simulation.StepSpec:
@@ -63,10 +76,10 @@ def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> simulat
     stages = [stage for stage in order.stages.all() if stage.status != StageStatus.APPROVED]
     current, later = stages[0], stages[1:]
     remaining = [step for step in current.steps.all() if step.status != StepStatus.DONE]
-    progress, running_pool, queued_at = 0.0, None, None
+    progress, running_pool, queued_at, deadline, started_at = 0.0, None, None, None, None
     if remaining and (job := jobs_by_step.get(remaining[0].pk)) is not None:
         progress, queued_at = float(job.done_pflops_hours), job.queued_at
-        running_pool = job.pool_id
+        running_pool, deadline, started_at = job.pool_id, job.deadline, job.started_at
     gate_left = None
     if not remaining and current.finished_at is not None:
         gate_left = max(0.0, review_hours - (now - current.finished_at).total_seconds() / 3600)
@@ -74,7 +87,7 @@ def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> simulat
         order_id=order.pk,
         client_id=order.client_id,
         priority=PRIORITY_RANK.get(order.priority, 1),
-        deadline=job_deadline(order),
+        deadline=order_due(order),
         sensitive=order.data_sensitivity == DataSensitivity.SENSITIVE,
         stages=[[_spec(step) for step in remaining]] + [[_spec(step) for step in stage.steps.all()] for stage in later],
         gate_hours=review_hours,
@@ -83,11 +96,13 @@ def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> simulat
         running_pool_id=running_pool,
         gate_remaining_hours=gate_left,
         queued_at=queued_at,
+        current_step_deadline=deadline,
+        current_started_at=started_at,
     )
 
 
 def _present(now):
-    review_hours = gate_hours()
+    review_hours = expected_gate_hours()
     jobs_by_step = {job.step_id: job for job in Job.objects.filter(state__in=ACTIVE_STATES)}
     orders = order_selectors.orders_in_flight()
     plans = [_plan_of(order, jobs_by_step, review_hours, now) for order in orders if order.stages.all()]
@@ -98,23 +113,26 @@ def forecast_etas(*, now: datetime | None = None) -> ForecastReport:
     """Predict every in-flight order's delivery and write the ETAs through orders' services."""
     started = time.perf_counter()
     now = now or clock.now()
-    pools, seeds = _pools(now)
+    pools, background = _pools(now)
     plans, _hours = _present(now)
     result = simulation.simulate(
-        pools=pools,
-        orders=plans,
-        now=now,
-        horizon=HORIZON,
-        background=_background(seeds),
-        client_usage=client_usage_this_month(now),
+        pools=pools, orders=plans, now=now, horizon=HORIZON, background=background, **engine_inputs(now)
     )
     etas = {
         order_id: outcome.finished_at for order_id, outcome in result.orders.items() if outcome.finished_at is not None
     }
+    updated = _write_etas(etas)
+    return ForecastReport(orders=len(plans), updated=updated, seconds=time.perf_counter() - started)
+
+
+@atomic_with_retry
+def _write_etas(etas: dict) -> int:
+    """Write the predicted ETAs, and the slips they show for new preemptions, under the dispatch lock."""
+    hold_dispatch_lock()
     previous = dict(order_selectors.orders_eta(ids=list(etas)))
     updated = order_services.orders_set_eta(etas=etas)
     _record_eta_slips(previous, etas)
-    return ForecastReport(orders=len(plans), updated=updated, seconds=time.perf_counter() - started)
+    return updated
 
 
 def _record_eta_slips(previous: dict, etas: dict) -> None:
@@ -141,7 +159,7 @@ def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensi
         ]
         for workshop in workshops
     ]
-    pools, seeds = _pools(start)
+    pools, background = _pools(start)
     plans, review_hours = _present(start)
     candidate_id = -1
     plans.append(
@@ -156,7 +174,9 @@ def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensi
             arrival=start,
         )
     )
-    result = simulation.simulate(pools=pools, orders=plans, now=start, horizon=HORIZON, background=_background(seeds))
+    result = simulation.simulate(
+        pools=pools, orders=plans, now=start, horizon=HORIZON, background=background, **engine_inputs(start)
+    )
     outcome = result.orders[candidate_id]
     if outcome.finished_at is None:
         # No pool can run some of its steps (none of that kind yet): the catalog's nominal figures still answer.

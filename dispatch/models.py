@@ -130,6 +130,12 @@ class Job(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     pending_reason = models.CharField(_("why it waits"), max_length=30, blank=True)
+    backfilled = models.BooleanField(
+        _("backfilled"),
+        default=False,
+        db_default=False,  # bulk loads (scale_data's COPY) leave it out
+        help_text=_("It started ahead of a waiting job without delaying it."),
+    )
     expected_start = models.DateTimeField(_("expected start"), null=True, blank=True)
 
     class Meta:

@@ -9,8 +9,9 @@ Pure Python on purpose (no Django, no database), so the same function serves thr
 
 What `plan()` does, in the order it does it:
 
-1. **Ordering.** Fair policy: priority (urgent first), then least slack to the deadline, then fair share
-   (the client that used fewer PFLOPS·h recently first), then queue time. Slack is
+1. **Ordering.** Fair policy: priority aged by the wait (urgent first; ``Policy.aging_step``, see
+   `dispatch.policy.aged_rank`), then least slack to the deadline, then fair share (the client that used
+   fewer PFLOPS·h recently first), then queue time, then the order. Slack is
    ``deadline - now - work_remaining / demand`` in hours, counted in whole ``Policy.slack_granularity``
    steps (1 h by default): a few minutes of slack do not change a job's risk, and without the
    rounding two jobs of different orders almost never tie, so fair share would never get a say.
@@ -62,9 +63,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-# Priorities, as ranks (orders store them as names; see PRIORITY_RANK).
-LOW, NORMAL, HIGH, URGENT = 0, 1, 2, 3
-PRIORITY_RANK = {"low": LOW, "normal": NORMAL, "high": HIGH, "urgent": URGENT}
+from dispatch.policy import AGING_STEP, HIGH, LOW, NORMAL, PRIORITY_RANK, URGENT, aged_rank
+
+__all__ = ["HIGH", "LOW", "NORMAL", "PRIORITY_RANK", "URGENT"]  # priorities as ranks, defined in dispatch.policy
 
 # Pool kinds (the catalog's PoolKind values) and pool states.
 DATA_PROCESSING, TRAINING, INFERENCE = "data_processing", "training", "inference"
@@ -150,26 +151,45 @@ class JobState:
         return self.work_remaining / self.demand if self.demand > 0 else 0.0
 
 
+# Queue orderings: ours, and the baselines the benchmark compares it with.
+FAIR = "fair"  # priority aged by the wait, least slack, fair share, queue time (this module's docstring)
+FIFO = "fifo"  # queue time only
+EDF = "edf"  # earliest (step) deadline first
+MULTIFACTOR = "multifactor"  # Slurm's multifactor priority: age + priority + fair share, weighted
+
+# Slurm-like multifactor weights (PriorityWeightAge / QOS / Fairshare) and the age that counts in full
+# (PriorityMaxAge). The fair-share factor is Slurm's classic 2^(-usage / shares) with equal shares.
+MULTIFACTOR_WEIGHTS = {"age": 1000.0, "priority": 2000.0, "fair_share": 2000.0}
+MULTIFACTOR_MAX_AGE = timedelta(days=7)
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """How to place.
 
-    ``fair=False`` is plain FIFO by queue time: no priorities, no preemption, no backfill (the
-    benchmark's baseline). With ``fair=True``, a job of priority >= ``preempt_min_priority`` that has
-    waited at least ``preempt_after`` may preempt strictly lower-priority running jobs
-    (``preempt_after=None`` turns preemption off), and ``backfill`` lets smaller jobs use capacity the
-    head of the queue cannot use, without delaying its reservation.
+    ``ordering`` orders the queue (FAIR, FIFO, EDF or MULTIFACTOR, above). Under FAIR, a job of priority
+    >= ``preempt_min_priority`` that has waited at least ``preempt_after`` may preempt strictly
+    lower-priority running jobs (``preempt_after=None`` turns preemption off); the baselines never
+    preempt. ``backfill`` lets jobs use capacity the head of their queue cannot use, without delaying its
+    reservation (EASY backfill); without it nothing overtakes the head of its class.
     """
 
-    fair: bool = True
+    ordering: str = FAIR
     backfill: bool = True
     preempt_after: timedelta | None = timedelta(minutes=30)
     preempt_min_priority: int = HIGH
     slack_granularity: timedelta = timedelta(hours=1)
+    aging_step: timedelta | None = AGING_STEP
+
+    @property
+    def fair(self) -> bool:
+        return self.ordering == FAIR
 
 
 DEFAULT_POLICY = Policy()
-FIFO_POLICY = Policy(fair=False, backfill=False, preempt_after=None)
+FIFO_POLICY = Policy(ordering=FIFO, backfill=False, preempt_after=None, aging_step=None)
+EDF_BACKFILL_POLICY = Policy(ordering=EDF, preempt_after=None, aging_step=None)
+MULTIFACTOR_POLICY = Policy(ordering=MULTIFACTOR, preempt_after=None, aging_step=None)
 
 
 @dataclass(slots=True)
@@ -190,13 +210,15 @@ class Waiting:
 class Plan:
     """The decisions of one planning round.
 
-    ``placements``: (job id, pool id) to start now. ``preemptions``: (victim job id, preemptor job id);
+    ``placements``: (job id, pool id) to start now; ``backfilled``: those of them that start while the head
+    of their queue class waits (EASY backfill). ``preemptions``: (victim job id, preemptor job id);
     the victims are also in ``waiting`` with reason PREEMPTED. ``waiting``: every queued job that does
     not start. ``reservations``: head job id -> (pool id, expected start) for the head of each queue
     class that waits for room.
     """
 
     placements: list[tuple[int, int]] = field(default_factory=list)
+    backfilled: set[int] = field(default_factory=set)
     preemptions: list[tuple[int, int]] = field(default_factory=list)
     waiting: dict[int, Waiting] = field(default_factory=dict)
     reservations: dict[int, tuple[int, datetime]] = field(default_factory=dict)
@@ -397,7 +419,7 @@ def plan(
     simulation does not need.
     """
     fair = policy.fair
-    backfill = fair and policy.backfill
+    backfill = policy.backfill
     preempt_after = policy.preempt_after if fair else None
     granularity = policy.slack_granularity.total_seconds() / 3600.0
     result = Plan()
@@ -419,13 +441,19 @@ def plan(
         entries = []
         for job in queued:
             hours = job.hours
-            entries.append((_fair_key(job, hours, job.queued_at, now, granularity), job, hours))
+            entries.append((_fair_key(job, hours, job.queued_at, now, granularity, policy.aging_step), job, hours))
+    elif policy.ordering == EDF:
+        entries = [((job.deadline, job.queued_at, job.order_id, job.id), job, job.hours) for job in queued]
+    elif policy.ordering == MULTIFACTOR:
+        score = _multifactor_scores(queued, now)
+        entries = [((-score(job), job.queued_at, job.order_id, job.id), job, job.hours) for job in queued]
     else:
-        entries = [((job.queued_at, job.id), job, job.hours) for job in queued]
+        entries = [((job.queued_at, job.order_id, job.id), job, job.hours) for job in queued]
     entries.sort(key=itemgetter(0))
 
     heads: list[_Reservation] = []
     victims: list[tuple[JobState, JobState]] = []
+    placed: set[int] = set()
     estimated: list[tuple[tuple, JobState, float, _Reservation | None]] = []  # waiting jobs, in queue order
 
     # 2.-5. Walk the queue.
@@ -465,13 +493,16 @@ def plan(
                 best.take(job, hours)
                 job.pool_id = best.id
                 result.placements.append((job.id, best.id))
+                placed.add(job.id)
+                if head is not None:
+                    result.backfilled.add(job.id)
                 continue
 
         if (
             preempt_after is not None
             and job.priority >= policy.preempt_min_priority
             and now - job.queued_at >= preempt_after
-            and _preempt(job, hours, cls, result, victims)
+            and _preempt(job, hours, cls, result, victims, placed)
         ):
             continue
 
@@ -506,7 +537,7 @@ def plan(
         for victim, preemptor in victims:
             waiting[victim.id] = Waiting(PREEMPTED, None, preemptor.id)
             hours = victim.hours
-            key = _fair_key(victim, hours, now, now, granularity) if fair else (now, victim.id)
+            key = _fair_key(victim, hours, now, now, granularity, None)
             estimated.append((key, victim, hours, None))
         estimated.sort(key=itemgetter(0))
     if estimate_starts:
@@ -519,14 +550,33 @@ def plan(
     return result
 
 
-def _fair_key(job: JobState, hours: float, queued_at: datetime, now: datetime, granularity: float) -> tuple:
+def _fair_key(job: JobState, hours: float, queued_at: datetime, now: datetime, granularity: float, aging) -> tuple:
     slack = _hours_between(job.deadline, now) - hours
     if granularity > 0:
         slack = math.floor(slack / granularity)
-    return (-job.priority, slack, job.client_recent_usage, queued_at, job.id)
+    # The order breaks the last tie: it names the job alike in the tick and in the simulation (an order has
+    # one active job at a time), where job ids differ.
+    rank = aged_rank(job.priority, queued_at, now, aging)
+    return (-rank, slack, job.client_recent_usage, queued_at, job.order_id, job.id)
 
 
-def _preempt(job: JobState, hours: float, cls: _Class, result: Plan, victims: list) -> bool:
+def _multifactor_scores(queued: list[JobState], now: datetime):
+    """Slurm's multifactor priority of each job: weighted age, priority and fair-share factors in [0, 1]."""
+    usage = {job.client_id: job.client_recent_usage for job in queued}
+    total = sum(usage.values())
+    shares = 1.0 / len(usage) if usage else 1.0
+    max_age = MULTIFACTOR_MAX_AGE.total_seconds()
+    weights = MULTIFACTOR_WEIGHTS
+
+    def score(job: JobState) -> float:
+        age = min(1.0, max(0.0, (now - job.queued_at).total_seconds()) / max_age)
+        share = 2.0 ** (-(job.client_recent_usage / total) / shares) if total > 0 else 1.0
+        return weights["age"] * age + weights["priority"] * job.priority / URGENT + weights["fair_share"] * share
+
+    return score
+
+
+def _preempt(job: JobState, hours: float, cls: _Class, result: Plan, victims: list, placed: set) -> bool:
     """Evict just enough strictly lower-priority work from one pool for ``job``; place it there."""
     demand, priority = job.demand, job.priority
     failed = cls.preempt_failed.get(priority)
@@ -537,11 +587,13 @@ def _preempt(job: JobState, hours: float, cls: _Class, result: Plan, victims: li
         if pool.reservations or pool.eff + _EPS < demand:
             continue
         need = demand - pool.free
-        candidates = [(j, h) for j, h in pool.running if j.priority < priority]
+        # Jobs placed in this round just had their turn (an aged job can come before its preemptor): never victims.
+        candidates = [(j, h) for j, h in pool.running if j.priority < priority and j.id not in placed]
         if not candidates or sum(j.demand for j, _ in candidates) + _EPS < need:
             continue
-        # Lowest priority first, then the most recently started.
-        candidates.sort(key=lambda c: c[0].started_at or c[0].queued_at, reverse=True)
+        # Lowest priority first, then the most recently started (then the later order, for a tie that does
+        # not depend on the order the jobs were given in).
+        candidates.sort(key=lambda c: (c[0].started_at or c[0].queued_at, c[0].order_id), reverse=True)
         candidates.sort(key=lambda c: c[0].priority)
         chosen, freed = [], 0.0
         for candidate in candidates:
@@ -569,6 +621,7 @@ def _preempt(job: JobState, hours: float, cls: _Class, result: Plan, victims: li
     pool.take(job, hours)
     job.pool_id = pool.id
     result.placements.append((job.id, pool.id))
+    placed.add(job.id)
     return True
 
 

@@ -13,6 +13,8 @@ from dispatch.models import ComputePool, Job, UtilizationSample
 from dispatch.selectors import UTILIZATION_MAX_HOURS
 from dispatch.services import REASON_MAX
 from factory.catalog.models import PoolKind
+from orders.models import Priority
+from orders.services import NOTE_MAX
 
 
 def _pflops(**kwargs):
@@ -159,3 +161,12 @@ class PoolActionSerializer(serializers.Serializer):
     reason = serializers.CharField(
         max_length=REASON_MAX, help_text=_("Why the pool's state changes (kept in its history).")
     )
+
+
+class PriorityChangeSerializer(serializers.Serializer):
+    """POST /api/v1/orders/{id}/priority/: the order's new priority, and why (on the order's timeline)."""
+
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, help_text=_("The new priority; the order's queued and running jobs take it at once.")
+    )
+    reason = serializers.CharField(max_length=NOTE_MAX, help_text=_("Why the priority changes."))

@@ -4,6 +4,22 @@ The tick brings simulated compute up to the factory clock: running jobs advance,
 report to orders (through orders' services), ready steps become jobs, and the planner places
 queued jobs. It holds a Postgres advisory lock, so ticks running twice or concurrently queue up
 instead of double-counting; the database checks on pools and jobs back the invariants.
+
+**One lock order**, kept by every service here and by the tick:
+
+1. the dispatch lock (a transaction-scoped Postgres advisory lock, `hold_dispatch_lock`): every change to
+   pools or jobs takes it first. The tick tries it and skips its turn while it is taken;
+2. then pools, then jobs;
+3. then orders, each before its own stages and steps (orders' services keep this part:
+   `orders.services._lock`; the bulk step updates lock their orders first, in ascending id).
+
+Why jobs before orders rather than the other way round: the tick only learns which orders it touches
+from the jobs it advances and places, and locking every order in production up front would cost a write
+per order per tick. The dispatch lock makes the order safe: every writer of pools and jobs holds it, so
+only one of them at a time holds any pool, job or several orders; orders' own services (which cannot know
+jobs) lock one order and its rows, and never wait for a pool or a job while holding an order. A deadlock
+or serialization failure that still happens is retried (`factory.db.atomic_with_retry`), and refused as
+busy after a few tries, never shown as a database outage.
 """
 
 import logging
@@ -18,7 +34,7 @@ from django.db.models import Avg, Count, DateTimeField, DurationField, Expressio
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dispatch import background, planner
+from dispatch import planner, policy
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed
 from dispatch.models import (
     ClientBudget,
@@ -33,19 +49,23 @@ from dispatch.models import (
     QueueSample,
     UtilizationSample,
 )
+from dispatch.permissions import may_reprioritize
 from factory import clock
-from factory.db import bulk_update_rows
+from factory.db import atomic_with_retry, bulk_update_rows
+from factory.errors import NotPermitted
+from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.errors import OrderTransitionNotAllowed
-from orders.models import Order, OrderStatus, OrderStep, StepStatus
+from orders.models import Order, OrderStatus, OrderStep, StageStatus, StepStatus
 
 logger = logging.getLogger(__name__)
 
-# Arbitrary, fixed: the key of the Postgres advisory lock that serializes ticks.
+# Arbitrary, fixed: the key of the dispatch lock, the Postgres advisory lock that serializes ticks and every
+# other change to pools and jobs.
 TICK_LOCK_KEY = 74_200_001
 WAITING_STATES = (JobState.QUEUED, JobState.PREEMPTED)
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PREEMPTED)
-PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+PRIORITY_RANK = policy.PRIORITY_RANK
 BUDGET_EXCEEDED = "budget_exceeded"
 REASON_MAX = 2000
 
@@ -59,7 +79,13 @@ POOL_TRANSITIONS = {
 }
 
 
-@transaction.atomic
+def hold_dispatch_lock() -> None:
+    """Wait for the dispatch lock; it is held to the end of the transaction (see the lock order above)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TICK_LOCK_KEY])
+
+
+@atomic_with_retry
 def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> ComputePool:
     """Drain (finish running jobs, take no new ones), take offline (running jobs requeue) or activate a pool."""
     reason = (reason or "").strip()
@@ -68,6 +94,7 @@ def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> 
     if len(reason) > REASON_MAX:
         raise DispatchInvalid(_("Keep it under %(max)d characters.") % {"max": REASON_MAX}, field="reason")
     target, allowed_from = POOL_TRANSITIONS[action]
+    hold_dispatch_lock()
     pool = ComputePool.objects.select_for_update().get(pk=pool.pk)
     if pool.state not in allowed_from:
         raise PoolTransitionNotAllowed(
@@ -99,12 +126,18 @@ def _requeue_jobs_of(pool: ComputePool) -> None:
 # --- Priorities and budgets ----------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_with_retry
 def order_reprioritize(*, order: Order, actor, priority: str, reason: str) -> Order:
-    """Change an order's priority (logged as an order event) and that of its waiting and running jobs."""
-    order = order_services.order_set_priority(order=order, actor=actor, priority=priority, reason=reason)
+    """Change an order's priority and that of its queued, preempted and running jobs, with the reason on the
+    order's timeline. The one way an order's priority changes: the priority page and the API action call it
+    (who may: dispatch.permissions.REPRIORITIZE_ROLES); jobs made later copy the order's new priority.
+
+    Locks in the dispatch center's order (module docstring): the dispatch lock, the jobs, then the order."""
+    if not may_reprioritize(actor):
+        raise NotPermitted(_("Only operations and dispatch staff can change an order's priority."))
+    hold_dispatch_lock()
     Job.objects.filter(order=order, state__in=ACTIVE_STATES).update(priority=priority)
-    return order
+    return order_services.order_set_priority(order=order, actor=actor, priority=priority, reason=reason)
 
 
 @transaction.atomic
@@ -121,18 +154,55 @@ def client_budget_set(*, client, monthly_pflops_hours, warn_at=Decimal("0.80"), 
 
 
 def month_start(now: datetime) -> datetime:
+    """The start of ``now``'s month in the factory's time zone: budgets count from there."""
     local = timezone.localtime(now)
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def client_usage_this_month(now: datetime) -> dict[int, float]:
-    """PFLOPS·h used this month per client (jobs queued this month), in one aggregate query."""
-    rows = (
-        Job.objects.filter(queued_at__gte=month_start(now))
-        .values("order__client_id")
-        .annotate(used=Sum("done_pflops_hours"))
-    )
+def client_usage_this_month(now: datetime, *, in_progress: bool = True) -> dict[int, float]:
+    """What each client's monthly budget counts (dispatch.policy): the PFLOPS·h of its jobs finished this month,
+    plus the work already done by its jobs still in the queue or running (``in_progress``)."""
+    finished = Q(state=JobState.DONE, finished_at__gte=month_start(now), finished_at__lte=now)
+    jobs = Job.objects.filter(finished | Q(state__in=ACTIVE_STATES) if in_progress else finished)
+    rows = jobs.values("order__client_id").annotate(used=Sum("done_pflops_hours"))
     return {row["order__client_id"]: float(row["used"] or 0) for row in rows}
+
+
+_RECENT_USAGE_SQL = """
+SELECT o.client_id,
+       SUM(job.done_pflops_hours * power(0.5, EXTRACT(EPOCH FROM (%(now)s - job.finished_at)) / %(half_life)s))
+  FROM dispatch_job AS job
+  JOIN orders_order AS o ON o.id = job.order_id
+ WHERE job.state = 'done' AND job.finished_at > %(since)s AND job.finished_at <= %(now)s
+ GROUP BY o.client_id
+"""
+
+
+def client_recent_usage(now: datetime) -> dict[int, float]:
+    """Each client's fair-share usage at ``now``: its finished work, decayed from when each job finished."""
+    params = {
+        "now": now,
+        "since": now - policy.USAGE_HORIZON,
+        "half_life": policy.USAGE_HALF_LIFE.total_seconds(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_RECENT_USAGE_SQL, params)
+        return {client: float(used) for client, used in cursor.fetchall()}
+
+
+def enforced_budgets() -> dict[int, float]:
+    """Client id -> the monthly PFLOPS·h its enforced budget allows."""
+    return {
+        client: float(monthly)
+        for client, monthly in ClientBudget.objects.filter(enforce=True).values_list(
+            "client_id", "monthly_pflops_hours"
+        )
+    }
+
+
+def expected_gate_hours() -> float:
+    """How long a gate review is expected to take: as long as the recent ones took, or the setting."""
+    return order_selectors.recent_gate_review_hours() or float(settings.GATE_REVIEW_HOURS)
 
 
 # --- The tick ------------------------------------------------------------------------------------
@@ -156,35 +226,39 @@ def _try_tick_lock() -> bool:
         return cursor.fetchone()[0]
 
 
-def job_deadline(order: Order) -> datetime:
+def order_due(order: Order) -> datetime:
+    """The instant an order is due: the end of the working day of its promised (or requested) date."""
     due = order.promised_delivery or order.requested_delivery
     return timezone.make_aware(datetime.combine(due, time(18, 0)))
 
 
 def dispatch_tick(*, now: datetime | None = None) -> TickReport:
     """Bring simulated compute up to `now` (the factory clock by default). Safe to run concurrently."""
-    now = now or clock.now()
-    with transaction.atomic():
-        if not _try_tick_lock():
-            return TickReport(skipped=True)
-        state, _created = DispatchState.objects.select_for_update().get_or_create(pk=1)
-        elapsed = (now - state.last_tick_at) if state.last_tick_at else timedelta(0)
-        if elapsed < timedelta(0):
-            # The clock never runs backwards for compute: a late tick with an older `now` does nothing.
-            return TickReport(skipped=True)
-        report = TickReport()
-        pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site")}
-        touched_orders: set[int] = set()
-        _advance_running(pools, elapsed, now, report, touched_orders)
-        _close_orphaned_jobs(now, pools)
-        report.created = _create_jobs_for_ready_steps(now)
-        _place(pools, now, report, touched_orders)
-        _record_pools(pools, now)
-        if touched_orders:
-            _roll_up_compute(touched_orders)
-        state.last_tick_at = now
-        state.ticks += 1
-        state.save(update_fields=["last_tick_at", "ticks"])
+    return _tick(now or clock.now())
+
+
+@atomic_with_retry
+def _tick(now: datetime) -> TickReport:
+    if not _try_tick_lock():
+        return TickReport(skipped=True)
+    state, _created = DispatchState.objects.select_for_update().get_or_create(pk=1)
+    elapsed = (now - state.last_tick_at) if state.last_tick_at else timedelta(0)
+    if elapsed < timedelta(0):
+        # The clock never runs backwards for compute: a late tick with an older `now` does nothing.
+        return TickReport(skipped=True)
+    report = TickReport()
+    pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site").order_by("pk")}
+    touched_orders: set[int] = set()
+    _advance_running(pools, elapsed, now, report, touched_orders)
+    _close_orphaned_jobs(now, pools)
+    report.created = _create_jobs_for_ready_steps(now)
+    _place(pools, now, report, touched_orders)
+    _record_pools(pools, now)
+    if touched_orders:
+        _roll_up_compute(touched_orders)
+    state.last_tick_at = now
+    state.ticks += 1
+    state.save(update_fields=["last_tick_at", "ticks"])
     return report
 
 
@@ -251,13 +325,47 @@ def _create_jobs_for_ready_steps(now) -> int:
         .exclude(jobs__state__in=ACTIVE_STATES)
         .select_related("stage__order")
     )
-    Job.objects.bulk_create(new_job(step, queued_at=now) for step in steps)
+    deadlines = step_deadlines(steps)
+    Job.objects.bulk_create(new_job(step, queued_at=now, deadline=deadlines[step.pk]) for step in steps)
     return len(steps)
 
 
-def new_job(step: OrderStep, *, queued_at) -> Job:
-    """An unsaved job for `step` (its stage and order loaded): the step's compute, the order's priority,
-    sensitivity and deadline."""
+def step_deadlines(steps: list[OrderStep], *, gate_hours: float | None = None) -> dict[int, datetime]:
+    """Each step's latest finish for its order to meet its due date (dispatch.policy.step_deadline).
+
+    Counted from the steps still to do after it and the gates still to pass, in one query for all orders.
+    """
+    if not steps:
+        return {}
+    gate_hours = expected_gate_hours() if gate_hours is None else gate_hours
+    rows = list(
+        OrderStep.objects.filter(stage__order_id__in={step.stage.order_id for step in steps})
+        .exclude(stage__status=StageStatus.APPROVED)
+        .values_list(
+            "id", "stage__order_id", "stage__position", "position", "status", "work_pflops_hours", "demand_pflops"
+        )
+    )
+    place = {row[0]: (row[2], row[3]) for row in rows}
+    by_order = defaultdict(list)
+    for _id, order_id, stage_position, position, status, work, demand in rows:
+        by_order[order_id].append((stage_position, position, status, float(work) / float(demand)))
+    result = {}
+    for step in steps:
+        order = step.stage.order
+        here = place.get(step.pk, (step.stage.position, step.position))
+        later = [row for row in by_order[order.pk] if row[:2] > here]
+        result[step.pk] = policy.step_deadline(
+            due=order_due(order),
+            later_step_hours=sum(hours for *_, status, hours in later if status != StepStatus.DONE),
+            gates_left=1 + len({stage for stage, *_ in later if stage > here[0]}),
+            gate_hours=gate_hours,
+        )
+    return result
+
+
+def new_job(step: OrderStep, *, queued_at, deadline: datetime) -> Job:
+    """An unsaved job for `step` (its stage and order loaded): the step's compute, the order's priority and
+    sensitivity, and the step's deadline (`step_deadlines`)."""
     order = step.stage.order
     return Job(
         order=order,
@@ -268,23 +376,29 @@ def new_job(step: OrderStep, *, queued_at) -> Job:
         demand_pflops=step.demand_pflops,
         # Already-done work (a step redone in rework starts over) is a fresh job's whole work.
         work_pflops_hours=max(step.work_pflops_hours, Decimal("0.01")),
-        deadline=job_deadline(order),
+        deadline=deadline,
         queued_at=queued_at,
     )
 
 
+def pool_background(pool: ComputePool, at: datetime) -> float:
+    """What other tenants use on the pool at ``at`` (dispatch.policy.background_at), or 0 with the load off."""
+    if not settings.DISPATCH_BACKGROUND_LOAD:
+        return 0.0
+    return policy.background_at(pool.background_seed, float(pool.capacity_pflops), at)
+
+
 def pool_snapshot(pool: ComputePool, now) -> planner.PoolState:
+    """The pool as the planner sees it; its recorded background is what the room left lets it show."""
     capacity = float(pool.capacity_pflops)
-    wanted = (
-        background.background_pflops(pool.background_seed, capacity, now) if settings.DISPATCH_BACKGROUND_LOAD else 0.0
-    )
+    wanted = pool_background(pool, now)
     room = capacity - float(pool.used_pflops)
     pool.background_pflops = Decimal(max(0.0, min(wanted, room))).quantize(Decimal("0.01"))
     return planner.PoolState(
         id=pool.pk,
         kind=pool.kind,
         capacity=capacity,
-        background=float(pool.background_pflops),
+        background=wanted,
         trusted_in_province=pool.trusted and pool.site.in_province,
         state=pool.state,
         used=float(pool.used_pflops),
@@ -309,24 +423,18 @@ def _job_state(job: Job, usage: dict[int, float]) -> planner.JobState:
     )
 
 
-def _over_budget(usage: dict[int, float]) -> set[int]:
-    return {
-        budget.client_id
-        for budget in ClientBudget.objects.filter(enforce=True)
-        if usage.get(budget.client_id, 0.0) >= float(budget.monthly_pflops_hours)
-    }
-
-
 def _place(pools, now, report: TickReport, touched: set[int]) -> None:
-    usage = client_usage_this_month(now)
-    over_budget = _over_budget(usage)
+    usage = client_recent_usage(now)
+    budgets = enforced_budgets()
+    over_budget = policy.held_clients(month_usage=client_usage_this_month(now), budgets=budgets) if budgets else set()
     active = list(Job.objects.filter(state__in=ACTIVE_STATES).annotate(client_id=F("order__client_id")))
     jobs = {job.pk: job for job in active}
     running = [_job_state(job, usage) for job in active if job.state == JobState.RUNNING]
     held = [
         job
         for job in active
-        if job.state in WAITING_STATES and job.client_id in over_budget and job.priority != "urgent"
+        if job.state in WAITING_STATES
+        and policy.is_held(priority=PRIORITY_RANK[job.priority], client_id=job.client_id, held=over_budget)
     ]
     held_ids = {job.pk for job in held}
     queued = [_job_state(job, usage) for job in active if job.state in WAITING_STATES and job.pk not in held_ids]
@@ -347,6 +455,7 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
     for job_id, pool_id in plan.placements:
         job = jobs[job_id]
         job.state, job.pool_id, job.pending_reason, job.expected_start = JobState.RUNNING, pool_id, "", None
+        job.backfilled = job_id in plan.backfilled
         job.last_pool_id = pool_id
         job.started_at = job.started_at or now
         pools[pool_id].used_pflops += job.demand_pflops
@@ -373,7 +482,16 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
     report.reasons = dict(reasons)
 
 
-PLACEMENT_FIELDS = ["state", "pool", "last_pool", "queued_at", "started_at", "pending_reason", "expected_start"]
+PLACEMENT_FIELDS = [
+    "state",
+    "pool",
+    "last_pool",
+    "queued_at",
+    "started_at",
+    "pending_reason",
+    "expected_start",
+    "backfilled",
+]
 
 
 def _placement_fields(job: Job) -> tuple:
@@ -385,6 +503,7 @@ def _placement_fields(job: Job) -> tuple:
         job.started_at,
         job.pending_reason,
         job.expected_start,
+        job.backfilled,
     )
 
 

@@ -11,22 +11,27 @@ Pure Python (no Django, no database). Two uses:
 Model. An order goes through its stages (workshops) in order; the steps of a stage run one after
 another, each as one job (demand in PFLOPS, work in PFLOPS·h, so ``work / demand`` hours at full
 demand); when a stage's last step is done its gate review takes ``gate_hours``, then the next stage
-starts (after the last gate, the order is finished). A job's deadline is the latest time the step may
-finish for the order to still meet its due date (the due date minus the nominal duration of every later
-step and gate, see `step_deadlines`), so "least slack first" ranks steps by the risk to their order,
-not by their own length. Each client's recent usage, for fair share, is the PFLOPS·h of its finished
-(or preempted) work decayed with a half-life (``usage_half_life``, 7 days by default).
+starts (after the last gate, the order is finished). What the planner is fed is built by
+`dispatch.policy`, the same code the dispatch tick uses: per-step deadlines, fair share from finished
+work decayed with a 7-day half-life, budget holds that end when the month turns, aging, and background
+held constant per 15-minute step.
 
 Time advances event by event with a heap: job finishes, gate ends, order arrivals, a re-plan at least
 every ``replan_every`` while jobs wait (so background changes are seen), and a re-plan at the moment a
 waiting high/urgent job crosses the preemption threshold. At each event that can change a decision
 (a job queued, a pool of a kind with queued jobs freed, a periodic re-plan) the planner is called with
 the current state. Running jobs keep a constant demand, so their finishes are known in advance; a
-preempted job keeps its progress and is requeued (``queued_at`` = the preemption time). Background is
-refreshed at most every ``background_every`` (15 min) of simulated time and held constant in between;
-it never evicts running work. Jobs that can never run (no pool of their kind, residency, all pools
+preempted job keeps its progress and is requeued (``queued_at`` = the preemption time). Background
+never evicts running work. Jobs that can never run (no pool of their kind, residency, all pools
 draining or offline, larger than every pool; pool states do not change in a simulation) are set aside:
 their orders get no finish time.
+
+**Tick mode** (``simulate(..., tick=timedelta(minutes=5))``): every event waits for the next tick of a
+grid started at ``now``, each tick with waiting jobs re-plans and the planner sees every waiting job, as
+the dispatch tick does. The twin test (tests/dispatch/test_engine_twin.py) runs the live tick and the
+simulation in tick mode from one database state and requires the same decisions. The default, event
+mode, is the fast forecast: it re-plans on events and at least hourly, and shows the planner only the
+jobs that can matter (see `_Simulator`).
 
 **Snapshots** (``simulate(..., snapshot_at=[...])``): the state of the factory at chosen instants, as
 the `OrderPlan` list of the orders then in the factory (position, progress, pool of a running step, time
@@ -42,14 +47,15 @@ about 5 s.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from dispatch.background import background_pflops
-from dispatch.planner import ACTIVE, DEFAULT_POLICY, JobState, Policy, PoolState, plan
+from dispatch import policy as engine
+from dispatch.planner import ACTIVE, DEFAULT_POLICY, EDF, MULTIFACTOR, JobState, Policy, PoolState, plan
 
-_FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD = range(5)
+_FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH = range(6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +82,8 @@ class OrderPlan:
     pool's capacity). A ``current_step_index`` past the last step of the current stage means its gate is
     under review, with ``gate_remaining_hours`` left (default: ``gate_hours``). ``queued_at`` is when the
     current step was queued (default: now, or the arrival). An order with ``arrival`` after ``now``
-    enters at that time.
+    enters at that time. ``current_step_deadline`` and ``current_started_at`` are the current step's job's
+    deadline and first start where it has a job already (its deadline was fixed when it was queued).
     """
 
     order_id: int
@@ -93,6 +100,8 @@ class OrderPlan:
     running_pool_id: int | None = None
     gate_remaining_hours: float | None = None
     queued_at: datetime | None = None
+    current_step_deadline: datetime | None = None
+    current_started_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -160,6 +169,11 @@ class SimulationResult:
     preemptions: int
     plans: int  # how many times the planner ran
     preemption_log: list[tuple[datetime, int, int]] = field(default_factory=list)  # (at, victim order, by order)
+    start_log: list[tuple[datetime, int, int]] = field(default_factory=list)  # (at, order, pool) of every start
+    wait_log: list[tuple[datetime, int, float]] = field(default_factory=list)  # (start, priority, hours queued)
+    # (when, priority, hours queued) when a waiting job first started or held its queue's reservation: how long
+    # newer work could be ordered ahead of it (the aging bound, dispatch.policy.AGING_BOUND, caps it)
+    passed_over_log: list[tuple[datetime, int, float]] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)  # one per ``snapshot_at`` instant within the period
 
     @property
@@ -187,18 +201,24 @@ class SimulationResult:
 
 def step_deadlines(order: OrderPlan) -> list[list[datetime]]:
     """Latest finish of every step that still lets the order finish by its deadline at nominal speed."""
-    result: list[list[datetime]] = []
-    downstream = 0.0  # hours of nominal work and gates after the point being computed
-    for steps in reversed(order.stages):
-        downstream += order.gate_hours
-        latest = []
-        for step in reversed(steps):
-            latest.append(order.deadline - timedelta(hours=downstream))
-            downstream += step.hours
-        latest.reverse()
-        result.append(latest)
-    result.reverse()
+    result = engine.step_deadlines(
+        due=order.deadline,
+        stage_hours=[[step.hours for step in steps] for steps in order.stages],
+        gate_hours=order.gate_hours,
+    )
+    stage, step = order.current_stage_index, order.current_step_index
+    if order.current_step_deadline is not None and stage < len(result) and step < len(result[stage]):
+        result[stage][step] = order.current_step_deadline
     return result
+
+
+def _work_of(order: _Order) -> float:
+    """PFLOPS·h of the order's current step."""
+    return order.spec.stages[order.stage][order.step].work
+
+
+def _held(job: JobState, held: set) -> bool:
+    return engine.is_held(priority=job.priority, client_id=job.client_id, held=held)
 
 
 class _Run:
@@ -253,9 +273,12 @@ class _Simulator:
         background,
         seed,
         replan_every,
-        background_every,
         client_usage,
         usage_half_life,
+        budgets=None,
+        month_usage=None,
+        month_start=None,
+        tick=None,
         snapshot_at=(),
     ):
         self.start = now
@@ -273,32 +296,46 @@ class _Simulator:
                     key = (p.kind, sensitive)
                     self.largest[key] = max(self.largest.get(key, 0.0), p.capacity)
         if background is True:
-            self.background = lambda p, at: background_pflops(seed * 100_003 + p.id, p.capacity, at)
+            self.background = lambda p, at: engine.background_at(seed * 100_003 + p.id, p.capacity, at)
         elif callable(background):
             self.background = background
         else:
             self.background = None
         self.end = horizon.total_seconds() / 3600.0
-        self.replan_hours = replan_every.total_seconds() / 3600.0
-        self.background_hours = background_every.total_seconds() / 3600.0
-        self.half_life = usage_half_life.total_seconds() / 3600.0
+        # Tick mode: every event waits for the next tick of the grid started at ``now``, and every tick with
+        # waiting jobs re-plans, exactly as the dispatch tick does (the twin test runs the engine so).
+        self.tick_hours = tick.total_seconds() / 3600.0 if tick else None
+        self.replan_hours = self.tick_hours or replan_every.total_seconds() / 3600.0
+        self.half_life = usage_half_life
         self.threshold_hours = (
             policy.preempt_after.total_seconds() / 3600.0 if policy.fair and policy.preempt_after is not None else None
         )
         self.usage = {client: (value, 0.0) for client, value in (client_usage or {}).items()}
+        # Budget holds (dispatch.policy): enforced monthly budgets, and the work finished this month.
+        self.budgets = dict(budgets or {})
+        self.month_start = month_start
+        self.month_usage = dict(month_usage or {})
+        self.month = month_start(now) if month_start and self.budgets else None
+        self.held: set = set()
+        self.month_event = None  # the month whose turn is already in the heap
+        self.aging = policy.aging_step if policy.fair else None
         self.heap: list = []
         self.seq = 0
         # kind -> job id -> (job, order, rank); the rank orders the jobs that do not fit, see _relevant.
         self.queued: dict[str, dict[int, tuple]] = {kind: {} for kind in self.pools_by_kind}
         self.slack_step = policy.slack_granularity.total_seconds() / 3600.0
         self.running: dict[str, dict[int, _Run]] = {kind: {} for kind in self.pools_by_kind}
-        self.background_at: dict[str, float] = {}  # kind -> when its pools' background was last refreshed
+        self.background_at: dict[str, datetime] = {}  # kind -> the background step its pools' load is of
         self.dirty: set[str] = set()  # kinds to plan at the current time
         self.next_job_id = 1
         self.t = 0.0
         self.replan_pending = False
         self.used_pflops_hours = 0.0
         self.preemption_log: list[tuple[datetime, int, int]] = []
+        self.start_log: list[tuple[datetime, int, int]] = []
+        self.wait_log: list[tuple[datetime, int, float]] = []
+        self.passed_over_log: list[tuple[datetime, int, float]] = []
+        self.at_head: set[tuple[int, datetime]] = set()  # queue spells (job id, queued at) already at the head
         self.plans = 0
         self.outcomes: dict[int, OrderOutcome] = {}
         self.active: dict[int, _Order] = {}  # orders in the factory: arrived, not finished
@@ -323,6 +360,8 @@ class _Simulator:
     # --- helpers ---
 
     def _push(self, t: float, kind: int, obj) -> None:
+        if self.tick_hours:
+            t = math.ceil(t / self.tick_hours - 1e-9) * self.tick_hours
         self.seq += 1
         heapq.heappush(self.heap, (t, self.seq, kind, obj))
 
@@ -331,15 +370,49 @@ class _Simulator:
 
     def _usage(self, client, t: float) -> float:
         value, since = self.usage.get(client, (0.0, t))
-        return value * 0.5 ** ((t - since) / self.half_life) if self.half_life > 0 and value else value
+        return engine.decay(value, t - since, self.half_life)
 
     def _credit(self, client, amount: float) -> None:
+        """A job finished: its whole work counts for fair share and against the client's monthly budget."""
         self.usage[client] = (self._usage(client, self.t) + amount, self.t)
+        if self.month is not None:
+            self._turn_month()
+            self.month_usage[client] = self.month_usage.get(client, 0.0) + amount
+
+    def _turn_month(self) -> None:
+        """A new month clears the finished work counted against budgets: holds end, plan again."""
+        month = self.month_start(self._at(self.t))
+        if month != self.month:
+            self.month, self.month_usage = month, {}
+            self.dirty.update(kind for kind, queue in self.queued.items() if queue)
+
+    def _update_holds(self) -> None:
+        """Who is held now: finished work this month plus the progress of active jobs, as the tick counts it."""
+        if self.month is None:
+            return
+        self._turn_month()
+        usage = dict(self.month_usage)
+        budgets = self.budgets
+        for runs in self.running.values():
+            for run in runs.values():
+                client = run.job.client_id
+                if client in budgets:
+                    remaining = max(0.0, run.w0 - run.job.demand * (self.t - run.t0))
+                    usage[client] = usage.get(client, 0.0) + _work_of(run.order) - remaining
+        for queue in self.queued.values():
+            for job, order, _ in queue.values():
+                if job.client_id in budgets:
+                    usage[job.client_id] = usage.get(job.client_id, 0.0) + _work_of(order) - job.work_remaining
+        self.held = engine.held_clients(month_usage=usage, budgets=budgets)
+        if self.held and self.month_event != self.month:
+            self.month_event = self.month
+            next_month = self.month_start(self.month + timedelta(days=32))
+            self._push((next_month - self.start).total_seconds() / 3600.0, _MONTH, None)
 
     def _preempts(self, job: JobState) -> bool:
         return self.threshold_hours is not None and job.priority >= self.policy.preempt_min_priority
 
-    def _new_job(self, order: _Order, queued_at: datetime, progress: float = 0.0) -> JobState:
+    def _new_job(self, order: _Order, queued_at: datetime, progress: float = 0.0, started_at=None) -> JobState:
         spec = order.spec
         step = spec.stages[order.stage][order.step]
         job = JobState(
@@ -354,6 +427,7 @@ class _Simulator:
             queued_at=queued_at,
             sensitive=spec.sensitive,
         )
+        job.started_at = started_at
         self.next_job_id += 1
         order.job = job
         return job
@@ -363,9 +437,11 @@ class _Simulator:
         if largest is None or job.demand > largest:
             return  # no active pool of its kind (and residency) is large enough: it never runs, its order never ends
         if self.policy.fair:
-            rank = (-job.priority, (job.deadline - self.start).total_seconds() / 3600.0 - job.hours)
+            rank = (job.deadline - self.start).total_seconds() / 3600.0 - job.hours
+        elif self.policy.ordering == EDF:
+            rank = (job.deadline, job.queued_at, job.order_id)
         else:
-            rank = (job.queued_at, job.id)
+            rank = (job.queued_at, job.order_id)
         self.queued[job.kind][job.id] = (job, order, rank)
         self.dirty.add(job.kind)
         if self._preempts(job):
@@ -393,7 +469,7 @@ class _Simulator:
             self._push(order.gate_end, _GATE, order)
             return
         queued_at = spec.queued_at if spec.queued_at is not None and self.t == 0 else self._at(self.t)
-        job = self._new_job(order, queued_at, spec.current_job_progress)
+        job = self._new_job(order, queued_at, spec.current_job_progress, spec.current_started_at)
         pool = self.pool_by_id.get(spec.running_pool_id) if spec.running_pool_id is not None else None
         if pool is not None and pool.kind == job.kind:
             job.pool_id = pool.id
@@ -406,7 +482,12 @@ class _Simulator:
         run = _Run(job, order, pool, self.t)
         self.running[job.kind][job.id] = run
         if not resumed:
-            job.started_at = self._at(self.t)
+            now = self._at(self.t)
+            self.start_log.append((now, order.spec.order_id, pool.id))
+            self.wait_log.append((now, job.priority, (now - job.queued_at).total_seconds() / 3600.0))
+            self._reached_head(job, now)
+            # Like the dispatch tick, a job keeps the time it first started through preemptions.
+            job.started_at = job.started_at or self._at(self.t)
             steps = order.outcome.steps[order.stage]
             if steps[order.step][0] is None:
                 steps[order.step] = (job.started_at, None)
@@ -426,7 +507,7 @@ class _Simulator:
         job, order = run.job, run.order
         del self.running[job.kind][job.id]
         self.used_pflops_hours += run.w0
-        self._credit(job.client_id, run.w0)
+        self._credit(job.client_id, order.spec.stages[order.stage][order.step].work)
         if self.queued[job.kind]:
             self.dirty.add(job.kind)
         steps = order.outcome.steps[order.stage]
@@ -448,20 +529,32 @@ class _Simulator:
 
     # --- planning ---
 
+    def _reached_head(self, job: JobState, now: datetime) -> None:
+        spell = (job.id, job.queued_at)
+        if spell not in self.at_head:
+            self.at_head.add(spell)
+            self.passed_over_log.append((now, job.priority, (now - job.queued_at).total_seconds() / 3600.0))
+
     def _refresh_background(self, kind: str, now: datetime) -> None:
         if self.background is None:
             return
-        last = self.background_at.get(kind)
-        if last is None or self.t - last >= self.background_hours:
+        instant = engine.background_instant(now)
+        if self.background_at.get(kind) != instant:
             for pool in self.pools_by_kind[kind]:
                 pool.background = self.background(pool, now)
-            self.background_at[kind] = self.t
+            self.background_at[kind] = instant
 
-    def _relevant(self, kind: str) -> list[JobState]:
-        """The queued jobs of ``kind`` the planner must see (see the class docstring); [] if none fits."""
+    def _relevant(self, kind: str, now: datetime) -> list[JobState]:
+        """The queued jobs of ``kind`` the planner must see (see the class docstring); [] if none fits.
+
+        Jobs on budget hold are never shown. In tick mode every other job is, as the dispatch tick does.
+        """
         queued = self.queued[kind]
         if not queued:
             return []
+        held = self.held
+        if self.tick_hours or self.policy.ordering == MULTIFACTOR:  # (a multifactor rank moves with time)
+            return [job for job, _, _ in queued.values() if not _held(job, held)]
         used: dict[int, float] = {}
         for run in self.running[kind].values():
             used[run.pool.id] = used.get(run.pool.id, 0.0) + run.job.demand
@@ -475,30 +568,36 @@ class _Simulator:
         others: dict[bool, list] = {False: [], True: []}  # per queue class: jobs that do not fit now
         for entry in queued.values():
             job = entry[0]
+            if held and _held(job, held):
+                continue
             if job.demand <= hole or job.priority >= preempt_from:
                 picked.append(job)
+            elif self.policy.fair:
+                rank = (-engine.aged_rank(job.priority, job.queued_at, now, self.aging), entry[2])
+                others[bool(job.sensitive)].append((job, rank))
             else:
-                others[bool(job.sensitive)].append(entry)
+                others[bool(job.sensitive)].append((job, entry[2]))
         if not picked:
             return []
         for entries in others.values():
             if not entries:
                 continue
-            best = min(entry[2] for entry in entries)
+            best = min(rank for _, rank in entries)
             if self.policy.fair:
                 near = (best[0], best[1] + 2 * self.slack_step + 1e-6)
-                picked.extend(entry[0] for entry in entries if entry[2] <= near)
+                picked.extend(job for job, rank in entries if rank <= near)
             else:
-                picked.extend(entry[0] for entry in entries if entry[2] == best)
+                picked.extend(job for job, rank in entries if rank == best)
         return picked
 
     def _plan(self) -> None:
         t = self.t
         now = self._at(t)
         kinds, queued = [], []
+        self._update_holds()
         for kind in self.dirty:
             self._refresh_background(kind, now)
-            relevant = self._relevant(kind)
+            relevant = self._relevant(kind, now)
             if relevant:
                 kinds.append(kind)
                 queued.extend(relevant)
@@ -529,9 +628,7 @@ class _Simulator:
                 if run is not None:
                     break
             job = run.job
-            done = run.w0 - job.work_remaining
-            self.used_pflops_hours += done
-            self._credit(job.client_id, done)
+            self.used_pflops_hours += run.w0 - job.work_remaining
             job.queued_at = now
             run.order.outcome.preempted += 1
             preemptor = self.queued[job.kind][preemptor_id][0]
@@ -539,6 +636,8 @@ class _Simulator:
             self._enqueue(job, run.order)
         self.dirty.clear()  # the victims wait for the next event: their room was just taken
         by_id = {job.id: job for job in queued}
+        for head_id in result.reservations:
+            self._reached_head(by_id[head_id], now)
         for job_id, pool_id in result.placements:
             job = by_id[job_id]
             order = self._dequeue(job)
@@ -606,6 +705,8 @@ class _Simulator:
                     self._gate_end(obj)
                 elif kind == _ARRIVAL:
                     self._resume(obj)
+                elif kind == _MONTH:
+                    self._turn_month()
                 elif kind == _REPLAN:
                     self.replan_pending = False
                     self.dirty.update(k for k, q in self.queued.items() if q)
@@ -625,6 +726,9 @@ class _Simulator:
             preemptions=len(self.preemption_log),
             plans=self.plans,
             preemption_log=self.preemption_log,
+            start_log=self.start_log,
+            wait_log=self.wait_log,
+            passed_over_log=self.passed_over_log,
             snapshots=self.snapshots,
         )
 
@@ -653,9 +757,12 @@ def simulate(
     background: bool | Callable[[PoolState, datetime], float] = True,
     seed: int = 0,
     replan_every: timedelta = timedelta(hours=1),
-    background_every: timedelta = timedelta(minutes=15),
     client_usage: dict | None = None,
-    usage_half_life: timedelta = timedelta(days=7),
+    usage_half_life: timedelta = engine.USAGE_HALF_LIFE,
+    budgets: dict | None = None,
+    month_usage: dict | None = None,
+    month_start: Callable[[datetime], datetime] | None = None,
+    tick: timedelta | None = None,
     snapshot_at: Sequence[datetime] = (),
 ) -> SimulationResult:
     """Simulate ``orders`` on ``pools`` from ``now`` until all are finished or ``horizon`` has passed.
@@ -664,7 +771,11 @@ def simulate(
     ...)`` (seed 0: the pool id as seed); a callable ``(pool, at) -> PFLOPS`` supplies it (e.g. with the
     seed each pool has in the database); False keeps each pool's given ``background``. The pools' ``used``
     is ignored: the simulation counts the jobs it runs, starting with the orders' ``running_pool_id``.
-    ``client_usage`` gives the clients' recent PFLOPS·h at ``now`` for fair share. ``snapshot_at``: instants
+    ``client_usage`` gives the clients' recent PFLOPS·h at ``now`` for fair share (`dispatch.policy`).
+    ``budgets`` (client -> enforced PFLOPS·h a month), ``month_usage`` (client -> PFLOPS·h finished this
+    month) and ``month_start`` (an instant -> the start of its month in the factory's time zone) model budget
+    holds. ``tick``: run in tick mode, exactly as the dispatch tick of that period decides (see `_Simulator`).
+    ``snapshot_at``: instants
     at which to record the state as a `Snapshot` in ``result.snapshots`` (in time order; an instant
     before ``now`` is taken at ``now``, one after the horizon is not taken). The inputs are not modified.
     """
@@ -677,8 +788,11 @@ def simulate(
         background=background,
         seed=seed,
         replan_every=replan_every,
-        background_every=background_every,
         client_usage=client_usage,
         usage_half_life=usage_half_life,
+        budgets=budgets,
+        month_usage=month_usage,
+        month_start=month_start,
+        tick=tick,
         snapshot_at=snapshot_at,
     ).run()

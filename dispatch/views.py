@@ -2,12 +2,13 @@
 URL per action.
 
 Dispatch and operations staff may read every page and change an order's priority; only the dispatch
-role drains, takes offline or activates a pool. Anonymous visitors go to the login page, other roles get
-403. Each action is a POST that calls one service; a refused request is answered with the form again and
-the reason in words, and changes nothing. The actions' forms live on their own pages (the pool's page,
-the order's priority page), not in every row of the center: the center stays quick to draw and its live
-refresh never replaces a form being filled. Reads come from dispatch.selectors, changes from
-dispatch.services.
+role drains, takes offline or activates a pool (the rules: dispatch.permissions). The order's priority page
+is the one page where an order's priority changes; the staff order page links to it (dispatch.related).
+Anonymous visitors go to the login page, other roles get 403. Each action is a POST that calls one
+service; a refused request is answered with the form again and the reason in words, and changes nothing.
+The actions' forms live on their own pages (the pool's page, the order's priority page), not in every row
+of the center: the center stays quick to draw and its live refresh never replaces a form being filled.
+Reads come from dispatch.selectors, changes from dispatch.services.
 """
 
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dispatch import charts, display, selectors, services
 from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job, JobState
+from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROLES, may_reprioritize
 from factory import charts as factory_charts
 from factory import clock, roles
 from factory.errors import DomainError, http_status
@@ -33,9 +35,6 @@ from orders.access import order_for_user
 from orders.display import duration_words, relative_to_now
 from orders.models import Order, Priority
 
-VIEW_ROLES = (roles.DISPATCH, roles.OPERATIONS)
-POOL_ACTION_ROLES = (roles.DISPATCH,)
-PRIORITY_ROLES = (roles.DISPATCH, roles.OPERATIONS)
 CENTER_ROWS = 20  # rows of each list on the center page; the jobs page lists everything
 POOL_PAGE_ROWS = 50  # running jobs and state changes on a pool's page; the jobs page lists every job
 JOBS_PAGE_SIZE = 50
@@ -219,7 +218,7 @@ def _center_context(request) -> dict:
         "preemption_rows": [_preemption_row(preemption) for preemption in data.preemptions],
         "budget_rows": [_budget_row(row) for row in data.budgets],
         "can_act_on_pools": can_act,
-        "can_reprioritize": roles.has_role(request.user, *PRIORITY_ROLES),
+        "can_reprioritize": may_reprioritize(request.user),
         "center_rows": CENTER_ROWS,
         "charts": chart_list,
         "figures": factory_charts.figures_by_key(chart_list),
@@ -310,7 +309,7 @@ def _pool_page(request, pool: ComputePool, *, failed: dict | None = None, status
             "running_rows": [
                 {**_running_row(job, now), "priority_url": _priority_url(job, f"{page}#running")} for job in running
             ],
-            "can_reprioritize": roles.has_role(request.user, *PRIORITY_ROLES),
+            "can_reprioritize": may_reprioritize(request.user),
             "changes": selectors.pool_history(pool=pool)[:POOL_PAGE_ROWS],
             "page_rows": POOL_PAGE_ROWS,
             "can_act_on_pools": can_act,
@@ -372,7 +371,7 @@ def _priority_page(request, order, *, reason: str = "", priority: str = "", stat
     )
 
 
-@roles.role_required(*PRIORITY_ROLES)
+@roles.role_required(*REPRIORITIZE_ROLES)
 @require_http_methods(["GET", "POST"])
 def order_priority(request, pk):
     """Change an order's priority (and that of its jobs) with a reason; logged on the order's timeline.

@@ -1,6 +1,16 @@
 """Database helpers shared by the apps."""
 
-from django.db import connection
+import functools
+import logging
+import random
+import time
+
+from django.db import OperationalError, connection, transaction
+from django.utils.translation import gettext as _
+
+from factory.errors import Busy
+
+logger = logging.getLogger(__name__)
 
 PAGE = 1000
 
@@ -33,3 +43,39 @@ def bulk_update_rows(model, fields: list[str], rows: list[tuple]) -> int:
                 sql.format(values=", ".join([placeholder] * len(page))), [value for row in page for value in row]
             )
     return len(rows)
+
+
+# Postgres ends one transaction of a deadlock (40P01) or of a serialization conflict (40001); the same
+# change tried again a moment later goes through.
+CONFLICT_CODES = {"40P01", "40001"}
+CONFLICT_ATTEMPTS = 4
+
+
+def is_conflict(error: Exception) -> bool:
+    return getattr(error.__cause__, "pgcode", None) in CONFLICT_CODES
+
+
+def atomic_with_retry(func):
+    """Run ``func`` in a transaction of its own, again (up to CONFLICT_ATTEMPTS times, after a short random
+    pause) when Postgres ends it for a deadlock or a serialization conflict; then refuse it as Busy, never as
+    "database down". Inside an outer transaction it is a plain atomic block: the outermost one owns retries.
+    """
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    return func(*args, **kwargs)
+            except OperationalError as error:
+                if not is_conflict(error):
+                    raise
+                logger.warning("%s: %s (attempt %d of %d)", func.__qualname__, error, attempt, CONFLICT_ATTEMPTS)
+                if attempt < CONFLICT_ATTEMPTS:
+                    time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not cryptography)
+        raise Busy(_("Others are changing the same records right now. Try again in a moment."))
+
+    return run

@@ -18,6 +18,10 @@ class IllegalTransition(DomainError):
     """The object's current state does not allow this (answered with 409)."""
 
 
+class Busy(IllegalTransition):
+    """Others kept changing the same records while this change was tried, a few times over (answered with 409)."""
+
+
 class NotPermitted(DomainError):
     """The person may not do this (answered with 403)."""
 

@@ -125,6 +125,8 @@ class OrderAdmin(admin.ModelAdmin):
         "rating_comment",
         "compute_pflops_hours",
         "compute_cost",
+        "quoted_compute_pflops_hours",
+        "quoted_cost",
     ]
     fieldsets = [
         (None, {"fields": ["reference", "client", "title", "parent_order", "placed_by", "created_at"]}),
@@ -148,7 +150,19 @@ class OrderAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Compute and feedback"), {"fields": ["compute_pflops_hours", "compute_cost", "rating", "rating_comment"]}),
+        (
+            _("Compute and feedback"),
+            {
+                "fields": [
+                    "quoted_compute_pflops_hours",
+                    "quoted_cost",
+                    "compute_pflops_hours",
+                    "compute_cost",
+                    "rating",
+                    "rating_comment",
+                ]
+            },
+        ),
     ]
     inlines = [OrderStageInline, OrderEventInline]
 

@@ -15,3 +15,11 @@ class OrderTransitionNotAllowed(OrderError, IllegalTransition):
 
 class OrderActionNotPermitted(OrderError, NotPermitted):
     """This person may not do this to this order (answered with 403)."""
+
+
+class QuoteNoLongerHolds(OrderError, IllegalTransition):
+    """The factory can no longer promise the date the client was shown (409); `quote` is today's quote."""
+
+    def __init__(self, message, *, quote):
+        super().__init__(message)
+        self.quote = quote

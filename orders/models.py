@@ -100,6 +100,11 @@ class Order(models.Model):
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     requested_delivery = models.DateField(_("requested delivery"))
     promised_delivery = models.DateField(_("promised delivery"), null=True, blank=True)
+    # The estimate quoted with the promise when the order was placed (orders.quotes), as the client saw it.
+    quoted_compute_pflops_hours = models.DecimalField(
+        _("quoted compute (PFLOPS·h)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    quoted_cost = models.DecimalField(_("quoted cost (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
     eta = models.DateTimeField(_("ETA"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.SUBMITTED)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)

@@ -21,13 +21,12 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from factory import clock
-from orders import related, services
+from orders import quotes, related, services
 from orders.access import order_for_user, require_organization
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
-from orders.errors import OrderError, OrderInvalid
+from orders.errors import OrderError, OrderInvalid, QuoteNoLongerHolds
 from orders.forms import ClientOrderForm
 from orders.models import ClientMembership, EventKind, Order, OrderStatus, StageStatus
-from orders.quotes import quote
 from orders.selectors import client_events, order_detail, order_list, workshop_bar
 from orders.services import NOTE_MAX
 
@@ -237,9 +236,24 @@ def _order_form(request, data=None):
     return ClientOrderForm(data, actor=request.user)
 
 
+def _review(request, form, estimate: quotes.Quote | None = None):
+    """The review page: the quote for the form's answers, which the confirmation posts back signed."""
+    fields = form.placed_fields()
+    estimate = estimate or quotes.quote(**{name: fields[name] for name in quotes.QUOTED_FIELDS})
+    return render(
+        request,
+        "orders/portal/order_review.html",
+        {"form": form, "quote": estimate, "quote_token": quotes.sign(estimate, fields=fields)},
+    )
+
+
 @login_required
 def order_new(request):
-    """Two steps: the first POST shows the promised date and the estimate; `confirm=1` places the order."""
+    """Two steps: the first POST shows the promised date and the estimate; `confirm=1` places the order.
+
+    The quote shown travels with the confirmation (signed, `quote`), and the order keeps it as its promise.
+    When it cannot be kept (too old, or the factory can no longer meet its date), nothing is placed: the review
+    page shows today's quote, to confirm again."""
     organization = require_organization(request.user)
     if request.method != "POST":
         return render(request, "orders/portal/order_form.html", {"form": _order_form(request)})
@@ -250,16 +264,20 @@ def order_new(request):
     if not form.is_valid():
         return render(request, "orders/portal/order_form.html", {"form": form})
     if request.POST.get("confirm") != "1":
-        fields = form.placed_fields()
-        estimate = quote(
-            product_type=fields["product_type"],
-            size=fields["size"],
-            priority=fields["priority"],
-            data_sensitivity=fields["data_sensitivity"],
+        return _review(request, form)
+    fields = form.placed_fields()
+    quoted = quotes.unsign(request.POST.get("quote", ""), fields=fields)
+    if quoted is None:
+        messages.warning(
+            request,
+            _("The delivery date you reviewed is no longer current. Check today's date and cost, then confirm."),
         )
-        return render(request, "orders/portal/order_review.html", {"form": form, "quote": estimate})
+        return _review(request, form)
     try:
-        order = services.order_submit(client=organization, actor=request.user, **form.placed_fields())
+        order = services.order_submit(client=organization, actor=request.user, quoted=quoted, **fields)
+    except QuoteNoLongerHolds as error:
+        messages.warning(request, error.message)
+        return _review(request, form, error.quote)
     except OrderError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return render(request, "orders/portal/order_form.html", {"form": form})

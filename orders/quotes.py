@@ -2,15 +2,20 @@
 
 The estimate here comes from the catalog's nominal figures. A queue-aware estimator (the dispatch
 center's forward simulation) can take over with `use_estimator`, without orders importing it.
+
+A quote shown to a client travels with the confirmation, signed (`sign`, `unsign`): the order stores the
+quote the client saw, never a later date than it (orders.services.order_submit).
 """
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core import signing
+from django.utils import timezone
 
 from factory import clock
 from factory.catalog.models import SIZE_FACTORS
@@ -65,6 +70,51 @@ def quote(*, product_type: str, size: str, priority: str, data_sensitivity: str)
         data_sensitivity=data_sensitivity,
         start=clock.now(),
     )
+
+
+# What a quote depends on besides the factory's state: a signed quote holds only for the same answers.
+QUOTED_FIELDS = ("product_type", "size", "priority", "data_sensitivity")
+# How long a quote shown on the review page may be confirmed (real seconds, as signatures count them); later,
+# the client reviews the current quote before anything is placed.
+QUOTE_VALID_SECONDS = 30 * 60
+_SALT = "orders.quote"
+
+
+def sign(estimate: Quote, *, fields: dict) -> str:
+    """The quote shown for `fields` (an order's answers), as a token the confirmation posts back unchanged."""
+    return signing.dumps(
+        {
+            "fields": [fields[name] for name in QUOTED_FIELDS],
+            "promised_delivery": estimate.promised_delivery.isoformat(),
+            "compute": str(estimate.estimated_compute_pflops_hours),
+            "cost": str(estimate.estimated_cost),
+        },
+        salt=_SALT,
+    )
+
+
+def unsign(token: str, *, fields: dict) -> Quote | None:
+    """The quote a token carries, if this site signed it for these answers less than QUOTE_VALID_SECONDS ago."""
+    try:
+        data = signing.loads(token or "", salt=_SALT, max_age=QUOTE_VALID_SECONDS)
+        if data["fields"] != [fields[name] for name in QUOTED_FIELDS]:
+            return None
+        return Quote(
+            promised_delivery=date.fromisoformat(data["promised_delivery"]),
+            estimated_compute_pflops_hours=Decimal(data["compute"]),
+            estimated_cost=Decimal(data["cost"]),
+        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError, InvalidOperation):
+        return None
+
+
+# The hour a promised day is due (dispatch's job deadlines use the same hour), in the site's time zone.
+PROMISE_DUE_TIME = time(18, 0)
+
+
+def promise_due(day: date) -> datetime:
+    """The moment the promise for `day` falls due: until a forecast says otherwise, the order's ETA."""
+    return timezone.make_aware(datetime.combine(day, PROMISE_DUE_TIME))
 
 
 # Once a queue-aware forecaster writes ETAs (orders.services.orders_set_eta), the workflow only fills

@@ -1,7 +1,9 @@
-"""Records other apps keep about an order (after-sales tickets, …), listed on the order's pages.
+"""What other apps keep or do about an order, shown on the order's pages: their records (after-sales tickets,
+…), charts (the dispatch center's compute) and actions (the dispatch center's priority page).
 
 Orders cannot import the apps above it, so each registers a provider at start-up (in its AppConfig.ready),
-as dispatch does for quotes. A provider answers with one section, or None when the user may not see it.
+as dispatch does for quotes. A provider answers with one section, chart or action, or None when the user may
+not see or do it: the rule stays with the app that owns the page the action leads to.
 """
 
 from collections.abc import Callable
@@ -57,3 +59,27 @@ def provide_chart(key: str, provider: ChartProvider) -> None:
 def charts_for(*, order, now) -> list[dict]:
     charts = (provider(order=order, now=now) for provider in _chart_providers.values())
     return [chart for chart in charts if chart is not None]
+
+
+@dataclass(frozen=True)
+class OrderAction:
+    """A link among the staff order page's actions to a page of another app where the action is done."""
+
+    key: str  # names the link for tests and scripts (data-action)
+    label: str
+    url: str
+
+
+ActionProvider = Callable[..., OrderAction | None]
+_action_providers: dict[str, ActionProvider] = {}
+
+
+def provide_action(key: str, provider: ActionProvider) -> None:
+    """Register `provider(user=, order=)` → an OrderAction for the staff order page, or None when this user may
+    not take it on this order now (registering the same key again replaces it)."""
+    _action_providers[key] = provider
+
+
+def actions_for(*, user, order) -> list[OrderAction]:
+    actions = (provider(user=user, order=order) for provider in _action_providers.values())
+    return [action for action in actions if action is not None]

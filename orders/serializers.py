@@ -52,6 +52,21 @@ class OrderSerializer(serializers.ModelSerializer):
     tracking_url = serializers.SerializerMethodField(
         help_text=_("Public read-only tracking page; null when the client revoked the link.")
     )
+    quoted_compute_pflops_hours = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+        help_text=_("The compute quoted with the promised delivery when the order was placed."),
+    )
+    quoted_cost = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text=_("The cost quoted with the promised delivery when the order was placed (CNY, a decimal string)."),
+    )
 
     class Meta:
         model = Order
@@ -70,6 +85,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "requirements",
             "requested_delivery",
             "promised_delivery",
+            "quoted_compute_pflops_hours",
+            "quoted_cost",
             "eta",
             "progress",
             "current_workshop",

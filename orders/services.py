@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from factory import clock, roles, submissions
@@ -22,7 +23,7 @@ from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.db import bulk_update_rows
 from orders import quotes, read_cache
 from orders.access import organization_of
-from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed
+from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
     WORKSHOP_ARTIFACT,
     Artifact,
@@ -80,8 +81,13 @@ def _refuse(order_or_stage, action: str):
 
 
 def _lock(order: Order) -> Order:
-    """The order, locked for a change; its cached answers are refused from now on (orders.read_cache)."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    """The order, locked for a change; its cached answers are refused from now on (orders.read_cache).
+
+    Lock order: an order before its own stages and steps, one order at a time; services that change several
+    orders at once hold the dispatch lock (see dispatch.services). NO KEY UPDATE: rows that merely refer to
+    the order (events, jobs) are still inserted meanwhile.
+    """
+    order = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
     read_cache.orders_changed(order_ids=[order.pk], tracking_tokens=[order.tracking_token])
     return order
 
@@ -261,12 +267,18 @@ def order_submit(
     parent_order: Order | None = None,
     origin: str = "",
     submission_key: str | None = None,
+    quoted: quotes.Quote | None = None,
     **fields,
 ) -> Order:
     """Place an order for `client` (by one of its client users, or by staff on its behalf).
 
     A follow-up order names its `parent_order`; `origin` says where it came from (e.g. a ticket). The same
     `submission_key` twice (a double click, a retried request) places one order and returns it both times.
+
+    The order keeps the quote it was placed with as its promise: `quoted`, the quote the client saw and
+    confirmed (the portal's review page), or else one made now. A quoted date the factory can no longer meet
+    (today's quote is later) places nothing: QuoteNoLongerHolds carries today's quote to show instead. One no
+    later than today's is kept as shown.
     """
     organization = organization_of(actor)
     if organization is not None and organization.pk != client.pk:
@@ -277,12 +289,21 @@ def order_submit(
     def place() -> Order:
         cleaned = order_validate(actor=actor, **fields)
         now = clock.now()
-        promise = quotes.quote(
-            product_type=cleaned["product_type"],
-            size=cleaned["size"],
-            priority=cleaned["priority"],
-            data_sensitivity=cleaned["data_sensitivity"],
-        )
+        promise = quotes.quote(**{name: cleaned[name] for name in quotes.QUOTED_FIELDS})
+        if quoted is not None:
+            if promise.promised_delivery > quoted.promised_delivery:
+                raise QuoteNoLongerHolds(
+                    _(
+                        "The queue changed since you reviewed the order: the earliest delivery we can promise now "
+                        "is %(now)s, not %(before)s. Nothing is ordered yet; check the new date and confirm again."
+                    )
+                    % {
+                        "now": date_format(promise.promised_delivery, "DATE_FORMAT"),
+                        "before": date_format(quoted.promised_delivery, "DATE_FORMAT"),
+                    },
+                    quote=promise,
+                )
+            promise = quoted
         order = Order.objects.create(
             reference=_next_reference(timezone.localtime(now).year),
             client=client,
@@ -290,6 +311,8 @@ def order_submit(
             parent_order=parent_order,
             created_at=now,
             promised_delivery=promise.promised_delivery,
+            quoted_compute_pflops_hours=promise.estimated_compute_pflops_hours,
+            quoted_cost=promise.estimated_cost,
             submission_key=submission_key,
             **cleaned,
         )
@@ -328,8 +351,14 @@ def order_accept(*, order: Order, actor) -> Order:
             )
             for index, step in enumerate(steps[workshop], start=1)
         )
-    order.accepted_at = clock.now()
-    _set_status(order, OrderStatus.ACCEPTED, actor=actor, kind=EventKind.ACCEPTED, extra_fields=["accepted_at"])
+    now = clock.now()
+    order.accepted_at = now
+    if quotes.eta_forecast_elsewhere() and order.promised_delivery and order.eta is None:
+        # Until the queue-aware forecast has run (within a minute) the promise is the ETA: the catalog's nominal
+        # figure, counted from now rather than from when the quote was made, would show an order placed on time
+        # as late already. A promise already past is not hidden: the ETA is then now, and the order overdue.
+        order.eta = max(quotes.promise_due(order.promised_delivery), now)
+    _set_status(order, OrderStatus.ACCEPTED, actor=actor, kind=EventKind.ACCEPTED, extra_fields=["accepted_at", "eta"])
     _refresh_progress_and_eta(order)
     return order
 
@@ -381,7 +410,7 @@ def order_start_production(*, order: Order, actor) -> Order:
 
 def _lock_step(step: OrderStep) -> tuple[Order, OrderStage, OrderStep]:
     """Lock the step's order, then the step and its stage (the order first, as every service does)."""
-    order = Order.objects.select_for_update().get(stages__steps__pk=step.pk)
+    order = Order.objects.select_for_update(no_key=True, of=("self",)).get(stages__steps__pk=step.pk)
     read_cache.orders_changed(order_ids=[order.pk], tracking_tokens=[order.tracking_token])
     step = OrderStep.objects.select_for_update().get(pk=step.pk)
     stage = OrderStage.objects.select_for_update().get(pk=step.stage_id)
@@ -620,6 +649,9 @@ def order_rate(*, order: Order, actor, score, comment: str = "") -> Order:
 
 @transaction.atomic
 def order_set_priority(*, order: Order, actor, priority: str, reason: str) -> Order:
+    """The orders side of a priority change: the order's new priority and an internal timeline event with the
+    reason. Pages and the API change a priority through dispatch.services.order_reprioritize, which calls this
+    and moves the order's jobs with it (orders does not know jobs)."""
     reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the priority changes."))
     if priority not in Priority.values:
         raise OrderInvalid(_("“%(value)s” is not a valid choice.") % {"value": priority}, field="priority")
@@ -665,8 +697,17 @@ def order_revoke_tracking_link(*, order: Order, actor) -> Order:
 # --- Called by the dispatch center, in bulk (one query each, whatever the number of steps) -----------
 
 
+def _lock_orders_of(step_ids) -> None:
+    """Lock the steps' orders, in ascending id, before the steps themselves (the lock order of _lock)."""
+    orders = Order.objects.filter(pk__in=OrderStep.objects.filter(pk__in=step_ids).values("stage__order_id"))
+    list(orders.order_by("pk").select_for_update(no_key=True).values_list("pk", flat=True))
+
+
 def steps_mark_running(*, step_ids, at) -> int:
     """Ready steps whose jobs were placed on a pool are now running."""
+    if not step_ids:
+        return 0
+    _lock_orders_of(step_ids)
     return OrderStep.objects.filter(pk__in=step_ids, status=StepStatus.READY).update(
         status=StepStatus.RUNNING, started_at=Coalesce("started_at", Value(at))
     )
@@ -674,6 +715,9 @@ def steps_mark_running(*, step_ids, at) -> int:
 
 def steps_mark_ready(*, step_ids) -> int:
     """Running steps whose jobs were preempted wait for compute again (their progress is kept by the job)."""
+    if not step_ids:
+        return 0
+    _lock_orders_of(step_ids)
     return OrderStep.objects.filter(pk__in=step_ids, status=StepStatus.RUNNING).update(status=StepStatus.READY)
 
 

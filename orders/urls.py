@@ -17,7 +17,6 @@ urlpatterns = [
     path("<int:pk>/requirement-changes/", views.order_requirement_change, name="requirement-change"),
     path("<int:pk>/deliver/", views.order_deliver, name="deliver"),
     path("<int:pk>/cancel/", views.order_cancel, name="cancel"),
-    path("<int:pk>/priority/", views.order_set_priority, name="priority"),
     path("<int:pk>/tracking-link/renew/", views.tracking_renew, name="tracking-renew"),
     path("<int:pk>/tracking-link/revoke/", views.tracking_revoke, name="tracking-revoke"),
 ]

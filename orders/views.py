@@ -2,8 +2,10 @@
 
 Every page is for staff (any role may read; client users get 403, anonymous visitors the login page).
 Each action is one POST to its own URL, allowed to the roles in ACTION_ROLES, and calls one service;
-a refused request becomes a form error or a message and changes nothing. Views stay thin: the order
-comes from orders.selectors, every change from orders.services.
+a refused request becomes a form error or a message and changes nothing. Actions done on another app's
+page (the order's priority, on the dispatch center's priority page) are links that app provides through
+orders.related, with its own rule of who may. Views stay thin: the order comes from orders.selectors,
+every change from orders.services.
 """
 
 from datetime import datetime, timedelta
@@ -42,7 +44,6 @@ ACTION_ROLES = {
     "requirement_change": (roles.OPERATIONS, roles.AFTERSALES),
     "deliver": (roles.OPERATIONS,),
     "cancel": (roles.OPERATIONS,),
-    "priority": (roles.OPERATIONS,),
     "tracking": (roles.OPERATIONS, roles.AFTERSALES),
 }
 
@@ -147,11 +148,6 @@ class CancelForm(ActionForm):
     reason = _reason_field(gettext_lazy("Why is the order cancelled? (the client sees this)"))
 
 
-class PriorityForm(ActionForm):
-    priority = forms.ChoiceField(label=gettext_lazy("New priority"), choices=Priority.choices)
-    reason = _reason_field(gettext_lazy("Why does the priority change?"))
-
-
 def _step_choices(steps) -> list[tuple[str, str]]:
     return [(str(step.pk), f"{step.position}. {step.display_name}") for step in steps]
 
@@ -209,7 +205,6 @@ def _can(order: Order, user) -> dict:
         "start": status == OrderStatus.ACCEPTED and _may(user, "start"),
         "deliver": status == OrderStatus.READY and _may(user, "deliver"),
         "cancel": status in CANCELLABLE_BY_STAFF and _may(user, "cancel"),
-        "priority": status in ACTIVE_OR_WAITING and _may(user, "priority"),
         "requirement_change": status in ACTIVE_OR_WAITING and _may(user, "requirement_change"),
         "finish_step": status == OrderStatus.IN_PRODUCTION and _may(user, "finish_step"),
         "tracking": _may(user, "tracking"),
@@ -265,6 +260,7 @@ def _render_detail(request, pk, *, bound=None, status=200):
     # What waits for this user further down the page (a step to finish), to link to it. Gates wait for
     # the security center, not for the people of this page.
     steps = [item["step"] for row in stages for item in row["steps"] if item["can_finish"]]
+    other_actions = related.actions_for(user=request.user, order=order)
     context = {
         "order": order,
         "tone": ORDER_STATUS_TONE.get(order.status, "grey"),
@@ -286,13 +282,11 @@ def _render_detail(request, pk, *, bound=None, status=200):
         "related_sections": related.sections_for(user=request.user, order=order, audience=related.STAFF),
         "charts": order_charts,
         "figures": factory_charts.figures_by_key(order_charts),
-        "has_actions": bool(steps)
-        or any(
-            can[name] for name in ("accept", "reject", "start", "deliver", "cancel", "priority", "requirement_change")
-        ),
+        "other_actions": other_actions,
+        "has_actions": bool(steps or other_actions)
+        or any(can[name] for name in ("accept", "reject", "start", "deliver", "cancel", "requirement_change")),
         "reject_form": bound.get("reject") or RejectForm(prefix="reject"),
         "cancel_form": bound.get("cancel") or CancelForm(prefix="cancel"),
-        "priority_form": bound.get("priority") or PriorityForm(prefix="priority"),
         "change_form": bound.get("change") or RequirementChangeForm(steps=redoable, prefix="change"),
     }
     return render(request, "orders/staff/order_detail.html", context, status=status)
@@ -449,23 +443,6 @@ def order_cancel(request, pk):
         title=_("Cancel the order"),
         perform=lambda data: services.order_cancel(order=order, actor=request.user, reason=data["reason"]),
         success=_("Order %(reference)s is cancelled.") % {"reference": order.reference},
-    )
-
-
-@roles.role_required(*ACTION_ROLES["priority"])
-@require_POST
-def order_set_priority(request, pk):
-    order = _order(request, pk)
-    return _act(
-        request,
-        pk,
-        form=PriorityForm(request.POST, prefix="priority"),
-        form_key="priority",
-        title=_("Change the priority"),
-        perform=lambda data: services.order_set_priority(
-            order=order, actor=request.user, priority=data["priority"], reason=data["reason"]
-        ),
-        success=_("The priority is changed."),
     )
 
 

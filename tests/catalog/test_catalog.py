@@ -1,13 +1,17 @@
 """The standard process catalog loaded by the data migration (tests run on the migrated database)."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
-from factory.catalog.models import ProcessStep, RoutingStage, Size, Toolchain, Workshop
+from dispatch.background import MAX_FRACTION
+from factory.catalog.models import SIZE_FACTORS, ProcessStep, RoutingStage, Size, Toolchain, Workshop
 from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.catalog.standard_catalog import load_standard_catalog
+from factory.dashboard.management.commands.demo_data import DEMO_SITES
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +182,30 @@ def test_admin_process_step_edit_page_renders_for_a_superuser(client, admin_user
 
     assert response.status_code == 200
     assert "sft-trainer-megatron" in response.content.decode()
+
+
+def test_every_step_runs_at_its_demand_for_its_nominal_hours():
+    for step in ProcessStep.objects.all():
+        assert step.work_pflops_hours == step.demand_pflops * step.nominal_hours, step.code
+
+
+def test_every_step_fits_the_largest_trusted_demo_pool_of_its_kind_at_peak_background_with_room_left():
+    largest = defaultdict(int)
+    for _city, in_province, _monitored, pools in DEMO_SITES.values():
+        for _name, kind, trusted, capacity, _price in pools:
+            if trusted and in_province:
+                largest[kind] = max(largest[kind], capacity)
+
+    # Sensitive work may only run there: it must start even when other tenants use the most they can, and
+    # leave at least 30 % of what they leave to other jobs.
+    for step in ProcessStep.objects.all():
+        room = Decimal(largest[step.pool_kind]) * (1 - Decimal(str(MAX_FRACTION)))
+        assert step.demand_pflops <= room * Decimal("0.7"), step.code
+
+
+def test_a_medium_agent_takes_about_a_month_of_steps_and_gates():
+    workshops = routing_for("agent")
+    hours = sum(step.nominal_hours for steps in steps_by_workshop(workshops, Size.MEDIUM).values() for step in steps)
+    days = (hours * SIZE_FACTORS[Size.MEDIUM] + settings.GATE_REVIEW_HOURS * len(workshops)) / 24
+
+    assert 25 <= days <= 30

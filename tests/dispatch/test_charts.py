@@ -9,6 +9,7 @@ from django.db.models import Sum
 from dispatch import services
 from dispatch.models import Job, QueueSample, UtilizationSample
 from factory import clock
+from factory.catalog.models import SIZE_FACTORS, ProcessStep, Size
 from orders.models import OrderStatus
 from tests.factories import compute_pool, order_at
 
@@ -21,13 +22,22 @@ def _no_background_load(settings):
 
 
 def _running_and_waiting(ops_user):
-    """Two dataset orders and room on the one data pool for the first step of only one: one runs, one waits."""
-    compute_pool(kind="data_processing", capacity=3, trusted=True)
+    """Two dataset orders and room on the one data pool for the first step of only one: one runs, one waits.
+
+    Ticks every 30 minutes up to now, for less than the first step runs. Returns the pool's capacity (one
+    and a half first steps).
+    """
+    first = ProcessStep.objects.get(workshop="data", position=1)
+    capacity = int(first.demand_pflops * 3 / 2)
+    run_minutes = int(first.nominal_hours * SIZE_FACTORS[Size.SMALL] * 60)  # the orders are small
+    compute_pool(kind="data_processing", capacity=capacity, trusted=True)
     order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset")
     order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset", data_sensitivity="sensitive")
-    start = clock.now() - timedelta(hours=3)
-    for minutes in range(0, 181, 30):
+    ticks = range(0, run_minutes, 30)
+    start = clock.now() - timedelta(minutes=ticks[-1])
+    for minutes in ticks:
         services.dispatch_tick(now=start + timedelta(minutes=minutes))
+    return capacity
 
 
 def test_each_tick_records_the_queue_of_every_priority_and_what_each_pool_charged(ops_user):
@@ -43,7 +53,7 @@ def test_each_tick_records_the_queue_of_every_priority_and_what_each_pool_charge
 
 
 def test_the_center_draws_utilization_load_queue_and_cost(client, dispatcher, ops_user):
-    _running_and_waiting(ops_user)
+    capacity = _running_and_waiting(ops_user)
     client.force_login(dispatcher)
 
     charts = client.get("/dispatch/live/").json()["charts"]
@@ -52,10 +62,10 @@ def test_the_center_draws_utilization_load_queue_and_cost(client, dispatcher, op
     names = [trace["name"] for trace in utilization["data"]]
     assert names[0] == "Background load (other tenants)"
     assert names[-1] == "Capacity"
-    assert utilization["data"][-1]["y"][-1] == 3.0  # the one pool's capacity
+    assert utilization["data"][-1]["y"][-1] == capacity  # the one pool's
     assert utilization["layout"]["yaxis"]["title"]["text"] == "PFLOPS"
     load = {trace["name"]: trace["x"] for trace in charts["pool-load"]["data"]}
-    assert 0 < load["Our jobs"][0] <= 3
+    assert 0 < load["Our jobs"][0] <= capacity
     depth = {trace["name"]: trace["y"] for trace in charts["queue-depth"]["data"]}
     assert max(depth["Normal"]) >= 1
     assert sum(charts["cost"]["data"][0]["y"]) > 0

@@ -1,5 +1,6 @@
 """Queue-aware forecasts: ETAs of orders in the factory, and promised dates of orders not yet placed."""
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from dispatch import forecast, services
 from dispatch.models import Preemption
 from factory import clock
+from factory.catalog.models import ProcessStep
 from orders.models import OrderStatus
 from orders.quotes import quote
 from tests.factories import compute_pool, order_at
@@ -17,6 +19,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _no_background_load(settings):
     settings.DISPATCH_BACKGROUND_LOAD = False
+
+
+def _largest_demand(kind):
+    return max(ProcessStep.objects.filter(pool_kind=kind).values_list("demand_pflops", flat=True))
 
 
 def _factory(data=100, training=500, inference=200):
@@ -47,11 +53,11 @@ def test_an_order_waiting_at_its_gate_is_forecast_after_the_review(ops_user):
     forecast.forecast_etas()
 
     order.refresh_from_db()
-    assert clock.now() < order.eta <= clock.now() + timedelta(hours=forecast.gate_hours() + 1)
+    assert clock.now() < order.eta <= clock.now() + timedelta(hours=services.expected_gate_hours() + 1)
 
 
 def test_a_busy_factory_promises_a_later_date_than_an_idle_one(ops_user):
-    _factory(data=30)
+    _factory(data=_largest_demand("data_processing"))  # fits the largest data step, one at a time
     fields = {"product_type": "model", "size": "large", "priority": "normal", "data_sensitivity": "internal"}
     idle = quote(**fields)
     for _ in range(6):
@@ -82,10 +88,11 @@ def test_a_preemption_learns_how_far_it_pushed_the_eta_of_the_order_it_hit(ops_u
     first = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, priority="low", product_type="dataset")
     demand = first.stages.get().steps.get(status="ready").demand_pflops
     # The data pool fits the largest data step, and low-priority first steps fill it to the brim.
-    _factory(data=24)
+    capacity = demand * math.ceil(_largest_demand("data_processing") / demand)
+    _factory(data=capacity)
     lows = [first] + [
         order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, priority="low", product_type="dataset")
-        for _ in range(int(24 // demand) - 1)
+        for _ in range(int(capacity // demand) - 1)
     ]
     t0 = clock.now()
     services.dispatch_tick(now=t0)

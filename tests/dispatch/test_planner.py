@@ -10,10 +10,12 @@ import pytest
 from dispatch.planner import (
     DEFAULT_POLICY,
     DRAINING,
+    EDF_BACKFILL_POLICY,
     FIFO_POLICY,
     HIGH,
     HIGHER_PRIORITY_AHEAD,
     LOW,
+    MULTIFACTOR_POLICY,
     NO_POOL_OF_KIND,
     NO_ROOM,
     NORMAL,
@@ -31,6 +33,7 @@ from dispatch.planner import (
     PoolState,
     plan,
 )
+from dispatch.policy import AGING_BOUND, AGING_STEP
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -523,6 +526,7 @@ def test_backfill_lets_a_small_job_start_now_when_it_ends_before_the_heads_reser
     assert result.placements == [(quick.id, 1)]
     assert result.reservations[head.id] == (1, NOW + timedelta(hours=4))
     assert result.waiting[head.id].expected_start == NOW + timedelta(hours=4)
+    assert result.backfilled == {quick.id}
 
 
 def test_backfill_refuses_a_job_that_would_delay_the_heads_reservation():
@@ -663,3 +667,55 @@ def test_planning_five_thousand_jobs_on_fifty_pools_takes_well_under_a_second():
 
     assert len(result.placements) + len(result.waiting) >= 5000
     assert elapsed < 1.0  # typically ~0.03 s; this guards against quadratic behaviour
+
+
+# --- Aging and the baselines ----------------------------------------------------------------------------------
+
+
+def test_a_low_priority_job_that_waited_two_aging_steps_goes_before_new_normal_work():
+    waited = job(priority=LOW, queued_ago=AGING_STEP * 2 + timedelta(minutes=1), due_in=timedelta(days=30))
+    fresh = job(priority=NORMAL, due_in=timedelta(days=2))
+
+    result = run([pool(1, capacity=10)], [fresh, waited])
+
+    assert result.placements == [(waited.id, 1)]
+
+
+def test_a_job_that_waited_the_aging_bound_goes_before_newer_urgent_work_but_preempts_nobody():
+    starving = job(priority=LOW, queued_ago=AGING_BOUND, due_in=timedelta(days=5), demand=10)
+    urgent = job(priority=URGENT, due_in=timedelta(days=1), demand=10)
+    almost = job(priority=LOW, queued_ago=AGING_BOUND - timedelta(minutes=1), due_in=timedelta(days=1), demand=10)
+
+    result = run([pool(1, capacity=10)], [urgent, almost, starving])
+
+    assert result.placements == [(starving.id, 1)]
+    assert result.preemptions == []
+
+
+def test_a_job_placed_in_this_round_is_never_preempted_in_the_same_round():
+    waited = job(priority=LOW, queued_ago=AGING_STEP * 3, demand=10)
+    high = job(priority=HIGH, queued_ago=timedelta(hours=1), demand=10)
+
+    result = run([pool(1, capacity=10)], [waited, high])
+
+    assert result.placements == [(waited.id, 1)]
+    assert result.preemptions == []
+
+
+def test_edf_starts_the_earliest_deadline_whatever_its_priority():
+    late = job(priority=URGENT, due_in=timedelta(days=9))
+    soon = job(priority=LOW, due_in=timedelta(days=1))
+
+    result = run([pool(1, capacity=10)], [late, soon], policy=EDF_BACKFILL_POLICY)
+
+    assert result.placements == [(soon.id, 1)]
+
+
+def test_multifactor_weighs_age_priority_and_fair_share():
+    heavy_high = job(priority=HIGH, client=1, usage=9000)
+    light_normal = job(priority=NORMAL, client=2, usage=10)
+
+    result = run([pool(1, capacity=10)], [heavy_high, light_normal], policy=MULTIFACTOR_POLICY)
+
+    # Fair share (2,000 * ~1 against 2,000 * ~0) outweighs one priority step (2,000 / 3).
+    assert result.placements == [(light_normal.id, 1)]

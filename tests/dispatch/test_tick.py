@@ -8,6 +8,7 @@ import pytest
 from dispatch import services
 from dispatch.models import ComputePool, Job, JobState, Preemption, UtilizationSample
 from factory import clock
+from factory.errors import NotPermitted
 from orders.models import OrderStatus, StepStatus
 from tests.factories import compute_pool, order_at
 
@@ -209,3 +210,16 @@ def test_a_tick_takes_a_fixed_number_of_queries(ops_user, t0, django_assert_max_
     # No job finishes in a minute here: the count is that of the bookkeeping, whatever the number of jobs.
     with django_assert_max_num_queries(20):
         services.dispatch_tick(now=t0 + timedelta(minutes=1))
+
+
+def test_only_operations_and_dispatch_staff_may_change_a_priority_whoever_calls_the_service(ops_user, reviewer, t0):
+    _pools()
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    services.dispatch_tick(now=t0)
+
+    with pytest.raises(NotPermitted):
+        services.order_reprioritize(order=order, actor=reviewer, priority="high", reason="Looks urgent to me")
+
+    assert Job.objects.get(order=order).priority == "normal"
+    order.refresh_from_db()
+    assert order.priority == "normal"

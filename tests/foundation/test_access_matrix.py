@@ -90,10 +90,10 @@ EXPECTED: dict[str, tuple] = {
     "POST /orders/{pk}/requirement-changes/":         ("order",  302, 403, 403, 400, 403, 403, 400, 400),
     "POST /orders/{pk}/deliver/":                     ("order",  302, 403, 403, 302, 403, 403, 403, 302),
     "POST /orders/{pk}/cancel/":                      ("order",  302, 403, 403, 400, 403, 403, 403, 400),
-    "POST /orders/{pk}/priority/":                    ("order",  302, 403, 403, 400, 403, 403, 403, 400),
     "POST /orders/{pk}/tracking-link/renew/":         ("order",  302, 403, 403, 302, 403, 403, 302, 302),
     "POST /orders/{pk}/tracking-link/revoke/":        ("order",  302, 403, 403, 302, 403, 403, 302, 302),
     # --- Dispatch center: dispatch and operations read and reprioritize; only dispatch acts on pools ----------
+    # (The order's priority changes only on its priority page here, which the staff order page links to.)
     "GET /dispatch/":                                 (None,     302, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/live/":                            (None,     401, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/jobs/":                            (None,     302, 403, 403, 200, 200, 403, 403, 200),
@@ -157,6 +157,9 @@ EXPECTED: dict[str, tuple] = {
     # Operations and after-sales, as on the order page (ACTION_ROLES).
     "POST /api/v1/orders/{pk}/requirement-changes/":  ("order",  401, 403, 404, 400, 403, 403, 400, 400),
     "POST /api/v1/orders/{pk}/start-production/":     ("order",  401, 403, 404, 409, 403, 403, 403, 409),
+    # Served by dispatch (it moves the order's jobs): operations and dispatch (dispatch.permissions); the empty
+    # body is refused (400) before the delivered order's status would be (409).
+    "POST /api/v1/orders/{pk}/priority/":             ("order",  401, 403, 404, 400, 400, 403, 403, 400),
     "GET /api/v1/pools/":                             (None,     401, 403, 403, 200, 200, 200, 200, 200),
     "GET /api/v1/pools/{pk}/":                        ("pool",   401, 403, 403, 200, 200, 200, 200, 200),
     "POST /api/v1/pools/{pk}/activate/":              ("pool",   401, 403, 403, 403, 400, 403, 403, 400),

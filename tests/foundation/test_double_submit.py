@@ -32,7 +32,9 @@ def test_every_creating_form_carries_a_fresh_submission_key(client, client_a):
 
 def test_a_double_click_on_confirm_places_one_order(client, client_a):
     client.force_login(client_a)
-    data = {**_form(title="Ward rounds agent"), "confirm": "1", "submission_key": KEY}
+    review = client.post("/portal/orders/new/", {**_form(title="Ward rounds agent"), "submission_key": KEY})
+    quote = re.search(r'name="quote" value="([^"]+)"', review.content.decode()).group(1)
+    data = {**_form(title="Ward rounds agent"), "confirm": "1", "submission_key": KEY, "quote": quote}
 
     first = client.post("/portal/orders/new/", data)
     second = client.post("/portal/orders/new/", data)

@@ -1,12 +1,14 @@
 """The client portal: a client organization's orders, placing an order, and the client's own actions."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
 from factory import clock
-from orders import services
+from orders import quotes, services
 from orders.models import EventKind, Order, OrderStatus, OrderStep, StepStatus
 from orders.quotes import quote
 from tests.factories import order_at, order_fields, place_order
@@ -26,6 +28,20 @@ def form_data(**overrides):
 
 def page_text(response) -> str:
     return response.content.decode()
+
+
+def _messages(response) -> str:
+    return " ".join(str(message) for message in response.context["messages"]) if response.context else ""
+
+
+def _section_text(page: str, testid: str) -> str:
+    """The element marked data-testid=`testid`, up to its closing tag."""
+    start = page.index(f'data-testid="{testid}"')
+    return page[start : page.index("</dd>", start)]
+
+
+def _section(response, testid: str) -> str:
+    return _section_text(page_text(response), testid)
 
 
 # --- Who sees what -------------------------------------------------------------------------------
@@ -53,7 +69,8 @@ def test_portal_row_shows_status_in_words_the_workshop_bar_and_the_delivery_date
     assert "In production" in page
     assert 'class="workshops"' in page
     assert "Expected delivery" in page
-    assert "promised" in page
+    # Until the forecast runs, the order is expected on the day it was promised.
+    assert f'<time datetime="{order.promised_delivery.isoformat()}">' in page
     assert order_url(order) in page
 
 
@@ -225,10 +242,17 @@ def test_placing_an_order_shows_the_promised_date_first_and_creates_nothing_befo
     assert Order.objects.count() == 0
 
 
+def _reviewed(response) -> dict:
+    """What the review page's confirm button posts: the answers, `confirm` and the quote shown, signed."""
+    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page_text(response))
+    return {**{name: html.unescape(value) for name, value in fields}, "confirm": "1"}
+
+
 def test_confirming_the_review_places_the_order_and_opens_it(client, org_a, client_a):
     client.force_login(client_a)
+    review = client.post(reverse("portal:order-new"), form_data())
 
-    response = client.post(reverse("portal:order-new"), {**form_data(), "confirm": "1"}, follow=True)
+    response = client.post(reverse("portal:order-new"), _reviewed(review), follow=True)
 
     order = Order.objects.get()
     assert response.redirect_chain[-1][0] == order_url(order)
@@ -236,6 +260,87 @@ def test_confirming_the_review_places_the_order_and_opens_it(client, org_a, clie
     assert order.placed_by == client_a
     assert order.status == OrderStatus.SUBMITTED
     assert f"Order {order.reference} is placed" in page_text(response)
+
+
+def test_the_order_keeps_the_date_and_estimate_the_review_page_showed(client, client_a, monkeypatch):
+    client.force_login(client_a)
+    review = client.post(reverse("portal:order-new"), form_data())
+    shown = review.context["quote"]
+    # Before the client confirms, the factory could promise two days earlier: the order keeps what was shown.
+    earlier = quotes.Quote(
+        promised_delivery=shown.promised_delivery - timedelta(days=2),
+        estimated_compute_pflops_hours=shown.estimated_compute_pflops_hours,
+        estimated_cost=shown.estimated_cost - 1,
+    )
+    monkeypatch.setattr(quotes, "_estimator", lambda **kwargs: earlier)
+
+    placed = client.post(reverse("portal:order-new"), _reviewed(review), follow=True)
+
+    order = Order.objects.get()
+    assert (order.promised_delivery, order.quoted_cost, order.quoted_compute_pflops_hours) == (
+        shown.promised_delivery,
+        shown.estimated_cost,
+        shown.estimated_compute_pflops_hours,
+    )
+    assert shown.promised_delivery.isoformat() in _messages(placed)
+
+
+def test_when_the_reviewed_date_no_longer_holds_the_new_one_is_shown_and_nothing_is_placed(
+    client, client_a, move_clock
+):
+    client.force_login(client_a)
+    review = client.post(reverse("portal:order-new"), form_data())
+    shown = review.context["quote"].promised_delivery
+    move_clock(days=3)  # the client came back to the review page three days later
+
+    again = client.post(reverse("portal:order-new"), _reviewed(review))
+
+    assert Order.objects.count() == 0
+    assert again.status_code == 200
+    now_promised = again.context["quote"].promised_delivery
+    assert now_promised > shown
+    assert "earliest delivery we can promise now" in _messages(again)
+    assert f'datetime="{now_promised.isoformat()}"' in _section(again, "promised-delivery")
+    placed = client.post(reverse("portal:order-new"), _reviewed(again), follow=True)
+    assert Order.objects.get().promised_delivery == now_promised
+    assert placed.redirect_chain[-1][0] == order_url(Order.objects.get())
+
+
+@pytest.mark.parametrize(
+    "quote_token",
+    [None, "tampered", "other answers"],
+    ids=["no quote", "a tampered quote", "the quote of other answers"],
+)
+def test_a_confirmation_without_the_reviewed_quote_shows_the_review_again(client, client_a, quote_token):
+    client.force_login(client_a)
+    data = _reviewed(client.post(reverse("portal:order-new"), form_data()))
+    if quote_token is None:
+        del data["quote"]
+    elif quote_token == "tampered":
+        data["quote"] = data["quote"][:-3] + "abc"
+    else:
+        data["size"] = "large"
+
+    response = client.post(reverse("portal:order-new"), data)
+
+    assert Order.objects.count() == 0
+    assert "Review your order" in page_text(response)
+    assert "no longer current" in _messages(response)
+    assert response.context["quote"] == quote(
+        product_type="model", size=data["size"], priority="normal", data_sensitivity="internal"
+    )
+
+
+def test_the_order_page_shows_the_promise_and_the_quoted_estimate(client, org_a, client_a):
+    order = place_order(client=org_a, actor=client_a)
+    client.force_login(client_a)
+
+    page = page_text(client.get(order_url(order)))
+
+    assert order.promised_delivery.strftime("%Y") in _section_text(page, "promised-delivery")
+    estimate = _section_text(page, "quoted-estimate")
+    assert f"{order.quoted_cost:,.2f} CNY" in estimate
+    assert f"{order.quoted_compute_pflops_hours:,.2f} PFLOPS·h" in estimate
 
 
 def test_changing_the_details_goes_back_to_the_filled_in_form(client, client_a):

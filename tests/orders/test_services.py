@@ -2,14 +2,24 @@
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from factory import clock
-from orders import services
-from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed
+from orders import quotes, services
+from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import EventKind, Order, OrderStatus, StageStatus, StepStatus
-from tests.factories import ClientOrganizationFactory, client_user, finish_current_stage, order_at, place_order
+from tests.factories import (
+    ClientOrganizationFactory,
+    client_user,
+    compute_pool,
+    finish_current_stage,
+    order_at,
+    order_fields,
+    place_order,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +32,50 @@ def test_placed_order_gets_a_reference_a_promise_and_a_first_event(org_a, client
     assert order.promised_delivery > clock.now().date()
     assert list(order.events.values_list("kind", flat=True)) == [EventKind.SUBMITTED]
     assert order.tracking_token
+
+
+def test_a_placed_order_keeps_the_quote_it_was_placed_with(org_a, client_a):
+    fields = order_fields()
+    expected = quotes.quote(**{name: fields[name] for name in quotes.QUOTED_FIELDS})
+
+    order = place_order(client=org_a, actor=client_a)
+
+    assert (order.promised_delivery, order.quoted_compute_pflops_hours, order.quoted_cost) == (
+        expected.promised_delivery,
+        expected.estimated_compute_pflops_hours,
+        expected.estimated_cost,
+    )
+
+
+def _quote(days: int, cost="1000.00") -> quotes.Quote:
+    return quotes.Quote(
+        promised_delivery=clock.now().date() + timedelta(days=days),
+        estimated_compute_pflops_hours=Decimal("42.00"),
+        estimated_cost=Decimal(cost),
+    )
+
+
+def test_the_quote_the_client_confirmed_is_stored_when_the_factory_can_still_meet_it(org_a, client_a):
+    today = quotes.quote(product_type="model", size="small", priority="normal", data_sensitivity="internal")
+    seen = _quote((today.promised_delivery - clock.now().date()).days + 3)
+
+    order = services.order_submit(client=org_a, actor=client_a, quoted=seen, **order_fields())
+
+    assert (order.promised_delivery, order.quoted_compute_pflops_hours, order.quoted_cost) == (
+        seen.promised_delivery,
+        Decimal("42.00"),
+        Decimal("1000.00"),
+    )
+
+
+def test_a_confirmed_quote_the_factory_can_no_longer_meet_places_nothing(org_a, client_a):
+    seen = _quote(1)  # earlier than any quote today
+
+    with pytest.raises(QuoteNoLongerHolds) as refused:
+        services.order_submit(client=org_a, actor=client_a, quoted=seen, **order_fields())
+
+    assert refused.value.quote.promised_delivery > seen.promised_delivery
+    assert not Order.objects.exists()
 
 
 def test_references_count_up_without_gaps(org_a, client_a):
@@ -293,6 +347,35 @@ def test_nominal_eta_moves_closer_as_steps_finish(ops_user, monkeypatch):
     order.refresh_from_db()
     assert order.eta < before
     assert 0 < order.progress < 100
+
+
+def test_accepting_an_order_keeps_its_promise_as_the_eta_until_the_forecast_runs(ops_user, move_clock, settings):
+    # The queue-aware forecast owns ETAs (the dispatch center is installed) but has not run yet. Accepted two
+    # days after it was placed, the catalog's nominal duration counted from now would end after the promise.
+    settings.DISPATCH_BACKGROUND_LOAD = False
+    for kind in ("data_processing", "training", "inference"):
+        compute_pool(kind=kind, capacity=1000)
+    order = place_order()
+    move_clock(days=2)
+
+    services.order_accept(order=order, actor=ops_user)
+    services.order_start_production(order=order, actor=ops_user)
+
+    order.refresh_from_db()
+    assert order.eta == quotes.promise_due(order.promised_delivery)
+    assert timezone.localtime(order.eta).date() == order.promised_delivery
+    assert not order.is_overdue
+
+
+def test_an_order_accepted_after_its_promised_day_shows_as_late(ops_user, move_clock):
+    order = place_order()
+    move_clock(days=(order.promised_delivery - clock.now().date()).days + 2)
+
+    services.order_accept(order=order, actor=ops_user)
+
+    order.refresh_from_db()
+    assert order.eta >= clock.now() - timedelta(seconds=1)
+    assert order.is_overdue
 
 
 def test_revoked_tracking_link_can_be_renewed(ops_user):

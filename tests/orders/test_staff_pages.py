@@ -276,7 +276,7 @@ def test_internal_events_are_marked_internal_on_the_timeline(client, ops_user, o
     order = place_order(client=org_a)
     client.force_login(ops_user)
 
-    client.post(f"/orders/{order.pk}/priority/", {"priority-priority": "high", "priority-reason": "Board request"})
+    client.post(f"/dispatch/orders/{order.pk}/priority/", {"priority": "high", "reason": "Board request"})
     page = _text(client.get(f"/orders/{order.pk}/"))
 
     assert re.search(r'data-kind="priority_changed" class="staff-timeline__internal"', page)
@@ -305,7 +305,9 @@ def test_dispatcher_cannot_accept_by_posting_the_form(client, dispatcher, org_a)
     assert order.status == OrderStatus.SUBMITTED
 
 
-def test_dispatcher_can_view_an_order_but_sees_no_action_and_cannot_act(client, dispatcher, ops_user, org_a):
+def test_dispatcher_sees_only_the_priority_link_on_an_order_and_cannot_act_on_it_here(
+    client, dispatcher, ops_user, org_a
+):
     order = order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, client=org_a)
     client.force_login(dispatcher)
 
@@ -314,20 +316,17 @@ def test_dispatcher_can_view_an_order_but_sees_no_action_and_cannot_act(client, 
     assert response.status_code == 200
     page = _text(response)
     assert order.reference in page
-    assert 'data-testid="order-actions"' not in page
-    assert "data-action=" not in page
-    for path in (
-        f"/orders/{order.pk}/cancel/",
-        f"/orders/{order.pk}/priority/",
-        f"/orders/{order.pk}/tracking-link/revoke/",
-    ):
-        assert (
-            client.post(path, {"cancel-reason": "x", "priority-priority": "high", "priority-reason": "x"}).status_code
-            == 403
-        )
+    assert re.findall(r'data-action="([^"]+)"', page) == ["priority"]
+    assert _actions(response, "priority") == []  # a link to the priority page, not a form of this page
+    for path in (f"/orders/{order.pk}/cancel/", f"/orders/{order.pk}/tracking-link/revoke/"):
+        assert client.post(path, {"cancel-reason": "x"}).status_code == 403
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_REVIEW
-    assert order.priority == "normal"
+
+
+def _priority_link(response) -> str | None:
+    found = re.search(r'<a class="button" href="([^"]+)" data-action="priority">', _text(response))
+    return found.group(1).replace("&amp;", "&") if found else None
 
 
 def test_delivering_a_submitted_order_is_refused_with_a_message_and_changes_nothing(client, ops_user, org_a):
@@ -570,14 +569,47 @@ def test_an_order_goes_from_placed_to_delivered_through_the_pages(client, ops_us
     assert re.findall(r'<tr data-kind="([^"]+)"', timeline) == kinds
 
 
-def test_changing_the_priority_needs_a_reason_and_changes_nothing_without_one(client, ops_user, org_a):
+@pytest.mark.parametrize("user_fixture", ["ops_user", "dispatcher"])
+def test_the_order_page_links_to_the_one_priority_page_and_comes_back(client, request, ops_user, org_a, user_fixture):
+    order = place_order(client=org_a)
+    client.force_login(request.getfixturevalue(user_fixture))
+
+    link = _priority_link(client.get(f"/orders/{order.pk}/"))
+    assert link == f"/dispatch/orders/{order.pk}/priority/?next=%2Forders%2F{order.pk}%2F"
+    form = _text(client.get(link))
+    assert f'name="next" value="/orders/{order.pk}/"' in form
+    done = client.post(
+        f"/dispatch/orders/{order.pk}/priority/",
+        {"priority": "high", "reason": "Board request", "next": f"/orders/{order.pk}/"},
+        follow=True,
+    )
+
+    assert done.redirect_chain[-1][0] == f"/orders/{order.pk}/"
+    assert f"{order.reference} now has high priority" in _messages(done)
+    order.refresh_from_db()
+    assert order.priority == "high"
+
+
+def test_no_priority_link_for_other_roles_or_for_a_delivered_order(client, ops_user, reviewer, aftersales_user, org_a):
+    open_order = place_order(client=org_a)
+    delivered = order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a)
+
+    for user in (reviewer, aftersales_user):
+        client.force_login(user)
+        assert _priority_link(client.get(f"/orders/{open_order.pk}/")) is None
+    client.force_login(ops_user)
+    assert _priority_link(client.get(f"/orders/{delivered.pk}/")) is None
+
+
+def test_the_order_pages_own_priority_form_is_gone(client, ops_user, org_a):
     order = place_order(client=org_a)
     client.force_login(ops_user)
 
-    response = client.post(f"/orders/{order.pk}/priority/", {"priority-priority": "high", "priority-reason": ""})
+    page = _text(client.get(f"/orders/{order.pk}/"))
+    answer = client.post(f"/orders/{order.pk}/priority/", {"priority-priority": "high", "priority-reason": "x"})
 
-    assert response.status_code == 400
-    assert "This field is required." in _text(response)
+    assert "priority-priority" not in page
+    assert answer.status_code == 404
     order.refresh_from_db()
     assert order.priority == "normal"
 

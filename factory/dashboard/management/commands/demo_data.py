@@ -1039,13 +1039,14 @@ def _history(story: _Story, now: datetime) -> None:
         for step in OrderStep.objects.filter(pk__in=[run.step_id for run in runs]).select_related("stage__order")
     }
     placed = _place_runs([run for run in runs if run.started is not None], steps, pools, now)
+    deadlines = dispatch_services.step_deadlines(list(steps.values()))
     used_now: dict[int, Decimal] = defaultdict(Decimal)
     jobs, totals, history = [], defaultdict(lambda: [Decimal(0), Decimal(0)]), []
     for run in runs:
         step = steps[run.step_id]
         order = step.stage.order
         pool = placed.get(id(run))
-        job = dispatch_services.new_job(step, queued_at=run.queued)
+        job = dispatch_services.new_job(step, queued_at=run.queued, deadline=deadlines[step.pk])
         work = job.work_pflops_hours
         if run.started is not None and run.finished is None and pool is not None:
             # Still running: on its pool if the pool has room for it next to the others, else back in the queue.

@@ -1,0 +1,105 @@
+"""The placement inputs of the one dispatch engine, built by the same code for the live tick and the simulation.
+
+Pure Python (no Django), beside the planner. The dispatch tick (`dispatch.services`) and the forward
+simulation (`dispatch.simulation`, behind every ETA, every quote and the benchmarks) must decide alike,
+so everything the planner is fed that is not a plain fact of the database is defined here, once:
+
+* **Priorities** as ranks, and **aging**: a waiting job ranks one higher for every ``AGING_STEP`` it has
+  waited, up to ``STARVING``, one above urgent. So low-priority work cannot be passed over for ever: after
+  ``AGING_BOUND`` (four steps, 72 h) no work queued after it is ordered ahead of it, urgent work included;
+  it heads its queue and holds the reservation that backfill and preemption respect. Aging orders the
+  queue only: whether a job may preempt, and which jobs it may evict, go by the priority its order was
+  given (an aged job preempts nobody).
+* **Per-step deadlines**: the latest finish of a step that still lets its order meet its due date at
+  nominal speed (the due date minus the hours of every later step and gate), so "least slack first"
+  ranks steps by the risk to their order, not by their own length.
+* **Fair share**: a client's recent usage is the PFLOPS·h of its finished jobs, each decayed with a
+  half-life of ``USAGE_HALF_LIFE`` from the moment it finished.
+* **Budget holds**: a client with an enforced monthly budget whose jobs finished this month have used it
+  up gets its waiting jobs held until the month turns (urgent work is never held).
+* **Background load** of other tenants, held constant for ``BACKGROUND_STEP`` at a time (on a grid of
+  absolute time), so the tick and the simulation see the same value at the same instant.
+
+Preemption rules live in `dispatch.planner.Policy`: high or urgent work that has waited ``preempt_after``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from dispatch.background import background_pflops
+
+LOW, NORMAL, HIGH, URGENT = 0, 1, 2, 3
+PRIORITY_RANK = {"low": LOW, "normal": NORMAL, "high": HIGH, "urgent": URGENT}
+
+STARVING = URGENT + 1  # the rank of work that has waited the aging bound: ahead of everything queued after it
+AGING_STEP = timedelta(hours=18)
+# How long at most low-priority work is passed over: four steps take it from low to STARVING.
+# bench/year.py prints the longest a low job waited before it started or headed its queue against it.
+AGING_BOUND = AGING_STEP * (STARVING - LOW)
+USAGE_HALF_LIFE = timedelta(days=7)
+# Finished work older than this many half-lives weighs under 0.1 % and is not read at all.
+USAGE_HORIZON = USAGE_HALF_LIFE * 10
+BACKGROUND_STEP = timedelta(minutes=15)
+
+_GRID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def aged_rank(priority: int, queued_at: datetime, now: datetime, step: timedelta | None = AGING_STEP) -> int:
+    """The rank a waiting job is ordered by: its priority, one higher for every ``step`` waited, at most STARVING."""
+    if step is None:
+        return priority
+    waited = (now - queued_at) / step
+    return min(max(STARVING, priority), priority + max(0, math.floor(waited)))
+
+
+def step_deadlines(*, due: datetime, stage_hours: Sequence[Sequence[float]], gate_hours: float) -> list[list[datetime]]:
+    """Latest finish of every step (``stage_hours``: the hours of each remaining step, per remaining stage)."""
+    result: list[list[datetime]] = []
+    downstream = 0.0  # hours of steps and gates after the point being computed
+    for steps in reversed(stage_hours):
+        downstream += gate_hours
+        latest = []
+        for hours in reversed(steps):
+            latest.append(due - timedelta(hours=downstream))
+            downstream += hours
+        latest.reverse()
+        result.append(latest)
+    result.reverse()
+    return result
+
+
+def step_deadline(*, due: datetime, later_step_hours: float, gates_left: int, gate_hours: float) -> datetime:
+    """One step's latest finish, from the hours of the steps after it and the gates still to pass."""
+    return due - timedelta(hours=later_step_hours + gates_left * gate_hours)
+
+
+def decay(value: float, hours: float, half_life: timedelta = USAGE_HALF_LIFE) -> float:
+    """``value`` PFLOPS·h of usage, ``hours`` later."""
+    half = half_life.total_seconds() / 3600.0
+    return value * 0.5 ** (hours / half) if value and half > 0 else value
+
+
+def held_clients(*, month_usage: Mapping[int, float], budgets: Mapping[int, float]) -> set[int]:
+    """Clients whose enforced monthly budget (PFLOPS·h) is used up by the work finished this month."""
+    return {client for client, budget in budgets.items() if month_usage.get(client, 0.0) >= budget}
+
+
+def is_held(*, priority: int, client_id: int, held: set[int]) -> bool:
+    """A held client's waiting job does not start; urgent work is never held."""
+    return priority < URGENT and client_id in held
+
+
+def background_instant(at: datetime) -> datetime:
+    """The start of the background step ``at`` falls in: the instant whose load holds at ``at``."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    steps = math.floor((at - _GRID_EPOCH) / BACKGROUND_STEP)
+    return _GRID_EPOCH + BACKGROUND_STEP * steps
+
+
+def background_at(seed: int, capacity: float, at: datetime) -> float:
+    """PFLOPS other tenants use on a pool at ``at``, constant within each background step."""
+    return background_pflops(seed, capacity, background_instant(at))
