@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-from dispatch.policy import AGING_STEP, HIGH, LOW, NORMAL, PRIORITY_RANK, URGENT, aged_rank
+from dispatch.policy import AGING_STEP, HIGH, LOW, NORMAL, PRIORITY_RANK, STARVING, URGENT
 
 __all__ = ["HIGH", "LOW", "NORMAL", "PRIORITY_RANK", "URGENT"]  # priorities as ranks, defined in dispatch.policy
 
@@ -422,6 +422,7 @@ def plan(
     backfill = policy.backfill
     preempt_after = policy.preempt_after if fair else None
     granularity = policy.slack_granularity.total_seconds() / 3600.0
+    aging = policy.aging_step
     result = Plan()
     waiting = result.waiting
 
@@ -441,7 +442,7 @@ def plan(
         entries = []
         for job in queued:
             hours = job.hours
-            entries.append((_fair_key(job, hours, job.queued_at, now, granularity, policy.aging_step), job, hours))
+            entries.append((_fair_key(job, hours, job.queued_at, now, granularity, aging), job, hours))
     elif policy.ordering == EDF:
         entries = [((job.deadline, job.queued_at, job.order_id, job.id), job, job.hours) for job in queued]
     elif policy.ordering == MULTIFACTOR:
@@ -551,12 +552,15 @@ def plan(
 
 
 def _fair_key(job: JobState, hours: float, queued_at: datetime, now: datetime, granularity: float, aging) -> tuple:
+    """``aging``: the aging step (None: no aging)."""
     slack = _hours_between(job.deadline, now) - hours
     if granularity > 0:
         slack = math.floor(slack / granularity)
     # The order breaks the last tie: it names the job alike in the tick and in the simulation (an order has
     # one active job at a time), where job ids differ.
-    rank = aged_rank(job.priority, queued_at, now, aging)
+    # dispatch.policy.aged_rank, inlined: this runs for every waiting job at every planning round.
+    waited = now - queued_at
+    rank = job.priority if aging is None or waited < aging else min(STARVING, job.priority + waited // aging)
     return (-rank, slack, job.client_recent_usage, queued_at, job.order_id, job.id)
 
 

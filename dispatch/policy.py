@@ -51,8 +51,12 @@ def aged_rank(priority: int, queued_at: datetime, now: datetime, step: timedelta
     """The rank a waiting job is ordered by: its priority, one higher for every ``step`` waited, at most STARVING."""
     if step is None:
         return priority
-    waited = (now - queued_at) / step
-    return min(max(STARVING, priority), priority + max(0, math.floor(waited)))
+    return rank_after(priority, (now - queued_at).total_seconds(), step.total_seconds())
+
+
+def rank_after(priority: int, waited: float, step: float) -> int:
+    """`aged_rank` with the wait and the step as numbers in one unit, for the planner's and simulation's loops."""
+    return min(max(STARVING, priority), priority + max(0, int(waited // step)))
 
 
 def step_deadlines(*, due: datetime, stage_hours: Sequence[Sequence[float]], gate_hours: float) -> list[list[datetime]]:

@@ -116,8 +116,8 @@ def _requeue_jobs_of(pool: ComputePool) -> None:
     """An offline pool runs nothing: its jobs go back to the queue with their progress."""
     jobs = list(Job.objects.select_for_update().filter(pool=pool, state=JobState.RUNNING))
     for job in jobs:
-        job.state, job.pool = JobState.PREEMPTED, None
-    Job.objects.bulk_update(jobs, ["state", "pool"])
+        job.state, job.pool, job.backfilled = JobState.PREEMPTED, None, False
+    Job.objects.bulk_update(jobs, ["state", "pool", "backfilled"])
     order_services.steps_mark_ready(step_ids=[job.step_id for job in jobs])
     pool.used_pflops = Decimal(0)
     pool.save(update_fields=["used_pflops"])
@@ -448,7 +448,7 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
         preemptions.append(Preemption(at=now, pool_id=victim.pool_id, preempted=victim, preempted_by=jobs[by_id]))
         pools[victim.pool_id].used_pflops -= victim.demand_pflops
         # Its wait starts over: a preempted job must not count as long-waiting and preempt in turn at once.
-        victim.state, victim.pool, victim.queued_at = JobState.PREEMPTED, None, now
+        victim.state, victim.pool, victim.queued_at, victim.backfilled = JobState.PREEMPTED, None, now, False
         preempted_steps.append(victim.step_id)
         touched.add(victim.order_id)
     Preemption.objects.bulk_create(preemptions)

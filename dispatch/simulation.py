@@ -318,7 +318,7 @@ class _Simulator:
         self.month = month_start(now) if month_start and self.budgets else None
         self.held: set = set()
         self.month_event = None  # the month whose turn is already in the heap
-        self.aging = policy.aging_step if policy.fair else None
+        self.aging = policy.aging_step.total_seconds() / 3600.0 if policy.fair and policy.aging_step else None
         self.heap: list = []
         self.seq = 0
         # kind -> job id -> (job, order, rank); the rank orders the jobs that do not fit, see _relevant.
@@ -400,7 +400,7 @@ class _Simulator:
                     remaining = max(0.0, run.w0 - run.job.demand * (self.t - run.t0))
                     usage[client] = usage.get(client, 0.0) + _work_of(run.order) - remaining
         for queue in self.queued.values():
-            for job, order, _ in queue.values():
+            for job, order, *_ in queue.values():
                 if job.client_id in budgets:
                     usage[job.client_id] = usage.get(job.client_id, 0.0) + _work_of(order) - job.work_remaining
         self.held = engine.held_clients(month_usage=usage, budgets=budgets)
@@ -442,7 +442,8 @@ class _Simulator:
             rank = (job.deadline, job.queued_at, job.order_id)
         else:
             rank = (job.queued_at, job.order_id)
-        self.queued[job.kind][job.id] = (job, order, rank)
+        # The queue time in hours from the start, for aging in _relevant.
+        self.queued[job.kind][job.id] = (job, order, rank, (job.queued_at - self.start).total_seconds() / 3600.0)
         self.dirty.add(job.kind)
         if self._preempts(job):
             crossing = (job.queued_at - self.start).total_seconds() / 3600.0 + self.threshold_hours
@@ -544,7 +545,7 @@ class _Simulator:
                 pool.background = self.background(pool, now)
             self.background_at[kind] = instant
 
-    def _relevant(self, kind: str, now: datetime) -> list[JobState]:
+    def _relevant(self, kind: str) -> list[JobState]:
         """The queued jobs of ``kind`` the planner must see (see the class docstring); [] if none fits.
 
         Jobs on budget hold are never shown. In tick mode every other job is, as the dispatch tick does.
@@ -554,7 +555,7 @@ class _Simulator:
             return []
         held = self.held
         if self.tick_hours or self.policy.ordering == MULTIFACTOR:  # (a multifactor rank moves with time)
-            return [job for job, _, _ in queued.values() if not _held(job, held)]
+            return [entry[0] for entry in queued.values() if not _held(entry[0], held)]
         used: dict[int, float] = {}
         for run in self.running[kind].values():
             used[run.pool.id] = used.get(run.pool.id, 0.0) + run.job.demand
@@ -572,22 +573,32 @@ class _Simulator:
                 continue
             if job.demand <= hole or job.priority >= preempt_from:
                 picked.append(job)
-            elif self.policy.fair:
-                rank = (-engine.aged_rank(job.priority, job.queued_at, now, self.aging), entry[2])
-                others[bool(job.sensitive)].append((job, rank))
             else:
-                others[bool(job.sensitive)].append((job, entry[2]))
+                others[bool(job.sensitive)].append(entry)
         if not picked:
             return []
+        t, aging = self.t, self.aging
         for entries in others.values():
             if not entries:
                 continue
-            best = min(rank for _, rank in entries)
             if self.policy.fair:
-                near = (best[0], best[1] + 2 * self.slack_step + 1e-6)
-                picked.extend(job for job, rank in entries if rank <= near)
+                # The best-ranked by aged priority, then slack (dispatch.policy.rank_after, inlined: this runs
+                # over every waiting job at every planning round).
+                if aging is None:
+                    ranks = [e[0].priority for e in entries]
+                else:
+                    cap, fresh = engine.STARVING, t - aging  # queued after ``fresh``: not aged yet
+                    ranks = [
+                        e[0].priority if e[3] > fresh else min(cap, e[0].priority + int((t - e[3]) // aging))
+                        for e in entries
+                    ]
+                top = max(ranks)
+                near = min(e[2] for e, rank in zip(entries, ranks, strict=True) if rank == top)
+                near += 2 * self.slack_step + 1e-6
+                picked.extend(e[0] for e, rank in zip(entries, ranks, strict=True) if rank == top and e[2] <= near)
             else:
-                picked.extend(job for job, rank in entries if rank == best)
+                best = min(e[2] for e in entries)
+                picked.extend(e[0] for e in entries if e[2] == best)
         return picked
 
     def _plan(self) -> None:
@@ -597,7 +608,7 @@ class _Simulator:
         self._update_holds()
         for kind in self.dirty:
             self._refresh_background(kind, now)
-            relevant = self._relevant(kind, now)
+            relevant = self._relevant(kind)
             if relevant:
                 kinds.append(kind)
                 queued.extend(relevant)

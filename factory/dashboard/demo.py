@@ -64,11 +64,15 @@ SIM_CLIENT_PREFIX = "sim-client-"
 
 # Factory hours a real person's action on an order or ticket keeps the simulation off it.
 HUMAN_GRACE = timedelta(hours=6)
-# Mean factory hours between two simulated client orders (Poisson arrivals, about two a day: what the
-# demo pools can produce, so queues breathe instead of growing without end).
-ARRIVAL_MEAN_HOURS = 10.0
-# Simulated clients hold back new orders while this many orders are waiting or on the floor.
-MAX_ORDERS_IN_FACTORY = 45
+# Mean factory hours between two simulated client orders (Poisson arrivals): 1,000 orders a year, what the demo
+# pools carry at about 85 % utilization (the catalog is calibrated on it), so queues breathe instead of growing
+# without end.
+ARRIVAL_MEAN_HOURS = 8760 / 1000
+# Simulated clients hold back new orders while this many orders are waiting or on the floor: above the ~80 a
+# factory at that load holds (the demo data's ON_THE_FLOOR, and a few to accept or hand over).
+MAX_ORDERS_IN_FACTORY = 100
+# Sizes of new orders, the mix the catalog is calibrated on (bench/year.py).
+SIZE_WEIGHTS = {Size.SMALL: 50, Size.MEDIUM: 35, Size.LARGE: 15}
 # At most this many actions of each kind per round: a round stays short, a backlog drains over rounds.
 PER_ROUND = 4
 # How long simulated staff take, in factory hours (low, high), drawn per object.
@@ -573,7 +577,7 @@ class _Round:
         rng = _rng(self.seed, "order", last_pk)
         organization = rng.choice(organizations)
         idea = rng.choice(ORDER_IDEAS[organization.sector])
-        size = rng.choices([Size.SMALL, Size.MEDIUM], weights=[70, 30])[0]
+        size = rng.choices(list(SIZE_WEIGHTS), weights=list(SIZE_WEIGHTS.values()))[0]
         priority = rng.choices([Priority.NORMAL, Priority.HIGH, Priority.LOW], weights=[70, 15, 15])[0]
         on_behalf = rng.random() < 0.1
         actor = self.staff(SIM_OPERATIONS) if on_behalf else self.client_of(organization)

@@ -6,6 +6,10 @@ of them in one chronological sweep, so timelines, references and SLA flags come 
 The compute history (the jobs that ran those steps, utilization and queue samples) is then derived from
 the steps' own start and finish times; a dispatch tick places the work waiting now and a forecast sets ETAs.
 
+The factory is normally loaded: ON_THE_FLOOR orders in production or at a gate, drawn as a steady state holds
+them (_floor), and one delivery in eight of the history late against its promise (_keep_promises). Its present
+is built (_present) so that the first factory hours show a queue with its reasons, a preemption and backfill.
+
 Idempotent: the story is built once (the demo organizations beyond the two fixed clients mark it); later
 runs only make sure the fixed demo users exist.
 """
@@ -26,18 +30,22 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from aftersales import services as aftersales_services
 from aftersales.models import ACTIVE_STATUSES as ACTIVE_TICKET_STATUSES
 from aftersales.models import SlaPolicy, TicketStatus
-from dispatch import background, forecast
+from dispatch import background, forecast, policy
 from dispatch import services as dispatch_services
 from dispatch.models import ComputePool, ComputeSite, Job, JobState, PoolState, QueueSample, UtilizationSample
+from dispatch.policy import HIGH, PRIORITY_RANK
 from factory import clock, roles
 from factory.catalog.models import SIZE_FACTORS, Size, Workshop
 from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.dashboard import demo
+from factory.dashboard.management.commands.scale_data import _copy as copy_rows
 from factory.db import bulk_update_rows
+from orders import quotes
 from orders import services as order_services
 from orders.models import ClientOrganization, Order, OrderStage, OrderStep, Priority
 from orders.services import client_user_attach
@@ -100,6 +108,11 @@ DEMO_SITES = {
         [("west-data", "data_processing", False, 60, 22), ("west-infer", "inference", False, 40, 22)],
     ),
 }
+
+# The orders the dispatch center's showcase is built around (_curated, _present).
+SHOWCASE_PREEMPTOR = "credit-risk"
+SHOWCASE_HEAD = "fabric-pretrain"
+SHOWCASE_BACKFILL = "essay-lora"
 
 SAMPLE_EVERY = timedelta(minutes=15)
 SAMPLE_DAYS = 30
@@ -205,8 +218,11 @@ class OrderSpec:
     requirements: str
     target: str  # submitted accepted rejected cancelled production gate rework ready delivered closed
     workshop: str = ""  # where a production, gate, rework or cancelled order stands
-    at_step: float | str = 0.5  # share of the workshop's steps done, or "training": its first training step
+    # Where in the workshop: a share of its steps done, a step's index, a step's code, or "training" (its first
+    # training step).
+    at_step: float | int | str = 0.5
     running: bool | None = None  # whether that step runs now (or waits for compute); None: most do
+    waited: float | None = None  # factory hours a step waiting for compute has waited (drawn when None)
     ago: float = 0.0  # factory hours from the target moment (delivery for delivered orders) to now
     size: str = Size.SMALL
     priority: str = Priority.NORMAL
@@ -216,6 +232,8 @@ class OrderSpec:
     rated: bool = True
     tickets: list = field(default_factory=list)
     follow_up_of: str = ""  # key of the ticket this order came from
+    delay: float = 0.0  # extra factory hours one step waited for compute (a late delivery's reason)
+    calm: bool = False  # its steps found compute at once (no waits)
 
 
 def _idea(title: str) -> demo.OrderIdea:
@@ -365,16 +383,44 @@ def _curated() -> list[OrderSpec]:
                 )
             ],
         ),
+        # The showcase of the dispatch center (see _present): this sensitive, high-priority model may only train on
+        # the trusted in-province pool, which is full; once it has waited Policy.preempt_after it preempts.
         _spec(
-            "credit-risk",
+            SHOWCASE_PREEMPTOR,
             "jinhai-rural-bank",
             "Credit-risk early-warning model",
             "production",
             workshop=Workshop.MODEL,
             at_step="training",
-            running=True,
+            running=False,
+            waited=20 / 60,
             size=Size.MEDIUM,
             priority=Priority.HIGH,
+        ),
+        # A large pre-training heads the training queue (no pool has room for it), so that smaller training work
+        # behind it starts in the holes it cannot use: backfill, among them this low-priority fine-tuning.
+        _spec(
+            SHOWCASE_HEAD,
+            "ruifeng-textiles",
+            "Fabric-defect inspection model",
+            "production",
+            workshop=Workshop.MODEL,
+            at_step="training",
+            running=False,
+            waited=25 / 60,
+            size=Size.LARGE,
+            priority=Priority.HIGH,
+        ),
+        _spec(
+            SHOWCASE_BACKFILL,
+            "qinghe-normal-university",
+            "Essay feedback model",
+            "production",
+            workshop=Workshop.MODEL,
+            at_step="model-lora",
+            running=False,
+            waited=40 / 60,
+            priority=Priority.LOW,
         ),
         _spec(
             "loan-extraction",
@@ -420,13 +466,25 @@ def _curated() -> list[OrderSpec]:
     ]
 
 
-# Orders filling the rest of the factory: (target, workshop, how many). Delivered history comes on top.
+# Orders on the factory floor now (accepted, in production or at a gate), by Little's law: a factory carrying
+# ~1,000 orders a year (800 vertical models, the real factory's figure) receives 2.74 a day, and at 85 % utilization
+# they take 28.6 days from placing to delivery on average (bench/year.py under our policy: dataset 11.6, model 29.1,
+# agent 34.3 and application 45.9 days, weighted by ARRIVAL_MIX), so 2.74 x 28.6 = 78 orders are between placing and
+# delivery at any time. A few of those are still to be accepted or wait for handover: about 72 are on the floor.
+ON_THE_FLOOR = 72
+# What arrives in a year (bench/year.py, the mix the catalog is calibrated on): product types and sizes.
+ARRIVAL_MIX = {"dataset": 0.20, "model": 0.45, "agent": 0.25, "application": 0.10}
+SIZE_MIX = {Size.SMALL: 0.50, Size.MEDIUM: 0.35, Size.LARGE: 0.15}
+# Mean factory hours a gate review takes in the story (_plan: 2 to 14 h).
+STORY_GATE_HOURS = 8.0
+# The orders on the floor hold at least this share of the training pools' capacity in training steps (running or
+# waiting): enough to fill the pools however little the other tenants use (dispatch.background: 5 to 45 % of a
+# pool), so that the showcase of _present always finds them full and work waits in the training queue.
+TRAINING_WORK_NOW = 0.95
+# Orders in the other statuses, and one at each workshop's gate (the security center's queue): (target, workshop,
+# how many). Delivered history comes on top.
 FILLER = [
-    ("production", Workshop.DATA, 3),
-    ("production", Workshop.MODEL, 1),
-    ("production", Workshop.AGENT, 1),
-    ("production", Workshop.INTEGRATION, 1),
-    ("gate", Workshop.DATA, 2),
+    ("gate", Workshop.DATA, 1),
     ("gate", Workshop.MODEL, 1),
     ("gate", Workshop.AGENT, 1),
     ("gate", Workshop.INTEGRATION, 1),
@@ -441,6 +499,9 @@ FILLER = [
 CLOSED_HISTORY = 17
 # Most of what the factory delivers is vertical models and their datasets (800 models a year at full load).
 HISTORY_MIX = {"dataset": 3, "model": 4, "agent": 2, "application": 1}
+# Share of the history delivered after its promised date (the operations center's on-time rate: about 88 %). Those
+# orders waited long for compute on one step; every other one is delivered by its promised date.
+LATE_SHARE = 1 / 8
 # Tickets on the filler's deliveries: (opened hours ago, category, severity, subject, body, script).
 FILLER_TICKETS = [
     # Nobody answered in time: the first response is past due.
@@ -511,7 +572,7 @@ FILLER_TICKETS = [
 ]
 
 
-def _filler(rng) -> list[OrderSpec]:
+def _filler(rng, curated: list[OrderSpec]) -> list[OrderSpec]:
     others = [key for key, _name, _sector in demo.DEMO_ORGANIZATIONS if key not in DEMO_CLIENTS.values()]
     specs = []
 
@@ -558,11 +619,10 @@ def _filler(rng) -> list[OrderSpec]:
             elif target == "delivered":
                 extra["ago"] = rng.uniform(0.5, 6) * 24
                 extra["rated"] = rng.random() < 0.4
-            elif target == "gate" and index == 0 and workshop == Workshop.DATA:
-                extra["ago"] = 0.5
-            elif target == "production" and workshop == Workshop.MODEL:
-                extra["at_step"] = "training"  # one more for the training pools' queue
             make(target, workshop, **extra)
+    on_the_floor = sum(1 for spec in curated + specs if spec.target in ("accepted", "production", "gate", "rework"))
+    specs += _floor(rng, others, ON_THE_FLOOR - on_the_floor)
+    _busy_training(rng, curated + specs)
     # Deliveries over the past twelve weeks, a couple a week, some with a rejected gate on the way.
     for index in range(CLOSED_HISTORY):
         ago = (4 + index * 78 / (CLOSED_HISTORY - 1) + rng.uniform(-1.5, 1.5)) * 24
@@ -583,13 +643,124 @@ def _filler(rng) -> list[OrderSpec]:
     return specs
 
 
+def _floor(rng, others: list[str], count: int) -> list[OrderSpec]:
+    """Orders on the floor as a steady state holds them: a product type and size in proportion to how often they
+    arrive times how long they stay, each at a uniform point of its nominal timeline (its steps, a gate after
+    each workshop)."""
+    kinds = [(product_type, size) for product_type in ARRIVAL_MIX for size in SIZE_MIX]
+    weights = [
+        ARRIVAL_MIX[product_type] * SIZE_MIX[size] * _nominal_hours(product_type, size) for product_type, size in kinds
+    ]
+    specs = []
+    for index in range(count):
+        product_type, size = rng.choices(kinds, weights=weights)[0]
+        org = rng.choice([org for org in others if any(i.product_type == product_type for i in _ideas(org))])
+        idea = rng.choice([i for i in _ideas(org) if i.product_type == product_type])
+        target, workshop, at_step, ago = _position(
+            product_type, size, rng.uniform(0, _nominal_hours(product_type, size))
+        )
+        specs.append(
+            OrderSpec(
+                key=f"floor-{index}",
+                org=org,
+                title=idea.title,
+                product_type=product_type,
+                sensitivity=idea.sensitivity,
+                requirements=idea.requirements,
+                target=target,
+                workshop=workshop,
+                at_step=at_step,
+                ago=ago,
+                size=size,
+                priority=rng.choices([Priority.NORMAL, Priority.HIGH, Priority.LOW], weights=[70, 15, 15])[0],
+                placed_by=demo.SIM_OPERATIONS if rng.random() < 0.1 else "",
+            )
+        )
+    return specs
+
+
+def _position(product_type: str, size: str, hours: float) -> tuple[str, str, int, float]:
+    """Where an order stands ``hours`` into its nominal timeline: (target, workshop, step index, hours at the gate)."""
+    factor = float(SIZE_FACTORS[size])
+    workshop = ""
+    for workshop, steps in catalog_for(product_type, size).items():
+        for j, step in enumerate(steps):
+            hours -= float(step.nominal_hours) * factor
+            if hours < 0:
+                return "production", workshop, j, 0.0
+        hours -= STORY_GATE_HOURS
+        if hours < 0:
+            return "gate", workshop, 0, max(STORY_GATE_HOURS + hours, 0.2)
+    return "gate", workshop, 0, 0.2
+
+
+def _busy_training(rng, specs: list[OrderSpec]) -> None:
+    """Move orders of the sample to a training step until the floor holds TRAINING_WORK_NOW of the training pools'
+    capacity in training steps (lowest priorities first: they are the work a high-priority job may preempt)."""
+    capacity = sum(
+        pflops for _c, _i, _m, pools in DEMO_SITES.values() for _n, kind, _t, pflops, _p in pools if kind == "training"
+    )
+    wanted = capacity * TRAINING_WORK_NOW
+    held = sum(
+        float(step.demand_pflops) for spec in specs if (step := _current_step(spec)) and step.pool_kind == "training"
+    )
+    movable = [
+        spec
+        for spec in specs
+        if spec.key.startswith("floor-")
+        and spec.priority != Priority.HIGH
+        and Workshop.MODEL in routing_for_type(spec.product_type)
+        and not ((step := _current_step(spec)) and step.pool_kind == "training")
+    ]
+    rng.shuffle(movable)
+    movable.sort(key=lambda spec: spec.priority != Priority.LOW)
+    for spec in movable:
+        if held >= wanted:
+            break
+        steps = catalog_for(spec.product_type, spec.size)[Workshop.MODEL]
+        spec.target, spec.workshop, spec.ago = "production", Workshop.MODEL, 0.0
+        spec.at_step = rng.choice([j for j, step in enumerate(steps) if step.pool_kind == "training"])
+        held += float(steps[spec.at_step].demand_pflops)
+
+
+def _current_step(spec: OrderSpec):
+    """The catalog step an order in production stands at (None elsewhere)."""
+    if spec.target != "production":
+        return None
+    steps = catalog_for(spec.product_type, spec.size)[spec.workshop]
+    return steps[_stop_index(steps, spec.at_step)]
+
+
+def _ideas(org: str) -> list[demo.OrderIdea]:
+    return demo.ORDER_IDEAS[ORGANIZATIONS[org][1]]
+
+
+def _nominal_hours(product_type: str, size: str) -> float:
+    """An order's steps at nominal speed, and a story gate after each workshop."""
+    factor = float(SIZE_FACTORS[size])
+    catalog = catalog_for(product_type, size)
+    return sum(
+        float(step.nominal_hours) * factor for steps in catalog.values() for step in steps
+    ) + STORY_GATE_HOURS * len(catalog)
+
+
 _ROUTINGS: dict[str, list[str]] = {}
+_CATALOGS: dict[tuple[str, str], dict] = {}
 
 
 def routing_for_type(product_type: str) -> list[str]:
     if product_type not in _ROUTINGS:
         _ROUTINGS[product_type] = routing_for(product_type)
     return _ROUTINGS[product_type]
+
+
+def catalog_for(product_type: str, size: str) -> dict:
+    """The catalog steps of each of the product type's workshops at ``size``, in line order."""
+    if (product_type, size) not in _CATALOGS:
+        workshops = routing_for_type(product_type)
+        steps = steps_by_workshop(workshops, size)
+        _CATALOGS[product_type, size] = {workshop: steps[workshop] for workshop in workshops}
+    return _CATALOGS[product_type, size]
 
 
 # --- When it happened: each order's timeline -------------------------------------------------------------
@@ -619,6 +790,14 @@ def _wait_hours(priority: str, kind: str, rng) -> float:
     return min(rng.expovariate(1 / mean), 8 * mean)
 
 
+def _waits(spec: OrderSpec, steps: dict) -> dict[tuple[int, int], float]:
+    """Which step waited ``spec.delay`` longer for compute: the longest of its routing (key: stage and step index)."""
+    if not spec.delay:
+        return {}
+    hours = {(k, j): float(step.nominal_hours) for k, w in enumerate(steps) for j, step in enumerate(steps[w])}
+    return {max(hours, key=hours.get): spec.delay}
+
+
 def _run_hours(step, factor) -> float:
     """A job runs at its full demand until its work is done."""
     return max(float(step.work_pflops_hours * factor) / float(step.demand_pflops), 0.1)
@@ -627,8 +806,9 @@ def _run_hours(step, factor) -> float:
 def _plan(spec: OrderSpec, rng) -> Plan:
     """The order's timeline in hours after it was placed, up to where it stands now (`cut`)."""
     workshops = routing_for_type(spec.product_type)
-    catalog = steps_by_workshop(workshops, spec.size)
+    catalog = catalog_for(spec.product_type, spec.size)
     factor = SIZE_FACTORS[spec.size]
+    extra = _waits(spec, catalog)
     plan = Plan(spec=spec, entries=[], cut=0.0)
     plan.at(0, "place")
     t = 0.0
@@ -670,9 +850,10 @@ def _plan(spec: OrderSpec, rng) -> Plan:
                     plan.cut = started + _run_hours(step, factor) * rng.uniform(0.15, 0.85)
                     plan.current = (k, j, ready, started)
                 else:
-                    plan.cut, plan.current = ready + rng.uniform(0.1, 1.5), (k, j, ready, None)
+                    waited = spec.waited if spec.waited is not None else rng.uniform(0.1, 1.5)
+                    plan.cut, plan.current = ready + waited, (k, j, ready, None)
                 return plan
-            ready = _run_step(plan, k, j, step, factor, ready, spec.priority, rng)
+            ready = _run_step(plan, k, j, step, factor, ready, spec, rng, extra.get((k, j), 0.0))
         opened = ready + rng.uniform(0.05, 0.2)
         plan.at(opened, "open_review", k)
         if spec.target == "gate" and spec.workshop == workshop:
@@ -689,7 +870,7 @@ def _plan(spec: OrderSpec, rng) -> Plan:
             if spec.target == "rework":
                 plan.cut, plan.current = decided + rng.uniform(0.2, 1.5), (k, redo, decided, None)
                 return plan
-            finished = _run_step(plan, k, redo, steps[redo], factor, decided, spec.priority, rng)
+            finished = _run_step(plan, k, redo, steps[redo], factor, decided, spec, rng)
             opened = finished + rng.uniform(0.05, 0.2)
             plan.at(opened, "open_review", k)
             decided = opened + rng.uniform(2, 14)
@@ -719,12 +900,17 @@ def _plan(spec: OrderSpec, rng) -> Plan:
 def _stop_index(steps, at_step) -> int:
     if at_step == "training":
         return next((j for j, step in enumerate(steps) if step.pool_kind == "training"), len(steps) // 2)
+    if isinstance(at_step, int):
+        return min(at_step, len(steps) - 1)
+    if isinstance(at_step, str):
+        return next(j for j, step in enumerate(steps) if step.code == at_step)
     return min(int(len(steps) * float(at_step)), len(steps) - 1)
 
 
-def _run_step(plan: Plan, k: int, j: int, step, factor, ready: float, priority: str, rng) -> float:
+def _run_step(plan: Plan, k: int, j: int, step, factor, ready: float, spec: OrderSpec, rng, extra=0.0) -> float:
     """The step waits for compute, runs at its demand until its work is done; returns when it finished."""
-    started = ready + _wait_hours(priority, step.pool_kind, rng)
+    wait = _wait_hours(spec.priority, step.pool_kind, rng)
+    started = ready + (0.0 if spec.calm else wait) + extra
     finished = started + _run_hours(step, factor)
     plan.at(started, "run", k, j, ready)
     plan.at(finished, "finish", k, j)
@@ -888,7 +1074,7 @@ class _Story:
 
     def requested_delivery(self, spec: OrderSpec):
         workshops = routing_for_type(spec.product_type)
-        steps = steps_by_workshop(workshops, spec.size)
+        steps = catalog_for(spec.product_type, spec.size)
         hours = sum(float(step.nominal_hours * SIZE_FACTORS[spec.size]) for w in workshops for step in steps[w])
         wanted = hours * self.rng.uniform(1.0, 1.5) + 24 * len(workshops) + 48
         return (clock.now() + timedelta(hours=wanted)).date()
@@ -966,8 +1152,12 @@ def _story() -> str:
     now = clock.now().replace(second=0, microsecond=0)
     for key in ORGANIZATIONS:
         demo.sim_client(_organization(key))
-    specs = _curated() + _filler(rng)
-    plans = {spec.key: _plan(spec, rng) for spec in specs}
+    _ROUTINGS.clear()
+    _CATALOGS.clear()
+    curated = _curated()
+    specs = curated + _filler(rng, curated)
+    plans = {spec.key: _plan(spec, _plan_rng(spec)) for spec in specs}
+    _keep_promises(specs, plans, now, rng)
     placed = {key: now - timedelta(hours=plan.cut) for key, plan in plans.items()}
     story = _Story(now, rng)
     streams: list[Iterator[datetime]] = []
@@ -986,19 +1176,68 @@ def _story() -> str:
                 raise CommandError(f"Demo ticket {ticket.key} would open before its order was delivered.")
             streams.append(story.ticket_story(ticket, spec, opened))
     virtual = _VirtualClock(now)
-    with mock.patch.object(clock, "now", virtual):
+    # Promises of the past come from the catalog's nominal quote: a queue-aware one would run a forward simulation of
+    # the ~70 orders on the floor for each order placed, and the past has no jobs to simulate yet (_history).
+    with mock.patch.object(clock, "now", virtual), mock.patch.object(quotes, "_estimator", quotes.nominal_quote):
         _play(streams, virtual, now)
     _history(story, now)
     _budgets()
-    # Work waiting now is placed on the pools, gates get their reviews, ETAs are forecast, SLAs watched.
-    dispatch_services.dispatch_tick()
+    # Work waiting now is placed on the pools, gates get their reviews, ETAs are forecast, SLAs watched. The tick and
+    # the forecast run at the story's present, however long building it took on an accelerated clock (bin/run): the
+    # next tick advances the running jobs by the time that passed since, and the showcase waits counted from there.
+    dispatch_services.dispatch_tick(now=now)
     security_services.reviews_open_for_waiting_gates()
-    forecast.forecast_etas()
+    forecast.forecast_etas(now=now)
     aftersales_services.sla_watch()
     return (
         f"{Order.objects.count()} orders, {Job.objects.count()} jobs, {Review.objects.count()} reviews, "
         f"{UtilizationSample.objects.count()} utilization samples"
     )
+
+
+def _plan_rng(spec: OrderSpec):
+    """Each order's timeline draws from its own seeded generator: planning it again draws the same numbers."""
+    return demo._rng(demo.SEED, "demo-plan", spec.key)
+
+
+def _keep_promises(specs: list[OrderSpec], plans: dict, now: datetime, rng) -> None:
+    """Delivered orders meet their promised date, except LATE_SHARE of them, which one long wait made late.
+
+    The promise is the nominal quote at the moment the order was placed (_story), and the date counts as the
+    operations center counts it (delivered on or before the promised day). A delivery moment is fixed (its ``ago``),
+    so a longer timeline moves the placing, and the promise, earlier.
+    """
+    delivered = [spec for spec in specs if spec.target in ("delivered", "closed")]
+    late = set(rng.sample([spec.key for spec in delivered], round(len(delivered) * LATE_SHARE)))
+    for spec in delivered:
+        on_time = _on_time(spec, plans[spec.key], now)
+        if spec.key in late and on_time:
+            # One step waited for compute until the promise was missed, then a day or two more.
+            while _on_time(spec, plans[spec.key], now):
+                spec.delay += 12.0
+                plans[spec.key] = _plan(spec, _plan_rng(spec))
+            spec.delay += rng.uniform(6, 42)
+            plans[spec.key] = _plan(spec, _plan_rng(spec))
+        elif spec.key not in late and not on_time:
+            spec.calm = True
+            plans[spec.key] = _plan(spec, _plan_rng(spec))
+
+
+def _delivered_offset(plan: Plan) -> float:
+    return next(offset for offset, action in plan.entries if action[0] == "deliver")
+
+
+def _on_time(spec: OrderSpec, plan: Plan, now: datetime) -> bool:
+    placed = now - timedelta(hours=plan.cut)
+    delivered = placed + timedelta(hours=_delivered_offset(plan))
+    quote = quotes.nominal_quote(
+        product_type=spec.product_type,
+        size=spec.size,
+        priority=spec.priority,
+        data_sensitivity=spec.sensitivity,
+        start=placed,
+    )
+    return timezone.localdate(delivered) <= quote.promised_delivery
 
 
 def _delivered_at(plan: Plan, placed: datetime) -> datetime | None:
@@ -1039,6 +1278,8 @@ def _history(story: _Story, now: datetime) -> None:
         for step in OrderStep.objects.filter(pk__in=[run.step_id for run in runs]).select_related("stage__order")
     }
     placed = _place_runs([run for run in runs if run.started is not None], steps, pools, now)
+    roles = {story.orders[key].pk: key for key in (SHOWCASE_PREEMPTOR, SHOWCASE_HEAD, SHOWCASE_BACKFILL)}
+    placed.update(_present(story.current, steps, pools, placed, roles, now))
     deadlines = dispatch_services.step_deadlines(list(steps.values()))
     used_now: dict[int, Decimal] = defaultdict(Decimal)
     jobs, totals, history = [], defaultdict(lambda: [Decimal(0), Decimal(0)]), []
@@ -1048,12 +1289,8 @@ def _history(story: _Story, now: datetime) -> None:
         pool = placed.get(id(run))
         job = dispatch_services.new_job(step, queued_at=run.queued, deadline=deadlines[step.pk])
         work = job.work_pflops_hours
-        if run.started is not None and run.finished is None and pool is not None:
-            # Still running: on its pool if the pool has room for it next to the others, else back in the queue.
-            if used_now[pool.pk] + step.demand_pflops > pool.capacity_pflops:
-                run.started, pool = None, None
-            else:
-                used_now[pool.pk] += step.demand_pflops
+        if run.finished is None and pool is not None:
+            used_now[pool.pk] += step.demand_pflops
         if pool is None:
             run.started = None
         else:
@@ -1085,6 +1322,165 @@ def _history(story: _Story, now: datetime) -> None:
             ComputePool.objects.filter(pk=pool.pk).update(used_pflops=used_now[pool.pk])
     order_services.orders_set_compute(totals={pk: tuple(values) for pk, values in totals.items()})
     _samples(history, pools, now)
+
+
+# How long the showcase of _present holds: longer than building the demo takes on bin/run's clock (a real second is
+# a factory minute) and the first ticks after it.
+SHOWCASE_WINDOW = timedelta(hours=3)
+
+
+@dataclass
+class _Slot:
+    """A step worked on now, as _present places it."""
+
+    run: _Run
+    kind: str
+    demand: float
+    hours: float  # at full demand, from start to finish
+    rank: int
+    sensitive: bool
+    role: str = ""
+    pool: ComputePool | None = None
+
+
+def _present(
+    current: list[_Run], steps: dict, pools: list[ComputePool], history: dict, roles: dict, now: datetime
+) -> dict[int, ComputePool | None]:
+    """Where the steps worked on now run (None: they wait for compute), keyed by id(run).
+
+    Built so that the dispatch center shows its rules at work in its first minutes, whatever the other tenants'
+    load (dispatch.background) at the moment the demo is built:
+
+    1. High and urgent work runs (a dispatcher would have preempted for it by now), then what the story left
+       running stays on its pool (running work is never evicted for the other tenants' load), or on another one
+       when the pools SHOWCASE_HEAD waits for must keep their hole (3.); only what has no room at all waits.
+    2. SHOWCASE_PREEMPTOR (high priority, waiting for 20 minutes) finds every pool it may use full for the next
+       SHOWCASE_WINDOW: lower-priority work that runs longer than that takes their room, even at the lowest load of
+       the other tenants in that window. Once it has waited Policy.preempt_after, a tick preempts for it, and the
+       next forecast measures what that preemption did to the ETA of the order it hit.
+    3. SHOWCASE_HEAD (a large high-priority step) fits on no pool of its kind, and each of those pools that 2. does
+       not fill keeps a hole at least as large as SHOWCASE_BACKFILL's step: the first tick starts lower-priority
+       work in those holes while the head waits for its reservation, which is backfill.
+    """
+    slots = []
+    for run in current:
+        step = steps[run.step_id]
+        order = step.stage.order
+        demand = float(step.demand_pflops)
+        slots.append(
+            _Slot(
+                run=run,
+                kind=step.pool_kind,
+                demand=demand,
+                hours=float(step.work_pflops_hours) / demand,
+                rank=PRIORITY_RANK[order.priority],
+                sensitive=order.is_sensitive,
+                role=roles.get(order.pk, ""),
+            )
+        )
+    window = SHOWCASE_WINDOW.total_seconds() / 3600
+    background_now = {pool.pk: dispatch_services.pool_background(pool, now) for pool in pools}
+    moments = [now + policy.BACKGROUND_STEP * k for k in range(int(SHOWCASE_WINDOW / policy.BACKGROUND_STEP) + 1)]
+    background_low = {pool.pk: min(dispatch_services.pool_background(pool, at) for at in moments) for pool in pools}
+    used: dict[int, float] = defaultdict(float)
+    showcase = {slot.role: slot for slot in slots if slot.role}
+    preemptor, head, backfill = (showcase[role] for role in (SHOWCASE_PREEMPTOR, SHOWCASE_HEAD, SHOWCASE_BACKFILL))
+
+    def free(pool) -> float:
+        return float(pool.capacity_pflops) - background_now[pool.pk] - used[pool.pk]
+
+    def may_run(slot, pool) -> bool:
+        return pool.kind == slot.kind and (not slot.sensitive or (pool.trusted and pool.site.in_province))
+
+    full = [pool for pool in pools if may_run(preemptor, pool)]
+    holes = [pool for pool in pools if may_run(head, pool) and pool not in full]
+
+    def takes(pool, slot) -> bool:
+        """Whether ``pool`` can hold ``slot`` now: within its capacity for work already running (other tenants' load
+        aside), next to the other tenants' load for work starting; in both cases keeping the holes of 3."""
+        if pool in holes and slot.rank < HIGH:
+            return free(pool) - slot.demand >= backfill.demand
+        if slot.run.started is not None:
+            return used[pool.pk] + slot.demand <= float(pool.capacity_pflops)
+        return free(pool) >= slot.demand
+
+    def remaining(slot, started=None) -> float:
+        started = started or slot.run.started
+        return slot.hours - (now - started).total_seconds() / 3600
+
+    def start(slot, pool) -> None:
+        if slot.run.started is None:
+            # It waited for compute since its step became ready, and started halfway to now.
+            slot.run.started = slot.run.queued + (now - slot.run.queued) / 2
+        slot.pool = pool
+        used[pool.pk] += slot.demand
+
+    # 1. What runs now.
+    for slot in sorted(slots, key=lambda slot: (-slot.rank, slot.run.started or slot.run.queued)):
+        if slot.role or (slot.run.started is None and slot.rank < HIGH):
+            continue
+        own = history.get(id(slot.run))
+        fitting = [pool for pool in pools if may_run(slot, pool) and takes(pool, slot)]
+        if own in fitting:
+            start(slot, own)
+        elif fitting:
+            start(slot, min(fitting, key=lambda pool: (pool.trusted and pool.site.in_province, free(pool))))
+        else:
+            slot.run.started = None
+
+    def waiting(kind, rank):
+        found = [
+            slot for slot in slots if slot.pool is None and not slot.role and slot.kind == kind and slot.rank < rank
+        ]
+        return sorted(found, key=lambda slot: (-slot.demand, slot.run.queued))
+
+    def room_in_window(pool) -> float:
+        """The most room the pool may have in the window: other tenants at their lowest, short work finished."""
+        lasting = sum(slot.demand for slot in slots if slot.pool == pool and remaining(slot) > window)
+        return float(pool.capacity_pflops) - background_low[pool.pk] - lasting
+
+    # 2. The preemptor's pools stay full.
+    for pool in full:
+        while room_in_window(pool) >= preemptor.demand:
+            fits = float(pool.capacity_pflops) - used[pool.pk]
+            queue = [
+                slot
+                for slot in waiting(preemptor.kind, preemptor.rank)
+                if may_run(slot, pool)
+                and slot.demand <= fits
+                and remaining(slot, slot.run.queued + (now - slot.run.queued) / 2) > window
+            ]
+            elsewhere = [
+                slot
+                for slot in slots
+                if slot.pool in holes
+                and slot.rank < preemptor.rank
+                and not slot.role
+                and may_run(slot, pool)
+                and slot.demand <= fits
+                and remaining(slot) > window
+            ]
+            if queue:
+                start(queue[0], pool)
+            elif elsewhere:
+                moved = max(elsewhere, key=lambda slot: (slot.demand, slot.run.started))
+                used[moved.pool.pk] -= moved.demand
+                moved.pool = pool
+                used[pool.pk] += moved.demand
+            else:
+                break
+
+    # 3. The head fits nowhere; the other pools it waits for keep a hole for smaller work behind it.
+    for pool in full + holes:
+        hole = backfill.demand if pool in holes else 0.0
+        while free(pool) >= head.demand:
+            queue = [
+                slot for slot in waiting(head.kind, HIGH) if may_run(slot, pool) and slot.demand <= free(pool) - hole
+            ]
+            if not queue:
+                break
+            start(queue[0], pool)
+    return {id(slot.run): slot.pool for slot in slots}
 
 
 def _place_runs(runs: list[_Run], steps: dict, pools: list[ComputePool], now: datetime) -> dict[int, ComputePool]:
@@ -1158,33 +1554,34 @@ def _samples(history: list, pools: list[ComputePool], now: datetime) -> None:
             if not settings.DISPATCH_BACKGROUND_LOAD:
                 others = 0.0
             samples.append(
-                UtilizationSample(
-                    pool=pool,
-                    at=moment,
-                    used_pflops=_decimal(ours),
-                    background_pflops=_decimal(min(others, capacity - ours)),
-                    capacity_pflops=pool.capacity_pflops,
-                    queued_jobs=queued_by_kind[pool.kind][index],
-                    cost=_decimal(cost[pool.pk][index]),
+                (
+                    pool.pk,
+                    moment,
+                    _decimal(ours),
+                    _decimal(min(others, capacity - ours)),
+                    pool.capacity_pflops,
+                    queued_by_kind[pool.kind][index],
+                    _decimal(cost[pool.pk][index]),
                 )
             )
-    UtilizationSample.objects.bulk_create(samples, batch_size=5000)
+    # Tens of thousands of rows: COPY, as the scale data set writes them.
+    fields = ["pool", "at", "used_pflops", "background_pflops", "capacity_pflops", "queued_jobs", "cost"]
+    copy_rows(UtilizationSample, fields, samples)
     dispatch_services.daily_costs_rebuild()
-    QueueSample.objects.bulk_create(
+    copy_rows(
+        QueueSample,
+        ["at", "priority", "waiting_jobs", "mean_wait_hours", "longest_wait_hours"],
         (
-            QueueSample(
-                at=moment,
-                priority=priority,
-                waiting_jobs=len(waits[priority][index]),
-                mean_wait_hours=sum(waits[priority][index]) / len(waits[priority][index])
-                if waits[priority][index]
-                else 0.0,
-                longest_wait_hours=max(waits[priority][index], default=0.0),
+            (
+                moment,
+                priority,
+                len(waits[priority][index]),
+                sum(waits[priority][index]) / len(waits[priority][index]) if waits[priority][index] else 0.0,
+                max(waits[priority][index], default=0.0),
             )
             for index, moment in enumerate(times)
             for priority in dispatch_services.PRIORITY_RANK
         ),
-        batch_size=5000,
     )
 
 
