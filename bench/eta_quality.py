@@ -8,15 +8,18 @@ docstring), under our policy (`DEFAULT_POLICY`, the one the forecast uses).
 ETA: the year is simulated once, taking a snapshot of the factory at the arrival instant of each sampled
 order (`--sample` orders drawn uniformly, seeded, from those placed in the measured window; 0 = all of
 them). At that instant the delivery is predicted the way the forecast does it: a forward simulation of
-every order then in the factory, with its progress, plus the new order, and no future arrivals (step
-durations and gates are deterministic and the background is the seeded one both runs see, so the error
-measured is what later arrivals do to an order's place in the queue). The prediction is compared with
+every order then in the factory, with its progress, plus the new order, plus the demand the forecast
+expects (the arrivals of the four weeks before, replayed: `dispatch.simulation.expected_arrivals`), until
+every order in the factory is delivered. Step durations and gates are deterministic and the background is
+the seeded one both runs see, so the error measured is how far the real later arrivals differ from the
+expected ones in what they do to an order's place in the queue. The prediction is compared with
 the delivery in the full run: printed are the median and p90 of |predicted - actual| / actual lead time
 (overall, per priority and per product type), the median signed error, and the time each forecast took.
 
 Forward simulation of 1,000 active orders: orders arrive at several times the calibrated rate until at
 least 1,000 are in the factory (some running, some waiting, some at a gate, with their progress); the
-state is snapshotted and 1,000 of its orders are simulated to their last delivery, timed.
+state is snapshotted and 1,000 of its orders are simulated to their last delivery, with the demand the
+forecast expects (the arrivals of the four weeks before, twice over), timed.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from year import (
 )
 
 from dispatch.planner import DEFAULT_POLICY
-from dispatch.simulation import simulate
+from dispatch.simulation import expected_arrivals, simulate
 
 FORK_HORIZON = timedelta(days=400)  # dispatch.forecast.HORIZON
 TARGET_MEDIAN = 0.10
@@ -69,20 +72,23 @@ def eta_quality(s, *, sample: int, seed: int) -> dict:
     )
     full_seconds = time.perf_counter() - started
     snapshots = {snapshot.at: snapshot for snapshot in full.snapshots}
+    recent = [a.plan for a in s.arrivals]  # expected_arrivals takes those of the lookback before each instant
 
     rows, times, sizes = [], [], []
     for arrival in chosen:
         plan = arrival.plan
         snapshot = snapshots[plan.arrival]
         started = time.perf_counter()
+        in_flight = [*snapshot.orders, plan]
         fork = simulate(
             pools=s.pools,
-            orders=[*snapshot.orders, plan],
+            orders=in_flight + expected_arrivals(recent, now=snapshot.at, first_id=-1),
             now=snapshot.at,
             policy=DEFAULT_POLICY,
             horizon=FORK_HORIZON,
             background=background,
             client_usage=snapshot.client_usage,
+            until_done={p.order_id for p in in_flight},
         )
         times.append(time.perf_counter() - started)
         sizes.append(len(snapshot.orders))
@@ -116,7 +122,7 @@ def active_orders_state(s, *, count: int, seed: int):
         )
         snapshot = result.snapshots[0]
         if len(snapshot.orders) >= count:
-            return snapshot, len(arrivals)
+            return snapshot, arrivals
         days *= 1.5
 
 
@@ -126,28 +132,32 @@ def steps_left(order) -> int:
 
 
 def forward_cost(s, *, count: int, seed: int) -> None:
-    snapshot, arrived = active_orders_state(s, count=count, seed=seed)
+    snapshot, arrivals = active_orders_state(s, count=count, seed=seed)
+    arrived = len(arrivals)
     orders = snapshot.orders[:count]
+    expected = expected_arrivals([a.plan for a in arrivals], now=snapshot.at, first_id=-1)
     running = sum(1 for o in orders if o.running_pool_id is not None)
     gates = sum(1 for o in orders if o.gate_remaining_hours is not None)
     steps = sum(steps_left(o) for o in orders)
     started = time.perf_counter()
     result = simulate(
         pools=s.pools,
-        orders=orders,
+        orders=orders + expected,
         now=snapshot.at,
         policy=DEFAULT_POLICY,
         horizon=FORK_HORIZON,
         background=background_of(s.seeds),
         client_usage=snapshot.client_usage,
+        until_done={o.order_id for o in orders},
     )
     seconds = time.perf_counter() - started
-    last = max(o.finished_at for o in result.orders.values() if o.finished_at is not None)
+    last = max(o.finished_at for i, o in result.orders.items() if i > 0 and o.finished_at is not None)
+    delivered = sum(1 for i, o in result.orders.items() if i > 0 and o.finished_at is not None)
     print(
         f"forward simulation of {len(orders)} active orders ({running} running, {len(orders) - running - gates} "
         f"waiting, {gates} at a gate; {steps} steps left; state built from {arrived} arrivals at "
-        f"{OVERLOAD:.0f}x the rate): "
-        f"{seconds:.2f} s wall, {result.plans} planning rounds; {result.delivered} delivered within the forecast's "
+        f"{OVERLOAD:.0f}x the rate; {len(expected)} expected arrivals): "
+        f"{seconds:.2f} s wall, {result.plans} planning rounds; {delivered} delivered within the forecast's "
         f"{FORK_HORIZON.days}-day horizon, the last {(last - snapshot.at).total_seconds() / 86400:.0f} days later"
     )
 

@@ -2,7 +2,8 @@
 
     export DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/factory
     .venv/bin/python bench/live_eta.py [--days 60] [--seed 1] [--warmup 30] [--max-cooldown 120] [--models 800] \
-        [--tick-minutes 15] [--forecast-minutes 60] [--sizes 1000 5000] [--skip-live] [--dump FILE] [--quick]
+        [--tick-minutes 15] [--forecast-minutes 60] [--drain] [--drain-only] [--dump FILE] \
+        [--sizes 1000 5000] [--repeats 3] [--skip-live] [--quick]
 
 What runs is the code that runs in production, on a database of its own (`<name>_live_eta`, or
 `<name>_live_eta_quick` with `--quick`; created and migrated by bench/_setup.py, emptied at the start of
@@ -47,10 +48,16 @@ Printed per priority: median and p90 of the error at each point. Targets, per pr
 median <= 5 %, p90 <= 20 %. Also: utilization in the window (our PFLOPS·h over the room the background
 leaves, from the ticks' utilization samples), on-time rate, the wall time of ticks and forecasts.
 
-Then the forecast's wall time on larger states: for each of `--sizes` (1,000 and 5,000) active orders, the
-database is emptied and filled with `manage.py scale_data` (50 pools on eight sites; orders placed at a rate
-that leaves about that many in the factory, their life played up to now); `forecast_etas(now=...)` runs 3
-times, the median printed.
+`--drain` then closes the world: no order arrives any more, one forecast is made, and the factory runs until
+every order in it is delivered (`--drain-only` does that alone, on the database the last run left). Nothing
+the forecast cannot know happens after it, so its error is the engine's own: how far the forecast's model of
+the tick, the gates and the pools is from what they do. Printed per priority: |ETA - actual| as a share of
+the time left, median and p90, and the median and worst signed error in hours.
+
+Then the forecast's wall time on larger states: for each of `--sizes` (1,000 and 5,000) active orders, a
+process of its own empties `<name>_live_eta_scale` and fills it with `manage.py scale_data` (50 pools on
+eight sites; orders placed over 12 days at a rate that leaves about that many in the factory, their life
+played up to now); `forecast_etas(now=...)` runs `--repeats` (3) times, the median printed.
 
 `--quick` checks that the script works (its figures mean little): a 5-day window without warm-up, 12 days at most
 after it, a tick every 15 factory minutes, one forecast size of 300 orders; about 5 minutes.
@@ -81,7 +88,6 @@ from _setup import django_on_bench_database
 PRIORITIES = ("low", "normal", "high", "urgent")
 POINTS = ("promise at acceptance", "ETA at acceptance", "ETA at 25 %", "ETA at 50 %", "ETA at 75 %")
 TARGET_MEDIAN, TARGET_P90 = 0.05, 0.20
-FORECAST_REPEATS = 3
 SCALE_POOLS = 50
 # scale_data plays orders placed over SCALE_SPAN_DAYS up to now: short enough that most are still in the
 # factory, long enough that they stand at every stage. Placed per wanted active order (rejected, withdrawn,
@@ -714,7 +720,7 @@ def dump(run: LiveRun, path: str) -> None:
 # --- The forecast on larger states -----------------------------------------------------------------------
 
 
-def forecast_at_scale(size: int, seed: int) -> str:
+def forecast_at_scale(size: int, seed: int, repeats: int) -> str:
     """Runs in a process of its own, on `<name>_live_eta_scale`: a state of about ``size`` active orders, timed."""
     from io import StringIO
 
@@ -744,7 +750,7 @@ def forecast_at_scale(size: int, seed: int) -> str:
         capacity = sum(float(pool.capacity_pflops) for pool in ComputePool.objects.all())
         log(f"{in_flight:,} active orders built in {built:.0f} s; timing the forecast")
         times, reports = [], []
-        for _ in range(FORECAST_REPEATS):
+        for _ in range(repeats):
             started = time.perf_counter()
             reports.append(forecast.forecast_etas(now=moment.at))
             times.append(time.perf_counter() - started)
@@ -752,15 +758,16 @@ def forecast_at_scale(size: int, seed: int) -> str:
     return (
         f"forecast_etas, {in_flight:,} active orders ({running:,} jobs running, {waiting:,} waiting; "
         f"{ComputePool.objects.count()} pools, {capacity:,.0f} PFLOPS; scale_data --orders {placed:,} --per-year "
-        f"{per_year:,}, built in {built:.0f} s): median {statistics.median(times):.1f} s ("
+        f"{per_year:,}, built in {built:.0f} s): median of {len(times)} {statistics.median(times):.1f} s ("
         + ", ".join(f"{t:.1f}" for t in times)
         + f"; the first wrote {reports[0].updated:,} ETAs)"
     )
 
 
-def scale_in_child(size: int, seed: int) -> str:
+def scale_in_child(size: int, seed: int, repeats: int) -> str:
     """One process per size, as bench/pages.py does: Django is set up once per process, on the scale database."""
     command = [sys.executable, os.path.abspath(__file__), "--scale-child", str(size), "--seed", str(seed)]
+    command += ["--repeats", str(repeats)]
     run = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)  # noqa: S603 - our own script
     if run.returncode != 0:
         return f"forecast at {size:,} active orders: FAILED (exit {run.returncode}; see above)"
@@ -784,6 +791,7 @@ def main():
     parser.add_argument(
         "--sizes", type=int, nargs="*", help="active orders of the timed forecasts (default 1000 5000; none: skip)"
     )
+    parser.add_argument("--repeats", type=int, default=3, help="forecasts timed at each size (default 3)")
     parser.add_argument("--skip-live", action="store_true", help="only time the forecast at --sizes")
     parser.add_argument("--dump", help="write every tracked order and its ETAs to this JSON file")
     parser.add_argument("--drain", action="store_true", help="then the closed-world check (no more arrivals)")
@@ -795,7 +803,7 @@ def main():
     args = parser.parse_args()
     if args.scale_child:
         django_on_bench_database("live_eta_scale")
-        print(forecast_at_scale(args.scale_child, args.seed))
+        print(forecast_at_scale(args.scale_child, args.seed, args.repeats))
         return
     if args.quick:
         args.days, args.warmup, args.max_cooldown, args.tick_minutes = 5, 0, 12, 15
@@ -818,7 +826,7 @@ def main():
     if args.sizes:
         print()
     for size in args.sizes:
-        print(scale_in_child(size, args.seed), flush=True)
+        print(scale_in_child(size, args.seed, args.repeats), flush=True)
     print(f"total wall time {time.perf_counter() - total:.0f} s")
 
 

@@ -4,6 +4,14 @@ Both run the same event-driven forward simulation (dispatch.simulation) over the
 factory: the pools with their simulated background load, the jobs running and waiting, every order
 still in the factory with its remaining steps and gates. Gates are expected to take as long as they
 have recently taken (GATE_REVIEW_HOURS until there is history).
+
+The factory does not stop taking orders, and newer work overtakes waiting work (a higher priority, or less
+slack). So besides what is in the factory, both simulate the demand to expect: the orders accepted over the
+last four weeks arrive again, twice in a row (`dispatch.simulation.expected_arrivals`), for their load
+only. Assuming no new order would promise low and normal work too early: in bench/eta_quality.py the ETA at
+acceptance erred by a median 21 % (p90 33 %) of the lead time for low-priority orders, always early; with the
+expected demand 6 % (p90 22 %), about as often late as early. The simulation stops once every order whose date
+is wanted is delivered.
 """
 
 import time
@@ -109,17 +117,45 @@ def _present(now):
     return plans, review_hours
 
 
+def _expected(now, review_hours: float, first_id: int) -> list[simulation.OrderPlan]:
+    """The demand to expect after ``now`` (the module docstring), with ids counting down from ``first_id``."""
+    recent = [
+        simulation.OrderPlan(
+            order_id=order.pk,
+            client_id=order.client_id,
+            priority=PRIORITY_RANK.get(order.priority, 1),
+            deadline=order_due(order),
+            sensitive=order.data_sensitivity == DataSensitivity.SENSITIVE,
+            stages=[[_spec(step) for step in stage.steps.all()] for stage in order.stages.all()],
+            gate_hours=review_hours,
+            arrival=order.accepted_at,
+        )
+        for order in order_selectors.orders_accepted_between(start=now - simulation.EXPECTED_LOOKBACK, end=now)
+        if order.stages.all()
+    ]
+    return simulation.expected_arrivals(recent, now=now, first_id=first_id)
+
+
 def forecast_etas(*, now: datetime | None = None) -> ForecastReport:
     """Predict every in-flight order's delivery and write the ETAs through orders' services."""
     started = time.perf_counter()
     now = now or clock.now()
     pools, background = _pools(now)
-    plans, _hours = _present(now)
+    plans, review_hours = _present(now)
+    in_flight = {plan.order_id for plan in plans}
     result = simulation.simulate(
-        pools=pools, orders=plans, now=now, horizon=HORIZON, background=background, **engine_inputs(now)
+        pools=pools,
+        orders=plans + _expected(now, review_hours, first_id=-1),
+        now=now,
+        horizon=HORIZON,
+        background=background,
+        until_done=in_flight,
+        **engine_inputs(now),
     )
     etas = {
-        order_id: outcome.finished_at for order_id, outcome in result.orders.items() if outcome.finished_at is not None
+        order_id: outcome.finished_at
+        for order_id, outcome in result.orders.items()
+        if order_id in in_flight and outcome.finished_at is not None
     }
     updated = _write_etas(etas)
     return ForecastReport(orders=len(plans), updated=updated, seconds=time.perf_counter() - started)
@@ -175,7 +211,13 @@ def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensi
         )
     )
     result = simulation.simulate(
-        pools=pools, orders=plans, now=start, horizon=HORIZON, background=background, **engine_inputs(start)
+        pools=pools,
+        orders=plans + _expected(start, review_hours, first_id=candidate_id - 1),
+        now=start,
+        horizon=HORIZON,
+        background=background,
+        until_done={candidate_id},
+        **engine_inputs(start),
     )
     outcome = result.orders[candidate_id]
     if outcome.finished_at is None:

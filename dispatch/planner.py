@@ -9,12 +9,16 @@ Pure Python on purpose (no Django, no database), so the same function serves thr
 
 What `plan()` does, in the order it does it:
 
-1. **Ordering.** Fair policy: priority aged by the wait (urgent first; ``Policy.aging_step``, see
-   `dispatch.policy.aged_rank`), then least slack to the deadline, then fair share (the client that used
-   fewer PFLOPS·h recently first), then queue time, then the order. Slack is
-   ``deadline - now - work_remaining / demand`` in hours, counted in whole ``Policy.slack_granularity``
-   steps (1 h by default): a few minutes of slack do not change a job's risk, and without the
-   rounding two jobs of different orders almost never tie, so fair share would never get a say.
+1. **Ordering.** Fair policy: the queue rank, `dispatch.policy.queue_rank` (priority, urgent first, aged
+   by the wait, ``Policy.aging_step``; work at risk, ``Policy.at_risk_slack``, ranks at least high; work
+   that waited the aging bound goes first, oldest first), then least slack to the deadline, then fair
+   share (the client that used fewer PFLOPS·h recently first), then queue time, then the order. Slack is
+   ``deadline - now - work_remaining / demand`` in hours; jobs are compared by their latest start
+   (``deadline - work_remaining / demand``) counted in whole ``Policy.slack_granularity`` steps (1 h by
+   default) of absolute time: a few minutes of slack do not change a job's risk, and without the
+   rounding two jobs of different orders almost never tie, so fair share would never get a say. On a
+   grid of absolute time, not of slack from now, the order of two jobs does not depend on the minute a
+   round runs at, so the tick and a forecast started at any instant rank alike.
    FIFO policy: queue time only.
 2. **Compatibility.** A job runs on a pool of its own kind; a sensitive job only on a trusted in-province
    pool. Only *active* pools take new work; draining pools keep their running jobs, offline pools run
@@ -33,15 +37,16 @@ What `plan()` does, in the order it does it:
    that time. Reservations are per pool, so a reservation made by the sensitive queue also protects its
    head against non-sensitive jobs of the same kind (and vice versa). Without backfill (FIFO, or
    ``Policy(backfill=False)``) nothing overtakes the head of its class.
-5. **Preemption** (fair policy only). A job of priority >= ``Policy.preempt_min_priority`` (high) that has
-   waited at least ``Policy.preempt_after`` and does not fit may evict strictly lower-priority running
-   jobs from one compatible active pool: lowest priority first, then the most recently started, just
-   enough to fit (unneeded victims are given back). Among the pools where that works it takes the one
-   whose victims have the lowest top priority, then the least evicted compute. Pools that hold a
-   reservation are left alone (evicting there could delay the job the reservation protects, which is
-   ahead of the preemptor in the queue). Victims get ``pool_id = None`` and keep their
-   ``work_remaining``: the caller requeues them with their progress; ``Plan.preemptions`` records
-   (victim, preemptor).
+5. **Preemption** (fair policy only). A job of priority >= ``Policy.preempt_min_priority`` (high) that has waited at
+   least ``Policy.preempt_after`` and does not fit may evict strictly lower-priority running jobs from one compatible
+   active pool, except those at risk that rank as high as it (work at risk, ``Policy.at_risk_slack``, ranks high
+   running as waiting: only urgent work evicts it, so a job that started because it was at risk is not thrown out by
+   the next high one): lowest priority first, then the most recently started, just enough to fit (unneeded victims
+   are given back). Among the pools where that works it takes the one whose victims have the lowest top priority,
+   then the least evicted compute. Pools that hold a reservation are left alone (evicting there could delay the job
+   the reservation protects, which is ahead of the preemptor in the queue). Victims get ``pool_id = None`` and keep
+   their ``work_remaining``: the caller requeues them with their progress; ``Plan.preemptions`` records (victim,
+   preemptor).
 6. **Pending reasons and expected starts** for every job that does not start, Slurm style; see the
    reason codes below and `_estimate_starts` for how the expected start is estimated.
 
@@ -60,10 +65,21 @@ import heapq
 import math
 from bisect import insort
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
-from dispatch.policy import AGING_STEP, HIGH, LOW, NORMAL, PRIORITY_RANK, STARVING, URGENT
+from dispatch.policy import (
+    AGING_STEP,
+    AT_RISK_RANK,
+    AT_RISK_SLACK,
+    HIGH,
+    LOW,
+    NORMAL,
+    PRIORITY_RANK,
+    STARVING,
+    URGENT,
+    queue_rank,
+)
 
 __all__ = ["HIGH", "LOW", "NORMAL", "PRIORITY_RANK", "URGENT"]  # priorities as ranks, defined in dispatch.policy
 
@@ -180,6 +196,7 @@ class Policy:
     preempt_min_priority: int = HIGH
     slack_granularity: timedelta = timedelta(hours=1)
     aging_step: timedelta | None = AGING_STEP
+    at_risk_slack: timedelta | None = AT_RISK_SLACK
 
     @property
     def fair(self) -> bool:
@@ -187,9 +204,9 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
-FIFO_POLICY = Policy(ordering=FIFO, backfill=False, preempt_after=None, aging_step=None)
-EDF_BACKFILL_POLICY = Policy(ordering=EDF, preempt_after=None, aging_step=None)
-MULTIFACTOR_POLICY = Policy(ordering=MULTIFACTOR, preempt_after=None, aging_step=None)
+FIFO_POLICY = Policy(ordering=FIFO, backfill=False, preempt_after=None, aging_step=None, at_risk_slack=None)
+EDF_BACKFILL_POLICY = Policy(ordering=EDF, preempt_after=None, aging_step=None, at_risk_slack=None)
+MULTIFACTOR_POLICY = Policy(ordering=MULTIFACTOR, preempt_after=None, aging_step=None, at_risk_slack=None)
 
 
 @dataclass(slots=True)
@@ -423,6 +440,9 @@ def plan(
     preempt_after = policy.preempt_after if fair else None
     granularity = policy.slack_granularity.total_seconds() / 3600.0
     aging = policy.aging_step
+    at_risk = _hours(policy.at_risk_slack)
+    # Work whose latest start (hours on the grid) is before this line is at risk (dispatch.policy.queue_rank).
+    risk_line = -_INF if at_risk is None else _hours_between(now, _SLACK_EPOCH) + at_risk
     result = Plan()
     waiting = result.waiting
 
@@ -442,7 +462,7 @@ def plan(
         entries = []
         for job in queued:
             hours = job.hours
-            entries.append((_fair_key(job, hours, job.queued_at, now, granularity, aging), job, hours))
+            entries.append((_fair_key(job, hours, job.queued_at, now, granularity, aging, risk_line), job, hours))
     elif policy.ordering == EDF:
         entries = [((job.deadline, job.queued_at, job.order_id, job.id), job, job.hours) for job in queued]
     elif policy.ordering == MULTIFACTOR:
@@ -503,7 +523,7 @@ def plan(
             preempt_after is not None
             and job.priority >= policy.preempt_min_priority
             and now - job.queued_at >= preempt_after
-            and _preempt(job, hours, cls, result, victims, placed)
+            and _preempt(job, hours, cls, result, victims, placed, now, at_risk)
         ):
             continue
 
@@ -538,7 +558,7 @@ def plan(
         for victim, preemptor in victims:
             waiting[victim.id] = Waiting(PREEMPTED, None, preemptor.id)
             hours = victim.hours
-            key = _fair_key(victim, hours, now, now, granularity, None)
+            key = _fair_key(victim, hours, now, now, granularity, None, risk_line)
             estimated.append((key, victim, hours, None))
         estimated.sort(key=itemgetter(0))
     if estimate_starts:
@@ -551,17 +571,41 @@ def plan(
     return result
 
 
-def _fair_key(job: JobState, hours: float, queued_at: datetime, now: datetime, granularity: float, aging) -> tuple:
-    """``aging``: the aging step (None: no aging)."""
-    slack = _hours_between(job.deadline, now) - hours
+_SLACK_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)  # the origin of the grid latest starts are counted on
+
+
+def _hours(span: timedelta | None) -> float | None:
+    return None if span is None else span.total_seconds() / 3600.0
+
+
+def _fair_key(
+    job: JobState,
+    hours: float,
+    queued_at: datetime,
+    now: datetime,
+    granularity: float,
+    aging: timedelta | None,
+    risk_line: float,
+) -> tuple:
+    """``aging``: the aging step (None: off); ``risk_line``: see `plan` (-inf: no at-risk rank)."""
+    latest_start = (job.deadline - _SLACK_EPOCH).total_seconds() / 3600.0 - hours
+    # dispatch.policy.queue_rank, inlined: this runs for every waiting job at every planning round
+    # (tests/dispatch/test_planner.py checks that both rank alike).
+    rank = job.priority
+    if aging is not None:
+        waited = now - queued_at
+        if waited >= aging:
+            rank = min(STARVING, rank + waited // aging)
+    if rank < AT_RISK_RANK and latest_start < risk_line:
+        rank = AT_RISK_RANK
+    if rank == STARVING:
+        # Waited the aging bound: no work queued after it goes first, so these go by queue time alone.
+        return (-rank, 0, 0.0, queued_at, job.order_id, job.id)
     if granularity > 0:
-        slack = math.floor(slack / granularity)
+        latest_start = math.floor(latest_start / granularity)
     # The order breaks the last tie: it names the job alike in the tick and in the simulation (an order has
     # one active job at a time), where job ids differ.
-    # dispatch.policy.aged_rank, inlined: this runs for every waiting job at every planning round.
-    waited = now - queued_at
-    rank = job.priority if aging is None or waited < aging else min(STARVING, job.priority + waited // aging)
-    return (-rank, slack, job.client_recent_usage, queued_at, job.order_id, job.id)
+    return (-rank, latest_start, job.client_recent_usage, queued_at, job.order_id, job.id)
 
 
 def _multifactor_scores(queued: list[JobState], now: datetime):
@@ -580,8 +624,17 @@ def _multifactor_scores(queued: list[JobState], now: datetime):
     return score
 
 
-def _preempt(job: JobState, hours: float, cls: _Class, result: Plan, victims: list, placed: set) -> bool:
-    """Evict just enough strictly lower-priority work from one pool for ``job``; place it there."""
+def _preempt(
+    job: JobState,
+    hours: float,
+    cls: _Class,
+    result: Plan,
+    victims: list,
+    placed: set,
+    now: datetime,
+    at_risk: float | None,
+) -> bool:
+    """Evict just enough strictly lower-ranked work from one pool for ``job``; place it there."""
     demand, priority = job.demand, job.priority
     failed = cls.preempt_failed.get(priority)
     if failed is not None and demand >= failed:
@@ -592,7 +645,14 @@ def _preempt(job: JobState, hours: float, cls: _Class, result: Plan, victims: li
             continue
         need = demand - pool.free
         # Jobs placed in this round just had their turn (an aged job can come before its preemptor): never victims.
-        candidates = [(j, h) for j, h in pool.running if j.priority < priority and j.id not in placed]
+        # Work at risk ranks high (dispatch.policy.queue_rank) while it runs, too: only urgent work evicts it.
+        candidates = [
+            (j, h)
+            for j, h in pool.running
+            if j.priority < priority
+            and j.id not in placed
+            and queue_rank(j.priority, 0.0, _hours_between(j.deadline, now) - h, None, at_risk) < priority
+        ]
         if not candidates or sum(j.demand for j, _ in candidates) + _EPS < need:
             continue
         # Lowest priority first, then the most recently started (then the later order, for a tie that does

@@ -7,9 +7,16 @@ so everything the planner is fed that is not a plain fact of the database is def
 * **Priorities** as ranks, and **aging**: a waiting job ranks one higher for every ``AGING_STEP`` it has
   waited, up to ``STARVING``, one above urgent. So low-priority work cannot be passed over for ever: after
   ``AGING_BOUND`` (four steps, 72 h) no work queued after it is ordered ahead of it, urgent work included;
-  it heads its queue and holds the reservation that backfill and preemption respect. Aging orders the
-  queue only: whether a job may preempt, and which jobs it may evict, go by the priority its order was
-  given (an aged job preempts nobody).
+  it heads its queue and holds the reservation that backfill and preemption respect (jobs that reached
+  STARVING go among themselves by queue time, oldest first). Aging orders the queue only: whether a job
+  may preempt, and which jobs it may evict, go by the priority its order was given (an aged job preempts
+  nobody).
+* **Work at risk** ranks at least ``AT_RISK_RANK`` (high): a waiting job whose slack to its step's
+  deadline is under ``AT_RISK_SLACK`` competes with high-priority work by slack instead of waiting behind
+  all of it, and while it runs only urgent work may evict it. Priority still decides among work that has
+  time to spare. Without this, high-priority work with weeks in hand kept normal and low work from its
+  date (bench/year.py, same arrivals: 97.3 % on time before, 99.8 % after; at 900 models a year 81.4 %
+  before, 91.6 % after). Like aging, it orders the queue only.
 * **Per-step deadlines**: the latest finish of a step that still lets its order meet its due date at
   nominal speed (the due date minus the hours of every later step and gate), so "least slack first"
   ranks steps by the risk to their order, not by their own length.
@@ -39,6 +46,8 @@ AGING_STEP = timedelta(hours=18)
 # How long at most low-priority work is passed over: four steps take it from low to STARVING.
 # bench/year.py prints the longest a low job waited before it started or headed its queue against it.
 AGING_BOUND = AGING_STEP * (STARVING - LOW)
+AT_RISK_SLACK = timedelta(hours=72)
+AT_RISK_RANK = HIGH
 USAGE_HALF_LIFE = timedelta(days=7)
 # Finished work older than this many half-lives weighs under 0.1 % and is not read at all.
 USAGE_HORIZON = USAGE_HALF_LIFE * 10
@@ -47,16 +56,21 @@ BACKGROUND_STEP = timedelta(minutes=15)
 _GRID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def aged_rank(priority: int, queued_at: datetime, now: datetime, step: timedelta | None = AGING_STEP) -> int:
-    """The rank a waiting job is ordered by: its priority, one higher for every ``step`` waited, at most STARVING."""
-    if step is None:
-        return priority
-    return rank_after(priority, (now - queued_at).total_seconds(), step.total_seconds())
-
-
 def rank_after(priority: int, waited: float, step: float) -> int:
-    """`aged_rank` with the wait and the step as numbers in one unit, for the planner's and simulation's loops."""
+    """The aged rank after ``waited`` (in the unit of ``step``): one higher per step waited, at most STARVING."""
     return min(max(STARVING, priority), priority + max(0, int(waited // step)))
+
+
+def queue_rank(priority: int, waited: float, slack: float, aging_step: float | None, at_risk: float | None) -> int:
+    """The rank a waiting job is ordered by: aged (`rank_after`), and at least AT_RISK_RANK when at risk.
+
+    ``waited``, ``slack`` (hours to the step's deadline beyond the job's own run) and the two policy
+    parameters in hours; None turns aging or the at-risk rank off.
+    """
+    rank = priority if aging_step is None or waited < aging_step else rank_after(priority, waited, aging_step)
+    if at_risk is not None and rank < AT_RISK_RANK and slack < at_risk:
+        return AT_RISK_RANK
+    return rank
 
 
 def step_deadlines(*, due: datetime, stage_hours: Sequence[Sequence[float]], gate_hours: float) -> list[list[datetime]]:

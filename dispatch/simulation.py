@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -56,6 +56,13 @@ from dispatch import policy as engine
 from dispatch.planner import ACTIVE, DEFAULT_POLICY, EDF, MULTIFACTOR, JobState, Policy, PoolState, plan
 
 _FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH = range(6)
+_INF = math.inf
+
+# The demand a forecast expects (`expected_arrivals`): the last four weeks of arrivals, twice over. Work that
+# would arrive later than eight weeks ahead seldom overtakes an order already in the factory: replaying them
+# three or four times moved bench/eta_quality.py's errors by under half a point, at twice the cost.
+EXPECTED_LOOKBACK = timedelta(days=28)
+EXPECTED_REPLAYS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +178,11 @@ class SimulationResult:
     preemption_log: list[tuple[datetime, int, int]] = field(default_factory=list)  # (at, victim order, by order)
     start_log: list[tuple[datetime, int, int]] = field(default_factory=list)  # (at, order, pool) of every start
     wait_log: list[tuple[datetime, int, float]] = field(default_factory=list)  # (start, priority, hours queued)
-    # (when, priority, hours queued) when a waiting job first started or held its queue's reservation: how long
-    # newer work could be ordered ahead of it (the aging bound, dispatch.policy.AGING_BOUND, caps it)
-    passed_over_log: list[tuple[datetime, int, float]] = field(default_factory=list)
+    # (when, priority, hours queued, hours passed over) when a waiting job first started or held its queue's
+    # reservation. Passed over: how long newer work could be ordered ahead of it, which the aging bound
+    # (dispatch.policy.AGING_BOUND) caps; the wait beyond the bound behind older work that had itself waited
+    # the bound is not counted (that work goes first, oldest first).
+    passed_over_log: list[tuple[datetime, int, float, float]] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)  # one per ``snapshot_at`` instant within the period
 
     @property
@@ -280,6 +289,7 @@ class _Simulator:
         month_start=None,
         tick=None,
         snapshot_at=(),
+        until_done=None,
     ):
         self.start = now
         self.policy = policy
@@ -319,6 +329,7 @@ class _Simulator:
         self.held: set = set()
         self.month_event = None  # the month whose turn is already in the heap
         self.aging = policy.aging_step.total_seconds() / 3600.0 if policy.fair and policy.aging_step else None
+        self.at_risk = policy.at_risk_slack.total_seconds() / 3600.0 if policy.fair and policy.at_risk_slack else None
         self.heap: list = []
         self.seq = 0
         # kind -> job id -> (job, order, rank); the rank orders the jobs that do not fit, see _relevant.
@@ -328,13 +339,14 @@ class _Simulator:
         self.background_at: dict[str, datetime] = {}  # kind -> the background step its pools' load is of
         self.dirty: set[str] = set()  # kinds to plan at the current time
         self.next_job_id = 1
+        self.awaited = set(until_done) if until_done is not None else None  # orders whose finish ends the run
         self.t = 0.0
         self.replan_pending = False
         self.used_pflops_hours = 0.0
         self.preemption_log: list[tuple[datetime, int, int]] = []
         self.start_log: list[tuple[datetime, int, int]] = []
         self.wait_log: list[tuple[datetime, int, float]] = []
-        self.passed_over_log: list[tuple[datetime, int, float]] = []
+        self.passed_over_log: list[tuple[datetime, int, float, float]] = []
         self.at_head: set[tuple[int, datetime]] = set()  # queue spells (job id, queued at) already at the head
         self.plans = 0
         self.outcomes: dict[int, OrderOutcome] = {}
@@ -524,6 +536,8 @@ class _Simulator:
         if order.stage >= len(order.spec.stages):
             order.outcome.finished_at = now
             del self.active[order.spec.order_id]
+            if self.awaited is not None:
+                self.awaited.discard(order.spec.order_id)
             return
         order.outcome.stages[order.stage].entered_at = now
         self._step_ready(order)
@@ -534,7 +548,17 @@ class _Simulator:
         spell = (job.id, job.queued_at)
         if spell not in self.at_head:
             self.at_head.add(spell)
-            self.passed_over_log.append((now, job.priority, (now - job.queued_at).total_seconds() / 3600.0))
+            waited = (now - job.queued_at).total_seconds() / 3600.0
+            passed_over = waited
+            if self.aging is not None and job.priority < engine.STARVING:
+                bound = self.aging * (engine.STARVING - job.priority)
+                queued = (job.queued_at - self.start).total_seconds() / 3600.0
+                # Work of its queue that is older than a job past its bound has waited the bound too.
+                if waited > bound and any(
+                    e[0].sensitive == job.sensitive and e[3] < queued for e in self.queued[job.kind].values()
+                ):
+                    passed_over = bound
+            self.passed_over_log.append((now, job.priority, waited, passed_over))
 
     def _refresh_background(self, kind: str, now: datetime) -> None:
         if self.background is None:
@@ -577,25 +601,33 @@ class _Simulator:
                 others[bool(job.sensitive)].append(entry)
         if not picked:
             return []
-        t, aging = self.t, self.aging
+        t, aging, at_risk = self.t, self.aging, self.at_risk
         for entries in others.values():
             if not entries:
                 continue
             if self.policy.fair:
-                # The best-ranked by aged priority, then slack (dispatch.policy.rank_after, inlined: this runs
-                # over every waiting job at every planning round).
-                if aging is None:
-                    ranks = [e[0].priority for e in entries]
-                else:
-                    cap, fresh = engine.STARVING, t - aging  # queued after ``fresh``: not aged yet
-                    ranks = [
-                        e[0].priority if e[3] > fresh else min(cap, e[0].priority + int((t - e[3]) // aging))
-                        for e in entries
-                    ]
+                # The best-ranked, then the least slack, or the oldest among work that waited the aging bound.
+                # The rank is dispatch.policy.queue_rank's, inlined: this runs over every waiting job at every
+                # planning round. e[2] - t is the slack now, e[3] the queue time.
+                cap, high = engine.STARVING, engine.AT_RISK_RANK
+                fresh = t - aging if aging is not None else _INF  # queued after ``fresh``: not aged yet
+                risk_line = t + at_risk if at_risk is not None else -_INF  # e[2] under it: at risk
+                ranks = []
+                for e in entries:
+                    rank = e[0].priority
+                    if e[3] <= fresh:
+                        rank = min(cap, rank + int((t - e[3]) // aging))
+                    if rank < high and e[2] < risk_line:
+                        rank = high
+                    ranks.append(rank)
                 top = max(ranks)
-                near = min(e[2] for e, rank in zip(entries, ranks, strict=True) if rank == top)
-                near += 2 * self.slack_step + 1e-6
-                picked.extend(e[0] for e, rank in zip(entries, ranks, strict=True) if rank == top and e[2] <= near)
+                tops = [e for e, rank in zip(entries, ranks, strict=True) if rank == top]
+                if top == cap:
+                    oldest = min(e[3] for e in tops) + 1e-6
+                    picked.extend(e[0] for e in tops if e[3] <= oldest)
+                else:
+                    near = min(e[2] for e in tops) + 2 * self.slack_step + 1e-6
+                    picked.extend(e[0] for e in tops if e[2] <= near)
             else:
                 best = min(e[2] for e in entries)
                 picked.extend(e[0] for e in entries if e[2] == best)
@@ -698,7 +730,7 @@ class _Simulator:
                 if not self.replan_pending and any(self.queued.values()):
                     self._push(self.t + self.replan_hours, _REPLAN, None)
                     self.replan_pending = True
-            if not heap:
+            if not heap or (self.awaited is not None and not self.awaited):
                 break
             t = heap[0][0]
             if self.snapshot_hours:
@@ -758,6 +790,43 @@ class _Simulator:
         return total
 
 
+def expected_arrivals(
+    recent: Sequence[OrderPlan],
+    *,
+    now: datetime,
+    first_id: int,
+    lookback: timedelta = EXPECTED_LOOKBACK,
+    replays: int = EXPECTED_REPLAYS,
+) -> list[OrderPlan]:
+    """The demand to expect after ``now``: the orders that arrived over ``lookback`` before it, replayed.
+
+    ``recent`` are whole orders (from their first step) with their arrival and deadline; each arrival in
+    [now - lookback, now) comes again ``lookback`` later, ``replays`` times, with its deadline shifted alike.
+    They get ids counting down from ``first_id`` (negative ids, so they never meet a real order's).
+    """
+    expected = []
+    order_id = first_id
+    for past in sorted(recent, key=lambda p: (p.arrival, p.order_id)):
+        if not now - lookback <= past.arrival < now:
+            continue
+        for n in range(1, replays + 1):
+            shift = lookback * n
+            expected.append(
+                OrderPlan(
+                    order_id=order_id,
+                    client_id=past.client_id,
+                    priority=past.priority,
+                    deadline=past.deadline + shift,
+                    sensitive=past.sensitive,
+                    stages=past.stages,
+                    gate_hours=past.gate_hours,
+                    arrival=past.arrival + shift,
+                )
+            )
+            order_id -= 1
+    return expected
+
+
 def simulate(
     *,
     pools: list[PoolState],
@@ -775,6 +844,7 @@ def simulate(
     month_start: Callable[[datetime], datetime] | None = None,
     tick: timedelta | None = None,
     snapshot_at: Sequence[datetime] = (),
+    until_done: Collection[int] | None = None,
 ) -> SimulationResult:
     """Simulate ``orders`` on ``pools`` from ``now`` until all are finished or ``horizon`` has passed.
 
@@ -788,7 +858,9 @@ def simulate(
     holds. ``tick``: run in tick mode, exactly as the dispatch tick of that period decides (see `_Simulator`).
     ``snapshot_at``: instants
     at which to record the state as a `Snapshot` in ``result.snapshots`` (in time order; an instant
-    before ``now`` is taken at ``now``, one after the horizon is not taken). The inputs are not modified.
+    before ``now`` is taken at ``now``, one after the horizon is not taken). ``until_done``: order ids; the
+    simulation stops as soon as all of them are finished (the others, e.g. expected arrivals, are there for
+    their load only). The inputs are not modified.
     """
     return _Simulator(
         pools=pools,
@@ -806,4 +878,5 @@ def simulate(
         month_start=month_start,
         tick=tick,
         snapshot_at=snapshot_at,
+        until_done=until_done,
     ).run()

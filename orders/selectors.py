@@ -1,6 +1,7 @@
 """Reads of orders for pages, the API and the apps above. Each returns its joins ready (no N+1)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
@@ -112,31 +113,44 @@ def order_steps(*, order: Order, ids) -> list[OrderStep]:
     return list(OrderStep.objects.filter(stage__order=order, pk__in=ids))
 
 
+def _with_stages(orders):
+    """What the forecast reads of an order: its figures, and its stages and steps in order."""
+    return orders.only(
+        "pk",
+        "client_id",
+        "priority",
+        "status",
+        "data_sensitivity",
+        "promised_delivery",
+        "requested_delivery",
+        "accepted_at",
+        "created_at",
+        "eta",
+    ).prefetch_related(
+        Prefetch(
+            "stages",
+            queryset=OrderStage.objects.order_by("position").prefetch_related(
+                Prefetch("steps", queryset=OrderStep.objects.order_by("position"))
+            ),
+        )
+    )
+
+
 def orders_in_flight() -> list[Order]:
     """Orders the factory is working on (accepted, in production, at a gate), with stages and steps."""
     return list(
-        Order.objects.filter(status__in=(OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW))
-        .only(
-            "pk",
-            "client_id",
-            "priority",
-            "status",
-            "data_sensitivity",
-            "promised_delivery",
-            "requested_delivery",
-            "accepted_at",
-            "created_at",
-            "eta",
-        )
-        .prefetch_related(
-            Prefetch(
-                "stages",
-                queryset=OrderStage.objects.order_by("position").prefetch_related(
-                    Prefetch("steps", queryset=OrderStep.objects.order_by("position"))
-                ),
+        _with_stages(
+            Order.objects.filter(
+                status__in=(OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW)
             )
         )
     )
+
+
+def orders_accepted_between(*, start: datetime, end: datetime) -> list[Order]:
+    """Orders accepted in [start, end) and not cancelled, whatever became of them since, with stages and steps."""
+    accepted = Order.objects.filter(accepted_at__gte=start, accepted_at__lt=end).exclude(status=OrderStatus.CANCELLED)
+    return list(_with_stages(accepted.order_by("accepted_at", "pk")))
 
 
 def recent_gate_review_hours(*, limit: int = 200) -> float | None:

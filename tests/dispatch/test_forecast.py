@@ -9,7 +9,8 @@ from dispatch import forecast, services
 from dispatch.models import Preemption
 from factory import clock
 from factory.catalog.models import ProcessStep
-from orders.models import OrderStatus
+from orders import selectors as order_selectors
+from orders.models import Order, OrderStatus
 from orders.quotes import quote
 from tests.factories import compute_pool, order_at
 
@@ -75,6 +76,41 @@ def test_a_busy_factory_promises_a_later_date_than_an_idle_one(ops_user):
 
     assert busy.promised_delivery > idle.promised_delivery
     assert busy.estimated_cost == idle.estimated_cost > 0
+
+
+def test_a_quote_expects_the_orders_of_the_last_four_weeks_to_come_again(ops_user):
+    # Each pool fits the largest step of its kind, one at a time.
+    _factory(*(_largest_demand(kind) for kind in ("data_processing", "training", "inference")))
+    fields = {"product_type": "model", "size": "large", "priority": "normal", "data_sensitivity": "internal"}
+    quiet = quote(**fields)
+    recent = [
+        order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, actor=ops_user, product_type="model", priority="high")
+        for _ in range(4)
+    ]
+    # Delivered since, so not in the factory: only as the demand to expect.
+    Order.objects.filter(pk__in=[order.pk for order in recent]).update(
+        status=OrderStatus.DELIVERED, accepted_at=clock.now() - timedelta(days=27)
+    )
+
+    expecting = quote(**fields)
+
+    assert expecting.promised_delivery > quiet.promised_delivery
+
+
+def test_the_expected_demand_gets_no_eta_and_a_cancelled_order_is_not_expected_again(ops_user):
+    _factory()
+    in_flight = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset")
+    cancelled = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="model", priority="high")
+    Order.objects.filter(pk=cancelled.pk).update(status=OrderStatus.CANCELLED, eta=None)
+    delivered = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="model", priority="high")
+    Order.objects.filter(pk=delivered.pk).update(status=OrderStatus.DELIVERED, eta=None)
+
+    report = forecast.forecast_etas()
+
+    assert report.orders == report.updated == 1
+    assert Order.objects.exclude(eta=None).get().pk == in_flight.pk
+    recent = order_selectors.orders_accepted_between(start=clock.now() - timedelta(days=28), end=clock.now())
+    assert {order.pk for order in recent} == {in_flight.pk, delivered.pk}
 
 
 def test_without_pools_a_quote_falls_back_to_the_catalogs_nominal_figures():

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch.planner import (
+    _SLACK_EPOCH,
     DEFAULT_POLICY,
     DRAINING,
     EDF_BACKFILL_POLICY,
@@ -31,9 +32,10 @@ from dispatch.planner import (
     JobState,
     Policy,
     PoolState,
+    _fair_key,
     plan,
 )
-from dispatch.policy import AGING_BOUND, AGING_STEP
+from dispatch.policy import AGING_BOUND, AGING_STEP, AT_RISK_SLACK, queue_rank
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -674,7 +676,7 @@ def test_planning_five_thousand_jobs_on_fifty_pools_takes_well_under_a_second():
 
 def test_a_low_priority_job_that_waited_two_aging_steps_goes_before_new_normal_work():
     waited = job(priority=LOW, queued_ago=AGING_STEP * 2 + timedelta(minutes=1), due_in=timedelta(days=30))
-    fresh = job(priority=NORMAL, due_in=timedelta(days=2))
+    fresh = job(priority=NORMAL, due_in=timedelta(days=20))
 
     result = run([pool(1, capacity=10)], [fresh, waited])
 
@@ -690,6 +692,37 @@ def test_a_job_that_waited_the_aging_bound_goes_before_newer_urgent_work_but_pre
 
     assert result.placements == [(starving.id, 1)]
     assert result.preemptions == []
+
+
+def test_work_that_waited_the_aging_bound_goes_oldest_first_whatever_its_slack():
+    older = job(priority=LOW, queued_ago=AGING_BOUND + timedelta(hours=5), due_in=timedelta(days=20), demand=10)
+    newer = job(priority=NORMAL, queued_ago=AGING_BOUND, due_in=timedelta(hours=30), demand=10)
+
+    result = run([pool(1, capacity=10)], [newer, older])
+
+    assert result.placements == [(older.id, 1)]
+
+
+def test_normal_work_at_risk_goes_before_high_priority_work_with_time_to_spare():
+    relaxed_high = job(priority=HIGH, due_in=timedelta(days=20), demand=10)
+    at_risk = job(priority=NORMAL, due_in=AT_RISK_SLACK, demand=10)  # less than AT_RISK_SLACK after its 2 h
+
+    result = run([pool(1, capacity=10)], [relaxed_high, at_risk])
+
+    assert result.placements == [(at_risk.id, 1)]
+
+
+def test_among_work_at_risk_urgent_still_comes_first_and_high_priority_wins_with_time_to_spare():
+    urgent = job(priority=URGENT, due_in=timedelta(days=2), demand=10)
+    at_risk = job(priority=NORMAL, due_in=timedelta(hours=20), demand=10)
+    spare_normal = job(priority=NORMAL, due_in=timedelta(days=10), demand=10)
+    spare_high = job(priority=HIGH, due_in=timedelta(days=20), demand=10)
+
+    urgent_first = run([pool(1, capacity=10)], [at_risk, urgent])
+    high_first = run([pool(1, capacity=10)], [spare_normal, spare_high])
+
+    assert urgent_first.placements == [(urgent.id, 1)]
+    assert high_first.placements == [(spare_high.id, 1)]
 
 
 def test_a_job_placed_in_this_round_is_never_preempted_in_the_same_round():
@@ -719,3 +752,23 @@ def test_multifactor_weighs_age_priority_and_fair_share():
 
     # Fair share (2,000 * ~1 against 2,000 * ~0) outweighs one priority step (2,000 / 3).
     assert result.placements == [(light_normal.id, 1)]
+
+
+def test_the_planner_ranks_waiting_work_as_the_policy_defines_it():
+    # The planner inlines dispatch.policy.queue_rank (it runs for every waiting job at every round).
+    rng = random.Random(7)
+    step, risk = AGING_STEP.total_seconds() / 3600, AT_RISK_SLACK.total_seconds() / 3600
+    risk_line = (NOW - _SLACK_EPOCH).total_seconds() / 3600 + risk
+    for _ in range(500):
+        waiting = job(
+            priority=rng.choice((LOW, NORMAL, HIGH, URGENT)),
+            queued_ago=timedelta(hours=rng.uniform(0, 100)),
+            due_in=timedelta(hours=rng.uniform(-20, 200)),
+            hours=rng.uniform(0.5, 30),
+        )
+        waited = (NOW - waiting.queued_at).total_seconds() / 3600
+        slack = (waiting.deadline - NOW).total_seconds() / 3600 - waiting.hours
+
+        key = _fair_key(waiting, waiting.hours, waiting.queued_at, NOW, 1.0, AGING_STEP, risk_line)
+
+        assert -key[0] == queue_rank(waiting.priority, waited, slack, step, risk)

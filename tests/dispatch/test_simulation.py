@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch.planner import FIFO_POLICY, LOW, NORMAL, URGENT, Policy, PoolState
-from dispatch.simulation import OrderPlan, StepSpec, simulate, step_deadlines
+from dispatch.simulation import OrderPlan, StepSpec, expected_arrivals, simulate, step_deadlines
 
 NOW = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -219,3 +219,36 @@ def test_simulation_leaves_its_inputs_untouched():
 
     assert pools == pools_before
     assert orders == orders_before
+
+
+# --- The demand a forecast expects ---------------------------------------------------------------------------
+
+
+def test_the_arrivals_of_the_lookback_come_again_each_lookback_later_with_their_deadlines():
+    day = 24 * H
+    recent = [
+        order(1, [step(2)], arrival=NOW - 30 * day, due=5 * day),  # before the lookback: not expected again
+        order(2, [step(3)], arrival=NOW - 10 * day, due=6 * day, priority=URGENT),
+        order(3, [step(4)], arrival=NOW - day, due=7 * day),
+    ]
+
+    expected = expected_arrivals(recent, now=NOW, first_id=-5, lookback=28 * day, replays=2)
+
+    assert [(plan.order_id, plan.arrival - NOW, plan.deadline - plan.arrival) for plan in expected] == [
+        (-5, 18 * day, 6 * day),
+        (-6, 46 * day, 6 * day),
+        (-7, 27 * day, 7 * day),
+        (-8, 55 * day, 7 * day),
+    ]
+    assert [plan.priority for plan in expected] == [URGENT, URGENT, NORMAL, NORMAL]
+    assert all(plan.current_stage_index == 0 and plan.current_job_progress == 0 for plan in expected)
+
+
+def test_a_simulation_asked_for_some_orders_stops_once_they_are_delivered():
+    short, long = order(1, [step(2)]), order(2, [step(50)], arrival=NOW + H)
+
+    result = sim([pool(1, capacity=20)], [short, long], until_done={1})
+
+    assert result.orders[1].finished_at == NOW + 2 * H
+    assert result.orders[2].finished_at is None
+    assert result.ended_at == NOW + 2 * H
