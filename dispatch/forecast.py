@@ -7,11 +7,12 @@ have recently taken (GATE_REVIEW_HOURS until there is history).
 
 The factory does not stop taking orders, and newer work overtakes waiting work (a higher priority, or less
 slack). So besides what is in the factory, both simulate the demand to expect: the orders accepted over the
-last four weeks arrive again, twice in a row (`dispatch.simulation.expected_arrivals`), for their load
-only. Assuming no new order would promise low and normal work too early: in bench/eta_quality.py the ETA at
-acceptance erred by a median 21 % (p90 33 %) of the lead time for low-priority orders, always early; with the
-expected demand 6 % (p90 22 %), about as often late as early. The simulation stops once every order whose date
-is wanted is delivered.
+last four weeks arrive again, twice in a row (`dispatch.simulation.expected_arrivals`), for their load only.
+Assuming no new order would come promised low and normal work too early: in bench/eta_quality.py (300 orders
+of a simulated year) the ETA at acceptance erred by a median 21 % (p90 33 %) of the lead time for low-priority
+orders and 6 % (p90 19 %) for normal ones, nearly always early; with the expected demand 5 % (p90 22 %)
+and 3 % (p90 12 %), as often late as early. It costs: a forecast simulates about three times as many orders. The
+simulation stops once every order whose date is wanted is delivered.
 """
 
 import time

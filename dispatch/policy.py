@@ -56,18 +56,16 @@ BACKGROUND_STEP = timedelta(minutes=15)
 _GRID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def rank_after(priority: int, waited: float, step: float) -> int:
-    """The aged rank after ``waited`` (in the unit of ``step``): one higher per step waited, at most STARVING."""
-    return min(max(STARVING, priority), priority + max(0, int(waited // step)))
-
-
 def queue_rank(priority: int, waited: float, slack: float, aging_step: float | None, at_risk: float | None) -> int:
-    """The rank a waiting job is ordered by: aged (`rank_after`), and at least AT_RISK_RANK when at risk.
+    """The rank a waiting job is ordered by: its priority, one higher for every ``aging_step`` waited (at most
+    STARVING), and at least AT_RISK_RANK when its slack is under ``at_risk``.
 
     ``waited``, ``slack`` (hours to the step's deadline beyond the job's own run) and the two policy
     parameters in hours; None turns aging or the at-risk rank off.
     """
-    rank = priority if aging_step is None or waited < aging_step else rank_after(priority, waited, aging_step)
+    rank = priority
+    if aging_step is not None and waited >= aging_step:
+        rank = min(STARVING, priority + int(waited // aging_step))
     if at_risk is not None and rank < AT_RISK_RANK and slack < at_risk:
         return AT_RISK_RANK
     return rank
