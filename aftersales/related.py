@@ -5,7 +5,8 @@ from django.utils.translation import gettext as _
 
 from aftersales import selectors
 from aftersales.display import STATUS_TONE
-from aftersales.services import DELIVERED_STATUSES, is_ticket_staff
+from aftersales.services import is_ticket_staff
+from orders.models import HANDED_OVER_STATUSES
 from orders.related import CLIENT, RelatedRecord, RelatedSection
 
 
@@ -34,7 +35,7 @@ def tickets_section(*, user, order, audience) -> RelatedSection | None:
             )
         )
     actions = []
-    if order.status in DELIVERED_STATUSES:
+    if order.status in HANDED_OVER_STATUSES:
         actions.append((f"{reverse(f'{prefix}:new')}?order={order.pk}", _("Open a ticket")))
     return RelatedSection(
         key="tickets",

@@ -27,9 +27,9 @@ from aftersales.models import (
     TicketMessage,
     TicketStatus,
 )
-from aftersales.services import DELIVERED_STATUSES, is_ticket_staff
+from aftersales.services import is_ticket_staff
 from orders.access import organization_of
-from orders.models import ClientMembership, Order
+from orders.models import HANDED_OVER_STATUSES, ClientMembership, Order
 
 
 def tickets() -> QuerySet[Ticket]:
@@ -90,7 +90,7 @@ def ticket_detail(*, user, pk) -> Ticket:
 
 def orders_open_to_tickets(user) -> QuerySet[Order]:
     """Delivered orders on which `user` may open a ticket: their organization's, or any for staff."""
-    orders = Order.objects.filter(status__in=DELIVERED_STATUSES).select_related("client").order_by("-delivered_at")
+    orders = Order.objects.filter(status__in=HANDED_OVER_STATUSES).select_related("client").order_by("-delivered_at")
     if is_ticket_staff(user):
         return orders
     organization = organization_of(user)

@@ -30,14 +30,13 @@ from aftersales.models import (
 from factory import clock, roles, submissions
 from orders import services as order_services
 from orders.access import organization_of
-from orders.models import Order, OrderStatus
+from orders.models import HANDED_OVER_STATUSES, Order
 
 TICKET_ROLES = (roles.AFTERSALES, roles.OPERATIONS)
 SUBJECT_MAX = 200
 BODY_MAX = 5000
 COMMENT_MAX = 2000
 # Orders the client has received: only these can have tickets.
-DELIVERED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.CLOSED)
 
 # Where a ticket may go from each status. Resolved tickets reopen (in progress) or close; closed is final.
 TRANSITIONS = {
@@ -228,7 +227,7 @@ def ticket_open(
     staff = is_ticket_staff(actor)
     if not staff and not _is_client_of(actor, order):
         raise TicketActionNotPermitted(_("Only the client or after-sales and operations staff can open tickets."))
-    if order.status not in DELIVERED_STATUSES:
+    if order.status not in HANDED_OVER_STATUSES:
         raise TicketInvalid(
             _("Tickets can be opened on delivered orders only; %(reference)s is %(status)s.")
             % {"reference": order.reference, "status": order.get_status_display().lower()},

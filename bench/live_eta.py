@@ -514,13 +514,12 @@ class Harness:
                     self.cohort_left -= 1
 
     def _forecast(self, moment: datetime) -> None:
-        from orders.models import Order, OrderStatus
+        from orders.models import IN_FLIGHT_STATUSES, Order
 
         started = time.perf_counter()
         report = self.forecast.forecast_etas(now=moment)
         self.forecast_seconds.append((report.orders, time.perf_counter() - started))
-        open_statuses = (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW)
-        for order_id, eta in Order.objects.filter(status__in=open_statuses).values_list("pk", "eta"):
+        for order_id, eta in Order.objects.filter(status__in=IN_FLIGHT_STATUSES).values_list("pk", "eta"):
             tracked = self.tracked.get(order_id)
             if tracked is not None and eta is not None:
                 tracked.etas.append((moment, eta))

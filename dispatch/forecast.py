@@ -10,9 +10,10 @@ slack). So besides what is in the factory, both simulate the demand to expect: t
 last four weeks arrive again, twice in a row (`dispatch.simulation.expected_arrivals`), for their load only.
 Assuming no new order would come promised low and normal work too early: in bench/eta_quality.py (300 orders
 of a simulated year) the ETA at acceptance erred by a median 21 % (p90 33 %) of the lead time for low-priority
-orders and 6 % (p90 19 %) for normal ones, nearly always early; with the expected demand 5 % (p90 22 %)
-and 3 % (p90 12 %), as often late as early. It costs: a forecast simulates about three times as many orders. The
-simulation stops once every order whose date is wanted is delivered.
+orders and 6 % (p90 19 %) for normal ones, nearly always early; with the expected demand 5 % (p90 22 %) and
+3 % (p90 12 %), as often late as early. It costs: a forecast simulates about three times as many orders, so
+above `FORECAST_EXPECTED_DEMAND_UP_TO` orders in flight (300) it is left out. The simulation stops once every
+order whose date is wanted is delivered.
 """
 
 import time
@@ -118,8 +119,10 @@ def _present(now):
     return plans, review_hours
 
 
-def _expected(now, review_hours: float, first_id: int) -> list[simulation.OrderPlan]:
+def _expected(now, review_hours: float, first_id: int, in_flight: int) -> list[simulation.OrderPlan]:
     """The demand to expect after ``now`` (the module docstring), with ids counting down from ``first_id``."""
+    if in_flight > settings.FORECAST_EXPECTED_DEMAND_UP_TO:
+        return []
     recent = [
         simulation.OrderPlan(
             order_id=order.pk,
@@ -146,7 +149,7 @@ def forecast_etas(*, now: datetime | None = None) -> ForecastReport:
     in_flight = {plan.order_id for plan in plans}
     result = simulation.simulate(
         pools=pools,
-        orders=plans + _expected(now, review_hours, first_id=-1),
+        orders=plans + _expected(now, review_hours, first_id=-1, in_flight=len(plans)),
         now=now,
         horizon=HORIZON,
         background=background,
@@ -213,7 +216,7 @@ def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensi
     )
     result = simulation.simulate(
         pools=pools,
-        orders=plans + _expected(start, review_hours, first_id=candidate_id - 1),
+        orders=plans + _expected(start, review_hours, first_id=candidate_id - 1, in_flight=len(plans)),
         now=start,
         horizon=HORIZON,
         background=background,

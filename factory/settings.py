@@ -330,6 +330,10 @@ DEMO_MODE = env.bool("DEMO_MODE", default=False)
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="factory-demo")
 # Hours a security gate is expected to take, used by the nominal ETA until there is review history.
 GATE_REVIEW_HOURS = env.int("GATE_REVIEW_HOURS", default=24)
+# ETAs and quotes simulate the demand to expect (the orders of the last four weeks, again): far closer ETAs
+# for low and normal work, at three to four times the forecast's time (dispatch/forecast.py). With more
+# orders in flight than this they do not, so that the forecast stays well within its task's time limit.
+FORECAST_EXPECTED_DEMAND_UP_TO = env.int("FORECAST_EXPECTED_DEMAND_UP_TO", default=300)
 # CNY per PFLOPS·h used for quotes before a pool is chosen.
 NOMINAL_PRICE_PER_PFLOPS_HOUR = env.str("NOMINAL_PRICE_PER_PFLOPS_HOUR", default="30.00")
 # Resolved tickets the client neither confirms nor reopens close on their own after this many days.

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from factory import clock, roles
 from factory.catalog.models import ProductType, Sector, Workshop
 from orders.access import organization_of
-from orders.models import ACTIVE_STATUSES, ClientOrganization, Order, OrderStatus
+from orders.models import ACTIVE_STATUSES, HANDED_OVER_STATUSES, ClientOrganization, Order, OrderStatus
 
 SORTS = {
     "newest": ("-created_at",),
@@ -28,7 +28,7 @@ def overdue_q() -> Q:
     """
     today = clock.now().date()
     active_late = Q(status__in=ACTIVE_STATUSES) & (Q(due_date__lt=today) | Q(eta_date__gt=F("due_date")))
-    delivered_late = Q(status__in=(OrderStatus.DELIVERED, OrderStatus.CLOSED), delivered_date__gt=F("due_date"))
+    delivered_late = Q(status__in=HANDED_OVER_STATUSES, delivered_date__gt=F("due_date"))
     return active_late | delivered_late
 
 

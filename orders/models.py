@@ -80,6 +80,10 @@ ACTIVE_STATUSES = (
     OrderStatus.AWAITING_REVIEW,
     OrderStatus.READY,
 )
+# Orders the factory is working on: accepted, not yet ready (what the forecast simulates, what changes may reach).
+IN_FLIGHT_STATUSES = (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW)
+# Orders handed over to the client (after-sales and delivery figures start here).
+HANDED_OVER_STATUSES = (OrderStatus.DELIVERED, OrderStatus.CLOSED)
 
 
 def new_tracking_token() -> str:
@@ -174,7 +178,7 @@ class Order(models.Model):
         from factory import clock
 
         due = self.promised_delivery or self.requested_delivery
-        if self.status in (OrderStatus.DELIVERED, OrderStatus.CLOSED):
+        if self.status in HANDED_OVER_STATUSES:
             return self.delivered_at is not None and self.delivered_at.date() > due
         if self.status in ACTIVE_STATUSES:
             reference = self.eta.date() if self.eta else clock.now().date()

@@ -26,12 +26,11 @@ from orders.access import order_for_user, require_organization
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
 from orders.errors import OrderError, OrderInvalid, QuoteNoLongerHolds
 from orders.forms import ClientOrderForm
-from orders.models import ClientMembership, EventKind, Order, OrderStatus, StageStatus
+from orders.models import HANDED_OVER_STATUSES, ClientMembership, EventKind, Order, OrderStatus, StageStatus
 from orders.selectors import client_events, order_detail, order_list, workshop_bar
 from orders.services import NOTE_MAX
 
 PAGE_SIZE = 25
-DELIVERABLE_STATUSES = (OrderStatus.DELIVERED, OrderStatus.CLOSED)
 
 # --- What a client reads in five seconds: where the order is and when it arrives ---------------------
 
@@ -65,7 +64,7 @@ def delivery_outlook(order: Order, today: date | None = None) -> DeliveryOutlook
     """When the client can expect the order, in words; no query (reads the order's own fields)."""
     today = today or clock_date(clock.now())
     promised = order.promised_delivery
-    if order.status in DELIVERABLE_STATUSES and order.delivered_at:
+    if order.status in HANDED_OVER_STATUSES and order.delivered_at:
         day = clock_date(order.delivered_at)
         return DeliveryOutlook(_("Delivered"), day, _relative_days(day, today), promised, order.is_overdue)
     if order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
@@ -194,7 +193,7 @@ def _render_detail(request, pk, *, cancel_form=None, rate_form=None, status=200)
     require_organization(request.user)
     order = order_detail(user=request.user, pk=pk)
     segments = workshop_bar(order)
-    deliverables = list(order.artifacts.all()) if order.status in DELIVERABLE_STATUSES else []
+    deliverables = list(order.artifacts.all()) if order.status in HANDED_OVER_STATUSES else []
     final = deliverables[-1] if deliverables else None
     tracking_url = (
         request.build_absolute_uri(reverse("tracking:order", args=[order.tracking_token]))
@@ -215,7 +214,7 @@ def _render_detail(request, pk, *, cancel_form=None, rate_form=None, status=200)
         "tracking_url": tracking_url,
         "can_cancel": order.status == OrderStatus.SUBMITTED,
         "can_confirm": order.status == OrderStatus.DELIVERED,
-        "can_rate": order.status in DELIVERABLE_STATUSES and order.rating is None,
+        "can_rate": order.status in HANDED_OVER_STATUSES and order.rating is None,
         "cancel_form": cancel_form or CancelForm(),
         "rate_form": rate_form or RateForm(),
         "related_sections": related.sections_for(user=request.user, order=order, audience=related.CLIENT),

@@ -8,7 +8,16 @@ from django.db.models import Prefetch, QuerySet
 from factory import roles
 from factory.catalog.models import Workshop
 from orders.access import order_for_user, orders_visible_to
-from orders.models import EventKind, Order, OrderEvent, OrderStage, OrderStatus, OrderStep, StageStatus
+from orders.models import (
+    IN_FLIGHT_STATUSES,
+    EventKind,
+    Order,
+    OrderEvent,
+    OrderStage,
+    OrderStatus,
+    OrderStep,
+    StageStatus,
+)
 
 
 def _stages_in_order():
@@ -96,11 +105,6 @@ def stages_awaiting_review() -> QuerySet[OrderStage]:
     return OrderStage.objects.filter(status=StageStatus.AWAITING_REVIEW).select_related("order__client")
 
 
-def ready_steps() -> QuerySet[OrderStep]:
-    """Steps that can run now, for the dispatcher to turn into jobs."""
-    return OrderStep.objects.filter(status="ready").select_related("stage__order")
-
-
 def order_events(*, user, pk) -> list[OrderEvent]:
     """An order's timeline for `user`, oldest first: clients never see internal events."""
     order = order_for_user(user, pk)
@@ -138,13 +142,7 @@ def _with_stages(orders):
 
 def orders_in_flight() -> list[Order]:
     """Orders the factory is working on (accepted, in production, at a gate), with stages and steps."""
-    return list(
-        _with_stages(
-            Order.objects.filter(
-                status__in=(OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW)
-            )
-        )
-    )
+    return list(_with_stages(Order.objects.filter(status__in=IN_FLIGHT_STATUSES)))
 
 
 def orders_accepted_between(*, start: datetime, end: datetime) -> list[Order]:

@@ -25,6 +25,8 @@ from orders import quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
+    HANDED_OVER_STATUSES,
+    IN_FLIGHT_STATUSES,
     WORKSHOP_ARTIFACT,
     Artifact,
     ClientMembership,
@@ -54,8 +56,7 @@ CANCELLABLE_BY_STAFF = (
     OrderStatus.AWAITING_REVIEW,
     OrderStatus.READY,
 )
-OPEN_FOR_CHANGES = (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW)
-ACTIVE_OR_WAITING = (OrderStatus.SUBMITTED, *OPEN_FOR_CHANGES)
+ACTIVE_OR_WAITING = (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES)
 
 
 # --- Clients -------------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def _refresh_progress_and_eta(order: Order) -> None:
     order.progress = 100 if order.status == OrderStatus.READY else done_steps * 100 // max(total_steps, 1)
     order.current_workshop = current
     fields = ["progress", "current_workshop"]
-    if order.status in (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW):
+    if order.status in IN_FLIGHT_STATUSES:
         if order.eta is None or not quotes.eta_forecast_elsewhere():
             order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
             fields.append("eta")
@@ -558,7 +559,7 @@ def order_record_requirement_change(*, order: Order, actor, text: str, rework_st
     """Record a client's changed requirement; named finished steps of the current stage are redone."""
     text = _required_text(text, field="text", maximum=5000, message=_("Describe the change."))
     order = _lock(order)
-    if order.status not in (OrderStatus.SUBMITTED, *OPEN_FOR_CHANGES):
+    if order.status not in (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES):
         _refuse(order, _("record a requirement change"))
     # Decide on the steps' current state in the database, not on what the caller holds.
     rework_steps = list(OrderStep.objects.select_for_update().filter(pk__in=[step.pk for step in rework_steps]))
@@ -629,7 +630,7 @@ def order_rate(*, order: Order, actor, score, comment: str = "") -> Order:
     order = _lock(order)
     if not _is_client_of(actor, order):
         raise OrderActionNotPermitted(_("Only the client can rate an order."))
-    if order.status not in (OrderStatus.DELIVERED, OrderStatus.CLOSED):
+    if order.status not in HANDED_OVER_STATUSES:
         _refuse(order, _("rate"))
     if order.rating is not None:
         raise OrderTransitionNotAllowed(_("This order has already been rated."))
@@ -739,7 +740,9 @@ def orders_set_eta(*, etas: dict) -> int:
     """Write the ETAs a queue-aware forecast predicts (order id → datetime) for orders still in the factory."""
     changed = [
         order
-        for order in Order.objects.filter(pk__in=etas, status__in=OPEN_FOR_CHANGES).only("pk", "eta", "tracking_token")
+        for order in Order.objects.filter(pk__in=etas, status__in=IN_FLIGHT_STATUSES).only(
+            "pk", "eta", "tracking_token"
+        )
         if order.eta != etas[order.pk]
     ]
     read_cache.orders_changed(

@@ -35,6 +35,7 @@ from orders import quotes
 from orders import services as order_services
 from orders.models import (
     ACTIVE_STATUSES,
+    HANDED_OVER_STATUSES,
     ClientOrganization,
     DataSensitivity,
     EventKind,
@@ -741,7 +742,7 @@ class _Round:
         recent = (
             Order.objects.filter(
                 simulation_q("placed_by"),
-                status__in=(OrderStatus.DELIVERED, OrderStatus.CLOSED),
+                status__in=HANDED_OVER_STATUSES,
                 client__name__in=ORGANIZATION_KEYS,
                 delivered_at__gte=self.now - TICKET_WINDOW,
             )

@@ -19,12 +19,11 @@ from factory.catalog.models import ProductType, Workshop
 from orders import selectors as order_selectors
 from orders.display import duration_words
 from orders.filters import with_due_dates
-from orders.models import Order, OrderStage, OrderStatus
+from orders.models import HANDED_OVER_STATUSES, IN_FLIGHT_STATUSES, Order, OrderStage, OrderStatus
 from security.models import Review, ReviewStatus
 
 # Orders on the factory floor: accepted and not yet handed over.
-ON_THE_FLOOR = (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW, OrderStatus.READY)
-DELIVERED = (OrderStatus.DELIVERED, OrderStatus.CLOSED)
+ON_THE_FLOOR = (*IN_FLIGHT_STATUSES, OrderStatus.READY)
 # Rates and lead times look back this far: recent enough to act on, long enough to mean something.
 LOOKBACK = timedelta(days=90)
 THROUGHPUT_WEEKS = 12
@@ -46,7 +45,7 @@ def _order_numbers(now: datetime) -> dict:
     since = now - LOOKBACK
     today = localdate(now)
     late_active = Q(status__in=ON_THE_FLOOR) & (Q(due_date__lt=today) | Q(eta_date__gt=F("due_date")))
-    recent = Q(status__in=DELIVERED, delivered_at__gte=since)
+    recent = Q(status__in=HANDED_OVER_STATUSES, delivered_at__gte=since)
     counts = {f"status_{status}": Count("id", filter=Q(status=status)) for status in OrderStatus.values}
     return with_due_dates(Order.objects.all()).aggregate(
         **counts,
@@ -59,7 +58,7 @@ def _order_numbers(now: datetime) -> dict:
 def _lead_times(now: datetime) -> dict[str, timedelta]:
     """Mean time from order to delivery per product type, over the look-back window."""
     rows = (
-        Order.objects.filter(status__in=DELIVERED, delivered_at__gte=now - LOOKBACK)
+        Order.objects.filter(status__in=HANDED_OVER_STATUSES, delivered_at__gte=now - LOOKBACK)
         .values("product_type")
         .annotate(lead=Avg(F("delivered_at") - F("created_at")))
     )
@@ -263,7 +262,7 @@ def throughput(now: datetime) -> dict:
     """Orders delivered per week by product type, over the last weeks (bucketed in Postgres)."""
     since = now - timedelta(weeks=THROUGHPUT_WEEKS)
     rows = (
-        Order.objects.filter(status__in=DELIVERED, delivered_at__gte=since)
+        Order.objects.filter(status__in=HANDED_OVER_STATUSES, delivered_at__gte=since)
         .annotate(week=TruncDate(TruncWeek("delivered_at")))
         .values("week", "product_type")
         .annotate(n=Count("id"))

@@ -78,7 +78,7 @@ def test_a_busy_factory_promises_a_later_date_than_an_idle_one(ops_user):
     assert busy.estimated_cost == idle.estimated_cost > 0
 
 
-def test_a_quote_expects_the_orders_of_the_last_four_weeks_to_come_again(ops_user):
+def test_a_quote_expects_the_orders_of_the_last_four_weeks_to_come_again(ops_user, settings):
     # Each pool fits the largest step of its kind, one at a time.
     _factory(*(_largest_demand(kind) for kind in ("data_processing", "training", "inference")))
     fields = {"product_type": "model", "size": "large", "priority": "normal", "data_sensitivity": "internal"}
@@ -93,8 +93,11 @@ def test_a_quote_expects_the_orders_of_the_last_four_weeks_to_come_again(ops_use
     )
 
     expecting = quote(**fields)
+    settings.FORECAST_EXPECTED_DEMAND_UP_TO = 0  # more in flight than that: no expected demand
+    not_expecting = quote(**fields)
 
     assert expecting.promised_delivery > quiet.promised_delivery
+    assert not_expecting.promised_delivery == quiet.promised_delivery
 
 
 def test_the_expected_demand_gets_no_eta_and_a_cancelled_order_is_not_expected_again(ops_user):

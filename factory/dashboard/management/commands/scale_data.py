@@ -67,6 +67,7 @@ from factory.catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.dashboard import demo
 from orders.models import (
+    IN_FLIGHT_STATUSES,
     WORKSHOP_ARTIFACT,
     Artifact,
     ClientOrganization,
@@ -1085,7 +1086,7 @@ class _Build:
             status = order.status
             progress = 100 if order.ready_at else done * 100 // max(len(steps), 1)
             eta, workshop = None, ""
-            if status in (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW):
+            if status in IN_FLIGHT_STATUSES:
                 remaining = sum(float(step.catalog.hours) for step in steps if step.status != StepStatus.DONE)
                 gates = sum(1 for stage in order.stages if stage.status != StageStatus.APPROVED)
                 eta = now + _hours(remaining + gate_hours * gates)
