@@ -81,6 +81,17 @@ def _spec(step) -> simulation.StepSpec:
     )
 
 
+def _order_fields(order) -> dict:
+    """What a simulated order takes from the order itself, wherever it stands."""
+    return {
+        "order_id": order.pk,
+        "client_id": order.client_id,
+        "priority": PRIORITY_RANK.get(order.priority, 1),
+        "deadline": order_due(order),
+        "sensitive": order.data_sensitivity == DataSensitivity.SENSITIVE,
+    }
+
+
 def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> simulation.OrderPlan:
     """The remaining work of an order: the not-done steps of its current stage, then the later stages."""
     stages = [stage for stage in order.stages.all() if stage.status != StageStatus.APPROVED]
@@ -94,11 +105,7 @@ def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> simulat
     if not remaining and current.finished_at is not None:
         gate_left = max(0.0, review_hours - (now - current.finished_at).total_seconds() / 3600)
     return simulation.OrderPlan(
-        order_id=order.pk,
-        client_id=order.client_id,
-        priority=PRIORITY_RANK.get(order.priority, 1),
-        deadline=order_due(order),
-        sensitive=order.data_sensitivity == DataSensitivity.SENSITIVE,
+        **_order_fields(order),
         stages=[[_spec(step) for step in remaining]] + [[_spec(step) for step in stage.steps.all()] for stage in later],
         gate_hours=review_hours,
         arrival=min(order.accepted_at or now, now),
@@ -125,11 +132,7 @@ def _expected(now, review_hours: float, first_id: int, in_flight: int) -> list[s
         return []
     recent = [
         simulation.OrderPlan(
-            order_id=order.pk,
-            client_id=order.client_id,
-            priority=PRIORITY_RANK.get(order.priority, 1),
-            deadline=order_due(order),
-            sensitive=order.data_sensitivity == DataSensitivity.SENSITIVE,
+            **_order_fields(order),
             stages=[[_spec(step) for step in stage.steps.all()] for stage in order.stages.all()],
             gate_hours=review_hours,
             arrival=order.accepted_at,

@@ -65,13 +65,14 @@ import heapq
 import math
 from bisect import insort
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 
 from dispatch.policy import (
     AGING_STEP,
     AT_RISK_RANK,
     AT_RISK_SLACK,
+    GRID_EPOCH,
     HIGH,
     LOW,
     NORMAL,
@@ -442,7 +443,7 @@ def plan(
     aging = policy.aging_step
     at_risk = _hours(policy.at_risk_slack)
     # Work whose latest start (hours on the grid) is before this line is at risk (dispatch.policy.queue_rank).
-    risk_line = -_INF if at_risk is None else _hours_between(now, _SLACK_EPOCH) + at_risk
+    risk_line = -_INF if at_risk is None else _hours_between(now, GRID_EPOCH) + at_risk
     result = Plan()
     waiting = result.waiting
 
@@ -571,9 +572,6 @@ def plan(
     return result
 
 
-_SLACK_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)  # the origin of the grid latest starts are counted on
-
-
 def _hours(span: timedelta | None) -> float | None:
     return None if span is None else span.total_seconds() / 3600.0
 
@@ -588,7 +586,7 @@ def _fair_key(
     risk_line: float,
 ) -> tuple:
     """``aging``: the aging step (None: off); ``risk_line``: see `plan` (-inf: no at-risk rank)."""
-    latest_start = (job.deadline - _SLACK_EPOCH).total_seconds() / 3600.0 - hours
+    latest_start = (job.deadline - GRID_EPOCH).total_seconds() / 3600.0 - hours
     # dispatch.policy.queue_rank, inlined: this runs for every waiting job at every planning round
     # (tests/dispatch/test_planner.py checks that both rank alike).
     rank = job.priority

@@ -53,7 +53,8 @@ USAGE_HALF_LIFE = timedelta(days=7)
 USAGE_HORIZON = USAGE_HALF_LIFE * 10
 BACKGROUND_STEP = timedelta(minutes=15)
 
-_GRID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+# The origin of the grids of absolute time: background steps, and the hours latest starts are ranked in.
+GRID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def queue_rank(priority: int, waited: float, slack: float, aging_step: float | None, at_risk: float | None) -> int:
@@ -112,8 +113,8 @@ def background_instant(at: datetime) -> datetime:
     """The start of the background step ``at`` falls in: the instant whose load holds at ``at``."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    steps = math.floor((at - _GRID_EPOCH) / BACKGROUND_STEP)
-    return _GRID_EPOCH + BACKGROUND_STEP * steps
+    steps = math.floor((at - GRID_EPOCH) / BACKGROUND_STEP)
+    return GRID_EPOCH + BACKGROUND_STEP * steps
 
 
 def background_at(seed: int, capacity: float, at: datetime) -> float:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch.planner import (
-    _SLACK_EPOCH,
     DEFAULT_POLICY,
     DRAINING,
     EDF_BACKFILL_POLICY,
@@ -35,7 +34,7 @@ from dispatch.planner import (
     _fair_key,
     plan,
 )
-from dispatch.policy import AGING_BOUND, AGING_STEP, AT_RISK_SLACK, queue_rank
+from dispatch.policy import AGING_BOUND, AGING_STEP, AT_RISK_SLACK, GRID_EPOCH, queue_rank
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -758,7 +757,7 @@ def test_the_planner_ranks_waiting_work_as_the_policy_defines_it():
     # The planner inlines dispatch.policy.queue_rank (it runs for every waiting job at every round).
     rng = random.Random(7)
     step, risk = AGING_STEP.total_seconds() / 3600, AT_RISK_SLACK.total_seconds() / 3600
-    risk_line = (NOW - _SLACK_EPOCH).total_seconds() / 3600 + risk
+    risk_line = (NOW - GRID_EPOCH).total_seconds() / 3600 + risk
     for _ in range(500):
         waiting = job(
             priority=rng.choice((LOW, NORMAL, HIGH, URGENT)),
