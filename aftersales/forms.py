@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Category, Severity, TicketStatus
 from aftersales.services import BODY_MAX, COMMENT_MAX, NOTE_REQUIRED, SUBJECT_MAX
+from catalog.models import ProductType, Size
 from factory import submissions
-from factory.catalog.models import ProductType, Size
 from orders.models import Priority
 from orders.services import REQUIREMENTS_MAX, TITLE_MAX
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from aftersales.models import Category, Severity, Ticket, TicketMessage, TicketStatus
 from aftersales.services import BODY_MAX, COMMENT_MAX, SUBJECT_MAX
-from factory.catalog.models import ProductType, Sector, Size
+from catalog.models import ProductType, Sector, Size
 from orders.models import DataSensitivity, Order, Priority
 from orders.services import REQUIREMENTS_MAX, TITLE_MAX
 

@@ -9,7 +9,7 @@ ETA: the year is simulated once, taking a snapshot of the factory at the arrival
 order (`--sample` orders drawn uniformly, seeded, from those placed in the measured window; 0 = all of
 them). At that instant the delivery is predicted the way the forecast does it: a forward simulation of
 every order then in the factory, with its progress, plus the new order, plus the demand the forecast
-expects (the arrivals of the four weeks before, replayed: `dispatch.simulation.expected_arrivals`), until
+expects (the arrivals of the four weeks before, replayed: `dispatch.engine.simulation.expected_arrivals`), until
 every order in the factory is delivered. Step durations and gates are deterministic and the background is
 the seeded one both runs see, so the error measured is how far the real later arrivals differ from the
 expected ones in what they do to an order's place in the queue. The prediction is compared with
@@ -38,8 +38,8 @@ from year import (
     setup,
 )
 
-from dispatch.planner import DEFAULT_POLICY
-from dispatch.simulation import expected_arrivals, simulate
+from dispatch.engine.planner import DEFAULT_POLICY
+from dispatch.engine.simulation import expected_arrivals, simulate
 
 FORK_HORIZON = timedelta(days=400)  # dispatch.forecast.HORIZON
 TARGET_MEDIAN = 0.10

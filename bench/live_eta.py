@@ -238,10 +238,10 @@ class Harness:
     def run(self) -> LiveRun:
         from django.test.utils import override_settings
 
+        from demo.management.commands import demo_data
         from dispatch import forecast
         from dispatch import services as dispatch_services
         from factory import clock, roles
-        from factory.dashboard.management.commands import demo_data
 
         args = self.args
         wall = time.perf_counter()

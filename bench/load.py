@@ -126,7 +126,7 @@ def _targets(size: int, rebuild: bool) -> tuple[list[str], list[str], str, str]:
     from django.db import connections
     from rest_framework.authtoken.models import Token
 
-    from factory.dashboard.management.commands import scale_data
+    from demo.management.commands import scale_data
     from orders.models import Order, OrderStatus
 
     active = Order.objects.filter(status=OrderStatus.IN_PRODUCTION, tracking_token__isnull=False)

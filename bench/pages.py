@@ -44,7 +44,7 @@ def _pages() -> list[tuple[str, str, dict]]:
     from django.db.models import Count
     from rest_framework.authtoken.models import Token
 
-    from factory.dashboard.management.commands import scale_data
+    from demo.management.commands import scale_data
     from orders.models import Order
 
     users = get_user_model().objects

@@ -4,10 +4,10 @@
 
 No database and no Django: the demo pools (11 pools, 2,000 PFLOPS dispatchable, with the seeded background
 load of other tenants that the dispatch tick uses), the standard process catalog read from
-`factory.catalog.standard_catalog`, and seeded order arrivals are fed to `dispatch.simulation.simulate`,
+`catalog.standard_catalog`, and seeded order arrivals are fed to `dispatch.engine.simulation.simulate`,
 once per policy: ours (`DEFAULT_POLICY`, the one the dispatch tick runs), plain FIFO, earliest deadline first
 with EASY backfill, and a Slurm-like multifactor priority (age + priority + fair share, with backfill);
-see `dispatch.planner`.
+see `dispatch.engine.planner`.
 
 Measured window: the `--days` after a `--warmup` of arrivals (the factory does not start empty);
 arrivals go on for `--cooldown` days after the window, where the simulation stops, so that the orders of
@@ -17,7 +17,7 @@ the window, on-time rate and mean and p95 lead time by product type of the order
 the room the pools left after background), the longest a low-priority job waited in the queue before a
 start in the window, and the longest it waited before it started or headed its queue (holding the
 reservation that backfill and preemption respect: the time newer work could pass it over, against the aging
-bound, `dispatch.policy.AGING_BOUND`; time beyond the bound spent behind older work of its queue, which has
+bound, `dispatch.engine.policy.AGING_BOUND`; time beyond the bound spent behind older work of its queue, which has
 waited the bound too and goes first, is not counted: `SimulationResult.passed_over_log`), preemptions in
 the window,
 wall time of the simulation.
@@ -46,7 +46,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dispatch.planner import (
+from catalog.standard_catalog import ROUTINGS, standard_steps
+from dispatch.engine.planner import (
     DATA_PROCESSING,
     DEFAULT_POLICY,
     EDF_BACKFILL_POLICY,
@@ -61,13 +62,12 @@ from dispatch.planner import (
     Policy,
     PoolState,
 )
-from dispatch.policy import AGING_BOUND, background_at
-from dispatch.simulation import OrderPlan, SimulationResult, Snapshot, StepSpec, simulate
-from factory.catalog.standard_catalog import ROUTINGS, standard_steps
+from dispatch.engine.policy import AGING_BOUND, background_at
+from dispatch.engine.simulation import OrderPlan, SimulationResult, Snapshot, StepSpec, simulate
 
 KINDS = (TRAINING, INFERENCE, DATA_PROCESSING)
 
-# Copied from factory/dashboard/management/commands/demo_data.py (DEMO_SITES), which needs Django to import:
+# Copied from demo/management/commands/demo_data.py (DEMO_SITES), which needs Django to import:
 # site -> (in province, [(pool, kind, trusted, dispatchable PFLOPS)]). A pool's background seed there is
 # site index * 10 + pool index + 1, as below.
 DEMO_SITES = {
@@ -97,7 +97,7 @@ DEMO_SITES = {
     ),
 }
 
-# Copied from factory/catalog/models.py (SIZE_FACTORS, SIZE_RANK), which needs Django to import.
+# Copied from catalog/models.py (SIZE_FACTORS, SIZE_RANK), which needs Django to import.
 SIZE_FACTORS = {"small": 0.5, "medium": 1.0, "large": 2.5}
 SIZE_RANK = {"small": 0, "medium": 1, "large": 2}
 

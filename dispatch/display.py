@@ -1,6 +1,6 @@
 """How dispatch states read on every page (UI.md: one visual language, never colour alone).
 
-Pending reasons are short codes written by the planner (dispatch.planner) and the tick
+Pending reasons are short codes written by the planner (dispatch.engine.planner) and the tick
 (dispatch.services.BUDGET_EXCEEDED); here they become words and a one-line explanation, the way Slurm's
 `squeue` explains "Resources" or "Priority" — but in the factory's words, in both languages.
 """
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from dispatch import planner
+from dispatch.engine import planner
 from dispatch.models import JobState, PoolState
 from dispatch.services import BUDGET_EXCEEDED
 

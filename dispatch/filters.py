@@ -9,9 +9,9 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import PoolKind
 from dispatch.models import ComputePool, Job, JobState
 from dispatch.services import WAITING_STATES
-from factory.catalog.models import PoolKind
 from orders.models import Priority
 
 WAITING = "waiting"

@@ -1,13 +1,13 @@
 """Queue-aware forecasts: each order's ETA, and the promised date and cost of an order not yet placed.
 
-Both run the same event-driven forward simulation (dispatch.simulation) over the present state of the
+Both run the same event-driven forward simulation (dispatch.engine.simulation) over the present state of the
 factory: the pools with their simulated background load, the jobs running and waiting, every order
 still in the factory with its remaining steps and gates. Gates are expected to take as long as they
 have recently taken (GATE_REVIEW_HOURS until there is history).
 
 The factory does not stop taking orders, and newer work overtakes waiting work (a higher priority, or less
 slack). So besides what is in the factory, both simulate the demand to expect: the orders accepted over the
-last four weeks arrive again, twice in a row (`dispatch.simulation.expected_arrivals`), for their load only.
+last four weeks arrive again, twice in a row (`dispatch.engine.simulation.expected_arrivals`), for their load only.
 Assuming no new order would come promised low and normal work too early: in bench/eta_quality.py (300 orders
 of a simulated year) the ETA at acceptance erred by a median 21 % (p90 33 %) of the lead time for low-priority
 orders and 6 % (p90 19 %) for normal ones, nearly always early; with the expected demand 5 % (p90 22 %) and
@@ -24,7 +24,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Avg
 
-from dispatch import simulation
+from catalog.models import SIZE_FACTORS
+from catalog.selectors import routing_for, steps_by_workshop
+from dispatch.engine import simulation
 from dispatch.models import ComputePool, Job, Preemption
 from dispatch.services import (
     ACTIVE_STATES,
@@ -40,8 +42,6 @@ from dispatch.services import (
     pool_snapshot,
 )
 from factory import clock
-from factory.catalog.models import SIZE_FACTORS
-from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.db import atomic_with_retry
 from orders import selectors as order_selectors
 from orders import services as order_services
@@ -66,7 +66,7 @@ def _pools(now):
 
 
 def engine_inputs(now) -> dict:
-    """What the simulation needs besides pools and orders, built as the tick builds it (dispatch.policy)."""
+    """What the simulation needs besides pools and orders, built as the tick builds it (dispatch.engine.policy)."""
     return {
         "client_usage": client_recent_usage(now),
         "budgets": enforced_budgets(),

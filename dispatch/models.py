@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from factory.catalog.models import PoolKind
+from catalog.models import PoolKind
 
 
 class ComputeSite(models.Model):

@@ -8,11 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.models import PoolKind
 from dispatch import display
 from dispatch.models import ComputePool, Job, UtilizationSample
 from dispatch.selectors import UTILIZATION_MAX_HOURS
 from dispatch.services import REASON_MAX
-from factory.catalog.models import PoolKind
 from orders.models import Priority
 from orders.services import NOTE_MAX
 

@@ -34,7 +34,7 @@ from django.db.models import Avg, Count, DateTimeField, DurationField, Expressio
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dispatch import planner, policy
+from dispatch.engine import planner, policy
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed
 from dispatch.models import (
     ClientBudget,
@@ -160,7 +160,7 @@ def month_start(now: datetime) -> datetime:
 
 
 def client_usage_this_month(now: datetime, *, in_progress: bool = True) -> dict[int, float]:
-    """What each client's monthly budget counts (dispatch.policy): the PFLOPS·h of its jobs finished this month,
+    """What each client's monthly budget counts (dispatch.engine.policy): the PFLOPS·h of its jobs finished this month,
     plus the work already done by its jobs still in the queue or running (``in_progress``)."""
     finished = Q(state=JobState.DONE, finished_at__gte=month_start(now), finished_at__lte=now)
     jobs = Job.objects.filter(finished | Q(state__in=ACTIVE_STATES) if in_progress else finished)
@@ -331,7 +331,7 @@ def _create_jobs_for_ready_steps(now) -> int:
 
 
 def step_deadlines(steps: list[OrderStep], *, gate_hours: float | None = None) -> dict[int, datetime]:
-    """Each step's latest finish for its order to meet its due date (dispatch.policy.step_deadline).
+    """Each step's latest finish for its order to meet its due date (dispatch.engine.policy.step_deadline).
 
     Counted from the steps still to do after it and the gates still to pass, in one query for all orders.
     """
@@ -382,7 +382,7 @@ def new_job(step: OrderStep, *, queued_at, deadline: datetime) -> Job:
 
 
 def pool_background(pool: ComputePool, at: datetime) -> float:
-    """What other tenants use on the pool at ``at`` (dispatch.policy.background_at), or 0 with the load off."""
+    """What other tenants use on the pool at ``at`` (dispatch.engine.policy.background_at), or 0 with the load off."""
     if not settings.DISPATCH_BACKGROUND_LOAD:
         return 0.0
     return policy.background_at(pool.background_seed, float(pool.capacity_pflops), at)

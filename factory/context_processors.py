@@ -1,68 +1,13 @@
-from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext_lazy as _
+"""What every page's base layout needs from the ground floor: the factory clock."""
 
-from factory import clock, roles
-from orders.access import organization_of
+from factory import clock
 
 
-def _is_client(user) -> bool:
-    return not roles.has_role(user) and organization_of(user) is not None
-
-
-# (url name, label, who sees it). An entry whose page does not exist yet is left out.
-_NAVIGATION = (
-    ("home", _("Operations center"), lambda user: roles.has_role(user)),
-    ("orders:list", _("Orders"), lambda user: roles.has_role(user)),
-    ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, roles.DISPATCH, roles.OPERATIONS)),
-    ("security:reviews", _("Security reviews"), lambda user: roles.has_role(user, roles.SECURITY)),
-    ("aftersales:tickets", _("Tickets"), lambda user: roles.has_role(user, roles.AFTERSALES, roles.OPERATIONS)),
-    ("portal:home", _("My orders"), lambda user: _is_client(user)),
-    ("client_tickets:list", _("My tickets"), lambda user: _is_client(user)),
-    ("admin:index", _("Admin"), lambda user: user.is_staff),
-)
-
-
-def _navigation_for(request):
-    user = request.user
-    if not user.is_authenticated:
-        return []
-    items = []
-    for url_name, label, visible in _NAVIGATION:
-        if not visible(user):
-            continue
-        try:
-            url = reverse(url_name)
-        except NoReverseMatch:
-            continue
-        items.append({"url": url, "label": label, "active": False})
-    # The section is the longest link the path starts with (/portal/tickets/ is "My tickets", not "My orders").
-    matches = [
-        item
-        for item in items
-        if item["url"] == request.path or (item["url"] != "/" and request.path.startswith(item["url"]))
-    ]
-    if matches:
-        max(matches, key=lambda item: len(item["url"]))["active"] = True
-    return items
-
-
-def _clock():
+def clock_context() -> dict:
     return {"factory_now": clock.now(), "clock_speed": clock.speed()}
 
 
 def public_page() -> dict:
     """What the base layout needs on a public page that looks the same to everyone (and may be kept):
     no navigation, no user menu, no messages."""
-    return {"navigation": [], **_clock()}
-
-
-def control_center(request):
-    """What the base layout needs on every page: navigation, the factory clock, the user's roles."""
-    user = request.user
-    return {
-        "navigation": _navigation_for(request),
-        **_clock(),
-        "user_roles": [roles.ROLE_LABELS[name] for name in sorted(roles.roles_of(user))],
-        # Staff are never client users: no need to look up a membership for them.
-        "user_organization": None if roles.has_role(user) else organization_of(user),
-    }
+    return {"navigation": [], **clock_context()}

@@ -13,8 +13,6 @@ from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from factory import embedded
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -52,12 +50,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "factory",
-    "factory.catalog",
+    "catalog",
     "orders",
     "dispatch",
     "security",
     "aftersales",
-    "factory.dashboard",
+    "dashboard",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -122,7 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "factory.context_processors.control_center",
+                "dashboard.context_processors.control_center",
             ],
         },
     },
@@ -156,6 +155,8 @@ API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60 if _shar
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
+    from devrun import embedded  # development only: production names its DATABASE_URL
+
     DATABASES = {"default": environ.Env.db_url_config(embedded.database_url(DATA_DIR))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -271,6 +272,8 @@ if env.str("CELERY_BROKER_URL", default=""):
         "unacked_restore_throttle": 1,
     }
 else:
+    from devrun import embedded  # development only: production names its CELERY_BROKER_URL
+
     CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = embedded.broker_settings(DATA_DIR)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_SERIALIZER = "json"
@@ -303,7 +306,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     # The tightest SLA window is an hour of factory time: a breach must show within a few factory minutes.
     "ticket-sla-watch": {"task": "aftersales.tasks.sla_watch", "schedule": 15.0},
     # Demo mode only (a no-op otherwise): simulated staff act every 10 s, i.e. 10 factory minutes at x60.
-    "demo-simulated-staff": {"task": "factory.dashboard.tasks.simulate_staff", "schedule": 10.0},
+    "demo-simulated-staff": {"task": "demo.tasks.simulate_staff", "schedule": 10.0},
 }
 # Every periodic task is re-sent by beat on its next period, so a message that waited out several periods
 # (workers down for a while) is dropped rather than replayed in a burst when they come back.

@@ -13,12 +13,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from factory import roles
 from factory.celery import app as celery_app
-from orders.access import organization_of
 
 logger = logging.getLogger(__name__)
 HEALTHZ_CACHE_KEY = "healthz:probe"
@@ -102,29 +99,6 @@ def error_preview(request, code):
     if code not in (403, 404, 500):
         raise Http404
     return render(request, f"{code}.html", status=code)
-
-
-class MeSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField())
-    organization = serializers.CharField(allow_null=True)
-
-
-class MeView(APIView):
-    """Who the API caller is: username, staff roles and client organization."""
-
-    @extend_schema(responses=MeSerializer)
-    def get(self, request):
-        organization = organization_of(request.user)
-        return Response(
-            MeSerializer(
-                {
-                    "username": request.user.get_username(),
-                    "roles": sorted(roles.roles_of(request.user)),
-                    "organization": organization.name if organization else None,
-                }
-            ).data
-        )
 
 
 class TokenSerializer(serializers.Serializer):

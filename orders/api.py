@@ -13,12 +13,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from factory import roles, submissions
 from factory.api import IDEMPOTENCY_KEY
@@ -297,3 +298,26 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         rating.is_valid(raise_exception=True)
         services.order_rate(order=order, actor=request.user, **rating.validated_data)
         return self._order(order.pk)
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    organization = serializers.CharField(allow_null=True)
+
+
+class MeView(APIView):
+    """Who the API caller is: username, staff roles and client organization."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        organization = organization_of(request.user)
+        return Response(
+            MeSerializer(
+                {
+                    "username": request.user.get_username(),
+                    "roles": sorted(roles.roles_of(request.user)),
+                    "organization": organization.name if organization else None,
+                }
+            ).data
+        )

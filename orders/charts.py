@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext as _
 
+from catalog.models import Workshop
 from factory import charts
-from factory.catalog.models import Workshop
 from orders.display import duration_words
 from orders.models import Order, StepStatus
 

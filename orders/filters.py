@@ -5,8 +5,8 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import ProductType, Sector, Workshop
 from factory import clock, roles
-from factory.catalog.models import ProductType, Sector, Workshop
 from orders.access import organization_of
 from orders.models import ACTIVE_STATUSES, HANDED_OVER_STATUSES, ClientOrganization, Order, OrderStatus
 

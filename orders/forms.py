@@ -7,8 +7,8 @@ can never disagree about what a valid order is.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import ProductType, Sector, Size
 from factory import submissions
-from factory.catalog.models import ProductType, Sector, Size
 from orders.errors import OrderError
 from orders.models import ClientOrganization, DataSensitivity, Priority
 from orders.services import REQUIREMENTS_MAX, TITLE_MAX, order_validate

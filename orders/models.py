@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from factory.catalog.models import PoolKind, ProductType, Sector, Size, Workshop
+from catalog.models import PoolKind, ProductType, Sector, Size, Workshop
 
 
 class ClientOrganization(models.Model):

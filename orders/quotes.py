@@ -17,9 +17,9 @@ from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
+from catalog.models import SIZE_FACTORS
+from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock
-from factory.catalog.models import SIZE_FACTORS
-from factory.catalog.selectors import routing_for, steps_by_workshop
 
 
 @dataclass(frozen=True)

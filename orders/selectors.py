@@ -5,8 +5,8 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from catalog.models import Workshop
 from factory import roles
-from factory.catalog.models import Workshop
 from orders.access import order_for_user, orders_visible_to
 from orders.models import (
     IN_FLIGHT_STATUSES,

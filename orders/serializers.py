@@ -8,7 +8,7 @@ the action) is decided by orders.services, so the API, the forms and the service
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from factory.catalog.models import ProductType, Sector, Size
+from catalog.models import ProductType, Sector, Size
 from orders.models import (
     ClientOrganization,
     DataSensitivity,

@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
+from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
-from factory.catalog.models import SIZE_FACTORS, ProductType, Sector, Size
-from factory.catalog.selectors import routing_for, steps_by_workshop
 from factory.db import bulk_update_rows
 from orders import quotes, read_cache
 from orders.access import organization_of

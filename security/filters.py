@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from factory.catalog.models import Workshop
+from catalog.models import Workshop
 from security.models import Review, ReviewStatus
 
 SENSITIVE_CHOICES = [("", _("All orders")), ("true", _("Sensitive data only")), ("false", _("Not sensitive"))]

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from factory.catalog.models import Workshop
+from catalog.models import Workshop
 
 
 class ChecklistItem(models.Model):

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from catalog.models import Workshop
 from factory import clock, roles
-from factory.catalog.models import Workshop
 from orders import selectors as order_selectors
 from orders.display import ORDER_STATUS_TONE, duration_words
 from orders.models import OrderStatus

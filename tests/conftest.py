@@ -27,8 +27,8 @@ def _reference_data_after_flush(request):
 
     from aftersales.models import SlaPolicy
     from aftersales.sla import load_default_policies
-    from factory.catalog.models import ProcessStep, RoutingStage, Toolchain
-    from factory.catalog.standard_catalog import load_standard_catalog
+    from catalog.models import ProcessStep, RoutingStage, Toolchain
+    from catalog.standard_catalog import load_standard_catalog
     from security.checklists import load_default_checklists
     from security.models import ChecklistItem
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from factory.catalog.models import Sector
+from catalog.models import Sector
 from orders.models import ClientOrganization
 from orders.services import client_user_attach
 from tests.boy import factory_boy

@@ -7,11 +7,11 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from dispatch.background import MAX_FRACTION
-from factory.catalog.models import SIZE_FACTORS, ProcessStep, RoutingStage, Size, Toolchain, Workshop
-from factory.catalog.selectors import routing_for, steps_by_workshop
-from factory.catalog.standard_catalog import load_standard_catalog
-from factory.dashboard.management.commands.demo_data import DEMO_SITES
+from catalog.models import SIZE_FACTORS, ProcessStep, RoutingStage, Size, Toolchain, Workshop
+from catalog.selectors import routing_for, steps_by_workshop
+from catalog.standard_catalog import load_standard_catalog
+from demo.management.commands.demo_data import DEMO_SITES
+from dispatch.engine.background import MAX_FRACTION
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,11 @@ from django.db import connection, transaction
 
 from aftersales import services as aftersales_services
 from aftersales.models import Ticket, TicketEvent, TicketMessage
+from catalog.models import Sector
+from demo import staff as demo
+from demo import tasks
 from dispatch import services as dispatch_services
 from factory import clock
-from factory.catalog.models import Sector
-from factory.dashboard import demo, tasks
 from orders.models import EventKind, Order, OrderEvent, OrderStatus, StageStatus
 from security import services as security_services
 from security.models import Review, ReviewStatus
@@ -330,5 +331,5 @@ def test_the_celery_task_runs_one_round(demo_mode, no_arrivals, bank, bank_clien
     tasks.simulate_staff()
 
     order.refresh_from_db()
-    assert tasks.simulate_staff.name == "factory.dashboard.tasks.simulate_staff"
+    assert tasks.simulate_staff.name == "demo.tasks.simulate_staff"
     assert order.status == OrderStatus.ACCEPTED

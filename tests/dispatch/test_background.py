@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from dispatch.background import MAX_FRACTION, MIN_FRACTION, background_fraction, background_pflops
+from dispatch.engine.background import MAX_FRACTION, MIN_FRACTION, background_fraction, background_pflops
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
+from catalog.models import SIZE_FACTORS, ProcessStep, Size
 from dispatch import services
 from dispatch.models import Job, QueueSample, UtilizationSample
 from factory import clock
-from factory.catalog.models import SIZE_FACTORS, ProcessStep, Size
 from orders.models import OrderStatus
 from tests.factories import compute_pool, order_at
 

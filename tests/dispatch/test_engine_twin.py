@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 from django.db.models import Max
 
-from dispatch import forecast, services, simulation
+from dispatch import forecast, services
+from dispatch.engine import simulation
 from dispatch.models import ComputePool, Job, JobState, Preemption
 from factory import clock
 from orders.models import OrderStage, OrderStatus, OrderStep, StageStatus

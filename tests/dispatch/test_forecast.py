@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from catalog.models import ProcessStep
 from dispatch import forecast, services
 from dispatch.models import Preemption
 from factory import clock
-from factory.catalog.models import ProcessStep
 from orders import selectors as order_selectors
 from orders.models import Order, OrderStatus
 from orders.quotes import quote

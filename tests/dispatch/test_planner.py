@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dispatch.planner import (
+from dispatch.engine.planner import (
     DEFAULT_POLICY,
     DRAINING,
     EDF_BACKFILL_POLICY,
@@ -34,7 +34,7 @@ from dispatch.planner import (
     _fair_key,
     plan,
 )
-from dispatch.policy import AGING_BOUND, AGING_STEP, AT_RISK_SLACK, GRID_EPOCH, queue_rank
+from dispatch.engine.policy import AGING_BOUND, AGING_STEP, AT_RISK_SLACK, GRID_EPOCH, queue_rank
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -754,7 +754,7 @@ def test_multifactor_weighs_age_priority_and_fair_share():
 
 
 def test_the_planner_ranks_waiting_work_as_the_policy_defines_it():
-    # The planner inlines dispatch.policy.queue_rank (it runs for every waiting job at every round).
+    # The planner inlines dispatch.engine.policy.queue_rank (it runs for every waiting job at every round).
     rng = random.Random(7)
     step, risk = AGING_STEP.total_seconds() / 3600, AT_RISK_SLACK.total_seconds() / 3600
     risk_line = (NOW - GRID_EPOCH).total_seconds() / 3600 + risk

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dispatch.planner import FIFO_POLICY, HIGH, LOW, NORMAL, PoolState
-from dispatch.simulation import OrderPlan, StepSpec, simulate
+from dispatch.engine.planner import FIFO_POLICY, HIGH, LOW, NORMAL, PoolState
+from dispatch.engine.simulation import OrderPlan, StepSpec, simulate
 
 NOW = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)

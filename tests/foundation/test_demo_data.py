@@ -13,6 +13,9 @@ from django.test import override_settings
 
 from aftersales.models import ACTIVE_STATUSES as ACTIVE_TICKET_STATUSES
 from aftersales.models import Ticket, TicketEvent
+from catalog.models import Sector, Workshop
+from dashboard import operations
+from demo import staff as demo
 from dispatch import forecast
 from dispatch import services as dispatch_services
 from dispatch.models import (
@@ -26,8 +29,6 @@ from dispatch.models import (
     UtilizationSample,
 )
 from factory import clock
-from factory.catalog.models import Sector, Workshop
-from factory.dashboard import demo, operations
 from orders import selectors as order_selectors
 from orders.filters import with_due_dates
 from orders.models import ClientOrganization, Order, OrderEvent, OrderStage, OrderStatus, OrderStep, StepStatus
@@ -83,9 +84,9 @@ def _reference_data() -> None:
 
     from aftersales.models import SlaPolicy
     from aftersales.sla import load_default_policies
+    from catalog.models import ProcessStep, RoutingStage, Toolchain
+    from catalog.standard_catalog import load_standard_catalog
     from factory import roles
-    from factory.catalog.models import ProcessStep, RoutingStage, Toolchain
-    from factory.catalog.standard_catalog import load_standard_catalog
     from security.checklists import load_default_checklists
     from security.models import ChecklistItem
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db import migrations
 
-from factory.catalog.standard_catalog import load_standard_catalog
+from catalog.standard_catalog import load_standard_catalog
 
 # code -> (demand PFLOPS, work PFLOPS·h, nominal hours) before this migration.
 PREVIOUS = {

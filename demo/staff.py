@@ -28,8 +28,8 @@ from django.db.models import Exists, Max, OuterRef, Q
 
 from aftersales import services as aftersales_services
 from aftersales.models import Ticket, TicketEvent, TicketEventKind, TicketMessage, TicketStatus
+from catalog.models import ProductType, Sector, Size
 from factory import clock, roles
-from factory.catalog.models import ProductType, Sector, Size
 from factory.errors import DomainError
 from orders import quotes
 from orders import services as order_services

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from factory.dashboard import demo
+from demo import staff as demo
 
 logger = logging.getLogger(__name__)
 

@@ -35,15 +35,16 @@ from django.utils import timezone
 from aftersales import services as aftersales_services
 from aftersales.models import ACTIVE_STATUSES as ACTIVE_TICKET_STATUSES
 from aftersales.models import SlaPolicy, TicketStatus
-from dispatch import background, forecast, policy
+from catalog.models import SIZE_FACTORS, Size, Workshop
+from catalog.selectors import routing_for, steps_by_workshop
+from demo import staff as demo
+from demo.management.commands.scale_data import _copy as copy_rows
+from dispatch import forecast
 from dispatch import services as dispatch_services
+from dispatch.engine import background, policy
+from dispatch.engine.policy import HIGH, PRIORITY_RANK
 from dispatch.models import ComputePool, ComputeSite, Job, JobState, PoolState, QueueSample, UtilizationSample
-from dispatch.policy import HIGH, PRIORITY_RANK
 from factory import clock, roles
-from factory.catalog.models import SIZE_FACTORS, Size, Workshop
-from factory.catalog.selectors import routing_for, steps_by_workshop
-from factory.dashboard import demo
-from factory.dashboard.management.commands.scale_data import _copy as copy_rows
 from factory.db import bulk_update_rows
 from orders import quotes
 from orders import services as order_services
@@ -478,7 +479,7 @@ SIZE_MIX = {Size.SMALL: 0.50, Size.MEDIUM: 0.35, Size.LARGE: 0.15}
 # Mean factory hours a gate review takes in the story (_plan: 2 to 14 h).
 STORY_GATE_HOURS = 8.0
 # The orders on the floor hold at least this share of the training pools' capacity in training steps (running or
-# waiting): enough to fill the pools however little the other tenants use (dispatch.background: 5 to 45 % of a
+# waiting): enough to fill the pools however little the other tenants use (dispatch.engine.background: 5 to 45 % of a
 # pool), so that the showcase of _present always finds them full and work waits in the training queue.
 TRAINING_WORK_NOW = 0.95
 # Orders in the other statuses, and one at each workshop's gate (the security center's queue): (target, workshop,
@@ -1349,7 +1350,7 @@ def _present(
     """Where the steps worked on now run (None: they wait for compute), keyed by id(run).
 
     Built so that the dispatch center shows its rules at work in its first minutes, whatever the other tenants'
-    load (dispatch.background) at the moment the demo is built:
+    load (dispatch.engine.background) at the moment the demo is built:
 
     1. High and urgent work runs (a dispatcher would have preempted for it by now), then what the story left
        running stays on its pool (running work is never evicted for the other tenants' load), or on another one

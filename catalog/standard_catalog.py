@@ -466,7 +466,7 @@ TOOLCHAINS = (
 # * a step runs at its demand for its nominal hours, so work = demand x nominal hours (an order's size
 #   scales work and hours, never demand);
 # * every step fits the largest trusted in-province pool of its kind with room to spare even when other
-#   tenants use the most they can (dispatch.background.MAX_FRACTION, 45 %): at most 64 PFLOPS on
+#   tenants use the most they can (dispatch.engine.background.MAX_FRACTION, 45 %): at most 64 PFLOPS on
 #   training (420), inference (180) and 48 on data processing (160), so sensitive orders always start;
 # * 800 vertical models a year (1,000 orders of the bench's mix) offer about 85 % of the room the demo
 #   pools leave after background, per pool kind (training about 6,200, inference 2,800 and data

@@ -51,8 +51,11 @@ from django.utils.translation import gettext as _
 
 from aftersales import services as aftersales_services
 from aftersales.models import SlaPolicy, Ticket, TicketReferenceCounter, TicketStatus
-from dispatch import background, planner
+from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
+from catalog.selectors import routing_for, steps_by_workshop
+from demo import staff as demo
 from dispatch import services as dispatch_services
+from dispatch.engine import background, planner
 from dispatch.models import (
     ComputePool,
     ComputeSite,
@@ -63,9 +66,6 @@ from dispatch.models import (
     UtilizationSample,
 )
 from factory import clock, roles
-from factory.catalog.models import SIZE_FACTORS, ProductType, Sector, Size
-from factory.catalog.selectors import routing_for, steps_by_workshop
-from factory.dashboard import demo
 from orders.models import (
     IN_FLIGHT_STATUSES,
     WORKSHOP_ARTIFACT,

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from factory.catalog.models import ProcessStep, RoutingStage
+from catalog.models import ProcessStep, RoutingStage
 
 
 def routing_for(product_type: str) -> list[str]:

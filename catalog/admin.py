@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from factory.catalog.models import ProcessStep, RoutingStage, Toolchain
+from catalog.models import ProcessStep, RoutingStage, Toolchain
 
 
 @admin.register(Toolchain)

@@ -4,12 +4,12 @@ Pure Python on purpose (no Django, no database), so the same function serves thr
 
 * the dispatch tick, which loads pools and jobs into `PoolState`/`JobState`, calls `plan()` and applies
   the decisions (placements, preemptions) and the pending reasons it returns;
-* the ETA forward simulation (`dispatch.simulation`), which calls `plan()` at every event;
+* the ETA forward simulation (`dispatch.engine.simulation`), which calls `plan()` at every event;
 * benchmarks that replay a year of orders under our policy and under plain FIFO.
 
 What `plan()` does, in the order it does it:
 
-1. **Ordering.** Fair policy: the queue rank, `dispatch.policy.queue_rank` (priority, urgent first, aged
+1. **Ordering.** Fair policy: the queue rank, `dispatch.engine.policy.queue_rank` (priority, urgent first, aged
    by the wait, ``Policy.aging_step``; work at risk, ``Policy.at_risk_slack``, ranks at least high; work
    that waited the aging bound goes first, oldest first), then least slack to the deadline, then fair
    share (the client that used fewer PFLOPS·h recently first), then queue time, then the order. Slack is
@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-from dispatch.policy import (
+from dispatch.engine.policy import (
     AGING_STEP,
     AT_RISK_RANK,
     AT_RISK_SLACK,
@@ -82,7 +82,7 @@ from dispatch.policy import (
     queue_rank,
 )
 
-__all__ = ["HIGH", "LOW", "NORMAL", "PRIORITY_RANK", "URGENT"]  # priorities as ranks, defined in dispatch.policy
+__all__ = ["HIGH", "LOW", "NORMAL", "PRIORITY_RANK", "URGENT"]  # priorities as ranks, defined in dispatch.engine.policy
 
 # Pool kinds (the catalog's PoolKind values) and pool states.
 DATA_PROCESSING, TRAINING, INFERENCE = "data_processing", "training", "inference"
@@ -442,7 +442,7 @@ def plan(
     granularity = policy.slack_granularity.total_seconds() / 3600.0
     aging = policy.aging_step
     at_risk = _hours(policy.at_risk_slack)
-    # Work whose latest start (hours on the grid) is before this line is at risk (dispatch.policy.queue_rank).
+    # Work whose latest start (hours on the grid) is before this line is at risk (dispatch.engine.policy.queue_rank).
     risk_line = -_INF if at_risk is None else _hours_between(now, GRID_EPOCH) + at_risk
     result = Plan()
     waiting = result.waiting
@@ -587,7 +587,7 @@ def _fair_key(
 ) -> tuple:
     """``aging``: the aging step (None: off); ``risk_line``: see `plan` (-inf: no at-risk rank)."""
     latest_start = (job.deadline - GRID_EPOCH).total_seconds() / 3600.0 - hours
-    # dispatch.policy.queue_rank, inlined: this runs for every waiting job at every planning round
+    # dispatch.engine.policy.queue_rank, inlined: this runs for every waiting job at every planning round
     # (tests/dispatch/test_planner.py checks that both rank alike).
     rank = job.priority
     if aging is not None:
@@ -643,7 +643,7 @@ def _preempt(
             continue
         need = demand - pool.free
         # Jobs placed in this round just had their turn (an aged job can come before its preemptor): never victims.
-        # Work at risk ranks high (dispatch.policy.queue_rank) while it runs, too: only urgent work evicts it.
+        # Work at risk ranks high (dispatch.engine.policy.queue_rank) while it runs, too: only urgent work evicts it.
         candidates = [
             (j, h)
             for j, h in pool.running
@@ -713,7 +713,7 @@ def _estimate_starts(waiting_jobs, pools, now, waiting):
     order. A head starts at its reservation; any waiting job starts no earlier than the first release in
     its groups (it does not fit now). Ignored: fragmentation across pools (a job larger than every
     single hole may be estimated early), future backfill and preemption, and background changes. The
-    forward simulation (``dispatch.simulation``) gives the precise prediction.
+    forward simulation (``dispatch.engine.simulation``) gives the precise prediction.
     """
     groups: dict[tuple[str, bool], _Group] = {}
     by_kind: dict[str, tuple[list[_Pool], list[_Pool]]] = {}

@@ -3,6 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CatalogConfig(AppConfig):
-    name = "factory.catalog"
+    name = "catalog"
     label = "catalog"
     verbose_name = _("Process catalog")

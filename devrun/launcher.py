@@ -62,7 +62,7 @@ def main() -> int:
     data_dir = _data_dir()
     started_database = False
     if not os.environ.get("DATABASE_URL"):
-        from factory import embedded
+        from devrun import embedded
 
         print("Starting the embedded Postgres in", data_dir / "postgres", flush=True)
         os.environ["DATABASE_URL"] = embedded.database_url(data_dir)
@@ -105,7 +105,7 @@ def main() -> int:
                 child.kill()
         _save_clock(clock_file)
         if started_database:
-            from factory import embedded
+            from devrun import embedded
 
             embedded.stop_database(data_dir)
         print("Stopped.", flush=True)

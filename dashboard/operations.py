@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from aftersales import selectors as aftersales_selectors
+from catalog.models import ProductType, Workshop
 from factory import charts
-from factory.catalog.models import ProductType, Workshop
 from orders import selectors as order_selectors
 from orders.display import duration_words
 from orders.filters import with_due_dates

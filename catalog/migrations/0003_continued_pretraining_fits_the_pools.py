@@ -3,7 +3,7 @@ load is counted; it now runs at 200 PFLOPS for twice as long. Reloads the standa
 
 from django.db import migrations
 
-from factory.catalog.standard_catalog import load_standard_catalog
+from catalog.standard_catalog import load_standard_catalog
 
 
 def reload(apps, schema_editor):

@@ -3,8 +3,8 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 
+from dashboard import operations, selectors
 from factory import charts, clock, roles
-from factory.dashboard import operations, selectors
 from orders.access import organization_of
 
 

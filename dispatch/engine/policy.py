@@ -1,7 +1,7 @@
 """The placement inputs of the one dispatch engine, built by the same code for the live tick and the simulation.
 
 Pure Python (no Django), beside the planner. The dispatch tick (`dispatch.services`) and the forward
-simulation (`dispatch.simulation`, behind every ETA, every quote and the benchmarks) must decide alike,
+simulation (`dispatch.engine.simulation`, behind every ETA, every quote and the benchmarks) must decide alike,
 so everything the planner is fed that is not a plain fact of the database is defined here, once:
 
 * **Priorities** as ranks, and **aging**: a waiting job ranks one higher for every ``AGING_STEP`` it has
@@ -27,7 +27,7 @@ so everything the planner is fed that is not a plain fact of the database is def
 * **Background load** of other tenants, held constant for ``BACKGROUND_STEP`` at a time (on a grid of
   absolute time), so the tick and the simulation see the same value at the same instant.
 
-Preemption rules live in `dispatch.planner.Policy`: high or urgent work that has waited ``preempt_after``.
+Preemption rules live in `dispatch.engine.planner.Policy`: high or urgent work that has waited ``preempt_after``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from dispatch.background import background_pflops
+from dispatch.engine.background import background_pflops
 
 LOW, NORMAL, HIGH, URGENT = 0, 1, 2, 3
 PRIORITY_RANK = {"low": LOW, "normal": NORMAL, "high": HIGH, "urgent": URGENT}

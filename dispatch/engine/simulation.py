@@ -12,7 +12,7 @@ Model. An order goes through its stages (workshops) in order; the steps of a sta
 another, each as one job (demand in PFLOPS, work in PFLOPS·h, so ``work / demand`` hours at full
 demand); when a stage's last step is done its gate review takes ``gate_hours``, then the next stage
 starts (after the last gate, the order is finished). What the planner is fed is built by
-`dispatch.policy`, the same code the dispatch tick uses: per-step deadlines, fair share from finished
+`dispatch.engine.policy`, the same code the dispatch tick uses: per-step deadlines, fair share from finished
 work decayed with a 7-day half-life, budget holds that end when the month turns, aging, and background
 held constant per 15-minute step.
 
@@ -52,8 +52,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from dispatch import policy as engine
-from dispatch.planner import ACTIVE, DEFAULT_POLICY, EDF, MULTIFACTOR, JobState, Policy, PoolState, plan
+from dispatch.engine import policy as engine
+from dispatch.engine.planner import ACTIVE, DEFAULT_POLICY, EDF, MULTIFACTOR, JobState, Policy, PoolState, plan
 
 _FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH = range(6)
 _INF = math.inf
@@ -180,7 +180,7 @@ class SimulationResult:
     wait_log: list[tuple[datetime, int, float]] = field(default_factory=list)  # (start, priority, hours queued)
     # (when, priority, hours queued, hours passed over) when a waiting job first started or held its queue's
     # reservation. Passed over: how long newer work could be ordered ahead of it, which the aging bound
-    # (dispatch.policy.AGING_BOUND) caps; the wait beyond the bound behind older work that had itself waited
+    # (dispatch.engine.policy.AGING_BOUND) caps; the wait beyond the bound behind older work that had itself waited
     # the bound is not counted (that work goes first, oldest first).
     passed_over_log: list[tuple[datetime, int, float, float]] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)  # one per ``snapshot_at`` instant within the period
@@ -321,7 +321,7 @@ class _Simulator:
             policy.preempt_after.total_seconds() / 3600.0 if policy.fair and policy.preempt_after is not None else None
         )
         self.usage = {client: (value, 0.0) for client, value in (client_usage or {}).items()}
-        # Budget holds (dispatch.policy): enforced monthly budgets, and the work finished this month.
+        # Budget holds (dispatch.engine.policy): enforced monthly budgets, and the work finished this month.
         self.budgets = dict(budgets or {})
         self.month_start = month_start
         self.month_usage = dict(month_usage or {})
@@ -607,7 +607,7 @@ class _Simulator:
                 continue
             if self.policy.fair:
                 # The best-ranked, then the least slack, or the oldest among work that waited the aging bound.
-                # The rank is dispatch.policy.queue_rank's, inlined: this runs over every waiting job at every
+                # The rank is dispatch.engine.policy.queue_rank's, inlined: this runs over every waiting job at every
                 # planning round. e[2] - t is the slack now, e[3] the queue time.
                 cap, high = engine.STARVING, engine.AT_RISK_RANK
                 fresh = t - aging if aging is not None else _INF  # queued after ``fresh``: not aged yet
@@ -852,7 +852,7 @@ def simulate(
     ...)`` (seed 0: the pool id as seed); a callable ``(pool, at) -> PFLOPS`` supplies it (e.g. with the
     seed each pool has in the database); False keeps each pool's given ``background``. The pools' ``used``
     is ignored: the simulation counts the jobs it runs, starting with the orders' ``running_pool_id``.
-    ``client_usage`` gives the clients' recent PFLOPS·h at ``now`` for fair share (`dispatch.policy`).
+    ``client_usage`` gives the clients' recent PFLOPS·h at ``now`` for fair share (`dispatch.engine.policy`).
     ``budgets`` (client -> enforced PFLOPS·h a month), ``month_usage`` (client -> PFLOPS·h finished this
     month) and ``month_start`` (an instant -> the start of its month in the factory's time zone) model budget
     holds. ``tick``: run in tick mode, exactly as the dispatch tick of that period decides (see `_Simulator`).

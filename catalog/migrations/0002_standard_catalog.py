@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from factory.catalog.standard_catalog import load_standard_catalog
+from catalog.standard_catalog import load_standard_catalog
 
 
 def load(apps, schema_editor):
