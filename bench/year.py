@@ -62,8 +62,9 @@ from dispatch.engine.planner import (
     Policy,
     PoolState,
 )
+from dispatch.engine.plans import OrderPlan, SimulationResult, Snapshot, StepSpec
 from dispatch.engine.policy import AGING_BOUND, background_at
-from dispatch.engine.simulation import OrderPlan, SimulationResult, Snapshot, StepSpec, simulate
+from dispatch.engine.simulation import simulate
 
 KINDS = (TRAINING, INFERENCE, DATA_PROCESSING)
 

@@ -27,6 +27,7 @@ from django.db.models import Avg
 from catalog.models import SIZE_FACTORS
 from catalog.selectors import routing_for, steps_by_workshop
 from dispatch.engine import simulation
+from dispatch.engine.plans import OrderPlan, StepSpec
 from dispatch.models import ComputePool, Job, Preemption
 from dispatch.services import (
     ACTIVE_STATES,
@@ -75,8 +76,8 @@ def engine_inputs(now) -> dict:
     }
 
 
-def _spec(step) -> simulation.StepSpec:
-    return simulation.StepSpec(
+def _spec(step) -> StepSpec:
+    return StepSpec(
         kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours)
     )
 
@@ -92,7 +93,7 @@ def _order_fields(order) -> dict:
     }
 
 
-def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> simulation.OrderPlan:
+def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> OrderPlan:
     """The remaining work of an order: the not-done steps of its current stage, then the later stages."""
     stages = [stage for stage in order.stages.all() if stage.status != StageStatus.APPROVED]
     current, later = stages[0], stages[1:]
@@ -104,7 +105,7 @@ def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> simulat
     gate_left = None
     if not remaining and current.finished_at is not None:
         gate_left = max(0.0, review_hours - (now - current.finished_at).total_seconds() / 3600)
-    return simulation.OrderPlan(
+    return OrderPlan(
         **_order_fields(order),
         stages=[[_spec(step) for step in remaining]] + [[_spec(step) for step in stage.steps.all()] for stage in later],
         gate_hours=review_hours,
@@ -126,12 +127,12 @@ def _present(now):
     return plans, review_hours
 
 
-def _expected(now, review_hours: float, first_id: int, in_flight: int) -> list[simulation.OrderPlan]:
+def _expected(now, review_hours: float, first_id: int, in_flight: int) -> list[OrderPlan]:
     """The demand to expect after ``now`` (the module docstring), with ids counting down from ``first_id``."""
     if in_flight > settings.FORECAST_EXPECTED_DEMAND_UP_TO:
         return []
     recent = [
-        simulation.OrderPlan(
+        OrderPlan(
             **_order_fields(order),
             stages=[[_spec(step) for step in stage.steps.all()] for stage in order.stages.all()],
             gate_hours=review_hours,
@@ -195,7 +196,7 @@ def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensi
     factor = SIZE_FACTORS[size]
     stages = [
         [
-            simulation.StepSpec(
+            StepSpec(
                 kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours * factor)
             )
             for step in catalog[workshop]
@@ -206,7 +207,7 @@ def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensi
     plans, review_hours = _present(start)
     candidate_id = -1
     plans.append(
-        simulation.OrderPlan(
+        OrderPlan(
             order_id=candidate_id,
             client_id=-1,
             priority=PRIORITY_RANK[priority],

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch.engine.planner import FIFO_POLICY, LOW, NORMAL, URGENT, Policy, PoolState
-from dispatch.engine.simulation import OrderPlan, StepSpec, expected_arrivals, simulate, step_deadlines
+from dispatch.engine.plans import OrderPlan, StepSpec
+from dispatch.engine.simulation import expected_arrivals, simulate, step_deadlines
 
 NOW = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch.engine.planner import FIFO_POLICY, HIGH, LOW, NORMAL, PoolState
-from dispatch.engine.simulation import OrderPlan, StepSpec, simulate
+from dispatch.engine.plans import OrderPlan, StepSpec
+from dispatch.engine.simulation import simulate
 
 NOW = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)
