@@ -190,7 +190,7 @@ def gantt(orders: list[Order], now: datetime) -> dict:
             end = stage.finished_at or now
             row = bars[stage.workshop]
             row["y"].append(name)
-            row["base"].append(stage.started_at.isoformat())
+            row["base"].append(charts.instant(stage.started_at))
             row["x"].append((end - stage.started_at).total_seconds() * 1000)
             row["text"].append(
                 _("%(workshop)s: %(progress)d%%, %(duration)s")
@@ -227,7 +227,7 @@ def gantt(orders: list[Order], now: datetime) -> dict:
             "type": "scatter",
             "mode": "markers",
             "name": _("ETA"),
-            "x": [order.eta.isoformat() for _name, order in with_eta],
+            "x": [charts.instant(order.eta) for _name, order in with_eta],
             "y": [name for name, _order in with_eta],
             "marker": {"symbol": "diamond", "size": 10, "color": charts.TONE_COLOURS["grey"]},
             "hovertemplate": _("ETA %{x}") + "<extra>%{y}</extra>",
@@ -238,7 +238,7 @@ def gantt(orders: list[Order], now: datetime) -> dict:
             "type": "scatter",
             "mode": "markers",
             "name": _("Due date"),
-            "x": [order.due_date.isoformat() for order in orders],
+            "x": [charts.instant(order.due_date) for order in orders],
             "y": order_names,
             "marker": {"symbol": "line-ns-open", "size": 16, "line": {"width": 3}, "color": charts.TONE_COLOURS["red"]},
             "hovertemplate": _("Due %{x}") + "<extra>%{y}</extra>",
@@ -283,7 +283,7 @@ def throughput(now: datetime) -> dict:
         {
             "type": "bar",
             "name": labels[kind],
-            "x": [week.isoformat() for week in weeks],
+            "x": [charts.instant(week) for week in weeks],
             "y": [counts.get((week, kind), 0) for week in weeks],
             "marker": {"color": charts.SERIES_COLOURS[index]},
             "hovertemplate": "%{y}<extra>" + str(labels[kind]) + "</extra>",

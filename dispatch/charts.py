@@ -24,10 +24,6 @@ PRIORITY_COLOURS = {
 }
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
 def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = False) -> dict:
     """Our load stacked per pool (per site when there are many pools) on top of other tenants' background
     load, under the capacity line. With `one_pool`, the load of `pools`' only pool (a pool's own page)."""
@@ -46,7 +42,7 @@ def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = Fal
             fig=None,
         )
     buckets = sorted({row["bucket"] for row in rows})
-    x = [_iso(bucket) for bucket in buckets]
+    x = [charts.instant(bucket) for bucket in buckets]
     name_of = {(pool.site_id if per_site else pool.pk): (pool.site.name if per_site else pool.name) for pool in pools}
     used = defaultdict(lambda: defaultdict(float))
     background, capacity = defaultdict(float), defaultdict(float)
@@ -165,7 +161,7 @@ def _by_priority(rows, value: str) -> tuple[list[str], list[dict]]:
             "type": "scatter",
             "mode": "lines",
             "name": labels[priority],
-            "x": [_iso(bucket) for bucket in buckets],
+            "x": [charts.instant(bucket) for bucket in buckets],
             "y": [round(values[priority].get(bucket, 0.0), 2) for bucket in buckets],
             "line": {"color": PRIORITY_COLOURS[priority], "width": 2},
         }
@@ -220,7 +216,7 @@ def cost(*, now: datetime) -> dict:
     trace = {
         "type": "bar",
         "name": _("Cost"),
-        "x": [row["day"].isoformat() for row in rows],
+        "x": [charts.instant(row["day"]) for row in rows],
         "y": [float(row["cost"] or 0) for row in rows],
         "marker": {"color": charts.SERIES_COLOURS[0]},
         "hovertemplate": "¥%{y:,.2f}<extra></extra>",
@@ -265,7 +261,7 @@ def order_compute(*, order, now: datetime) -> dict:
             worked += level * (moment - previous).total_seconds() / 3600
         level = max(level + changes[moment], 0.0)
         previous = moment
-        x.append(moment.isoformat())
+        x.append(charts.instant(moment))
         in_use.append(round(level, 2))
         total.append(round(worked, 1))
     traces = [

@@ -77,9 +77,7 @@ def engine_inputs(now) -> dict:
 
 
 def _spec(step) -> StepSpec:
-    return StepSpec(
-        kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours)
-    )
+    return StepSpec(kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours))
 
 
 def _order_fields(order) -> dict:
@@ -196,9 +194,7 @@ def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensi
     factor = SIZE_FACTORS[size]
     stages = [
         [
-            StepSpec(
-                kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours * factor)
-            )
+            StepSpec(kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours * factor))
             for step in catalog[workshop]
         ]
         for workshop in workshops

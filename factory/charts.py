@@ -5,8 +5,10 @@ installed package. A figure with no data is not drawn: the page shows its empty 
 """
 
 import json
+from datetime import date, datetime
 
 import plotly.graph_objects as go
+from django.utils import timezone
 from django.utils.functional import Promise
 from plotly.utils import PlotlyJSONEncoder
 
@@ -49,10 +51,22 @@ def layout(*, title: str, x_title: str = "", y_title: str = "", **extra) -> dict
     return base
 
 
+def instant(moment: datetime | date) -> str:
+    """A point on a time axis as the factory's wall time (TIME_ZONE), the time the page's clock and tables show.
+
+    plotly.js ignores an ISO offset and draws the wall time it is given: a UTC instant would sit 8 hours off.
+    """
+    if isinstance(moment, datetime) and timezone.is_aware(moment):
+        moment = timezone.localtime(moment).replace(tzinfo=None)
+    return moment.isoformat()
+
+
 def _plain(value):
-    """Lazy translations (choice labels) as the strings plotly's validators accept."""
+    """Lazy translations (choice labels) as the strings plotly's validators accept; instants as `instant`."""
     if isinstance(value, Promise):
         return str(value)
+    if isinstance(value, date):
+        return instant(value)
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -30,7 +30,7 @@ def _bar(name: str, colour: str, **extra) -> dict:
 
 def _add(trace: dict, label: str, start: datetime, end: datetime, text: str) -> None:
     trace["y"].append(label)
-    trace["base"].append(start.isoformat())
+    trace["base"].append(charts.instant(start))
     trace["x"].append(max((end - start).total_seconds(), 60) * 1000)
     trace["text"].append(text)
 

@@ -1,10 +1,11 @@
 """The dispatch center's charts: what each tick records, and the figures drawn from it (or their empty state)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 
 from catalog.models import SIZE_FACTORS, ProcessStep, Size
 from dispatch import services
@@ -69,6 +70,19 @@ def test_the_center_draws_utilization_load_queue_and_cost(client, dispatcher, op
     depth = {trace["name"]: trace["y"] for trace in charts["queue-depth"]["data"]}
     assert max(depth["Normal"]) >= 1
     assert sum(charts["cost"]["data"][0]["y"]) > 0
+
+
+def test_a_figures_time_axis_reads_the_page_clock_not_utc(client, dispatcher, ops_user, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    _running_and_waiting(ops_user)
+    client.force_login(dispatcher)
+
+    capacity = client.get("/dispatch/live/").json()["charts"]["utilization"]["data"][-1]
+    last = datetime.fromisoformat(capacity["x"][-1])
+
+    header_clock = timezone.localtime(clock.now()).replace(tzinfo=None)
+    assert last.tzinfo is None  # plotly.js would drop an offset and draw the wall time it was given
+    assert timedelta(0) <= header_clock - last <= timedelta(minutes=30)  # the last sample, not 8 hours before
 
 
 def test_without_history_the_charts_say_how_they_fill(client, dispatcher):
