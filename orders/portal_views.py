@@ -26,7 +26,7 @@ from orders.access import order_for_user, require_organization
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
 from orders.errors import OrderError, OrderInvalid, QuoteNoLongerHolds
 from orders.forms import ClientOrderForm
-from orders.models import HANDED_OVER_STATUSES, ClientMembership, EventKind, Order, OrderStatus, StageStatus
+from orders.models import HANDED_OVER_STATUSES, EventKind, Order, OrderStatus, StageStatus
 from orders.selectors import client_events, order_detail, order_list, workshop_bar
 from orders.services import NOTE_MAX
 
@@ -151,20 +151,6 @@ class RateForm(forms.Form):
     )
 
 
-def _actor_labels(order: Order, events) -> dict:
-    """Actor id → "You" for the client organization's own people, "Factory staff" for everyone else.
-
-    Staff names are never shown to clients. One query: which of the event actors are the organization's.
-    """
-    actor_ids = {event.actor_id for event in events if event.actor_id}
-    own = set(
-        ClientMembership.objects.filter(organization_id=order.client_id, user_id__in=actor_ids).values_list(
-            "user_id", flat=True
-        )
-    )
-    return {actor_id: (_("You") if actor_id in own else _("Factory staff")) for actor_id in actor_ids}
-
-
 # Step-level entries are many (one per finished step); the page folds them under the milestones.
 STEP_EVENTS = (EventKind.STEP_STARTED, EventKind.STEP_FINISHED)
 
@@ -172,12 +158,11 @@ STEP_EVENTS = (EventKind.STEP_STARTED, EventKind.STEP_FINISHED)
 def _timeline(order: Order) -> tuple[list[dict], list[dict]]:
     """The client's timeline, newest first: (milestones, finished steps)."""
     events = client_events(order)
-    actors = _actor_labels(order, events)
     milestones, steps = [], []
     for event in reversed(events):
         row = {
             "event": event,
-            "actor": actors.get(event.actor_id, _("Factory staff")),
+            "actor": event.actor_label,
             "from_status": _status_label(event.from_status),
             "to_status": _status_label(event.to_status),
         }

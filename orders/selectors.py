@@ -4,12 +4,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
 from catalog.models import Workshop
 from factory import roles
 from orders.access import order_for_user, orders_visible_to
 from orders.models import (
     IN_FLIGHT_STATUSES,
+    ClientMembership,
     EventKind,
     Order,
     OrderEvent,
@@ -59,17 +61,29 @@ def order_by_tracking_token(token: str) -> Order | None:
 NOTES_HIDDEN_FROM_CLIENTS = frozenset({EventKind.REWORK, EventKind.REVIEW_DECISION, EventKind.PRIORITY_CHANGED})
 
 
-def _as_client_sees_them(events) -> list[OrderEvent]:
+def _as_client_sees_them(order: Order, events) -> list[OrderEvent]:
+    """The events a client may see, each with `actor_label`: "You" for their organization's people, "Factory
+    staff" for everyone else (and the system). Staff names never reach clients, on a page or in the API.
+
+    One query: which of the actors are the organization's.
+    """
     visible = [event for event in events if not event.internal]
+    actor_ids = {event.actor_id for event in visible if event.actor_id}
+    own = set(
+        ClientMembership.objects.filter(organization_id=order.client_id, user_id__in=actor_ids).values_list(
+            "user_id", flat=True
+        )
+    )
     for event in visible:
         if event.kind in NOTES_HIDDEN_FROM_CLIENTS:
             event.note = ""
+        event.actor_label = _("You") if event.actor_id in own else _("Factory staff")
     return visible
 
 
 def client_events(order: Order) -> list[OrderEvent]:
     """The timeline a client may see (from the prefetched events): no internal events or staff-only notes."""
-    return _as_client_sees_them(order.events.all())
+    return _as_client_sees_them(order, order.events.all())
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,12 @@ def order_events(*, user, pk) -> list[OrderEvent]:
     """An order's timeline for `user`, oldest first: clients never see internal events."""
     order = order_for_user(user, pk)
     events = OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
-    return list(events) if roles.has_role(user) else _as_client_sees_them(events.filter(internal=False))
+    if not roles.has_role(user):
+        return _as_client_sees_them(order, events.filter(internal=False))
+    events = list(events)
+    for event in events:
+        event.actor_label = event.actor.username if event.actor_id else None
+    return events
 
 
 def order_steps(*, order: Order, ids) -> list[OrderStep]:

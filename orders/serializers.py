@@ -113,7 +113,15 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", allow_null=True, read_only=True, help_text=_("Username."))
+    actor = serializers.CharField(
+        source="actor_label",
+        allow_null=True,
+        read_only=True,
+        help_text=_(
+            'Staff read the username (null for the system); clients read "You" for their organization\'s people '
+            'and "Factory staff" for everyone else, as on the portal.'
+        ),
+    )
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:

@@ -20,7 +20,7 @@ How each URL is asked (the row's method says which):
 
 Besides the status, every cell checks that an anonymous 302 goes to a login page, that a signed-in user is
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
-tickets.
+tickets, nor the username of anyone on the staff.
 
 Cells checked: 704 (88 rows: 85 URL patterns, the orders and tickets collections and an order's priority
 page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
@@ -292,9 +292,14 @@ def world(django_db_setup, django_db_blocker):
         order_b = place_order(client=org_b, actor=users["client_b"], title="Loan risk model")
         ids = {"order": order.pk, "ticket": ticket.pk, "review": review.pk, "pool": pools[0].pk, "job": job.pk}
         a_refs = [*Order.objects.filter(client=org_a).values_list("reference", flat=True), ticket.reference]
+        # What each client may never read: the other organization's name, orders and tickets, and who on the
+        # staff acted (the portal and the API both say "Factory staff"; ops-user accepted A's orders).
+        staff_names = {
+            user.username for role, user in users.items() if role not in ("anonymous", "client_a", "client_b")
+        }
         foreign = {
-            "client_a": {org_b.name, order_b.reference, order_b.title},
-            "client_b": {org_a.name, *a_refs},
+            "client_a": {org_b.name, order_b.reference, order_b.title, *staff_names},
+            "client_b": {org_a.name, *a_refs, *staff_names},
         }
         yield World(users=users, ids=ids, step_pk=step.pk, token=order.tracking_token, foreign=foreign)
         transaction.set_rollback(True)

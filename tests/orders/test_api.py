@@ -735,8 +735,10 @@ def test_order_timeline_takes_a_fixed_number_of_queries(django_assert_num_querie
         services.order_record_requirement_change(order=order, actor=ops_user, text=f"Change {number}")
     api = api_as(client_a)
 
-    # 1 token, user and roles, 2 membership, 3 organization, 4 the order, 5 its events with their actors.
-    with django_assert_num_queries(5):
+    # 1 token, user and roles, 2 membership, 3 organization, 4 the order, 5 its events with their actors,
+    # 6 which of the actors are the client's own people (the rest read "Factory staff").
+    with django_assert_num_queries(6):
         answer = api.get(act(order, "events"))
 
     assert [event["kind"] for event in answer.json()].count("requirement_change") == changes
+    assert {event["actor"] for event in answer.json()} <= {"You", "Factory staff"}
