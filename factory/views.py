@@ -1,7 +1,10 @@
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+from django.core.validators import MaxLengthValidator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -11,11 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 
 from factory import roles
 from factory.celery import app as celery_app
+from factory.parsers import JSONParser
 
 logger = logging.getLogger(__name__)
 HEALTHZ_CACHE_KEY = "healthz:probe"
@@ -105,12 +111,38 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+def _username_max() -> int:
+    return get_user_model()._meta.get_field("username").max_length
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, refusing a username longer than any account's before anyone is asked about it:
+    Django sets the field's max_length too late to validate it, so an over-long name reached django-axes,
+    whose attempt log cannot hold it (a 500)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].validators.append(MaxLengthValidator(_username_max()))
+
+
+class TokenRequestSerializer(AuthTokenSerializer):
+    """DRF's token request with the username bounded like the sign-in form's (see SignInForm)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].max_length = _username_max()
+        self.fields["username"].validators.append(MaxLengthValidator(_username_max()))
+
+
 class ObtainToken(ObtainAuthToken):
     """DRF's token endpoint, answering a locked-out sign-in with the lockout (429), not "wrong password".
 
     django-axes marks the lockout on the request it is given, which here is DRF's wrapper, so its
     middleware cannot see it; this view does.
     """
+
+    parser_classes = (FormParser, MultiPartParser, JSONParser)  # DRF's list, with the nesting-limited JSON
+    serializer_class = TokenRequestSerializer
 
     @extend_schema(
         summary=_lazy("Get an API token"),

@@ -1,0 +1,65 @@
+"""Input built to break the parser or the database gets a clear 400 (or the form back) and changes nothing."""
+
+import pytest
+from axes.models import AccessAttempt
+from rest_framework.test import APIClient
+
+from aftersales.models import TicketMessage
+from factory.parsers import JSON_DEPTH_MAX
+from orders.models import Order
+from tests.factories import open_ticket, order_at
+
+pytestmark = pytest.mark.django_db
+
+NESTED = "[" * 1000 + "]" * 1000
+
+
+def _api(user=None) -> APIClient:
+    api = APIClient(raise_request_exception=False)
+    if user is not None:
+        api.force_authenticate(user)
+    return api
+
+
+def test_json_nested_a_thousand_deep_is_a_400_on_the_token_endpoint_without_signing_in():
+    answer = _api().post("/api/v1/auth/token/", NESTED, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert f"nested deeper than {JSON_DEPTH_MAX} levels" in answer.json()["detail"]
+
+
+def test_json_nested_deeper_than_the_limit_creates_no_order(client_a):
+    body = '{"title": ' + "[" * (JSON_DEPTH_MAX + 1) + "]" * (JSON_DEPTH_MAX + 1) + "}"
+
+    for payload in (NESTED, body):
+        answer = _api(client_a).post("/api/v1/orders/", payload, content_type="application/json")
+        assert answer.status_code == 400
+
+    assert not Order.objects.exists()
+
+
+def test_json_nested_a_thousand_deep_writes_no_ticket_message(ops_user, org_a, client_a):
+    order = order_at("delivered", staff=ops_user, client=org_a, actor=client_a)
+    ticket = open_ticket(order=order, actor=client_a)
+    before = TicketMessage.objects.count()
+
+    answer = _api(client_a).post(f"/api/v1/tickets/{ticket.pk}/messages/", NESTED, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert TicketMessage.objects.count() == before
+
+
+def test_an_over_long_username_is_refused_before_the_sign_in_attempt_is_logged(client):
+    answer = client.post("/accounts/login/", {"username": "x" * 300, "password": "wrong"})
+
+    assert answer.status_code == 200  # the form again, with its error
+    assert answer.context["form"].errors["username"]
+    assert not AccessAttempt.objects.exists()
+
+
+def test_an_over_long_username_gets_a_400_from_the_token_endpoint():
+    answer = _api().post("/api/v1/auth/token/", {"username": "x" * 300, "password": "wrong"}, format="json")
+
+    assert answer.status_code == 400
+    assert "username" in answer.json()
+    assert not AccessAttempt.objects.exists()
