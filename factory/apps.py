@@ -3,7 +3,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class FactoryConfig(AppConfig):
-    """The project's own plumbing (settings, roles, the API's authentication); it has no models."""
+    """The project's own plumbing (settings, roles, the API's authentication) and one table: when each periodic
+    task last ran (factory.heartbeats)."""
 
     name = "factory"
 

@@ -79,6 +79,17 @@ class FactoryTask(Task):
             self._forget(client, task_id)
             raise Reject(f"worker died in each of {deliveries - 1} deliveries", requeue=False)
 
+    def on_success(self, retval, task_id, args, kwargs):
+        if self.request.is_eager:
+            return
+        from factory import heartbeats  # the models are loaded by the time a task runs
+
+        try:
+            heartbeats.record(self.name)
+        except Exception:
+            # A heartbeat that could not be written shows as a late task in /healthz; the work itself is done.
+            logger.warning("Task %s[%s]: could not record its run", self.name, task_id, exc_info=True)
+
     def after_return(self, status, retval, task_id, args, kwargs, einfo):
         if not self._delivery_limit() or self.request.is_eager:
             return

@@ -19,12 +19,13 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from factory import roles
+from factory import heartbeats, roles
 from factory.celery import app as celery_app
 from factory.parsers import JSONParser
 
 logger = logging.getLogger(__name__)
 HEALTHZ_CACHE_KEY = "healthz:probe"
+HEALTHZ_QUEUE = "factory.healthz"  # no worker consumes it: each probe takes back a message it put
 
 
 def sign_in_locked_out(request, original_response=None, credentials=None):
@@ -60,9 +61,13 @@ def _database_ok() -> bool:
 def _broker_ok() -> bool:
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=settings.HEALTHZ_BROKER_TIMEOUT.total_seconds())
-            # Some transports (Redis) connect lazily: opening a channel makes them really talk to the broker.
-            conn.default_channel  # noqa: B018
+            timeout = settings.HEALTHZ_BROKER_TIMEOUT.total_seconds()
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+            # A message through the broker and back: a connection alone looked fine to the filesystem broker
+            # whose folder was gone, and to a Redis that accepted connections but no writes.
+            with conn.SimpleQueue(HEALTHZ_QUEUE, no_ack=True) as queue:
+                queue.put({"probe": "healthz"})
+                queue.get(block=True, timeout=timeout)
         return True
     except Exception:
         logger.exception("healthz: broker check failed")
@@ -88,16 +93,31 @@ def livez(request):
 @never_cache
 @require_GET
 def healthz(request):
-    """For load balancers and monitors: 200 when the database and the broker answer, else 503.
+    """For load balancers and monitors: 200 when the database and the broker answer and the periodic work
+    keeps running, else 503.
 
     The shared cache is reported too, but does not make the factory unavailable: without it, kept copies
-    and API tokens are read from the database (factory.kept), slower but correct. Status "degraded" then."""
+    and API tokens are read from the database (factory.kept), slower but correct. Status "degraded" then,
+    and also when a periodic task is late (factory.heartbeats), with the names of what is late under
+    "late"; a task far behind (a stalled worker, no beat) makes it 503: pages answer, but nothing moves."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     cache_ok = _cache_ok()
-    healthy = all(checks.values())
-    body = {"status": "unavailable" if not healthy else "ok" if cache_ok else "degraded"}
+    beats = heartbeats.beats() if checks["database"] else []
+    late = [beat.task for beat in beats if beat.late]
+    down = [beat.task for beat in beats if beat.down]
+    healthy = all(checks.values()) and not down
+    body = {"status": "unavailable" if not healthy else "ok" if cache_ok and not late else "degraded"}
     body.update({name: "ok" if ok else "unavailable" for name, ok in checks.items()})
     body["cache"] = "ok" if cache_ok else "unavailable"
+    body["late"] = late
+    body["periodic"] = {
+        beat.task: {
+            "last_run": beat.finished_at.isoformat() if beat.finished_at else None,
+            "factory_time": beat.factory_time.isoformat() if beat.factory_time else None,
+            "period_seconds": beat.period_seconds,
+        }
+        for beat in beats
+    }
     return JsonResponse(body, status=200 if healthy else 503)
 
 

@@ -3,6 +3,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from celery import Celery
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import reverse
+from django.utils import timezone
 
-from factory import views
+from factory import clock, heartbeats, views
+from factory.models import PeriodicRun
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -24,16 +27,79 @@ def test_livez_answers_without_touching_the_database(client):
     assert response.content == b"ok"
 
 
+@pytest.fixture
+def periodic_work_on_time(db):
+    """Every periodic task just ran, as with a healthy worker and beat."""
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        heartbeats.record(entry["task"])
+
+
+def _ran(task: str, periods_ago: float) -> None:
+    period = next(e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == task)
+    PeriodicRun.objects.filter(task=task).update(finished_at=timezone.now() - timedelta(seconds=period * periods_ago))
+
+
+HEALTHY = {"status": "ok", "database": "ok", "broker": "ok", "cache": "ok", "late": []}
+
+
 @pytest.mark.django_db
-def test_healthz_reports_database_and_broker_ok(client):
+def test_healthz_reports_database_broker_and_the_last_run_of_every_periodic_task(client, periodic_work_on_time):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "cache": "ok"}
+    body = response.json()
+    assert {key: body[key] for key in HEALTHY} == HEALTHY
+    tick = body["periodic"]["dispatch.tasks.dispatch_tick"]
+    assert tick["period_seconds"] == settings.CELERY_BEAT_SCHEDULE["dispatch-tick"]["schedule"]
+    assert datetime.fromisoformat(tick["factory_time"]) <= clock.now()  # the tick's heartbeat, in factory time
+    assert set(body["periodic"]) == {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
 
 @pytest.mark.django_db
-def test_healthz_says_degraded_but_stays_up_when_the_cache_is_unreachable(client, settings):
+def test_a_periodic_task_over_three_periods_late_makes_the_factory_degraded_by_name(client, periodic_work_on_time):
+    _ran("dispatch.tasks.dispatch_tick", periods_ago=2.5)
+    assert client.get("/healthz").json()["late"] == []
+
+    _ran("dispatch.tasks.dispatch_tick", periods_ago=3.5)
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["late"] == ["dispatch.tasks.dispatch_tick"]
+
+
+@pytest.mark.django_db
+def test_a_periodic_task_over_ten_periods_late_answers_503(client, periodic_work_on_time):
+    _ran("dispatch.tasks.forecast_etas", periods_ago=11)
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["late"] == ["dispatch.tasks.forecast_etas"]
+
+
+@pytest.mark.django_db
+def test_periodic_work_that_never_ran_is_named_as_late(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert "dispatch.tasks.dispatch_tick" in response.json()["late"]
+
+
+@pytest.mark.django_db
+def test_a_periodic_task_records_its_run_when_it_succeeds():
+    from dispatch.tasks import dispatch_tick
+
+    dispatch_tick.on_success(None, "task-id", (), {})
+
+    run = PeriodicRun.objects.get(task="dispatch.tasks.dispatch_tick")
+    assert abs(run.factory_time - clock.now()) < timedelta(minutes=5)
+
+
+@pytest.mark.django_db
+def test_healthz_says_degraded_but_stays_up_when_the_cache_is_unreachable(client, settings, periodic_work_on_time):
     # Pages and the API then read from the database (factory.kept): slower, not down.
     settings.CACHES = {
         "default": {
@@ -46,7 +112,8 @@ def test_healthz_says_degraded_but_stays_up_when_the_cache_is_unreachable(client
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "degraded", "database": "ok", "broker": "ok", "cache": "unavailable"}
+    body = response.json()
+    assert {key: body[key] for key in HEALTHY} == {**HEALTHY, "status": "degraded", "cache": "unavailable"}
 
 
 @pytest.mark.django_db
