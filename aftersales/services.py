@@ -28,14 +28,12 @@ from aftersales.models import (
     TicketStatus,
 )
 from factory import clock, roles, submissions
+from factory.limits import MESSAGE_MAX, NOTE_MAX, TITLE_MAX
 from orders import services as order_services
 from orders.access import organization_of
 from orders.models import HANDED_OVER_STATUSES, Order
 
 TICKET_ROLES = (roles.AFTERSALES, roles.OPERATIONS)
-SUBJECT_MAX = 200
-BODY_MAX = 5000
-COMMENT_MAX = 2000
 # Orders the client has received: only these can have tickets.
 
 # Where a ticket may go from each status. Resolved tickets reopen (in progress) or close; closed is final.
@@ -236,9 +234,9 @@ def ticket_open(
     cleaned = {
         "category": _choice(category, field="category", allowed=Category.values),
         "severity": _choice(severity, field="severity", allowed=Severity.values),
-        "subject": _text(subject, field="subject", maximum=SUBJECT_MAX, message=_("Give the ticket a subject.")),
+        "subject": _text(subject, field="subject", maximum=TITLE_MAX, message=_("Give the ticket a subject.")),
     }
-    body = _text(body, field="body", maximum=BODY_MAX, message=_("Describe what happened."))
+    body = _text(body, field="body", maximum=MESSAGE_MAX, message=_("Describe what happened."))
     policy = _policy(cleaned["severity"])
 
     def open_it() -> Ticket:
@@ -317,7 +315,7 @@ def ticket_post_message(
         return sent
     if ticket.status == TicketStatus.CLOSED:
         raise TicketTransitionNotAllowed(_("This ticket is closed; open a new ticket instead."))
-    body = _text(body, field="body", maximum=BODY_MAX, message=_("Write a message."))
+    body = _text(body, field="body", maximum=MESSAGE_MAX, message=_("Write a message."))
     now = clock.now()
     message = _message(
         ticket, author=actor, staff=staff, body=body, internal=internal, at=now, submission_key=submission_key
@@ -351,7 +349,7 @@ def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") 
         )
     _check_move(ticket, status)  # an illegal move is refused as such, before its note is asked for
     required = NOTE_REQUIRED.get(status) or (_("Say why the ticket is reopened.") if reopening else "")
-    note = _text(note, field="note", maximum=BODY_MAX, message=required, required=bool(required))
+    note = _text(note, field="note", maximum=MESSAGE_MAX, message=required, required=bool(required))
     now = clock.now()
     _move(ticket, to=status, actor=actor, now=now)
     if note:
@@ -375,7 +373,7 @@ def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str)
     severity = _choice(severity, field="severity", allowed=Severity.values)
     if severity == ticket.severity:
         raise TicketInvalid(_("The ticket already has this severity."), field="severity")
-    reason = _text(reason, field="reason", maximum=COMMENT_MAX, message=_("Say why the severity changes."))
+    reason = _text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the severity changes."))
     policy = _policy(severity)
     now = clock.now()
     previous, ticket.severity = ticket.severity, severity
@@ -409,7 +407,7 @@ def ticket_rate(*, ticket: Ticket, actor, score, comment: str = "") -> Ticket:
         raise TicketTransitionNotAllowed(_("This ticket has already been rated."))
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise TicketInvalid(_("Give a score from 1 to 5."), field="score")
-    comment = _text(comment, field="comment", maximum=COMMENT_MAX, required=False)
+    comment = _text(comment, field="comment", maximum=NOTE_MAX, required=False)
     now = clock.now()
     ticket.rating, ticket.rating_comment = score, comment
     _event(ticket, actor=actor, kind=TicketEventKind.RATED, to_value=str(score), note=comment, at=now)

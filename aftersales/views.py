@@ -22,8 +22,8 @@ from aftersales.forms import FollowUpOrderForm, ReplyForm, SeverityForm, StatusF
 from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
 from factory import clock, roles, submissions
 from factory.errors import DomainError, InvalidRequest
+from factory.limits import TITLE_MAX
 from orders.display import ORDER_STATUS_TONE, relative_to_now
-from orders.services import TITLE_MAX
 
 PAGE_SIZE = 25
 # Filters that narrow the queue beyond its default (active tickets): for the "clear filters" empty state.

@@ -53,6 +53,7 @@ from dispatch.permissions import may_reprioritize
 from factory import clock
 from factory.db import atomic_with_retry, bulk_update_rows
 from factory.errors import NotPermitted
+from factory.limits import NOTE_MAX
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.errors import OrderTransitionNotAllowed
@@ -67,7 +68,6 @@ WAITING_STATES = (JobState.QUEUED, JobState.PREEMPTED)
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PREEMPTED)
 PRIORITY_RANK = policy.PRIORITY_RANK
 BUDGET_EXCEEDED = "budget_exceeded"
-REASON_MAX = 2000
 
 
 # --- Pools ---------------------------------------------------------------------------------------
@@ -91,8 +91,8 @@ def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> 
     reason = (reason or "").strip()
     if not reason:
         raise DispatchInvalid(_("Say why the pool's state changes."), field="reason")
-    if len(reason) > REASON_MAX:
-        raise DispatchInvalid(_("Keep it under %(max)d characters.") % {"max": REASON_MAX}, field="reason")
+    if len(reason) > NOTE_MAX:
+        raise DispatchInvalid(_("Keep it under %(max)d characters.") % {"max": NOTE_MAX}, field="reason")
     target, allowed_from = POOL_TRANSITIONS[action]
     hold_dispatch_lock()
     pool = ComputePool.objects.select_for_update().get(pk=pool.pk)

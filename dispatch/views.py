@@ -31,6 +31,7 @@ from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROL
 from factory import charts as factory_charts
 from factory import clock, roles
 from factory.errors import DomainError, http_status
+from factory.limits import NOTE_MAX
 from orders.access import order_for_user
 from orders.display import duration_words, relative_to_now
 from orders.models import Order, Priority
@@ -315,6 +316,7 @@ def _pool_page(request, pool: ComputePool, *, failed: dict | None = None, status
             "can_act_on_pools": can_act,
             "open_action": (failed or {}).get("name") or request.GET.get("action", ""),
             "failed_reason": (failed or {}).get("reason", ""),
+            "reason_max": NOTE_MAX,
             "charts": chart_list,
             "figures": factory_charts.figures_by_key(chart_list),
         },
@@ -365,6 +367,7 @@ def _priority_page(request, order, *, reason: str = "", priority: str = "", stat
             "priorities": Priority.choices,
             "chosen": priority or order.priority,
             "reason": reason,
+            "reason_max": NOTE_MAX,
             "next": _safe_next(request, reverse("dispatch:center") + "#queue"),
         },
         status=status,

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from factory import clock
+from factory.limits import NOTE_MAX
 from orders import quotes, related, services
 from orders.access import order_for_user, require_organization
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
@@ -28,7 +29,6 @@ from orders.errors import OrderError, OrderInvalid, QuoteNoLongerHolds
 from orders.forms import ClientOrderForm
 from orders.models import HANDED_OVER_STATUSES, ClientMembership, EventKind, Order, OrderStatus, StageStatus
 from orders.selectors import client_events, order_detail, order_list, workshop_bar
-from orders.services import NOTE_MAX
 
 PAGE_SIZE = 25
 

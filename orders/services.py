@@ -21,6 +21,7 @@ from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
 from factory.db import bulk_update_rows
+from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders import quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
@@ -46,9 +47,6 @@ from orders.models import (
     new_tracking_token,
 )
 
-TITLE_MAX = 200
-REQUIREMENTS_MAX = 10000
-NOTE_MAX = 2000
 CANCELLABLE_BY_STAFF = (
     OrderStatus.SUBMITTED,
     OrderStatus.ACCEPTED,
@@ -557,7 +555,7 @@ def stage_send_back(*, stage: OrderStage, steps: list[OrderStep], actor, reason:
 @transaction.atomic
 def order_record_requirement_change(*, order: Order, actor, text: str, rework_steps=()) -> RequirementChange:
     """Record a client's changed requirement; named finished steps of the current stage are redone."""
-    text = _required_text(text, field="text", maximum=5000, message=_("Describe the change."))
+    text = _required_text(text, field="text", maximum=MESSAGE_MAX, message=_("Describe the change."))
     order = _lock(order)
     if order.status not in (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES):
         _refuse(order, _("record a requirement change"))

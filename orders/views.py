@@ -24,12 +24,13 @@ from django.views.decorators.http import require_POST
 from factory import charts as factory_charts
 from factory import clock, roles
 from factory.errors import DomainError, InvalidRequest
+from factory.limits import MESSAGE_MAX, NOTE_MAX
 from orders import charts, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
 from orders.filters import OrderFilter
 from orders.forms import StaffOrderForm
 from orders.models import Order, OrderStatus, Priority, StageStatus, StepStatus
-from orders.services import ACTIVE_OR_WAITING, CANCELLABLE_BY_STAFF, NOTE_MAX
+from orders.services import ACTIVE_OR_WAITING, CANCELLABLE_BY_STAFF
 
 PAGE_SIZE = 25
 
@@ -156,7 +157,7 @@ class RequirementChangeForm(ActionForm):
     text = forms.CharField(
         label=gettext_lazy("What changes in the requirements?"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=5000,
+        max_length=MESSAGE_MAX,
     )
     rework_steps = forms.MultipleChoiceField(
         label=gettext_lazy("Finished steps of the current workshop to redo (optional)"),

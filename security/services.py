@@ -7,13 +7,13 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from factory import clock, roles
+from factory.limits import NOTE_MAX
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import DataSensitivity, OrderStage, OrderStep
 from security.errors import ReviewAlreadyDecided, ReviewerNotPermitted, ReviewInvalid
 from security.models import Approval, ChecklistItem, Finding, Review, ReviewAnswer, ReviewStatus, Severity
 
-NOTE_MAX = 2000
 FOUR_EYES = 2
 
 
