@@ -35,6 +35,8 @@ class TicketStatus(models.TextChoices):
 
 # Statuses in which the factory still owes the client something: the SLA clocks run (or are paused).
 ACTIVE_STATUSES = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CLIENT)
+# Tickets whose resolution stands: resolved (the client may still reopen it) or closed for good.
+RESOLVED_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 class SlaPolicy(models.Model):
@@ -116,8 +118,8 @@ class Ticket(models.Model):
                 name="ticket_breached_iff_breached_at",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["resolved", "closed"], resolved_at__isnull=False)
-                | ~Q(status__in=["resolved", "closed"]),
+                condition=Q(status__in=list(RESOLVED_STATUSES), resolved_at__isnull=False)
+                | ~Q(status__in=list(RESOLVED_STATUSES)),
                 name="ticket_resolved_has_resolved_at",
             ),
             models.CheckConstraint(

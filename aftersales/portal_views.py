@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from aftersales import selectors, services
 from aftersales.display import SEVERITY_TONE, STATUS_TONE
 from aftersales.errors import TicketError, TicketInvalid
-from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
+from aftersales.models import RESOLVED_STATUSES, Severity, Ticket, TicketEventKind, TicketStatus
 from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, ReopenForm, TicketOpenForm, TicketRateForm
 from factory import clock, submissions
 from orders.access import require_organization
@@ -214,7 +214,7 @@ def ticket_new(request):
 def _render_ticket(request, pk, *, status=200, **forms):
     require_organization(request.user)
     ticket = selectors.ticket_detail(user=request.user, pk=pk)
-    resolved = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and ticket.resolved_at is not None
+    resolved = ticket.status in RESOLVED_STATUSES and ticket.resolved_at is not None
     context = {
         "ticket": ticket,
         "status": client_status(ticket),

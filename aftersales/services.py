@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from aftersales.errors import TicketActionNotPermitted, TicketInvalid, TicketTransitionNotAllowed
 from aftersales.models import (
     ACTIVE_STATUSES,
+    RESOLVED_STATUSES,
     Category,
     Severity,
     SlaPolicy,
@@ -401,7 +402,7 @@ def ticket_rate(*, ticket: Ticket, actor, score, comment: str = "") -> Ticket:
     ticket = _lock(ticket)
     if not _is_client_of(actor, ticket.order):
         raise TicketActionNotPermitted(_("Only the client can rate a ticket."))
-    if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED) or ticket.resolved_at is None:
+    if ticket.status not in RESOLVED_STATUSES or ticket.resolved_at is None:
         raise TicketTransitionNotAllowed(_("A ticket can be rated once it is resolved."))
     if ticket.rating is not None:
         raise TicketTransitionNotAllowed(_("This ticket has already been rated."))

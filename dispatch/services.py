@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dispatch.engine import planner, policy
+from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed
 from dispatch.models import (
     ClientBudget,
@@ -66,7 +67,6 @@ logger = logging.getLogger(__name__)
 TICK_LOCK_KEY = 74_200_001
 WAITING_STATES = (JobState.QUEUED, JobState.PREEMPTED)
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PREEMPTED)
-PRIORITY_RANK = policy.PRIORITY_RANK
 BUDGET_EXCEEDED = "budget_exceeded"
 
 

@@ -73,7 +73,7 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# Orders still moving through the factory (not yet handed over, not stopped).
+# Orders still moving through the factory (not yet handed over, not stopped); operations may cancel them.
 ACTIVE_STATUSES = (
     OrderStatus.SUBMITTED,
     OrderStatus.ACCEPTED,
@@ -85,6 +85,10 @@ ACTIVE_STATUSES = (
 IN_FLIGHT_STATUSES = (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW)
 # Orders handed over to the client (after-sales and delivery figures start here).
 HANDED_OVER_STATUSES = (OrderStatus.DELIVERED, OrderStatus.CLOSED)
+# Orders whose requirements and priority may still change: submitted, or in the factory's work and not yet ready.
+CHANGEABLE_STATUSES = (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES)
+# Orders that stopped without a delivery.
+STOPPED_STATUSES = (OrderStatus.REJECTED, OrderStatus.CANCELLED)
 
 
 def new_tracking_token() -> str:
@@ -193,6 +197,10 @@ class StageStatus(models.TextChoices):
     AWAITING_REVIEW = "awaiting_review", _("Awaiting review")
     REWORK = "rework", _("Rework")
     APPROVED = "approved", _("Approved")
+
+
+# Stages of the workshop in production: its steps run, or it waits at its gate, or redoes steps the gate sent back.
+OPEN_STAGE_STATUSES = (StageStatus.IN_PROGRESS, StageStatus.AWAITING_REVIEW, StageStatus.REWORK)
 
 
 class OrderStage(models.Model):

@@ -27,7 +27,15 @@ from orders.access import order_for_user, require_organization
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
 from orders.errors import OrderError, OrderInvalid, QuoteNoLongerHolds
 from orders.forms import ClientOrderForm
-from orders.models import HANDED_OVER_STATUSES, ClientMembership, EventKind, Order, OrderStatus, StageStatus
+from orders.models import (
+    HANDED_OVER_STATUSES,
+    STOPPED_STATUSES,
+    ClientMembership,
+    EventKind,
+    Order,
+    OrderStatus,
+    StageStatus,
+)
 from orders.selectors import client_events, order_detail, order_list, workshop_bar
 
 PAGE_SIZE = 25
@@ -67,7 +75,7 @@ def delivery_outlook(order: Order, today: date | None = None) -> DeliveryOutlook
     if order.status in HANDED_OVER_STATUSES and order.delivered_at:
         day = clock_date(order.delivered_at)
         return DeliveryOutlook(_("Delivered"), day, _relative_days(day, today), promised, order.is_overdue)
-    if order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+    if order.status in STOPPED_STATUSES:
         return DeliveryOutlook(_("No delivery"), None, "", None, False)
     if order.eta:
         day = clock_date(order.eta)

@@ -26,8 +26,11 @@ from orders import quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
+    ACTIVE_STATUSES,
+    CHANGEABLE_STATUSES,
     HANDED_OVER_STATUSES,
     IN_FLIGHT_STATUSES,
+    OPEN_STAGE_STATUSES,
     WORKSHOP_ARTIFACT,
     Artifact,
     ClientMembership,
@@ -46,16 +49,6 @@ from orders.models import (
     StepStatus,
     new_tracking_token,
 )
-
-CANCELLABLE_BY_STAFF = (
-    OrderStatus.SUBMITTED,
-    OrderStatus.ACCEPTED,
-    OrderStatus.IN_PRODUCTION,
-    OrderStatus.AWAITING_REVIEW,
-    OrderStatus.READY,
-)
-ACTIVE_OR_WAITING = (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES)
-
 
 # --- Clients -------------------------------------------------------------------------------------
 
@@ -377,7 +370,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
     """Staff may cancel until delivery; the client only before the order is accepted."""
     reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the order is cancelled."))
     order = _lock(order)
-    allowed = (OrderStatus.SUBMITTED,) if _is_client_of(actor, order) else CANCELLABLE_BY_STAFF
+    allowed = (OrderStatus.SUBMITTED,) if _is_client_of(actor, order) else ACTIVE_STATUSES
     if order.status not in allowed:
         _refuse(order, _("cancel"))
     order.eta = None
@@ -557,18 +550,14 @@ def order_record_requirement_change(*, order: Order, actor, text: str, rework_st
     """Record a client's changed requirement; named finished steps of the current stage are redone."""
     text = _required_text(text, field="text", maximum=MESSAGE_MAX, message=_("Describe the change."))
     order = _lock(order)
-    if order.status not in (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES):
+    if order.status not in CHANGEABLE_STATUSES:
         _refuse(order, _("record a requirement change"))
     # Decide on the steps' current state in the database, not on what the caller holds.
     rework_steps = list(OrderStep.objects.select_for_update().filter(pk__in=[step.pk for step in rework_steps]))
     change = RequirementChange.objects.create(order=order, text=text, recorded_by=actor, recorded_at=clock.now())
     if rework_steps:
         stage = order.stages.select_for_update().filter(workshop=order.current_workshop).first()
-        if stage is None or stage.status not in (
-            StageStatus.IN_PROGRESS,
-            StageStatus.AWAITING_REVIEW,
-            StageStatus.REWORK,
-        ):
+        if stage is None or stage.status not in OPEN_STAGE_STATUSES:
             raise OrderInvalid(_("Only steps of the workshop in production can be redone."), field="rework_steps")
         if any(step.status != StepStatus.DONE for step in rework_steps):
             raise OrderInvalid(_("Only finished steps can be redone."), field="rework_steps")
@@ -655,7 +644,7 @@ def order_set_priority(*, order: Order, actor, priority: str, reason: str) -> Or
     if priority not in Priority.values:
         raise OrderInvalid(_("“%(value)s” is not a valid choice.") % {"value": priority}, field="priority")
     order = _lock(order)
-    if order.status not in ACTIVE_OR_WAITING:
+    if order.status not in CHANGEABLE_STATUSES:
         _refuse(order, _("change the priority"))
     if order.priority == priority:
         raise OrderInvalid(_("The order already has this priority."), field="priority")

@@ -29,8 +29,16 @@ from orders import charts, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
 from orders.filters import OrderFilter
 from orders.forms import StaffOrderForm
-from orders.models import Order, OrderStatus, Priority, StageStatus, StepStatus
-from orders.services import ACTIVE_OR_WAITING, CANCELLABLE_BY_STAFF
+from orders.models import (
+    ACTIVE_STATUSES,
+    CHANGEABLE_STATUSES,
+    OPEN_STAGE_STATUSES,
+    Order,
+    OrderStatus,
+    Priority,
+    StageStatus,
+    StepStatus,
+)
 
 PAGE_SIZE = 25
 
@@ -56,8 +64,6 @@ STEP_STATUS_TONE = {
     StepStatus.RUNNING: "green",
     StepStatus.DONE: "green",
 }
-# Stages whose steps the order page shows unfolded: the workshop in production and its gate.
-OPEN_STAGE_STATUSES = (StageStatus.IN_PROGRESS, StageStatus.AWAITING_REVIEW, StageStatus.REWORK)
 # Filters that narrow the list (the sort and the page do not): used for the "clear filters" empty state.
 FILTER_PARAMS = ("status", "product_type", "sector", "client", "current_workshop", "overdue", "search")
 
@@ -205,8 +211,8 @@ def _can(order: Order, user) -> dict:
         "reject": status == OrderStatus.SUBMITTED and _may(user, "reject"),
         "start": status == OrderStatus.ACCEPTED and _may(user, "start"),
         "deliver": status == OrderStatus.READY and _may(user, "deliver"),
-        "cancel": status in CANCELLABLE_BY_STAFF and _may(user, "cancel"),
-        "requirement_change": status in ACTIVE_OR_WAITING and _may(user, "requirement_change"),
+        "cancel": status in ACTIVE_STATUSES and _may(user, "cancel"),
+        "requirement_change": status in CHANGEABLE_STATUSES and _may(user, "requirement_change"),
         "finish_step": status == OrderStatus.IN_PRODUCTION and _may(user, "finish_step"),
         "tracking": _may(user, "tracking"),
     }
@@ -228,7 +234,7 @@ def _stage_rows(order: Order, can: dict) -> list[dict]:
                     }
                     for step in stage.steps.all()
                 ],
-                "open": stage.status in OPEN_STAGE_STATUSES,
+                "open": stage.status in OPEN_STAGE_STATUSES,  # unfolded: the workshop in production and its gate
                 # Gates are decided by the security center only; the order page says where.
                 "at_gate": _reviewable(stage),
             }

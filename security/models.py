@@ -35,6 +35,10 @@ class ReviewStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+# Reviews with a decision (the review history); a pending review waits in the queue.
+DECIDED_STATUSES = (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
+
+
 class Review(models.Model):
     """The security review of one passage of an order's gate (a rejection's rework makes the next passage)."""
 

@@ -21,7 +21,7 @@ from security import selectors, services
 from security.errors import ReviewError, ReviewInvalid
 from security.filters import ReviewFilter
 from security.forms import ChecklistForm, RejectForm
-from security.models import Review, ReviewStatus
+from security.models import DECIDED_STATUSES, Review, ReviewStatus
 
 PAGE_SIZE = 25
 
@@ -40,7 +40,7 @@ def _list(request, template, queryset, *, default_status="", decided_only=False)
     filters = ReviewFilter(data, queryset=queryset)
     if decided_only:
         status = filters.form.fields["status"]
-        status.choices = [choice for choice in status.choices if choice[0] != ReviewStatus.PENDING]
+        status.choices = [choice for choice in status.choices if choice[0] in ("", *DECIDED_STATUSES)]
     return render(
         request,
         template,
