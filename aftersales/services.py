@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales import permissions
 from aftersales.errors import TicketActionNotPermitted, TicketInvalid, TicketTransitionNotAllowed
 from aftersales.models import (
     ACTIVE_STATUSES,
@@ -28,13 +29,11 @@ from aftersales.models import (
     TicketReferenceCounter,
     TicketStatus,
 )
-from factory import clock, roles, submissions
+from factory import clock, submissions
 from factory.limits import MESSAGE_MAX, NOTE_MAX, TITLE_MAX
 from orders import services as order_services
-from orders.access import organization_of
 from orders.models import HANDED_OVER_STATUSES, Order
 
-TICKET_ROLES = (roles.AFTERSALES, roles.OPERATIONS)
 # Orders the client has received: only these can have tickets.
 
 # Where a ticket may go from each status. Resolved tickets reopen (in progress) or close; closed is final.
@@ -50,32 +49,6 @@ NOTE_REQUIRED = {
     TicketStatus.WAITING_CLIENT: gettext_lazy("Say what you need from the client."),
     TicketStatus.RESOLVED: gettext_lazy("Say how the ticket was resolved."),
 }
-
-
-# --- Who ----------------------------------------------------------------------------------------------
-
-
-def is_ticket_staff(user) -> bool:
-    return roles.has_role(user, *TICKET_ROLES)
-
-
-def _is_client_of(user, order: Order) -> bool:
-    organization = organization_of(user)
-    return organization is not None and organization.pk == order.client_id
-
-
-def _require_party(user, ticket: Ticket) -> bool:
-    """True for staff, False for the ticket's client; anyone else is refused."""
-    if is_ticket_staff(user):
-        return True
-    if _is_client_of(user, ticket.order):
-        return False
-    raise TicketActionNotPermitted(_("Only after-sales and operations staff or the client can act on this ticket."))
-
-
-def _require_staff(user) -> None:
-    if not is_ticket_staff(user):
-        raise TicketActionNotPermitted(_("Only after-sales and operations staff can do this."))
 
 
 # --- Helpers ------------------------------------------------------------------------------------------
@@ -223,9 +196,7 @@ def ticket_open(
     """Open a ticket on a delivered order, by its client or by staff on the client's behalf. The same
     `submission_key` twice (a double click, a retried request) opens one ticket."""
     order = Order.objects.select_for_update().get(pk=order.pk)
-    staff = is_ticket_staff(actor)
-    if not staff and not _is_client_of(actor, order):
-        raise TicketActionNotPermitted(_("Only the client or after-sales and operations staff can open tickets."))
+    staff = permissions.check_opener(actor, order)
     if order.status not in HANDED_OVER_STATUSES:
         raise TicketInvalid(
             _("Tickets can be opened on delivered orders only; %(reference)s is %(status)s.")
@@ -309,7 +280,7 @@ def ticket_post_message(
     reply brings a ticket waiting for them (or resolved) back to work. Internal notes change nothing else.
     The same `submission_key` twice posts the message once."""
     ticket = _lock(ticket)
-    staff = _require_party(actor, ticket)
+    staff = permissions.check_party(actor, ticket)
     if internal and not staff:
         raise TicketActionNotPermitted(_("Only factory staff can write internal notes."))
     if submission_key and (sent := ticket.messages.filter(author=actor, submission_key=submission_key).first()):
@@ -339,7 +310,7 @@ def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") 
     """Move a ticket along its flow. Staff move it anywhere the flow allows; the client may close a resolved
     ticket (accepting the resolution) or reopen it with a reason. A note goes to the client as a message."""
     ticket = _lock(ticket)
-    staff = _require_party(actor, ticket)
+    staff = permissions.check_party(actor, ticket)
     status = _choice(status, field="status", allowed=TicketStatus.values)
     reopening = ticket.status == TicketStatus.RESOLVED and status == TicketStatus.IN_PROGRESS
     if not staff and not (reopening or status == TicketStatus.CLOSED):
@@ -365,7 +336,7 @@ def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") 
 @transaction.atomic
 def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str) -> Ticket:
     """Staff re-grade an active ticket; its due times follow the new severity's policy from the opening."""
-    _require_staff(actor)
+    permissions.check_staff(actor)
     ticket = _lock(ticket)
     if not ticket.is_active:
         raise TicketTransitionNotAllowed(
@@ -400,8 +371,7 @@ def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str)
 def ticket_rate(*, ticket: Ticket, actor, score, comment: str = "") -> Ticket:
     """The client rates a resolved ticket once (1 to 5); rating a resolved ticket also closes it."""
     ticket = _lock(ticket)
-    if not _is_client_of(actor, ticket.order):
-        raise TicketActionNotPermitted(_("Only the client can rate a ticket."))
+    permissions.check_client(actor, ticket)
     if ticket.status not in RESOLVED_STATUSES or ticket.resolved_at is None:
         raise TicketTransitionNotAllowed(_("A ticket can be rated once it is resolved."))
     if ticket.rating is not None:
@@ -425,7 +395,7 @@ def ticket_create_follow_up_order(*, ticket: Ticket, actor, **fields) -> Order:
     `fields` are the order's fields (orders.services.order_validate); product type, sector, data
     sensitivity, size and priority default to the parent order's.
     """
-    _require_staff(actor)
+    permissions.check_staff(actor)
     ticket = _lock(ticket)
     if ticket.follow_up_order_id is not None:
         raise TicketTransitionNotAllowed(_("This ticket already has a follow-up order."))

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dispatch import charts, display, selectors, services
 from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job, JobState
-from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROLES, may_reprioritize
+from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROLES, may_act_on_pools, may_reprioritize
 from factory import charts as factory_charts
 from factory import clock, roles
 from factory.errors import DomainError, http_status
@@ -193,7 +193,7 @@ def _budget_row(row: selectors.BudgetRow) -> dict:
 def _center_context(request) -> dict:
     now = clock.now()
     data = selectors.dispatch_center(now=now, rows=CENTER_ROWS)
-    can_act = roles.has_role(request.user, *POOL_ACTION_ROLES)
+    can_act = may_act_on_pools(request.user)
     chart_list = charts.dispatch_charts(data.pools, now=now)
     center = reverse("dispatch:center")
     return {
@@ -297,7 +297,7 @@ def job_list(request):
 def _pool_page(request, pool: ComputePool, *, failed: dict | None = None, status: int = 200):
     """A pool's page; `failed` is the refused action (`name`, `reason`) whose form opens again, filled in."""
     now = clock.now()
-    can_act = roles.has_role(request.user, *POOL_ACTION_ROLES)
+    can_act = may_act_on_pools(request.user)
     chart_list = [charts.utilization([pool], now=now, one_pool=True)]
     page = reverse("dispatch:pool", args=[pool.pk])
     running = selectors.running_jobs().filter(pool=pool)[:POOL_PAGE_ROWS]
