@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import SlaPolicy, Ticket, TicketEvent, TicketMessage
+from factory.admin import ReadOnlyInline
 
 
 @admin.register(SlaPolicy)
@@ -26,20 +27,6 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Without its policy no ticket of that severity can be opened or re-graded.
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -7,20 +7,18 @@ the ticket through aftersales.selectors, calls one service and answers with the 
 severity changes through /severity/ (staff only), so a client can never re-grade their own ticket.
 """
 
-from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
 
-from aftersales import selectors, services
+from aftersales import permissions, selectors, services
 from aftersales.filters import TicketFilter
-from aftersales.models import Ticket, TicketMessage
+from aftersales.models import Ticket
 from aftersales.serializers import (
     FollowUpOrderCreateSerializer,
     TicketCreateSerializer,
@@ -57,30 +55,12 @@ class HasTicketAccess(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
-        return services.is_ticket_staff(user) or organization_of(user) is not None
-
-
-def _require_staff(user) -> None:
-    if not services.is_ticket_staff(user):
-        raise PermissionDenied(_("Only after-sales and operations staff can do this."))
-
-
-def _require_client(user) -> None:
-    if organization_of(user) is None:
-        raise PermissionDenied(_("Only the client can do this."))
+        return permissions.is_ticket_staff(user) or organization_of(user) is not None
 
 
 def _parse(serializer) -> dict:
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-def _messages_for(user) -> Prefetch:
-    """The thread as `user` may read it: clients' lists never carry internal notes."""
-    messages = TicketMessage.objects.select_related("author").order_by("at", "id")
-    if not services.is_ticket_staff(user):
-        messages = messages.filter(internal=False)
-    return Prefetch("messages", queryset=messages)
 
 
 @extend_schema_view(
@@ -119,12 +99,12 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             tickets = selectors.ticket_queue(user)
         else:
             tickets = selectors.tickets_visible_to(user).order_by("-opened_at", "-id")
-        return tickets.prefetch_related(_messages_for(user))
+        return tickets.prefetch_related(selectors.thread_for(user))
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
         if not getattr(self, "swagger_fake_view", False):
-            context["staff"] = services.is_ticket_staff(self.request.user)
+            context["staff"] = permissions.is_ticket_staff(self.request.user)
         return context
 
     def _ticket(self, pk, *, status_code=HTTP_200_OK) -> Response:
@@ -196,7 +176,7 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def severity(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
-        _require_staff(request.user)
+        permissions.check_staff(request.user)
         data = _parse(TicketSeveritySerializer(data=request.data))
         services.ticket_change_severity(ticket=ticket, actor=request.user, **data)
         return self._ticket(ticket.pk)
@@ -210,7 +190,7 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def rate(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
-        _require_client(request.user)
+        permissions.check_client(request.user, ticket)
         data = _parse(TicketRateSerializer(data=request.data))
         services.ticket_rate(ticket=ticket, actor=request.user, **data)
         return self._ticket(ticket.pk)
@@ -228,7 +208,7 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="follow-up-order")
     def follow_up_order(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
-        _require_staff(request.user)
+        permissions.check_staff(request.user)
         data = _parse(FollowUpOrderCreateSerializer(data=request.data))
         order = services.ticket_create_follow_up_order(ticket=ticket, actor=request.user, **data)
         order = order_selectors.order_list(user=request.user).get(pk=order.pk)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
-from aftersales.models import Severity, Ticket, TicketStatus
+from aftersales.models import RESOLVED_STATUSES, Severity, Ticket, TicketStatus
 from orders.display import duration_words
 
 # Colour with a word, as everywhere (UI.md): waiting = amber, breached = red, done = green.
@@ -21,7 +21,7 @@ SEVERITY_TONE = {Severity.LOW: "grey", Severity.MEDIUM: "grey", Severity.HIGH: "
 def sla_countdown(ticket: Ticket, now: datetime) -> dict:
     """The SLA deadline running now, in words with its tone: "First response in 45 min" (amber when at risk),
     "Resolution overdue by 3 h" (red), "Paused: waiting for the client", "Resolved in 2 d 4 h"."""
-    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+    if ticket.status in RESOLVED_STATUSES:
         took = duration_words(ticket.resolved_at - ticket.opened_at) if ticket.resolved_at else ""
         return {
             "text": _("Resolved in %(duration)s") % {"duration": took} if took else _("Closed"),

@@ -9,11 +9,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Category, Severity, TicketStatus
-from aftersales.services import BODY_MAX, COMMENT_MAX, NOTE_REQUIRED, SUBJECT_MAX
+from aftersales.services import NOTE_REQUIRED
 from catalog.models import ProductType, Size
 from factory import submissions
+from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import Priority
-from orders.services import REQUIREMENTS_MAX, TITLE_MAX
 
 
 def _text(label, *, maximum, rows=4, help_text=""):
@@ -60,9 +60,9 @@ class TicketOpenForm(TicketForm):
         help_text=_("The severity sets the SLA: how soon the factory answers and resolves the ticket."),
     )
     subject = forms.CharField(
-        label=_("Subject"), required=False, widget=forms.TextInput(attrs={"maxlength": SUBJECT_MAX})
+        label=_("Subject"), required=False, widget=forms.TextInput(attrs={"maxlength": TITLE_MAX})
     )
-    body = _text(_("What happened? (the client sees this as the first message)"), maximum=BODY_MAX, rows=6)
+    body = _text(_("What happened? (the client sees this as the first message)"), maximum=MESSAGE_MAX, rows=6)
     submission_key = submissions.key_field()
 
     def __init__(self, *args, orders, **kwargs):
@@ -76,7 +76,7 @@ class TicketOpenForm(TicketForm):
 
 
 class ReplyForm(TicketForm):
-    body = _text(_("Message"), maximum=BODY_MAX)
+    body = _text(_("Message"), maximum=MESSAGE_MAX)
     internal = forms.BooleanField(
         label=_("Internal note (clients never see it; it does not count as a reply)"), required=False
     )
@@ -87,7 +87,7 @@ class StatusForm(TicketForm):
     """One status move; each move offered on the page is its own small form (ids told apart by `auto_id`)."""
 
     status = forms.ChoiceField(choices=TicketStatus.choices, widget=forms.HiddenInput)
-    note = _text(_("Note to the client"), maximum=BODY_MAX, rows=3)
+    note = _text(_("Note to the client"), maximum=MESSAGE_MAX, rows=3)
 
     def __init__(self, *args, target: str, note_required: bool, **kwargs):
         kwargs.setdefault("auto_id", f"id_{target}_%s")
@@ -104,7 +104,7 @@ class StatusForm(TicketForm):
 
 class SeverityForm(TicketForm):
     severity = forms.ChoiceField(label=_("New severity"), choices=Severity.choices)
-    reason = _text(_("Why does the severity change?"), maximum=COMMENT_MAX, rows=2)
+    reason = _text(_("Why does the severity change?"), maximum=NOTE_MAX, rows=2)
 
 
 class FollowUpOrderForm(TicketForm):

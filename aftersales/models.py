@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from factory import limits
+
 
 class Category(models.TextChoices):
     DEFECT = "defect", _("Defect")
@@ -33,6 +35,8 @@ class TicketStatus(models.TextChoices):
 
 # Statuses in which the factory still owes the client something: the SLA clocks run (or are paused).
 ACTIVE_STATUSES = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CLIENT)
+# Tickets whose resolution stands: resolved (the client may still reopen it) or closed for good.
+RESOLVED_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 class SlaPolicy(models.Model):
@@ -72,7 +76,7 @@ class Ticket(models.Model):
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
     status = models.CharField(_("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.OPEN)
-    subject = models.CharField(_("subject"), max_length=200)
+    subject = models.CharField(_("subject"), max_length=limits.TITLE_MAX)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
     )
@@ -97,9 +101,9 @@ class Ticket(models.Model):
         verbose_name=_("follow-up order"),
     )
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
-    rating_comment = models.TextField(_("rating comment"), max_length=2000, blank=True)
+    rating_comment = models.TextField(_("rating comment"), max_length=limits.NOTE_MAX, blank=True)
     # The form or API call that opened it (factory.submissions): a repeat returns this ticket.
-    submission_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
+    submission_key = models.CharField(max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -114,8 +118,8 @@ class Ticket(models.Model):
                 name="ticket_breached_iff_breached_at",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["resolved", "closed"], resolved_at__isnull=False)
-                | ~Q(status__in=["resolved", "closed"]),
+                condition=Q(status__in=list(RESOLVED_STATUSES), resolved_at__isnull=False)
+                | ~Q(status__in=list(RESOLVED_STATUSES)),
                 name="ticket_resolved_has_resolved_at",
             ),
             models.CheckConstraint(
@@ -143,9 +147,9 @@ class TicketMessage(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     from_staff = models.BooleanField(_("from factory staff"))
     internal = models.BooleanField(_("internal note"), default=False)
-    body = models.TextField(_("message"), max_length=5000)
+    body = models.TextField(_("message"), max_length=limits.MESSAGE_MAX)
     at = models.DateTimeField(_("at"))
-    submission_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
+    submission_key = models.CharField(max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
 
     class Meta:
         ordering = ["at", "id"]

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.filters import STATUS_CHOICES, TicketFilter
 from aftersales.models import Category, Severity, TicketStatus
-from aftersales.services import BODY_MAX, COMMENT_MAX, SUBJECT_MAX
 from factory import submissions
+from factory.limits import MESSAGE_MAX, NOTE_MAX, TITLE_MAX
 from orders.display import duration_words
 
 
@@ -96,12 +96,12 @@ class TicketOpenForm(forms.Form):
     )
     subject = forms.CharField(
         label=_("Subject"),
-        max_length=SUBJECT_MAX,
+        max_length=TITLE_MAX,
         error_messages={"required": _("Give the ticket a subject.")},
     )
     body = forms.CharField(
         label=_("What happened?"),
-        max_length=BODY_MAX,
+        max_length=MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("What you expected, what you got instead, and since when."),
         error_messages={"required": _("Describe what happened.")},
@@ -117,7 +117,7 @@ class TicketOpenForm(forms.Form):
 class MessageForm(forms.Form):
     body = forms.CharField(
         label=_("Your reply"),
-        max_length=BODY_MAX,
+        max_length=MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": _("Write a message.")},
     )
@@ -135,7 +135,7 @@ class TicketRateForm(forms.Form):
     )
     comment = forms.CharField(
         label=_("Comment (optional)"),
-        max_length=COMMENT_MAX,
+        max_length=NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )
@@ -150,7 +150,7 @@ class ReopenForm(forms.Form):
     )
     note = forms.CharField(
         label=_("What is still not fixed?"),
-        max_length=BODY_MAX,
+        max_length=MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Say why the ticket is reopened.")},
     )

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -21,10 +22,11 @@ from django.views.decorators.http import require_POST
 
 from aftersales import selectors, services
 from aftersales.display import SEVERITY_TONE, STATUS_TONE
-from aftersales.errors import TicketError, TicketInvalid
-from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
+from aftersales.errors import TicketError
+from aftersales.models import RESOLVED_STATUSES, Severity, Ticket, TicketEventKind, TicketStatus
 from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, ReopenForm, TicketOpenForm, TicketRateForm
 from factory import clock, submissions
+from factory.actions import act
 from orders.access import require_organization
 from orders.display import duration_words, relative_to_now
 
@@ -99,13 +101,13 @@ def _author_label(message, user) -> str:
 def _thread(ticket: Ticket, user) -> list[dict]:
     return [
         {"message": message, "author": _author_label(message, user), "own": not message.from_staff}
-        for message in ticket.messages.all()  # prefetched without internal notes for clients
+        for message in ticket.messages.all()  # prefetched as the client may read them (aftersales.selectors)
     ]
 
 
 def _history(ticket: Ticket, user) -> list[dict]:
     """Status, severity and follow-up changes, newest first; actors as "You", a colleague or "Factory support"."""
-    events = [event for event in ticket.events.all() if event.kind in selectors.CLIENT_EVENT_KINDS]
+    events = list(ticket.events.all())  # prefetched as the client may read them (aftersales.selectors)
     members = selectors.organization_member_ids(
         organization_id=ticket.order.client_id, user_ids={event.actor_id for event in events if event.actor_id}
     )
@@ -214,7 +216,7 @@ def ticket_new(request):
 def _render_ticket(request, pk, *, status=200, **forms):
     require_organization(request.user)
     ticket = selectors.ticket_detail(user=request.user, pk=pk)
-    resolved = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and ticket.resolved_at is not None
+    resolved = ticket.status in RESOLVED_STATUSES and ticket.resolved_at is not None
     context = {
         "ticket": ticket,
         "status": client_status(ticket),
@@ -238,35 +240,26 @@ def ticket_page(request, pk):
     return _render_ticket(request, pk)
 
 
-def _act(request, pk, *, form_class, form_name, perform, success):
-    """Run one service on the organization's own ticket. Bad input goes back next to its field (400);
-    a refusal of the ticket's state is a message; nothing changes either way."""
+def _own_ticket(request, pk) -> Ticket:
+    """The organization's own ticket (404 for another organization's); 403 for anyone who is not a client user."""
     require_organization(request.user)
-    ticket = selectors.ticket_detail(user=request.user, pk=pk)  # 404 for another organization's ticket
-    form = form_class(request.POST)
-    if not form.is_valid():
-        return _render_ticket(request, pk, status=400, **{form_name: form})
-    try:
-        perform(ticket, form.cleaned_data)
-    except TicketError as error:
-        if isinstance(error, TicketInvalid) and error.field in form.fields:
-            form.add_error(error.field, error.message)
-            return _render_ticket(request, pk, status=400, **{form_name: form})
-        messages.error(request, error.message)
-        return redirect("client_tickets:ticket", pk=ticket.pk)
-    messages.success(request, success)
-    return redirect("client_tickets:ticket", pk=ticket.pk)
+    return selectors.ticket_detail(user=request.user, pk=pk)
+
+
+def _back(ticket: Ticket) -> str:
+    return reverse("client_tickets:ticket", args=[ticket.pk])
 
 
 @login_required
 @require_POST
 def ticket_message(request, pk):
-    return _act(
+    ticket = _own_ticket(request, pk)
+    return act(
         request,
-        pk,
-        form_class=MessageForm,
-        form_name="message_form",
-        perform=lambda ticket, data: services.ticket_post_message(
+        back=_back(ticket),
+        form=MessageForm(request.POST),
+        again=lambda form: _render_ticket(request, pk, message_form=form),
+        perform=lambda data: services.ticket_post_message(
             ticket=ticket,
             actor=request.user,
             body=data["body"],
@@ -279,12 +272,13 @@ def ticket_message(request, pk):
 @login_required
 @require_POST
 def ticket_rate(request, pk):
-    return _act(
+    ticket = _own_ticket(request, pk)
+    return act(
         request,
-        pk,
-        form_class=TicketRateForm,
-        form_name="rate_form",
-        perform=lambda ticket, data: services.ticket_rate(
+        back=_back(ticket),
+        form=TicketRateForm(request.POST),
+        again=lambda form: _render_ticket(request, pk, rate_form=form),
+        perform=lambda data: services.ticket_rate(
             ticket=ticket, actor=request.user, score=data["score"], comment=data["comment"]
         ),
         success=_("Thank you for your rating. The ticket is closed."),
@@ -295,12 +289,13 @@ def ticket_rate(request, pk):
 @require_POST
 def ticket_status(request, pk):
     """Reopen a resolved ticket that is still not fixed; the reason goes to the factory as a message."""
-    return _act(
+    ticket = _own_ticket(request, pk)
+    return act(
         request,
-        pk,
-        form_class=ReopenForm,
-        form_name="reopen_form",
-        perform=lambda ticket, data: services.ticket_change_status(
+        back=_back(ticket),
+        form=ReopenForm(request.POST),
+        again=lambda form: _render_ticket(request, pk, reopen_form=form),
+        perform=lambda data: services.ticket_change_status(
             ticket=ticket, actor=request.user, status=data["status"], note=data["note"]
         ),
         success=_("The ticket is reopened; we are on it again."),

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from aftersales import selectors
 from aftersales.display import STATUS_TONE
-from aftersales.services import is_ticket_staff
+from aftersales.permissions import is_ticket_staff
 from orders.models import HANDED_OVER_STATUSES
 from orders.related import CLIENT, RelatedRecord, RelatedSection
 

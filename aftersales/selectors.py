@@ -27,7 +27,7 @@ from aftersales.models import (
     TicketMessage,
     TicketStatus,
 )
-from aftersales.services import is_ticket_staff
+from aftersales.permissions import is_ticket_staff
 from orders.access import organization_of
 from orders.models import HANDED_OVER_STATUSES, ClientMembership, Order
 
@@ -68,20 +68,45 @@ def ticket_queue(user) -> QuerySet[Ticket]:
     return tickets_visible_to(user).order_by("urgency_rank", F("next_due").asc(nulls_last=True), "-opened_at", "-id")
 
 
+# What a client sees of a ticket's history: the SLA watch's flags and first-response marks are staff matters.
+CLIENT_EVENT_KINDS = (
+    TicketEventKind.OPENED,
+    TicketEventKind.STATUS_CHANGED,
+    TicketEventKind.SEVERITY_CHANGED,
+    TicketEventKind.FOLLOW_UP_ORDER,
+    TicketEventKind.RATED,
+)
+
+
+def messages_visible_to(user) -> QuerySet[TicketMessage]:
+    """The messages of tickets' threads that `user` may read. Internal notes are hidden from clients: after-sales
+    and operations staff read them, nobody else (every page, the portal and the API read the thread through
+    here)."""
+    if is_ticket_staff(user):
+        return TicketMessage.objects.all()
+    return TicketMessage.objects.filter(internal=False)
+
+
+def events_visible_to(user) -> QuerySet[TicketEvent]:
+    """The history entries of tickets that `user` may read: staff all of them, clients CLIENT_EVENT_KINDS."""
+    if is_ticket_staff(user):
+        return TicketEvent.objects.all()
+    return TicketEvent.objects.filter(kind__in=CLIENT_EVENT_KINDS)
+
+
+def thread_for(user) -> Prefetch:
+    """Prefetch a ticket's thread as `user` may read it, oldest first, with the authors."""
+    return Prefetch("messages", queryset=messages_visible_to(user).select_related("author").order_by("at", "id"))
+
+
 def ticket_detail(*, user, pk) -> Ticket:
-    """One ticket with its thread and history; internal notes only for staff. Http404 if not the user's."""
-    staff = is_ticket_staff(user)
-    messages = TicketMessage.objects.select_related("author").order_by("at", "id")
-    if not staff:
-        messages = messages.filter(internal=False)
+    """One ticket with its thread and history as `user` may read them. Http404 if not the user's."""
+    history = events_visible_to(user).select_related("actor").order_by("at", "id")
     try:
         return (
             tickets_visible_to(user)
             .select_related("opened_by", "order__parent_order")
-            .prefetch_related(
-                Prefetch("messages", queryset=messages),
-                Prefetch("events", queryset=TicketEvent.objects.select_related("actor").order_by("at", "id")),
-            )
+            .prefetch_related(thread_for(user), Prefetch("events", queryset=history))
             .get(pk=int(pk))
         )
     except (Ticket.DoesNotExist, ValueError, TypeError):
@@ -114,24 +139,11 @@ def ticket_counts() -> dict:
     )
 
 
-# What a client sees of a ticket's history: the SLA watch's flags and first-response marks are staff matters.
-CLIENT_EVENT_KINDS = (
-    TicketEventKind.OPENED,
-    TicketEventKind.STATUS_CHANGED,
-    TicketEventKind.SEVERITY_CHANGED,
-    TicketEventKind.FOLLOW_UP_ORDER,
-    TicketEventKind.RATED,
-)
-
-
 def with_last_update(queryset: QuerySet[Ticket], *, user) -> QuerySet[Ticket]:
     """Annotate `last_update`: the newest message or history entry `user` may see (internal notes and SLA
     flags only for staff), in the same query as the list."""
-    messages = TicketMessage.objects.filter(ticket=OuterRef("pk"))
-    events = TicketEvent.objects.filter(ticket=OuterRef("pk"))
-    if not is_ticket_staff(user):
-        messages = messages.filter(internal=False)
-        events = events.filter(kind__in=CLIENT_EVENT_KINDS)
+    messages = messages_visible_to(user).filter(ticket=OuterRef("pk"))
+    events = events_visible_to(user).filter(ticket=OuterRef("pk"))
     # Postgres' GREATEST skips NULLs: a ticket without messages or events falls back to its opening.
     return queryset.annotate(
         last_update=Greatest(

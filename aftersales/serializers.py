@@ -6,10 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from aftersales.models import Category, Severity, Ticket, TicketMessage, TicketStatus
-from aftersales.services import BODY_MAX, COMMENT_MAX, SUBJECT_MAX
 from catalog.models import ProductType, Sector, Size
+from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import DataSensitivity, Order, Priority
-from orders.services import REQUIREMENTS_MAX, TITLE_MAX
 
 # --- Output -----------------------------------------------------------------------------------------
 
@@ -93,8 +92,8 @@ class TicketCreateSerializer(serializers.Serializer):
         choices=Severity.choices, help_text=_("Sets the SLA; only staff can change it afterwards.")
     )
     # Blank text passes here so the services say what is missing in the factory's words.
-    subject = serializers.CharField(max_length=SUBJECT_MAX, allow_blank=True)
-    body = serializers.CharField(max_length=BODY_MAX, allow_blank=True, help_text=_("The first message."))
+    subject = serializers.CharField(max_length=TITLE_MAX, allow_blank=True)
+    body = serializers.CharField(max_length=MESSAGE_MAX, allow_blank=True, help_text=_("The first message."))
 
     def __init__(self, *args, orders=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,7 +103,7 @@ class TicketCreateSerializer(serializers.Serializer):
 
 
 class TicketMessageCreateSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=BODY_MAX, allow_blank=True)
+    body = serializers.CharField(max_length=MESSAGE_MAX, allow_blank=True)
     internal = serializers.BooleanField(
         default=False, help_text=_("A staff note the client never sees; it does not count as a response.")
     )
@@ -117,7 +116,7 @@ MOVE_TARGETS = [(value, label) for value, label in TicketStatus.choices if value
 class TicketMoveSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=MOVE_TARGETS)
     note = serializers.CharField(
-        max_length=BODY_MAX,
+        max_length=MESSAGE_MAX,
         required=False,
         allow_blank=True,
         default="",
@@ -127,12 +126,12 @@ class TicketMoveSerializer(serializers.Serializer):
 
 class TicketSeveritySerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
-    reason = serializers.CharField(max_length=COMMENT_MAX, allow_blank=True, help_text=_("Seen by staff only."))
+    reason = serializers.CharField(max_length=NOTE_MAX, allow_blank=True, help_text=_("Seen by staff only."))
 
 
 class TicketRateSerializer(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(max_length=COMMENT_MAX, required=False, allow_blank=True, default="")
+    comment = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
 class FollowUpOrderCreateSerializer(serializers.Serializer):

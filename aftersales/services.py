@@ -14,9 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales import permissions
 from aftersales.errors import TicketActionNotPermitted, TicketInvalid, TicketTransitionNotAllowed
 from aftersales.models import (
     ACTIVE_STATUSES,
+    RESOLVED_STATUSES,
     Category,
     Severity,
     SlaPolicy,
@@ -27,15 +29,11 @@ from aftersales.models import (
     TicketReferenceCounter,
     TicketStatus,
 )
-from factory import clock, roles, submissions
+from factory import clock, submissions
+from factory.limits import MESSAGE_MAX, NOTE_MAX, TITLE_MAX
 from orders import services as order_services
-from orders.access import organization_of
 from orders.models import HANDED_OVER_STATUSES, Order
 
-TICKET_ROLES = (roles.AFTERSALES, roles.OPERATIONS)
-SUBJECT_MAX = 200
-BODY_MAX = 5000
-COMMENT_MAX = 2000
 # Orders the client has received: only these can have tickets.
 
 # Where a ticket may go from each status. Resolved tickets reopen (in progress) or close; closed is final.
@@ -51,32 +49,6 @@ NOTE_REQUIRED = {
     TicketStatus.WAITING_CLIENT: gettext_lazy("Say what you need from the client."),
     TicketStatus.RESOLVED: gettext_lazy("Say how the ticket was resolved."),
 }
-
-
-# --- Who ----------------------------------------------------------------------------------------------
-
-
-def is_ticket_staff(user) -> bool:
-    return roles.has_role(user, *TICKET_ROLES)
-
-
-def _is_client_of(user, order: Order) -> bool:
-    organization = organization_of(user)
-    return organization is not None and organization.pk == order.client_id
-
-
-def _require_party(user, ticket: Ticket) -> bool:
-    """True for staff, False for the ticket's client; anyone else is refused."""
-    if is_ticket_staff(user):
-        return True
-    if _is_client_of(user, ticket.order):
-        return False
-    raise TicketActionNotPermitted(_("Only after-sales and operations staff or the client can act on this ticket."))
-
-
-def _require_staff(user) -> None:
-    if not is_ticket_staff(user):
-        raise TicketActionNotPermitted(_("Only after-sales and operations staff can do this."))
 
 
 # --- Helpers ------------------------------------------------------------------------------------------
@@ -224,9 +196,7 @@ def ticket_open(
     """Open a ticket on a delivered order, by its client or by staff on the client's behalf. The same
     `submission_key` twice (a double click, a retried request) opens one ticket."""
     order = Order.objects.select_for_update().get(pk=order.pk)
-    staff = is_ticket_staff(actor)
-    if not staff and not _is_client_of(actor, order):
-        raise TicketActionNotPermitted(_("Only the client or after-sales and operations staff can open tickets."))
+    staff = permissions.check_opener(actor, order)
     if order.status not in HANDED_OVER_STATUSES:
         raise TicketInvalid(
             _("Tickets can be opened on delivered orders only; %(reference)s is %(status)s.")
@@ -236,9 +206,9 @@ def ticket_open(
     cleaned = {
         "category": _choice(category, field="category", allowed=Category.values),
         "severity": _choice(severity, field="severity", allowed=Severity.values),
-        "subject": _text(subject, field="subject", maximum=SUBJECT_MAX, message=_("Give the ticket a subject.")),
+        "subject": _text(subject, field="subject", maximum=TITLE_MAX, message=_("Give the ticket a subject.")),
     }
-    body = _text(body, field="body", maximum=BODY_MAX, message=_("Describe what happened."))
+    body = _text(body, field="body", maximum=MESSAGE_MAX, message=_("Describe what happened."))
     policy = _policy(cleaned["severity"])
 
     def open_it() -> Ticket:
@@ -310,14 +280,14 @@ def ticket_post_message(
     reply brings a ticket waiting for them (or resolved) back to work. Internal notes change nothing else.
     The same `submission_key` twice posts the message once."""
     ticket = _lock(ticket)
-    staff = _require_party(actor, ticket)
+    staff = permissions.check_party(actor, ticket)
     if internal and not staff:
         raise TicketActionNotPermitted(_("Only factory staff can write internal notes."))
     if submission_key and (sent := ticket.messages.filter(author=actor, submission_key=submission_key).first()):
         return sent
     if ticket.status == TicketStatus.CLOSED:
         raise TicketTransitionNotAllowed(_("This ticket is closed; open a new ticket instead."))
-    body = _text(body, field="body", maximum=BODY_MAX, message=_("Write a message."))
+    body = _text(body, field="body", maximum=MESSAGE_MAX, message=_("Write a message."))
     now = clock.now()
     message = _message(
         ticket, author=actor, staff=staff, body=body, internal=internal, at=now, submission_key=submission_key
@@ -340,7 +310,7 @@ def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") 
     """Move a ticket along its flow. Staff move it anywhere the flow allows; the client may close a resolved
     ticket (accepting the resolution) or reopen it with a reason. A note goes to the client as a message."""
     ticket = _lock(ticket)
-    staff = _require_party(actor, ticket)
+    staff = permissions.check_party(actor, ticket)
     status = _choice(status, field="status", allowed=TicketStatus.values)
     reopening = ticket.status == TicketStatus.RESOLVED and status == TicketStatus.IN_PROGRESS
     if not staff and not (reopening or status == TicketStatus.CLOSED):
@@ -351,7 +321,7 @@ def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") 
         )
     _check_move(ticket, status)  # an illegal move is refused as such, before its note is asked for
     required = NOTE_REQUIRED.get(status) or (_("Say why the ticket is reopened.") if reopening else "")
-    note = _text(note, field="note", maximum=BODY_MAX, message=required, required=bool(required))
+    note = _text(note, field="note", maximum=MESSAGE_MAX, message=required, required=bool(required))
     now = clock.now()
     _move(ticket, to=status, actor=actor, now=now)
     if note:
@@ -366,7 +336,7 @@ def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") 
 @transaction.atomic
 def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str) -> Ticket:
     """Staff re-grade an active ticket; its due times follow the new severity's policy from the opening."""
-    _require_staff(actor)
+    permissions.check_staff(actor)
     ticket = _lock(ticket)
     if not ticket.is_active:
         raise TicketTransitionNotAllowed(
@@ -375,7 +345,7 @@ def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str)
     severity = _choice(severity, field="severity", allowed=Severity.values)
     if severity == ticket.severity:
         raise TicketInvalid(_("The ticket already has this severity."), field="severity")
-    reason = _text(reason, field="reason", maximum=COMMENT_MAX, message=_("Say why the severity changes."))
+    reason = _text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the severity changes."))
     policy = _policy(severity)
     now = clock.now()
     previous, ticket.severity = ticket.severity, severity
@@ -401,15 +371,14 @@ def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str)
 def ticket_rate(*, ticket: Ticket, actor, score, comment: str = "") -> Ticket:
     """The client rates a resolved ticket once (1 to 5); rating a resolved ticket also closes it."""
     ticket = _lock(ticket)
-    if not _is_client_of(actor, ticket.order):
-        raise TicketActionNotPermitted(_("Only the client can rate a ticket."))
-    if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED) or ticket.resolved_at is None:
+    permissions.check_client(actor, ticket)
+    if ticket.status not in RESOLVED_STATUSES or ticket.resolved_at is None:
         raise TicketTransitionNotAllowed(_("A ticket can be rated once it is resolved."))
     if ticket.rating is not None:
         raise TicketTransitionNotAllowed(_("This ticket has already been rated."))
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise TicketInvalid(_("Give a score from 1 to 5."), field="score")
-    comment = _text(comment, field="comment", maximum=COMMENT_MAX, required=False)
+    comment = _text(comment, field="comment", maximum=NOTE_MAX, required=False)
     now = clock.now()
     ticket.rating, ticket.rating_comment = score, comment
     _event(ticket, actor=actor, kind=TicketEventKind.RATED, to_value=str(score), note=comment, at=now)
@@ -426,7 +395,7 @@ def ticket_create_follow_up_order(*, ticket: Ticket, actor, **fields) -> Order:
     `fields` are the order's fields (orders.services.order_validate); product type, sector, data
     sensitivity, size and priority default to the parent order's.
     """
-    _require_staff(actor)
+    permissions.check_staff(actor)
     ticket = _lock(ticket)
     if ticket.follow_up_order_id is not None:
         raise TicketTransitionNotAllowed(_("This ticket already has a follow-up order."))

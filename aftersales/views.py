@@ -15,15 +15,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from aftersales import selectors, services
+from aftersales import permissions, selectors, services
 from aftersales.display import SEVERITY_TONE, STATUS_TONE, sla_countdown
 from aftersales.filters import TicketFilter
 from aftersales.forms import FollowUpOrderForm, ReplyForm, SeverityForm, StatusForm, TicketOpenForm
 from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
 from factory import clock, roles, submissions
+from factory.actions import act
 from factory.errors import DomainError, InvalidRequest
+from factory.limits import TITLE_MAX
 from orders.display import ORDER_STATUS_TONE, relative_to_now
-from orders.services import TITLE_MAX
 
 PAGE_SIZE = 25
 # Filters that narrow the queue beyond its default (active tickets): for the "clear filters" empty state.
@@ -31,7 +32,7 @@ NARROWING_FILTERS = ("severity", "category", "client", "breached", "order", "sea
 # The order in which status moves are offered on the ticket page.
 MOVE_ORDER = (TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
-staff_only = roles.role_required(*services.TICKET_ROLES)
+staff_only = roles.role_required(*permissions.TICKET_ROLES)
 
 
 # --- The queue -----------------------------------------------------------------------------------------
@@ -273,33 +274,24 @@ def ticket_page(request, pk):
     return _render_ticket(request, pk)
 
 
-def _act(request, pk, *, form, key, perform, success, to=None):
-    """Run one service with the form's data, then say what happened (`success(result)`) and go to the ticket,
-    or to `to(result)`. Bad input re-renders the page with the error at its field (400); a refusal because
-    of the ticket's state is a message. Either way nothing changed."""
-    if not form.is_valid():
-        return _render_ticket(request, pk, bound={key: form}, status=400)
-    try:
-        result = perform(form.cleaned_data)
-    except InvalidRequest as error:
-        form.add_domain_error(error)
-        return _render_ticket(request, pk, bound={key: form}, status=400)
-    except DomainError as error:
-        messages.error(request, error.message)
-        return redirect("aftersales:ticket", pk=pk)
-    messages.success(request, success(result))
-    return redirect(to(result)) if to else redirect("aftersales:ticket", pk=pk)
+def _again(request, pk, key):
+    """The ticket page again with the action's form (`key` among the page's forms) showing its errors."""
+    return lambda form: _render_ticket(request, pk, bound={key: form})
+
+
+def _back(pk) -> str:
+    return reverse("aftersales:ticket", args=[pk])
 
 
 @staff_only
 @require_POST
 def ticket_message(request, pk):
     ticket = selectors.ticket_detail(user=request.user, pk=pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         form=ReplyForm(request.POST),
-        key="reply",
+        again=_again(request, pk, "reply"),
         perform=lambda data: services.ticket_post_message(
             ticket=ticket,
             actor=request.user,
@@ -320,11 +312,11 @@ def ticket_message(request, pk):
 def ticket_status(request, pk):
     ticket = selectors.ticket_detail(user=request.user, pk=pk)
     target = request.POST.get("status", "")
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         form=StatusForm(request.POST, target=target, note_required=_note_required(ticket, target)),
-        key=("status", target),
+        again=_again(request, pk, ("status", target)),
         perform=lambda data: services.ticket_change_status(
             ticket=ticket, actor=request.user, status=data["status"], note=data["note"]
         ),
@@ -339,11 +331,11 @@ def ticket_status(request, pk):
 @require_POST
 def ticket_severity(request, pk):
     ticket = selectors.ticket_detail(user=request.user, pk=pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         form=SeverityForm(request.POST),
-        key="severity",
+        again=_again(request, pk, "severity"),
         perform=lambda data: services.ticket_change_severity(
             ticket=ticket, actor=request.user, severity=data["severity"], reason=data["reason"]
         ),
@@ -358,11 +350,11 @@ def ticket_severity(request, pk):
 @require_POST
 def ticket_follow_up(request, pk):
     ticket = selectors.ticket_detail(user=request.user, pk=pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         form=FollowUpOrderForm(request.POST),
-        key="follow_up",
+        again=_again(request, pk, "follow_up"),
         perform=lambda data: services.ticket_create_follow_up_order(ticket=ticket, actor=request.user, **data),
         success=lambda order: (
             _(
@@ -371,5 +363,5 @@ def ticket_follow_up(request, pk):
             )
             % {"order": order.reference, "ticket": ticket.reference, "parent": ticket.order.reference}
         ),
-        to=lambda order: reverse("orders:detail", args=[order.pk]),
+        then=lambda order: reverse("orders:detail", args=[order.pk]),
     )

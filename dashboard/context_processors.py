@@ -3,9 +3,12 @@
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from aftersales import permissions as aftersales_permissions
+from dispatch import permissions as dispatch_permissions
 from factory import roles
 from factory.context_processors import clock_context
 from orders.access import organization_of
+from security import permissions as security_permissions
 
 
 def _is_client(user) -> bool:
@@ -16,9 +19,9 @@ def _is_client(user) -> bool:
 _NAVIGATION = (
     ("home", _("Operations center"), lambda user: roles.has_role(user)),
     ("orders:list", _("Orders"), lambda user: roles.has_role(user)),
-    ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, roles.DISPATCH, roles.OPERATIONS)),
-    ("security:reviews", _("Security reviews"), lambda user: roles.has_role(user, roles.SECURITY)),
-    ("aftersales:tickets", _("Tickets"), lambda user: roles.has_role(user, roles.AFTERSALES, roles.OPERATIONS)),
+    ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, *dispatch_permissions.VIEW_ROLES)),
+    ("security:reviews", _("Security reviews"), lambda user: security_permissions.may_decide(user)),
+    ("aftersales:tickets", _("Tickets"), lambda user: aftersales_permissions.is_ticket_staff(user)),
     ("portal:home", _("My orders"), lambda user: _is_client(user)),
     ("client_tickets:list", _("My tickets"), lambda user: _is_client(user)),
     ("admin:index", _("Admin"), lambda user: user.is_staff),

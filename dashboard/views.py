@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from dashboard import operations, selectors
 from factory import charts, clock, roles
 from orders.access import organization_of
+from security import permissions as security_permissions
 
 
 def _operations_context(now) -> dict:
@@ -45,7 +46,7 @@ def operations_center_live(request):
     )
 
 
-@roles.role_required(roles.SECURITY, roles.OPERATIONS)
+@roles.role_required(*security_permissions.READ_ROLES)
 def compliance_record(request, pk):
     """The printable compliance record of a sensitive order."""
     return render(request, "dashboard/compliance_record.html", {"record": selectors.compliance_record(order_id=pk)})

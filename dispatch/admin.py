@@ -21,21 +21,9 @@ from dispatch.models import (
     Preemption,
     UtilizationSample,
 )
+from factory.admin import ReadOnlyAdminMixin, ReadOnlyInline
 
 ADMIN_REASON = "admin action"
-
-
-class ReadOnlyAdminMixin:
-    """Viewable, never added, changed or deleted here: these records are written by the dispatch services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ComputeSite)
@@ -45,9 +33,8 @@ class ComputeSiteAdmin(admin.ModelAdmin):
     search_fields = ["name", "city"]
 
 
-class PoolStateChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
+class PoolStateChangeInline(ReadOnlyInline):
     model = PoolStateChange
-    extra = 0
     fields = ["at", "from_state", "to_state", "actor", "reason"]
     readonly_fields = fields
     ordering = ["-at", "-id"]

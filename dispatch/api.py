@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -21,7 +20,7 @@ from rest_framework.response import Response
 from dispatch import selectors, services
 from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job
-from dispatch.permissions import POOL_ACTION_ROLES, may_reprioritize
+from dispatch.permissions import POOL_ACTION_ROLES, check_reprioritize
 from dispatch.serializers import (
     JobSerializer,
     PoolActionSerializer,
@@ -182,8 +181,7 @@ class OrderPriorityView(GenericAPIView):
     )
     def post(self, request, pk):
         order = order_for_user(request.user, pk)
-        if not may_reprioritize(request.user):
-            raise PermissionDenied(_("Only operations or dispatch staff can change an order's priority."))
+        check_reprioritize(request.user)
         body = PriorityChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.order_reprioritize(order=order, actor=request.user, **body.validated_data)

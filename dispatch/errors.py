@@ -1,4 +1,4 @@
-from factory.errors import DomainError, IllegalTransition, InvalidRequest
+from factory.errors import DomainError, IllegalTransition, InvalidRequest, NotPermitted
 
 
 class DispatchError(DomainError):
@@ -11,3 +11,7 @@ class DispatchInvalid(DispatchError, InvalidRequest):
 
 class PoolTransitionNotAllowed(DispatchError, IllegalTransition):
     """The pool's current state does not allow this (409)."""
+
+
+class PoolActionNotPermitted(DispatchError, NotPermitted):
+    """This person may not change a pool's state (403)."""

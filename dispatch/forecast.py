@@ -28,10 +28,10 @@ from catalog.models import SIZE_FACTORS
 from catalog.selectors import routing_for, steps_by_workshop
 from dispatch.engine import simulation
 from dispatch.engine.plans import OrderPlan, StepSpec
+from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import ComputePool, Job, Preemption
 from dispatch.services import (
     ACTIVE_STATES,
-    PRIORITY_RANK,
     client_recent_usage,
     client_usage_this_month,
     enforced_budgets,

@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
+from factory import limits
 
 
 class ComputeSite(models.Model):
@@ -89,7 +90,7 @@ class PoolStateChange(models.Model):
     from_state = models.CharField(_("from"), max_length=10, choices=PoolState.choices)
     to_state = models.CharField(_("to"), max_length=10, choices=PoolState.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
-    reason = models.TextField(_("reason"), max_length=2000)
+    reason = models.TextField(_("reason"), max_length=limits.NOTE_MAX)
 
     class Meta:
         ordering = ["-at"]

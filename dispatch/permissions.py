@@ -1,18 +1,42 @@
-"""Who may do what in the dispatch center: one rule per action, read by its pages, its API and the links other
-apps' pages show to it (the staff order page's "Change the priority…", through orders.related).
+"""Who may do what in the dispatch center: one rule per action, read by its pages, its API, its services (so an
+actor who may not act is refused whoever calls) and the links other apps' pages show to it (the staff order
+page's "Change the priority…", through orders.related).
+
+The dispatch tick acts as the system (no person): it moves jobs and steps, never a pool's state or a priority.
 """
 
+from django.utils.translation import gettext_lazy as _
+
+from dispatch.errors import PoolActionNotPermitted
 from factory import roles
+from orders import permissions as order_permissions
 
 # The dispatch center's pages: the people who place compute and the people who promised it to clients.
 VIEW_ROLES = (roles.DISPATCH, roles.OPERATIONS)
 # Draining, taking offline and activating a pool.
 POOL_ACTION_ROLES = (roles.DISPATCH,)
-# An order has one priority: operations (who take the order) and dispatch (who place its jobs) both change it,
-# on one page (/dispatch/orders/<id>/priority/) and through one API action (POST /api/v1/orders/<id>/priority/).
-REPRIORITIZE_ROLES = (roles.DISPATCH, roles.OPERATIONS)
+# An order has one priority, and the rule of who changes it is the order's (orders.permissions): operations (who
+# take the order) and dispatch (who place its jobs), on one page (/dispatch/orders/<id>/priority/) and through one
+# API action (POST /api/v1/orders/<id>/priority/).
+REPRIORITIZE_ROLES = order_permissions.ACTION_ROLES[order_permissions.PRIORITY]
+
+
+def may_act_on_pools(user) -> bool:
+    """Whether `user` may drain, take offline or activate a pool."""
+    return user is not None and roles.has_role(user, *POOL_ACTION_ROLES)
+
+
+def check_pool_action(actor) -> None:
+    """Refuse (PoolActionNotPermitted, 403) an actor who may not change a pool's state."""
+    if not may_act_on_pools(actor):
+        raise PoolActionNotPermitted(_("Only the dispatch role drains, takes offline or activates pools."))
 
 
 def may_reprioritize(user) -> bool:
     """Whether `user` may change an order's priority (and so that of its jobs)."""
-    return roles.has_role(user, *REPRIORITIZE_ROLES)
+    return order_permissions.may(user, order_permissions.PRIORITY)
+
+
+def check_reprioritize(actor) -> None:
+    """Refuse (OrderActionNotPermitted, 403) an actor who may not change an order's priority."""
+    order_permissions.check(actor, order_permissions.PRIORITY)

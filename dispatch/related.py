@@ -6,14 +6,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from dispatch.permissions import may_reprioritize
-from orders.models import Order
+from orders.models import CHANGEABLE_STATUSES, Order
 from orders.related import OrderAction
-from orders.services import ACTIVE_OR_WAITING
 
 
 def priority_action(*, user, order: Order) -> OrderAction | None:
     """A link to the order's priority page (the one place its priority changes), coming back to the order page."""
-    if order.status not in ACTIVE_OR_WAITING or not may_reprioritize(user):
+    if order.status not in CHANGEABLE_STATUSES or not may_reprioritize(user):
         return None
     back = reverse("orders:detail", args=[order.pk])
     return OrderAction(

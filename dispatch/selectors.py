@@ -34,6 +34,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import (
     ClientBudget,
     ComputePool,
@@ -47,7 +48,7 @@ from dispatch.models import (
     QueueSample,
     UtilizationSample,
 )
-from dispatch.services import PRIORITY_RANK, WAITING_STATES, client_usage_this_month
+from dispatch.services import WAITING_STATES, client_usage_this_month
 from orders.models import ClientOrganization, Priority
 
 UTILIZATION_MAX_HOURS = 720  # 30 days of samples: what a chart of utilization over time may ask for

@@ -12,9 +12,8 @@ from catalog.models import PoolKind
 from dispatch import display
 from dispatch.models import ComputePool, Job, UtilizationSample
 from dispatch.selectors import UTILIZATION_MAX_HOURS
-from dispatch.services import REASON_MAX
+from factory.limits import NOTE_MAX
 from orders.models import Priority
-from orders.services import NOTE_MAX
 
 
 def _pflops(**kwargs):
@@ -159,7 +158,7 @@ class UtilizationQuerySerializer(serializers.Serializer):
 
 class PoolActionSerializer(serializers.Serializer):
     reason = serializers.CharField(
-        max_length=REASON_MAX, help_text=_("Why the pool's state changes (kept in its history).")
+        max_length=NOTE_MAX, help_text=_("Why the pool's state changes (kept in its history).")
     )
 
 

@@ -34,7 +34,9 @@ from django.db.models import Avg, Count, DateTimeField, DurationField, Expressio
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dispatch import permissions
 from dispatch.engine import planner, policy
+from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed
 from dispatch.models import (
     ClientBudget,
@@ -49,10 +51,9 @@ from dispatch.models import (
     QueueSample,
     UtilizationSample,
 )
-from dispatch.permissions import may_reprioritize
 from factory import clock
 from factory.db import atomic_with_retry, bulk_update_rows
-from factory.errors import NotPermitted
+from factory.limits import NOTE_MAX
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.errors import OrderTransitionNotAllowed
@@ -65,9 +66,7 @@ logger = logging.getLogger(__name__)
 TICK_LOCK_KEY = 74_200_001
 WAITING_STATES = (JobState.QUEUED, JobState.PREEMPTED)
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PREEMPTED)
-PRIORITY_RANK = policy.PRIORITY_RANK
 BUDGET_EXCEEDED = "budget_exceeded"
-REASON_MAX = 2000
 
 
 # --- Pools ---------------------------------------------------------------------------------------
@@ -88,11 +87,12 @@ def hold_dispatch_lock() -> None:
 @atomic_with_retry
 def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> ComputePool:
     """Drain (finish running jobs, take no new ones), take offline (running jobs requeue) or activate a pool."""
+    permissions.check_pool_action(actor)
     reason = (reason or "").strip()
     if not reason:
         raise DispatchInvalid(_("Say why the pool's state changes."), field="reason")
-    if len(reason) > REASON_MAX:
-        raise DispatchInvalid(_("Keep it under %(max)d characters.") % {"max": REASON_MAX}, field="reason")
+    if len(reason) > NOTE_MAX:
+        raise DispatchInvalid(_("Keep it under %(max)d characters.") % {"max": NOTE_MAX}, field="reason")
     target, allowed_from = POOL_TRANSITIONS[action]
     hold_dispatch_lock()
     pool = ComputePool.objects.select_for_update().get(pk=pool.pk)
@@ -130,11 +130,10 @@ def _requeue_jobs_of(pool: ComputePool) -> None:
 def order_reprioritize(*, order: Order, actor, priority: str, reason: str) -> Order:
     """Change an order's priority and that of its queued, preempted and running jobs, with the reason on the
     order's timeline. The one way an order's priority changes: the priority page and the API action call it
-    (who may: dispatch.permissions.REPRIORITIZE_ROLES); jobs made later copy the order's new priority.
+    (who may: orders.permissions, through dispatch.permissions); jobs made later copy the order's new priority.
 
     Locks in the dispatch center's order (module docstring): the dispatch lock, the jobs, then the order."""
-    if not may_reprioritize(actor):
-        raise NotPermitted(_("Only operations and dispatch staff can change an order's priority."))
+    permissions.check_reprioritize(actor)
     hold_dispatch_lock()
     Job.objects.filter(order=order, state__in=ACTIVE_STATES).update(priority=priority)
     return order_services.order_set_priority(order=order, actor=actor, priority=priority, reason=reason)

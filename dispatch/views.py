@@ -27,10 +27,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dispatch import charts, display, selectors, services
 from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job, JobState
-from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROLES, may_reprioritize
+from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROLES, may_act_on_pools, may_reprioritize
 from factory import charts as factory_charts
 from factory import clock, roles
 from factory.errors import DomainError, http_status
+from factory.limits import NOTE_MAX
 from orders.access import order_for_user
 from orders.display import duration_words, relative_to_now
 from orders.models import Order, Priority
@@ -192,7 +193,7 @@ def _budget_row(row: selectors.BudgetRow) -> dict:
 def _center_context(request) -> dict:
     now = clock.now()
     data = selectors.dispatch_center(now=now, rows=CENTER_ROWS)
-    can_act = roles.has_role(request.user, *POOL_ACTION_ROLES)
+    can_act = may_act_on_pools(request.user)
     chart_list = charts.dispatch_charts(data.pools, now=now)
     center = reverse("dispatch:center")
     return {
@@ -296,7 +297,7 @@ def job_list(request):
 def _pool_page(request, pool: ComputePool, *, failed: dict | None = None, status: int = 200):
     """A pool's page; `failed` is the refused action (`name`, `reason`) whose form opens again, filled in."""
     now = clock.now()
-    can_act = roles.has_role(request.user, *POOL_ACTION_ROLES)
+    can_act = may_act_on_pools(request.user)
     chart_list = [charts.utilization([pool], now=now, one_pool=True)]
     page = reverse("dispatch:pool", args=[pool.pk])
     running = selectors.running_jobs().filter(pool=pool)[:POOL_PAGE_ROWS]
@@ -315,6 +316,7 @@ def _pool_page(request, pool: ComputePool, *, failed: dict | None = None, status
             "can_act_on_pools": can_act,
             "open_action": (failed or {}).get("name") or request.GET.get("action", ""),
             "failed_reason": (failed or {}).get("reason", ""),
+            "reason_max": NOTE_MAX,
             "charts": chart_list,
             "figures": factory_charts.figures_by_key(chart_list),
         },
@@ -365,6 +367,7 @@ def _priority_page(request, order, *, reason: str = "", priority: str = "", stat
             "priorities": Priority.choices,
             "chosen": priority or order.priority,
             "reason": reason,
+            "reason_max": NOTE_MAX,
             "next": _safe_next(request, reverse("dispatch:center") + "#queue"),
         },
         status=status,

@@ -11,9 +11,11 @@ import uuid
 from django import forms
 from django.db import IntegrityError, transaction
 
+from factory.limits import SUBMISSION_KEY_MAX
+
 FIELD = "submission_key"
 HEADER = "HTTP_IDEMPOTENCY_KEY"
-_VALID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_VALID = re.compile(rf"^[A-Za-z0-9_-]{{8,{SUBMISSION_KEY_MAX}}}$")
 
 
 def new_key() -> str:
@@ -22,7 +24,7 @@ def new_key() -> str:
 
 def key_field() -> forms.CharField:
     """The hidden form field: a fresh key each time an unbound form is shown; posted back unchanged."""
-    return forms.CharField(widget=forms.HiddenInput, required=False, initial=new_key, max_length=64)
+    return forms.CharField(widget=forms.HiddenInput, required=False, initial=new_key, max_length=SUBMISSION_KEY_MAX)
 
 
 def clean_key(value) -> str | None:

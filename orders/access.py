@@ -20,6 +20,12 @@ def organization_of(user):
     return user._factory_organization
 
 
+def is_client_of(user, order) -> bool:
+    """Whether `user` is a client user of the organization that placed `order`."""
+    organization = organization_of(user)
+    return organization is not None and organization.pk == order.client_id
+
+
 def require_organization(user):
     """The client organization of `user`; PermissionDenied for anyone who is not a client user."""
     organization = organization_of(user)

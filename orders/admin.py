@@ -9,6 +9,7 @@ everything else is read-only, and the event history can be neither edited nor de
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from factory.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from orders import read_cache
 from orders.models import (
     Artifact,
@@ -49,33 +50,18 @@ class ClientMembershipAdmin(admin.ModelAdmin):
 # --- Orders --------------------------------------------------------------------------------------
 
 
-class ReadOnlyAdminMixin:
-    """Viewable, never added, changed or deleted here: these records are written by orders.services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class OrderStageInline(ReadOnlyAdminMixin, admin.TabularInline):
+class OrderStageInline(ReadOnlyInline):
     model = OrderStage
-    extra = 0
     fields = ["position", "workshop", "status", "progress", "steps_done", "steps_total", "started_at", "finished_at"]
     readonly_fields = fields
     ordering = ["position"]
     show_change_link = True
 
 
-class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class OrderEventInline(ReadOnlyInline):
     """The order's timeline, as written by the services: it cannot be edited or deleted."""
 
     model = OrderEvent
-    extra = 0
     fields = ["at", "kind", "workshop", "from_status", "to_status", "actor", "note", "internal"]
     readonly_fields = fields
     ordering = ["at", "id"]
@@ -189,9 +175,8 @@ class OrderAdmin(admin.ModelAdmin):
         read_cache.orders_changed(order_ids=[obj.pk], tracking_tokens=[obj.tracking_token])
 
 
-class OrderStepInline(ReadOnlyAdminMixin, admin.TabularInline):
+class OrderStepInline(ReadOnlyInline):
     model = OrderStep
-    extra = 0
     fields = ["position", "code", "name", "status", "pool_kind", "demand_pflops", "work_pflops_hours", "rework_count"]
     readonly_fields = fields
     ordering = ["position"]

@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ProductType, Sector, Size
 from factory import submissions
+from factory.limits import REQUIREMENTS_MAX, TITLE_MAX
 from orders.errors import OrderError
 from orders.models import ClientOrganization, DataSensitivity, Priority
-from orders.services import REQUIREMENTS_MAX, TITLE_MAX, order_validate
+from orders.services import order_validate
 
 
 class OrderForm(forms.Form):

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind, ProductType, Sector, Size, Workshop
+from factory import limits
 
 
 class ClientOrganization(models.Model):
@@ -72,7 +73,7 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# Orders still moving through the factory (not yet handed over, not stopped).
+# Orders still moving through the factory (not yet handed over, not stopped); operations may cancel them.
 ACTIVE_STATUSES = (
     OrderStatus.SUBMITTED,
     OrderStatus.ACCEPTED,
@@ -84,6 +85,10 @@ ACTIVE_STATUSES = (
 IN_FLIGHT_STATUSES = (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_REVIEW)
 # Orders handed over to the client (after-sales and delivery figures start here).
 HANDED_OVER_STATUSES = (OrderStatus.DELIVERED, OrderStatus.CLOSED)
+# Orders whose requirements and priority may still change: submitted, or in the factory's work and not yet ready.
+CHANGEABLE_STATUSES = (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES)
+# Orders that stopped without a delivery.
+STOPPED_STATUSES = (OrderStatus.REJECTED, OrderStatus.CANCELLED)
 
 
 def new_tracking_token() -> str:
@@ -95,10 +100,10 @@ class Order(models.Model):
     client = models.ForeignKey(
         ClientOrganization, on_delete=models.PROTECT, related_name="orders", verbose_name=_("client")
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=limits.TITLE_MAX)
     product_type = models.CharField(_("product type"), max_length=20, choices=ProductType.choices)
     sector = models.CharField(_("sector"), max_length=20, choices=Sector.choices)
-    requirements = models.TextField(_("requirements"), max_length=10000, blank=True)
+    requirements = models.TextField(_("requirements"), max_length=limits.REQUIREMENTS_MAX, blank=True)
     data_sensitivity = models.CharField(_("data sensitivity"), max_length=20, choices=DataSensitivity.choices)
     size = models.CharField(_("size"), max_length=10, choices=Size.choices)
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
@@ -134,9 +139,9 @@ class Order(models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
-    rating_comment = models.TextField(_("rating comment"), max_length=2000, blank=True)
+    rating_comment = models.TextField(_("rating comment"), max_length=limits.NOTE_MAX, blank=True)
     # The form or API call that placed the order (factory.submissions): a repeat returns this order.
-    submission_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
+    submission_key = models.CharField(max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
     compute_pflops_hours = models.DecimalField(
         _("compute used (PFLOPS·h)"), max_digits=14, decimal_places=2, default=Decimal(0)
     )
@@ -192,6 +197,10 @@ class StageStatus(models.TextChoices):
     AWAITING_REVIEW = "awaiting_review", _("Awaiting review")
     REWORK = "rework", _("Rework")
     APPROVED = "approved", _("Approved")
+
+
+# Stages of the workshop in production: its steps run, or it waits at its gate, or redoes steps the gate sent back.
+OPEN_STAGE_STATUSES = (StageStatus.IN_PROGRESS, StageStatus.AWAITING_REVIEW, StageStatus.REWORK)
 
 
 class OrderStage(models.Model):
@@ -333,7 +342,7 @@ class RequirementChange(models.Model):
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, related_name="requirement_changes", verbose_name=_("order")
     )
-    text = models.TextField(_("change"), max_length=5000)
+    text = models.TextField(_("change"), max_length=limits.MESSAGE_MAX)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
     )

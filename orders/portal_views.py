@@ -21,14 +21,15 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from factory import clock
+from factory.actions import act
+from factory.limits import NOTE_MAX
 from orders import quotes, related, services
 from orders.access import order_for_user, require_organization
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
-from orders.errors import OrderError, OrderInvalid, QuoteNoLongerHolds
+from orders.errors import OrderError, QuoteNoLongerHolds
 from orders.forms import ClientOrderForm
-from orders.models import HANDED_OVER_STATUSES, EventKind, Order, OrderStatus, StageStatus
+from orders.models import HANDED_OVER_STATUSES, STOPPED_STATUSES, EventKind, Order, OrderStatus, StageStatus
 from orders.selectors import client_events, order_detail, order_list, workshop_bar
-from orders.services import NOTE_MAX
 
 PAGE_SIZE = 25
 
@@ -67,7 +68,7 @@ def delivery_outlook(order: Order, today: date | None = None) -> DeliveryOutlook
     if order.status in HANDED_OVER_STATUSES and order.delivered_at:
         day = clock_date(order.delivered_at)
         return DeliveryOutlook(_("Delivered"), day, _relative_days(day, today), promised, order.is_overdue)
-    if order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+    if order.status in STOPPED_STATUSES:
         return DeliveryOutlook(_("No delivery"), None, "", None, False)
     if order.eta:
         day = clock_date(order.eta)
@@ -276,34 +277,26 @@ def order_new(request):
 # --- The client's actions on an order: one POST, one service -------------------------------------
 
 
-def _act(request, pk, *, perform, success, form_class=None, form_name=None):
-    """Run one service for the client's own order; refusals become messages or form errors."""
+def _own_order(request, pk) -> Order:
+    """The client's own order (404 for another organization's); 403 for anyone who is not a client user."""
     require_organization(request.user)
-    order = order_for_user(request.user, pk)
-    form = form_class(request.POST) if form_class else None
-    if form is not None and not form.is_valid():
-        return _render_detail(request, pk, status=400, **{form_name: form})
-    try:
-        perform(order, form.cleaned_data if form is not None else {})
-    except OrderError as error:
-        if isinstance(error, OrderInvalid) and form is not None and error.field in form.fields:
-            form.add_error(error.field, error.message)
-            return _render_detail(request, pk, status=400, **{form_name: form})
-        messages.error(request, error.message)
-        return redirect("portal:order", pk=order.pk)
-    messages.success(request, success)
-    return redirect("portal:order", pk=order.pk)
+    return order_for_user(request.user, pk)
+
+
+def _back(order: Order) -> str:
+    return reverse("portal:order", args=[order.pk])
 
 
 @login_required
 @require_POST
 def order_cancel(request, pk):
-    return _act(
+    order = _own_order(request, pk)
+    return act(
         request,
-        pk,
-        form_class=CancelForm,
-        form_name="cancel_form",
-        perform=lambda order, data: services.order_cancel(order=order, actor=request.user, reason=data["reason"]),
+        back=_back(order),
+        form=CancelForm(request.POST),
+        again=lambda form: _render_detail(request, pk, cancel_form=form),
+        perform=lambda data: services.order_cancel(order=order, actor=request.user, reason=data["reason"]),
         success=_("The order is cancelled."),
     )
 
@@ -311,10 +304,11 @@ def order_cancel(request, pk):
 @login_required
 @require_POST
 def order_confirm(request, pk):
-    return _act(
+    order = _own_order(request, pk)
+    return act(
         request,
-        pk,
-        perform=lambda order, data: services.order_confirm(order=order, actor=request.user),
+        back=_back(order),
+        perform=lambda data: services.order_confirm(order=order, actor=request.user),
         success=_("Thank you: the delivery is confirmed and the order is closed."),
     )
 
@@ -322,12 +316,13 @@ def order_confirm(request, pk):
 @login_required
 @require_POST
 def order_rate(request, pk):
-    return _act(
+    order = _own_order(request, pk)
+    return act(
         request,
-        pk,
-        form_class=RateForm,
-        form_name="rate_form",
-        perform=lambda order, data: services.order_rate(
+        back=_back(order),
+        form=RateForm(request.POST),
+        again=lambda form: _render_detail(request, pk, rate_form=form),
+        perform=lambda data: services.order_rate(
             order=order, actor=request.user, score=data["score"], comment=data["comment"]
         ),
         success=_("Thank you for your rating."),
@@ -337,10 +332,11 @@ def order_rate(request, pk):
 @login_required
 @require_POST
 def tracking_renew(request, pk):
-    return _act(
+    order = _own_order(request, pk)
+    return act(
         request,
-        pk,
-        perform=lambda order, data: services.order_renew_tracking_link(order=order, actor=request.user),
+        back=_back(order),
+        perform=lambda data: services.order_renew_tracking_link(order=order, actor=request.user),
         success=_("A new tracking link is issued; the previous link no longer works."),
     )
 
@@ -348,9 +344,10 @@ def tracking_renew(request, pk):
 @login_required
 @require_POST
 def tracking_revoke(request, pk):
-    return _act(
+    order = _own_order(request, pk)
+    return act(
         request,
-        pk,
-        perform=lambda order, data: services.order_revoke_tracking_link(order=order, actor=request.user),
+        back=_back(order),
+        perform=lambda data: services.order_revoke_tracking_link(order=order, actor=request.user),
         success=_("The tracking link is revoked; nobody can open it any more."),
     )

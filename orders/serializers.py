@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from catalog.models import ProductType, Sector, Size
+from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import (
     ClientOrganization,
     DataSensitivity,
@@ -18,10 +19,6 @@ from orders.models import (
     Priority,
     RequirementChange,
 )
-from orders.services import NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
-
-REQUIREMENT_CHANGE_MAX = 5000  # orders.services.order_record_requirement_change's limit
-
 
 # --- Representations --------------------------------------------------------------------------------
 
@@ -189,7 +186,7 @@ class RateSerializer(serializers.Serializer):
 
 
 class RequirementChangeCreateSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=REQUIREMENT_CHANGE_MAX)
+    text = serializers.CharField(max_length=MESSAGE_MAX)
     rework_steps = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,

@@ -21,12 +21,16 @@ from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
 from factory.db import bulk_update_rows
-from orders import quotes, read_cache
+from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
+from orders import permissions, quotes, read_cache
 from orders.access import organization_of
-from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
+from orders.errors import OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
+    ACTIVE_STATUSES,
+    CHANGEABLE_STATUSES,
     HANDED_OVER_STATUSES,
     IN_FLIGHT_STATUSES,
+    OPEN_STAGE_STATUSES,
     WORKSHOP_ARTIFACT,
     Artifact,
     ClientMembership,
@@ -45,19 +49,6 @@ from orders.models import (
     StepStatus,
     new_tracking_token,
 )
-
-TITLE_MAX = 200
-REQUIREMENTS_MAX = 10000
-NOTE_MAX = 2000
-CANCELLABLE_BY_STAFF = (
-    OrderStatus.SUBMITTED,
-    OrderStatus.ACCEPTED,
-    OrderStatus.IN_PRODUCTION,
-    OrderStatus.AWAITING_REVIEW,
-    OrderStatus.READY,
-)
-ACTIVE_OR_WAITING = (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES)
-
 
 # --- Clients -------------------------------------------------------------------------------------
 
@@ -121,11 +112,6 @@ def _required_text(value: str, *, field: str, maximum: int, message: str) -> str
     if len(value) > maximum:
         raise OrderInvalid(_("Keep it under %(max)d characters.") % {"max": maximum}, field=field)
     return value
-
-
-def _is_client_of(actor, order: Order) -> bool:
-    organization = organization_of(actor)
-    return organization is not None and organization.pk == order.client_id
 
 
 def _next_reference(year: int) -> str:
@@ -281,11 +267,7 @@ def order_submit(
     (today's quote is later) places nothing: QuoteNoLongerHolds carries today's quote to show instead. One no
     later than today's is kept as shown.
     """
-    organization = organization_of(actor)
-    if organization is not None and organization.pk != client.pk:
-        raise OrderActionNotPermitted(_("Client users can only place orders for their own organization."))
-    if organization is None and not roles.has_role(actor, roles.OPERATIONS, roles.AFTERSALES):
-        raise OrderActionNotPermitted(_("Only operations staff or client users can place orders."))
+    permissions.check_place(actor, client)
 
     def place() -> Order:
         cleaned = order_validate(actor=actor, **fields)
@@ -329,6 +311,7 @@ def order_submit(
 @transaction.atomic
 def order_accept(*, order: Order, actor) -> Order:
     """Accept a submitted order: its routing becomes one stage per workshop with the catalog's steps."""
+    permissions.check(actor, permissions.ACCEPT)
     order = _lock(order)
     if order.status != OrderStatus.SUBMITTED:
         _refuse(order, _("accept"))
@@ -366,6 +349,7 @@ def order_accept(*, order: Order, actor) -> Order:
 
 @transaction.atomic
 def order_reject(*, order: Order, actor, reason: str) -> Order:
+    permissions.check(actor, permissions.REJECT)
     reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the order is rejected."))
     order = _lock(order)
     if order.status != OrderStatus.SUBMITTED:
@@ -376,10 +360,11 @@ def order_reject(*, order: Order, actor, reason: str) -> Order:
 
 @transaction.atomic
 def order_cancel(*, order: Order, actor, reason: str) -> Order:
-    """Staff may cancel until delivery; the client only before the order is accepted."""
+    """Operations may cancel until delivery; the order's client only before the order is accepted."""
+    permissions.check(actor, permissions.CANCEL, order)
     reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the order is cancelled."))
     order = _lock(order)
-    allowed = (OrderStatus.SUBMITTED,) if _is_client_of(actor, order) else CANCELLABLE_BY_STAFF
+    allowed = ACTIVE_STATUSES if permissions.has_staff_role(actor, permissions.CANCEL) else (OrderStatus.SUBMITTED,)
     if order.status not in allowed:
         _refuse(order, _("cancel"))
     order.eta = None
@@ -399,6 +384,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
 @transaction.atomic
 def order_start_production(*, order: Order, actor) -> Order:
     """An accepted order enters its first workshop."""
+    permissions.check(actor, permissions.START)
     order = _lock(order)
     if order.status != OrderStatus.ACCEPTED:
         _refuse(order, _("start production"))
@@ -457,6 +443,7 @@ def step_finish(*, step: OrderStep, actor=None) -> OrderStep:
 @transaction.atomic
 def stage_release_gate(*, stage: OrderStage, actor, note: str = "") -> OrderStage:
     """The stage's security gate is approved: the next workshop starts, or the order is ready."""
+    permissions.check(actor, permissions.GATE)
     order = _lock(stage.order)
     stage = OrderStage.objects.select_for_update().get(pk=stage.pk)
     stage.order = order
@@ -528,6 +515,7 @@ def _send_steps_back(stage: OrderStage, steps: list[OrderStep]) -> None:
 @transaction.atomic
 def stage_send_back(*, stage: OrderStage, steps: list[OrderStep], actor, reason: str) -> OrderStage:
     """The gate was refused: the named steps go back to production; the gate reopens once they are done."""
+    permissions.check(actor, permissions.GATE)
     reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the steps are sent back."))
     order = _lock(stage.order)
     stage = OrderStage.objects.select_for_update().get(pk=stage.pk)
@@ -557,20 +545,17 @@ def stage_send_back(*, stage: OrderStage, steps: list[OrderStep], actor, reason:
 @transaction.atomic
 def order_record_requirement_change(*, order: Order, actor, text: str, rework_steps=()) -> RequirementChange:
     """Record a client's changed requirement; named finished steps of the current stage are redone."""
-    text = _required_text(text, field="text", maximum=5000, message=_("Describe the change."))
+    permissions.check(actor, permissions.REQUIREMENT_CHANGE)
+    text = _required_text(text, field="text", maximum=MESSAGE_MAX, message=_("Describe the change."))
     order = _lock(order)
-    if order.status not in (OrderStatus.SUBMITTED, *IN_FLIGHT_STATUSES):
+    if order.status not in CHANGEABLE_STATUSES:
         _refuse(order, _("record a requirement change"))
     # Decide on the steps' current state in the database, not on what the caller holds.
     rework_steps = list(OrderStep.objects.select_for_update().filter(pk__in=[step.pk for step in rework_steps]))
     change = RequirementChange.objects.create(order=order, text=text, recorded_by=actor, recorded_at=clock.now())
     if rework_steps:
         stage = order.stages.select_for_update().filter(workshop=order.current_workshop).first()
-        if stage is None or stage.status not in (
-            StageStatus.IN_PROGRESS,
-            StageStatus.AWAITING_REVIEW,
-            StageStatus.REWORK,
-        ):
+        if stage is None or stage.status not in OPEN_STAGE_STATUSES:
             raise OrderInvalid(_("Only steps of the workshop in production can be redone."), field="rework_steps")
         if any(step.status != StepStatus.DONE for step in rework_steps):
             raise OrderInvalid(_("Only finished steps can be redone."), field="rework_steps")
@@ -600,6 +585,7 @@ def order_record_requirement_change(*, order: Order, actor, text: str, rework_st
 
 @transaction.atomic
 def order_deliver(*, order: Order, actor) -> Order:
+    permissions.check(actor, permissions.DELIVER)
     order = _lock(order)
     if order.status != OrderStatus.READY:
         _refuse(order, _("deliver"))
@@ -614,9 +600,8 @@ def order_deliver(*, order: Order, actor) -> Order:
 @transaction.atomic
 def order_confirm(*, order: Order, actor) -> Order:
     """The client confirms receipt of the delivery, which closes the order."""
+    permissions.check(actor, permissions.CONFIRM, order)
     order = _lock(order)
-    if not _is_client_of(actor, order):
-        raise OrderActionNotPermitted(_("Only the client can confirm a delivery."))
     if order.status != OrderStatus.DELIVERED:
         _refuse(order, _("confirm"))
     order.closed_at = clock.now()
@@ -627,9 +612,8 @@ def order_confirm(*, order: Order, actor) -> Order:
 @transaction.atomic
 def order_rate(*, order: Order, actor, score, comment: str = "") -> Order:
     """The client rates a delivered order once, 1 to 5 with an optional comment."""
+    permissions.check(actor, permissions.RATE, order)
     order = _lock(order)
-    if not _is_client_of(actor, order):
-        raise OrderActionNotPermitted(_("Only the client can rate an order."))
     if order.status not in HANDED_OVER_STATUSES:
         _refuse(order, _("rate"))
     if order.rating is not None:
@@ -653,11 +637,12 @@ def order_set_priority(*, order: Order, actor, priority: str, reason: str) -> Or
     """The orders side of a priority change: the order's new priority and an internal timeline event with the
     reason. Pages and the API change a priority through dispatch.services.order_reprioritize, which calls this
     and moves the order's jobs with it (orders does not know jobs)."""
+    permissions.check(actor, permissions.PRIORITY)
     reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the priority changes."))
     if priority not in Priority.values:
         raise OrderInvalid(_("“%(value)s” is not a valid choice.") % {"value": priority}, field="priority")
     order = _lock(order)
-    if order.status not in ACTIVE_OR_WAITING:
+    if order.status not in CHANGEABLE_STATUSES:
         _refuse(order, _("change the priority"))
     if order.priority == priority:
         raise OrderInvalid(_("The order already has this priority."), field="priority")
@@ -677,6 +662,7 @@ def order_set_priority(*, order: Order, actor, priority: str, reason: str) -> Or
 @transaction.atomic
 def order_renew_tracking_link(*, order: Order, actor) -> Order:
     """Issue a new tracking link; the old one stops working at once."""
+    permissions.check(actor, permissions.TRACKING, order)
     order = _lock(order)
     order.tracking_token = new_tracking_token()
     order.save(update_fields=["tracking_token"])
@@ -686,6 +672,7 @@ def order_renew_tracking_link(*, order: Order, actor) -> Order:
 
 @transaction.atomic
 def order_revoke_tracking_link(*, order: Order, actor) -> Order:
+    permissions.check(actor, permissions.TRACKING, order)
     order = _lock(order)
     if order.tracking_token is None:
         raise OrderTransitionNotAllowed(_("The tracking link is already revoked."))
@@ -753,4 +740,5 @@ def orders_set_eta(*, etas: dict) -> int:
 
 def order_note_review_decision(*, order: Order, actor, workshop: str, note: str) -> OrderEvent:
     """Record a security decision that does not move the order (e.g. the first of two approvals)."""
+    permissions.check(actor, permissions.GATE)
     return _event(order, actor=actor, kind=EventKind.REVIEW_DECISION, workshop=workshop, note=note[:NOTE_MAX])

@@ -1,7 +1,7 @@
 """The staff order pages: the order list, one order's page with the actions its state allows, placing an order.
 
 Every page is for staff (any role may read; client users get 403, anonymous visitors the login page).
-Each action is one POST to its own URL, allowed to the roles in ACTION_ROLES, and calls one service;
+Each action is one POST to its own URL, allowed to the roles orders.permissions names, and calls one service;
 a refused request becomes a form error or a message and changes nothing. Actions done on another app's
 page (the order's priority, on the dispatch center's priority page) are links that app provides through
 orders.related, with its own rule of who may. Views stay thin: the order comes from orders.selectors,
@@ -23,30 +23,28 @@ from django.views.decorators.http import require_POST
 
 from factory import charts as factory_charts
 from factory import clock, roles
-from factory.errors import DomainError, InvalidRequest
-from orders import charts, related, selectors, services
+from factory.actions import act
+from factory.errors import DomainError
+from factory.limits import MESSAGE_MAX, NOTE_MAX
+from orders import charts, permissions, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
 from orders.filters import OrderFilter
 from orders.forms import StaffOrderForm
-from orders.models import Order, OrderStatus, Priority, StageStatus, StepStatus
-from orders.services import ACTIVE_OR_WAITING, CANCELLABLE_BY_STAFF, NOTE_MAX
+from orders.models import (
+    ACTIVE_STATUSES,
+    CHANGEABLE_STATUSES,
+    OPEN_STAGE_STATUSES,
+    Order,
+    OrderStatus,
+    Priority,
+    StageStatus,
+    StepStatus,
+)
 
 PAGE_SIZE = 25
 
-# Who may do what on the order page. Reading is open to every staff role; superusers hold every role.
-# Gates are not among them: only the security center's reviews release a gate or send steps back.
-CREATE_ROLES = (roles.OPERATIONS, roles.AFTERSALES)
-ACTION_ROLES = {
-    "accept": (roles.OPERATIONS,),
-    "reject": (roles.OPERATIONS,),
-    "start": (roles.OPERATIONS,),
-    "finish_step": (roles.OPERATIONS,),
-    "requirement_change": (roles.OPERATIONS, roles.AFTERSALES),
-    "deliver": (roles.OPERATIONS,),
-    "cancel": (roles.OPERATIONS,),
-    "tracking": (roles.OPERATIONS, roles.AFTERSALES),
-}
-
+# Who may do what on the order page: orders.permissions (reading is open to every staff role). Gates are not
+# among the page's actions: only the security center's reviews release a gate or send steps back.
 # Colour with a word, as everywhere (UI.md): waiting = amber, urgent = red, the rest neutral.
 PRIORITY_TONE = {Priority.LOW: "grey", Priority.NORMAL: "grey", Priority.HIGH: "amber", Priority.URGENT: "red"}
 STEP_STATUS_TONE = {
@@ -55,8 +53,6 @@ STEP_STATUS_TONE = {
     StepStatus.RUNNING: "green",
     StepStatus.DONE: "green",
 }
-# Stages whose steps the order page shows unfolded: the workshop in production and its gate.
-OPEN_STAGE_STATUSES = (StageStatus.IN_PROGRESS, StageStatus.AWAITING_REVIEW, StageStatus.REWORK)
 # Filters that narrow the list (the sort and the page do not): used for the "clear filters" empty state.
 FILTER_PARAMS = ("status", "product_type", "sector", "client", "current_workshop", "overdue", "search")
 
@@ -120,7 +116,7 @@ def order_list(request):
             "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
             "rows": [_list_row(order, now) for order in page.object_list],
             "filtered": any(request.GET.get(name, "") not in ("", "unknown") for name in FILTER_PARAMS),
-            "can_create": roles.has_role(request.user, *CREATE_ROLES),
+            "can_create": permissions.has_staff_role(request.user, permissions.PLACE),
         },
     )
 
@@ -156,7 +152,7 @@ class RequirementChangeForm(ActionForm):
     text = forms.CharField(
         label=gettext_lazy("What changes in the requirements?"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=5000,
+        max_length=MESSAGE_MAX,
     )
     rework_steps = forms.MultipleChoiceField(
         label=gettext_lazy("Finished steps of the current workshop to redo (optional)"),
@@ -193,7 +189,7 @@ def _redoable_steps(order: Order) -> list:
 
 
 def _may(user, action: str) -> bool:
-    return roles.has_role(user, *ACTION_ROLES[action])
+    return permissions.has_staff_role(user, action)
 
 
 def _can(order: Order, user) -> dict:
@@ -204,8 +200,8 @@ def _can(order: Order, user) -> dict:
         "reject": status == OrderStatus.SUBMITTED and _may(user, "reject"),
         "start": status == OrderStatus.ACCEPTED and _may(user, "start"),
         "deliver": status == OrderStatus.READY and _may(user, "deliver"),
-        "cancel": status in CANCELLABLE_BY_STAFF and _may(user, "cancel"),
-        "requirement_change": status in ACTIVE_OR_WAITING and _may(user, "requirement_change"),
+        "cancel": status in ACTIVE_STATUSES and _may(user, "cancel"),
+        "requirement_change": status in CHANGEABLE_STATUSES and _may(user, "requirement_change"),
         "finish_step": status == OrderStatus.IN_PRODUCTION and _may(user, "finish_step"),
         "tracking": _may(user, "tracking"),
     }
@@ -227,7 +223,7 @@ def _stage_rows(order: Order, can: dict) -> list[dict]:
                     }
                     for step in stage.steps.all()
                 ],
-                "open": stage.status in OPEN_STAGE_STATUSES,
+                "open": stage.status in OPEN_STAGE_STATUSES,  # unfolded: the workshop in production and its gate
                 # Gates are decided by the security center only; the order page says where.
                 "at_gate": _reviewable(stage),
             }
@@ -301,25 +297,18 @@ def order_detail(request, pk):
 # --- The actions: one POST, one service ----------------------------------------------------------------
 
 
-def _act(request, pk, *, perform, success, form=None, form_key=None, title=""):
-    """Run one service; a refusal becomes a form error (bad input) or a message, and changes nothing."""
+def _again(request, pk, *, key: str, title: str):
+    """The order page again with the action's form (`key` in the page's forms) showing its errors."""
 
-    def form_error():
+    def render_again(form):
         messages.error(request, _("%(action)s: nothing was changed; correct the form below.") % {"action": title})
-        return _render_detail(request, pk, bound={form_key: form}, status=400)
+        return _render_detail(request, pk, bound={key: form})
 
-    if form is not None and not form.is_valid():
-        return form_error()
-    try:
-        perform(form.cleaned_data if form is not None else {})
-    except DomainError as error:
-        if isinstance(error, InvalidRequest) and form is not None and error.field in form.fields:
-            form.add_error(error.field, error.message)
-            return form_error()
-        messages.error(request, error.message)
-        return redirect("orders:detail", pk=pk)
-    messages.success(request, success)
-    return redirect("orders:detail", pk=pk)
+    return render_again
+
+
+def _back(pk) -> str:
+    return reverse("orders:detail", args=[pk])
 
 
 def _order(request, pk) -> Order:
@@ -345,69 +334,67 @@ def _chosen(steps, values) -> list:
     return [step for step in steps if str(step.pk) in chosen]
 
 
-@roles.role_required(*ACTION_ROLES["accept"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.ACCEPT])
 @require_POST
 def order_accept(request, pk):
     order = _order(request, pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         perform=lambda data: services.order_accept(order=order, actor=request.user),
         success=_("Order %(reference)s is accepted; its workshops and steps are planned.")
         % {"reference": order.reference},
     )
 
 
-@roles.role_required(*ACTION_ROLES["reject"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.REJECT])
 @require_POST
 def order_reject(request, pk):
     order = _order(request, pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         form=RejectForm(request.POST, prefix="reject"),
-        form_key="reject",
-        title=_("Reject"),
+        again=_again(request, pk, key="reject", title=_("Reject")),
         perform=lambda data: services.order_reject(order=order, actor=request.user, reason=data["reason"]),
         success=_("Order %(reference)s is rejected.") % {"reference": order.reference},
     )
 
 
-@roles.role_required(*ACTION_ROLES["start"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.START])
 @require_POST
 def order_start_production(request, pk):
     order = _order(request, pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         perform=lambda data: services.order_start_production(order=order, actor=request.user),
         success=_("Production started: the order entered its first workshop."),
     )
 
 
-@roles.role_required(*ACTION_ROLES["finish_step"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.FINISH_STEP])
 @require_POST
 def step_finish(request, pk, step_pk):
     step = _step_of(_order(request, pk), step_pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         perform=lambda data: services.step_finish(step=step, actor=request.user),
         success=_("Step “%(step)s” is finished.") % {"step": step.display_name},
     )
 
 
-@roles.role_required(*ACTION_ROLES["requirement_change"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.REQUIREMENT_CHANGE])
 @require_POST
 def order_requirement_change(request, pk):
     order = _order(request, pk)
     redoable = _redoable_steps(order)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         form=RequirementChangeForm(request.POST, steps=redoable, prefix="change"),
-        form_key="change",
-        title=_("Record a requirement change"),
+        again=_again(request, pk, key="change", title=_("Record a requirement change")),
         perform=lambda data: services.order_record_requirement_change(
             order=order,
             actor=request.user,
@@ -418,53 +405,52 @@ def order_requirement_change(request, pk):
     )
 
 
-@roles.role_required(*ACTION_ROLES["deliver"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.DELIVER])
 @require_POST
 def order_deliver(request, pk):
     order = _order(request, pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         perform=lambda data: services.order_deliver(order=order, actor=request.user),
         success=_("Order %(reference)s is delivered; the client can now see its deliverables.")
         % {"reference": order.reference},
     )
 
 
-@roles.role_required(*ACTION_ROLES["cancel"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.CANCEL])
 @require_POST
 def order_cancel(request, pk):
     order = _order(request, pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         form=CancelForm(request.POST, prefix="cancel"),
-        form_key="cancel",
-        title=_("Cancel the order"),
+        again=_again(request, pk, key="cancel", title=_("Cancel the order")),
         perform=lambda data: services.order_cancel(order=order, actor=request.user, reason=data["reason"]),
         success=_("Order %(reference)s is cancelled.") % {"reference": order.reference},
     )
 
 
-@roles.role_required(*ACTION_ROLES["tracking"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.TRACKING])
 @require_POST
 def tracking_renew(request, pk):
     order = _order(request, pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         perform=lambda data: services.order_renew_tracking_link(order=order, actor=request.user),
         success=_("A new tracking link is issued; the previous link no longer works."),
     )
 
 
-@roles.role_required(*ACTION_ROLES["tracking"])
+@roles.role_required(*permissions.ACTION_ROLES[permissions.TRACKING])
 @require_POST
 def tracking_revoke(request, pk):
     order = _order(request, pk)
-    return _act(
+    return act(
         request,
-        pk,
+        back=_back(pk),
         perform=lambda data: services.order_revoke_tracking_link(order=order, actor=request.user),
         success=_("The tracking link is revoked; nobody can open it any more."),
     )
@@ -481,7 +467,7 @@ def _staff_order_form(request, data=None):
     return form
 
 
-@roles.role_required(*CREATE_ROLES)
+@roles.role_required(*permissions.ACTION_ROLES[permissions.PLACE])
 def order_create(request):
     """Operations (or after-sales) staff place an order on behalf of a client organization."""
     if request.method != "POST":

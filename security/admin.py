@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from factory.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from security.models import Approval, ChecklistItem, Finding, Review, ReviewAnswer
 
 
@@ -12,17 +13,6 @@ class ChecklistItemAdmin(admin.ModelAdmin):
     list_filter = ["workshop", "active"]
     search_fields = ["text", "text_zh"]
     ordering = ["workshop", "position"]
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AnswerInline(ReadOnlyInline):
@@ -41,7 +31,7 @@ class FindingInline(ReadOnlyInline):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Reviews are the security history of orders: decided through the security center, never edited here."""
 
     list_display = ["order", "workshop", "passage", "status", "sensitive", "opened_at", "decided_at", "reviewer"]
@@ -52,32 +42,14 @@ class ReviewAdmin(admin.ModelAdmin):
     inlines = [AnswerInline, ApprovalInline, FindingInline]
     readonly_fields = [field.name for field in Review._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("gate passage"), ordering="gate_passage")
     def passage(self, review):
         return review.gate_passage + 1
 
 
 @admin.register(Finding)
-class FindingAdmin(admin.ModelAdmin):
+class FindingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["review", "severity", "text"]
     list_filter = ["severity"]
     search_fields = ["text", "review__order__reference"]
     list_select_related = ["review__order"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

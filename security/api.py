@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from factory import roles
 from orders.serializers import ErrorDetailSerializer
-from security import selectors, services
+from security import permissions, selectors, services
 from security.filters import ReviewFilter
 from security.serializers import (
     ReviewApproveInputSerializer,
@@ -56,14 +56,14 @@ def _parse(serializer_class, data) -> dict:
 class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ReviewSerializer
     filterset_class = ReviewFilter
-    permission_classes = [roles.role_permission(roles.SECURITY, roles.OPERATIONS)]
+    permission_classes = [roles.role_permission(*permissions.READ_ROLES)]
 
     def get_queryset(self):
         return selectors.reviews_with_details().order_by("opened_at", "id")
 
     def get_permissions(self):
         if self.action in ("approve", "reject"):
-            return [roles.role_permission(roles.SECURITY)()]
+            return [roles.role_permission(*permissions.DECIDE_ROLES)()]
         return super().get_permissions()
 
     def _answer(self, review):

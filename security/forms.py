@@ -7,12 +7,12 @@ refused: the checklist part (ChecklistForm) and the rejection part (RejectForm) 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from factory.limits import NOTE_MAX
 from security.models import Severity
 
 PASSED, NOT_PASSED = "yes", "no"
 YES_NO = [(PASSED, _("Passed")), (NOT_PASSED, _("Not passed"))]
 FINDING_ROWS = 3
-NOTE_MAX = 2000
 
 
 class ChecklistForm(forms.Form):

@@ -7,6 +7,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Workshop
+from factory import limits
 
 
 class ChecklistItem(models.Model):
@@ -32,6 +33,10 @@ class ReviewStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+
+
+# Reviews with a decision (the review history); a pending review waits in the queue.
+DECIDED_STATUSES = (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
 
 
 class Review(models.Model):
@@ -82,7 +87,7 @@ class ReviewAnswer(models.Model):
     item = models.CharField(_("question"), max_length=300)
     item_zh = models.CharField(_("Chinese question"), max_length=300)
     passed = models.BooleanField(_("passed"), null=True, blank=True)
-    note = models.TextField(_("note"), max_length=2000, blank=True)
+    note = models.TextField(_("note"), max_length=limits.NOTE_MAX, blank=True)
 
     class Meta:
         ordering = ["review", "position"]
@@ -121,7 +126,7 @@ class Severity(models.TextChoices):
 class Finding(models.Model):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="findings")
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
-    text = models.TextField(_("finding"), max_length=2000)
+    text = models.TextField(_("finding"), max_length=limits.NOTE_MAX)
 
     class Meta:
         ordering = ["review", "id"]

@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from factory import clock
 from orders import selectors as order_selectors
 from orders.models import Order, OrderStep
-from security.models import Approval, Review, ReviewStatus
+from security.models import DECIDED_STATUSES, Approval, Review, ReviewStatus
 
 # --- Lists ------------------------------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ def review_queue() -> QuerySet[Review]:
 
 def review_history() -> QuerySet[Review]:
     """Decided reviews, newest decision first."""
-    return reviews().exclude(status=ReviewStatus.PENDING).order_by("-decided_at", "-id")
+    return reviews().filter(status__in=DECIDED_STATUSES).order_by("-decided_at", "-id")
 
 
 # --- One review -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from factory.limits import NOTE_MAX
 from security.models import Review, Severity
 
 # --- Output -----------------------------------------------------------------------------------------
@@ -17,7 +18,7 @@ class ReviewChecklistAnswerSerializer(serializers.Serializer):
 
 class ReviewFindingSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
-    text = serializers.CharField(max_length=2000)
+    text = serializers.CharField(max_length=NOTE_MAX)
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -71,7 +72,7 @@ class ChecklistAnswerInputSerializer(serializers.Serializer):
         min_value=1, required=False, help_text=_("The item's position; when left out, its place in the list (1-based).")
     )
     passed = serializers.BooleanField(allow_null=True)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
 class ReviewApproveInputSerializer(serializers.Serializer):

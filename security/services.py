@@ -6,14 +6,15 @@ Gates are released and steps sent back through orders' own services; orders neve
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from factory import clock, roles
+from factory import clock
+from factory.limits import NOTE_MAX
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import DataSensitivity, OrderStage, OrderStep
+from security import permissions
 from security.errors import ReviewAlreadyDecided, ReviewerNotPermitted, ReviewInvalid
 from security.models import Approval, ChecklistItem, Finding, Review, ReviewAnswer, ReviewStatus, Severity
 
-NOTE_MAX = 2000
 FOUR_EYES = 2
 
 
@@ -52,15 +53,13 @@ def review_open(*, stage: OrderStage) -> Review:
 
 
 def _lock_pending(review: Review, reviewer) -> Review:
-    if not roles.has_role(reviewer, roles.SECURITY):
-        raise ReviewerNotPermitted(_("Only the security center decides reviews."))
+    permissions.check_decide(reviewer)
     review = Review.objects.select_for_update().select_related("order", "stage").get(pk=review.pk)
     if review.status != ReviewStatus.PENDING:
         raise ReviewAlreadyDecided(
             _("This review is already %(status)s.") % {"status": review.get_status_display().lower()}
         )
-    if order_selectors.acted_as_operations(order_id=review.order_id, user=reviewer):
-        raise ReviewerNotPermitted(_("You acted on this order as operations staff, so you cannot review it."))
+    permissions.check_independent(reviewer, review)
     return review
 
 

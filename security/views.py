@@ -17,11 +17,11 @@ from factory import clock, roles
 from orders import selectors as order_selectors
 from orders.display import ORDER_STATUS_TONE, duration_words
 from orders.models import OrderStatus
-from security import selectors, services
+from security import permissions, selectors, services
 from security.errors import ReviewError, ReviewInvalid
 from security.filters import ReviewFilter
 from security.forms import ChecklistForm, RejectForm
-from security.models import Review, ReviewStatus
+from security.models import DECIDED_STATUSES, Review, ReviewStatus
 
 PAGE_SIZE = 25
 
@@ -40,7 +40,7 @@ def _list(request, template, queryset, *, default_status="", decided_only=False)
     filters = ReviewFilter(data, queryset=queryset)
     if decided_only:
         status = filters.form.fields["status"]
-        status.choices = [choice for choice in status.choices if choice[0] != ReviewStatus.PENDING]
+        status.choices = [choice for choice in status.choices if choice[0] in ("", *DECIDED_STATUSES)]
     return render(
         request,
         template,
@@ -48,13 +48,13 @@ def _list(request, template, queryset, *, default_status="", decided_only=False)
     )
 
 
-@roles.role_required(roles.SECURITY)
+@roles.role_required(*permissions.DECIDE_ROLES)
 def review_queue(request):
     """Pending reviews by default (pending first, oldest first); filters by workshop, status, sensitivity, order."""
     return _list(request, "security/queue.html", selectors.review_queue(), default_status=ReviewStatus.PENDING)
 
 
-@roles.role_required(roles.SECURITY)
+@roles.role_required(*permissions.DECIDE_ROLES)
 def review_history(request):
     """Decided reviews, newest first."""
     return _list(request, "security/history.html", selectors.review_history(), decided_only=True)
@@ -86,7 +86,7 @@ def _render_review(request, pk, *, checklist=None, reject=None, status=200):
     )
 
 
-@roles.role_required(roles.SECURITY)
+@roles.role_required(*permissions.DECIDE_ROLES)
 def review_page(request, pk):
     return _render_review(request, pk)
 
@@ -112,7 +112,7 @@ def _refused(request, pk, error: ReviewError, *, checklist, reject):
     return redirect("security:review", pk=pk)
 
 
-@roles.role_required(roles.SECURITY)
+@roles.role_required(*permissions.DECIDE_ROLES)
 @require_POST
 def review_approve(request, pk):
     review = _review_or_404(pk)
@@ -153,7 +153,7 @@ def review_approve(request, pk):
     return redirect("security:reviews")
 
 
-@roles.role_required(roles.SECURITY)
+@roles.role_required(*permissions.DECIDE_ROLES)
 @require_POST
 def review_reject(request, pk):
     review = _review_or_404(pk)

@@ -87,8 +87,17 @@ def finish_current_stage(order, actor):
     return order
 
 
-def order_at(status, *, staff, client=None, actor=None, **overrides):
-    """An order driven through the services to `status` (submitted … delivered)."""
+def gate_reviewer():
+    """The security reviewer who releases the gates of orders the factories drive along (only the security center
+    releases a gate, orders.permissions)."""
+    from factory import roles
+
+    return UserFactory(username="gate-reviewer", roles=[roles.SECURITY])
+
+
+def order_at(status, *, staff, client=None, actor=None, reviewer=None, **overrides):
+    """An order driven through the services to `status` (submitted … delivered): `staff` (operations) accepts,
+    starts, finishes steps and delivers; `reviewer` (default: gate_reviewer()) releases the gates."""
     from orders.models import OrderStatus
     from orders.services import order_accept, order_deliver, order_start_production, stage_release_gate
 
@@ -107,7 +116,7 @@ def order_at(status, *, staff, client=None, actor=None, **overrides):
         if status == OrderStatus.AWAITING_REVIEW:
             return order
         stage.refresh_from_db()
-        stage_release_gate(stage=stage, actor=staff)
+        stage_release_gate(stage=stage, actor=reviewer or gate_reviewer())
     order.refresh_from_db()
     if status == OrderStatus.READY:
         return order

@@ -11,7 +11,7 @@ from aftersales.models import Ticket, TicketStatus
 from factory import clock
 from orders.models import Order, OrderStatus
 from orders.services import order_accept, order_deliver, order_start_production, stage_release_gate
-from tests.factories import finish_current_stage, open_ticket, order_at
+from tests.factories import finish_current_stage, gate_reviewer, open_ticket, order_at
 
 pytestmark = pytest.mark.django_db
 
@@ -481,7 +481,7 @@ def _deliver(order, staff_user):
     for stage in order.stages.order_by("position"):
         finish_current_stage(order, staff_user)
         stage.refresh_from_db()
-        stage_release_gate(stage=stage, actor=staff_user)
+        stage_release_gate(stage=stage, actor=gate_reviewer())
     order.refresh_from_db()
     order_deliver(order=order, actor=staff_user)
     order.refresh_from_db()

@@ -7,11 +7,11 @@ import pytest
 
 from dispatch import services as dispatch_services
 from dispatch.models import ComputePool, Job, Preemption
-from factory import clock
+from factory import clock, roles
 from orders import services as order_services
 from orders.models import OrderStatus, StepStatus
 from security import services as security_services
-from tests.factories import compute_pool, finish_current_stage, order_at
+from tests.factories import UserFactory, compute_pool, finish_current_stage, order_at
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,8 @@ def _next_step_on_another_pool(order, ops_user):
     compute_pool(kind="data_processing", capacity=500, trusted=True, in_province=True)
     step = order.stages.get(position=1).steps.get(status=StepStatus.RUNNING)
     order_services.step_finish(step=step, actor=ops_user)
-    dispatch_services.pool_change_state(pool=first_pool, action="offline", actor=ops_user, reason="Maintenance.")
+    dispatcher = UserFactory(username="compliance-dispatcher", roles=[roles.DISPATCH])
+    dispatch_services.pool_change_state(pool=first_pool, action="offline", actor=dispatcher, reason="Maintenance.")
     dispatch_services.dispatch_tick(now=clock.now() + timedelta(hours=2))
 
 

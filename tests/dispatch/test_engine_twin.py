@@ -19,7 +19,7 @@ from dispatch.models import ComputePool, Job, JobState, Preemption
 from factory import clock
 from orders.models import OrderStage, OrderStatus, OrderStep, StageStatus
 from orders.services import stage_release_gate
-from tests.factories import ClientOrganizationFactory, compute_pool, order_at
+from tests.factories import ClientOrganizationFactory, compute_pool, gate_reviewer, order_at
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def _running():
 def _release_due_gates(now, gate_hours, staff):
     for stage in OrderStage.objects.filter(status=StageStatus.AWAITING_REVIEW).select_related("order"):
         if stage.finished_at + timedelta(hours=gate_hours) <= now:
-            stage_release_gate(stage=stage, actor=staff)
+            stage_release_gate(stage=stage, actor=gate_reviewer())
 
 
 def _first_difference(live, twin, what):

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from factory import clock
 from orders import services
 from orders.models import EventKind, Order, OrderStatus, OrderStep, RequirementChange, StepStatus
-from tests.factories import PASSWORD, finish_current_stage, order_at, order_fields, place_order
+from tests.factories import PASSWORD, finish_current_stage, gate_reviewer, order_at, order_fields, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -639,7 +639,7 @@ def test_an_order_goes_from_placed_to_rated_through_the_api(ops, ops_user, as_cl
     for stage in order.stages.order_by("position"):
         finish_current_stage(order, ops_user)
         stage.refresh_from_db()
-        services.stage_release_gate(stage=stage, actor=ops_user)
+        services.stage_release_gate(stage=stage, actor=gate_reviewer())
 
     ready = ops.get(detail(order)).json()
     assert (ready["status"], ready["progress"]) == ("ready", 100)

@@ -16,6 +16,7 @@ from tests.factories import (
     client_user,
     compute_pool,
     finish_current_stage,
+    gate_reviewer,
     order_at,
     order_fields,
     place_order,
@@ -167,7 +168,7 @@ def test_finishing_every_step_puts_the_stage_at_its_gate(ops_user):
 def test_releasing_the_gate_starts_the_next_workshop_and_makes_a_dataset(ops_user):
     order = order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user)
 
-    services.stage_release_gate(stage=order.stages.get(workshop="data"), actor=ops_user)
+    services.stage_release_gate(stage=order.stages.get(workshop="data"), actor=gate_reviewer())
 
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_PRODUCTION
@@ -190,7 +191,7 @@ def test_rework_sends_steps_back_and_the_gate_reopens_after_them(ops_user):
     stage = order.stages.get(workshop="data")
     redo = list(stage.steps.order_by("position")[1:3])
 
-    services.stage_send_back(stage=stage, steps=redo, actor=ops_user, reason="Residual identifiers found")
+    services.stage_send_back(stage=stage, steps=redo, actor=gate_reviewer(), reason="Residual identifiers found")
 
     stage.refresh_from_db()
     order.refresh_from_db()
@@ -210,9 +211,9 @@ def test_rework_needs_steps_of_the_stage_and_a_reason(ops_user):
     stage = order.stages.get(workshop="data")
 
     with pytest.raises(OrderInvalid):
-        services.stage_send_back(stage=stage, steps=[], actor=ops_user, reason="x")
+        services.stage_send_back(stage=stage, steps=[], actor=gate_reviewer(), reason="x")
     with pytest.raises(OrderInvalid):
-        services.stage_send_back(stage=stage, steps=list(stage.steps.all()[:1]), actor=ops_user, reason=" ")
+        services.stage_send_back(stage=stage, steps=list(stage.steps.all()[:1]), actor=gate_reviewer(), reason=" ")
     stage.refresh_from_db()
     assert stage.status == StageStatus.AWAITING_REVIEW
 
@@ -241,7 +242,7 @@ def test_full_journey_writes_a_complete_timeline(ops_user, org_a, client_a):
         (OrderStatus.IN_PRODUCTION, lambda order, staff: services.order_deliver(order=order, actor=staff)),
         (
             OrderStatus.IN_PRODUCTION,
-            lambda order, staff: services.stage_release_gate(stage=order.stages.first(), actor=staff),
+            lambda order, staff: services.stage_release_gate(stage=order.stages.first(), actor=gate_reviewer()),
         ),
         (OrderStatus.DELIVERED, lambda order, staff: services.order_cancel(order=order, actor=staff, reason="x")),
     ],

@@ -19,9 +19,11 @@ def reviewer_two(db):
 
 
 def _api(user=None):
+    """An API client signed in as `user`, read afresh as each request reads its user in production (roles and
+    all: a user object the services already asked about keeps its roles)."""
     api = APIClient()
     if user is not None:
-        api.force_authenticate(user)
+        api.force_authenticate(type(user).objects.get(pk=user.pk))
     return api
 
 
