@@ -30,7 +30,7 @@ from aftersales.models import (
     TicketStatus,
 )
 from factory import clock, submissions
-from factory.limits import MESSAGE_MAX, NOTE_MAX, TITLE_MAX
+from factory.limits import MESSAGE_MAX, NOTE_MAX, TITLE_MAX, clean_text
 from orders import services as order_services
 from orders.models import HANDED_OVER_STATUSES, Order
 
@@ -52,15 +52,6 @@ NOTE_REQUIRED = {
 
 
 # --- Helpers ------------------------------------------------------------------------------------------
-
-
-def _text(value, *, field: str, maximum: int, message: str = "", required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise TicketInvalid(message, field=field)
-    if len(value) > maximum:
-        raise TicketInvalid(_("Keep it under %(max)d characters.") % {"max": maximum}, field=field)
-    return value
 
 
 def _choice(value, *, field: str, allowed) -> str:
@@ -206,9 +197,13 @@ def ticket_open(
     cleaned = {
         "category": _choice(category, field="category", allowed=Category.values),
         "severity": _choice(severity, field="severity", allowed=Severity.values),
-        "subject": _text(subject, field="subject", maximum=TITLE_MAX, message=_("Give the ticket a subject.")),
+        "subject": clean_text(
+            subject, field="subject", maximum=TITLE_MAX, invalid=TicketInvalid, required=_("Give the ticket a subject.")
+        ),
     }
-    body = _text(body, field="body", maximum=MESSAGE_MAX, message=_("Describe what happened."))
+    body = clean_text(
+        body, field="body", maximum=MESSAGE_MAX, invalid=TicketInvalid, required=_("Describe what happened.")
+    )
     policy = _policy(cleaned["severity"])
 
     def open_it() -> Ticket:
@@ -287,7 +282,7 @@ def ticket_post_message(
         return sent
     if ticket.status == TicketStatus.CLOSED:
         raise TicketTransitionNotAllowed(_("This ticket is closed; open a new ticket instead."))
-    body = _text(body, field="body", maximum=MESSAGE_MAX, message=_("Write a message."))
+    body = clean_text(body, field="body", maximum=MESSAGE_MAX, invalid=TicketInvalid, required=_("Write a message."))
     now = clock.now()
     message = _message(
         ticket, author=actor, staff=staff, body=body, internal=internal, at=now, submission_key=submission_key
@@ -321,7 +316,7 @@ def ticket_change_status(*, ticket: Ticket, actor, status: str, note: str = "") 
         )
     _check_move(ticket, status)  # an illegal move is refused as such, before its note is asked for
     required = NOTE_REQUIRED.get(status) or (_("Say why the ticket is reopened.") if reopening else "")
-    note = _text(note, field="note", maximum=MESSAGE_MAX, message=required, required=bool(required))
+    note = clean_text(note, field="note", maximum=MESSAGE_MAX, invalid=TicketInvalid, required=required)
     now = clock.now()
     _move(ticket, to=status, actor=actor, now=now)
     if note:
@@ -345,7 +340,9 @@ def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str)
     severity = _choice(severity, field="severity", allowed=Severity.values)
     if severity == ticket.severity:
         raise TicketInvalid(_("The ticket already has this severity."), field="severity")
-    reason = _text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the severity changes."))
+    reason = clean_text(
+        reason, field="reason", maximum=NOTE_MAX, invalid=TicketInvalid, required=_("Say why the severity changes.")
+    )
     policy = _policy(severity)
     now = clock.now()
     previous, ticket.severity = ticket.severity, severity
@@ -378,7 +375,7 @@ def ticket_rate(*, ticket: Ticket, actor, score, comment: str = "") -> Ticket:
         raise TicketTransitionNotAllowed(_("This ticket has already been rated."))
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise TicketInvalid(_("Give a score from 1 to 5."), field="score")
-    comment = _text(comment, field="comment", maximum=NOTE_MAX, required=False)
+    comment = clean_text(comment, field="comment", maximum=NOTE_MAX, invalid=TicketInvalid)
     now = clock.now()
     ticket.rating, ticket.rating_comment = score, comment
     _event(ticket, actor=actor, kind=TicketEventKind.RATED, to_value=str(score), note=comment, at=now)

@@ -53,7 +53,7 @@ from dispatch.models import (
 )
 from factory import clock
 from factory.db import atomic_with_retry, bulk_update_rows
-from factory.limits import NOTE_MAX
+from factory.limits import NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.errors import OrderTransitionNotAllowed
@@ -88,11 +88,13 @@ def hold_dispatch_lock() -> None:
 def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> ComputePool:
     """Drain (finish running jobs, take no new ones), take offline (running jobs requeue) or activate a pool."""
     permissions.check_pool_action(actor)
-    reason = (reason or "").strip()
-    if not reason:
-        raise DispatchInvalid(_("Say why the pool's state changes."), field="reason")
-    if len(reason) > NOTE_MAX:
-        raise DispatchInvalid(_("Keep it under %(max)d characters.") % {"max": NOTE_MAX}, field="reason")
+    reason = clean_text(
+        reason,
+        field="reason",
+        maximum=NOTE_MAX,
+        invalid=DispatchInvalid,
+        required=_("Say why the pool's state changes."),
+    )
     target, allowed_from = POOL_TRANSITIONS[action]
     hold_dispatch_lock()
     pool = ComputePool.objects.select_for_update().get(pk=pool.pk)

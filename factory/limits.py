@@ -2,8 +2,14 @@
 
 The model field (`max_length`), the form and the serializer that take the text and the service that checks it
 all read these, so a page, the API and a service refuse the same text. Changing a limit that a model field reads
-needs a migration (`makemigrations` says so).
+needs a migration (`makemigrations` says so). `clean_text` is the one check every service applies to a text.
 """
+
+import re
+
+from django.utils.translation import gettext as _
+
+from factory.errors import InvalidRequest
 
 # An order's title, a ticket's subject.
 TITLE_MAX = 200
@@ -16,3 +22,29 @@ MESSAGE_MAX = 5000
 REQUIREMENTS_MAX = 10_000
 # A form's one-time submission key or an API call's Idempotency-Key (factory.submissions).
 SUBMISSION_KEY_MAX = 64
+
+
+# Characters no text here needs and some layers refuse (Postgres cannot store NUL): C0 controls but tab and
+# line breaks, and DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(
+    value, *, field: str, maximum: int, invalid: type[InvalidRequest] = InvalidRequest, required: str = ""
+) -> str:
+    """A text someone wrote, stripped, as a service keeps it; or `invalid` naming `field`.
+
+    Every service checks its texts here, whoever calls it (a page, the API, a task), so a page that passes the
+    raw POST is as safe as a form: control characters are refused, the length is bounded, and an empty text is
+    refused with the message `required` when one is given.
+    """
+    value = (value or "").strip() if isinstance(value, str) or value is None else None
+    if value is None:
+        raise invalid(_("Write text here."), field=field)
+    if required and not value:
+        raise invalid(required, field=field)
+    if len(value) > maximum:
+        raise invalid(_("Keep it under %(max)d characters.") % {"max": maximum}, field=field)
+    if _CONTROL.search(value):
+        raise invalid(_("Remove the control characters (such as NUL) from the text."), field=field)
+    return value

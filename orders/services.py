@@ -21,7 +21,7 @@ from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
 from factory.db import bulk_update_rows
-from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
+from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX, clean_text
 from orders import permissions, quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
@@ -103,15 +103,6 @@ def _set_status(order: Order, status: str, *, actor, kind, note="", workshop="",
     order.status = status
     order.save(update_fields=["status", *extra_fields])
     _event(order, actor=actor, kind=kind, from_status=previous, to_status=status, note=note, workshop=workshop)
-
-
-def _required_text(value: str, *, field: str, maximum: int, message: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise OrderInvalid(message, field=field)
-    if len(value) > maximum:
-        raise OrderInvalid(_("Keep it under %(max)d characters.") % {"max": maximum}, field=field)
-    return value
 
 
 def _next_reference(year: int) -> str:
@@ -232,10 +223,11 @@ def order_validate(
     if requested_delivery <= clock.now().date():
         raise OrderInvalid(_("The requested delivery date must be in the future."), field="requested_delivery")
     requirements = (requirements or "").strip()
-    if len(requirements) > REQUIREMENTS_MAX:
-        raise OrderInvalid(_("Keep it under %(max)d characters.") % {"max": REQUIREMENTS_MAX}, field="requirements")
+    requirements = clean_text(requirements, field="requirements", maximum=REQUIREMENTS_MAX, invalid=OrderInvalid)
     return {
-        "title": _required_text(title, field="title", maximum=TITLE_MAX, message=_("Give the order a title.")),
+        "title": clean_text(
+            title, field="title", maximum=TITLE_MAX, invalid=OrderInvalid, required=_("Give the order a title.")
+        ),
         "product_type": product_type,
         "sector": sector,
         "requirements": requirements,
@@ -350,7 +342,9 @@ def order_accept(*, order: Order, actor) -> Order:
 @transaction.atomic
 def order_reject(*, order: Order, actor, reason: str) -> Order:
     permissions.check(actor, permissions.REJECT)
-    reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the order is rejected."))
+    reason = clean_text(
+        reason, field="reason", maximum=NOTE_MAX, invalid=OrderInvalid, required=_("Say why the order is rejected.")
+    )
     order = _lock(order)
     if order.status != OrderStatus.SUBMITTED:
         _refuse(order, _("reject"))
@@ -362,7 +356,9 @@ def order_reject(*, order: Order, actor, reason: str) -> Order:
 def order_cancel(*, order: Order, actor, reason: str) -> Order:
     """Operations may cancel until delivery; the order's client only before the order is accepted."""
     permissions.check(actor, permissions.CANCEL, order)
-    reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the order is cancelled."))
+    reason = clean_text(
+        reason, field="reason", maximum=NOTE_MAX, invalid=OrderInvalid, required=_("Say why the order is cancelled.")
+    )
     order = _lock(order)
     allowed = ACTIVE_STATUSES if permissions.has_staff_role(actor, permissions.CANCEL) else (OrderStatus.SUBMITTED,)
     if order.status not in allowed:
@@ -516,7 +512,9 @@ def _send_steps_back(stage: OrderStage, steps: list[OrderStep]) -> None:
 def stage_send_back(*, stage: OrderStage, steps: list[OrderStep], actor, reason: str) -> OrderStage:
     """The gate was refused: the named steps go back to production; the gate reopens once they are done."""
     permissions.check(actor, permissions.GATE)
-    reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the steps are sent back."))
+    reason = clean_text(
+        reason, field="reason", maximum=NOTE_MAX, invalid=OrderInvalid, required=_("Say why the steps are sent back.")
+    )
     order = _lock(stage.order)
     stage = OrderStage.objects.select_for_update().get(pk=stage.pk)
     stage.order = order
@@ -546,7 +544,7 @@ def stage_send_back(*, stage: OrderStage, steps: list[OrderStep], actor, reason:
 def order_record_requirement_change(*, order: Order, actor, text: str, rework_steps=()) -> RequirementChange:
     """Record a client's changed requirement; named finished steps of the current stage are redone."""
     permissions.check(actor, permissions.REQUIREMENT_CHANGE)
-    text = _required_text(text, field="text", maximum=MESSAGE_MAX, message=_("Describe the change."))
+    text = clean_text(text, field="text", maximum=MESSAGE_MAX, invalid=OrderInvalid, required=_("Describe the change."))
     order = _lock(order)
     if order.status not in CHANGEABLE_STATUSES:
         _refuse(order, _("record a requirement change"))
@@ -621,8 +619,7 @@ def order_rate(*, order: Order, actor, score, comment: str = "") -> Order:
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise OrderInvalid(_("Give a score from 1 to 5."), field="score")
     comment = (comment or "").strip()
-    if len(comment) > NOTE_MAX:
-        raise OrderInvalid(_("Keep it under %(max)d characters.") % {"max": NOTE_MAX}, field="comment")
+    comment = clean_text(comment, field="comment", maximum=NOTE_MAX, invalid=OrderInvalid)
     order.rating, order.rating_comment = score, comment
     order.save(update_fields=["rating", "rating_comment"])
     _event(order, actor=actor, kind=EventKind.RATED, note=f"{score}/5 {comment}".strip())
@@ -638,7 +635,9 @@ def order_set_priority(*, order: Order, actor, priority: str, reason: str) -> Or
     reason. Pages and the API change a priority through dispatch.services.order_reprioritize, which calls this
     and moves the order's jobs with it (orders does not know jobs)."""
     permissions.check(actor, permissions.PRIORITY)
-    reason = _required_text(reason, field="reason", maximum=NOTE_MAX, message=_("Say why the priority changes."))
+    reason = clean_text(
+        reason, field="reason", maximum=NOTE_MAX, invalid=OrderInvalid, required=_("Say why the priority changes.")
+    )
     if priority not in Priority.values:
         raise OrderInvalid(_("“%(value)s” is not a valid choice.") % {"value": priority}, field="priority")
     order = _lock(order)

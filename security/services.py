@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from factory import clock
-from factory.limits import NOTE_MAX
+from factory.limits import NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import DataSensitivity, OrderStage, OrderStep
@@ -73,9 +73,7 @@ def _record_answers(review: Review, answers: dict) -> list[ReviewAnswer]:
                 _("Answer every checklist item (item %(position)d is unanswered).") % {"position": row.position},
                 field="checklist",
             )
-        note = (answer.get("note") or "").strip()
-        if len(note) > NOTE_MAX:
-            raise ReviewInvalid(_("Keep each note under %(max)d characters.") % {"max": NOTE_MAX}, field="checklist")
+        note = clean_text(answer.get("note"), field="checklist", maximum=NOTE_MAX, invalid=ReviewInvalid)
         row.passed, row.note = bool(answer["passed"]), note
     ReviewAnswer.objects.bulk_update(rows, ["passed", "note"])
     return rows

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from aftersales.models import TicketMessage
 from factory.parsers import JSON_DEPTH_MAX
 from orders.models import Order
-from tests.factories import open_ticket, order_at
+from tests.factories import compute_pool, open_ticket, order_at
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +63,38 @@ def test_an_over_long_username_gets_a_400_from_the_token_endpoint():
     assert answer.status_code == 400
     assert "username" in answer.json()
     assert not AccessAttempt.objects.exists()
+
+
+def test_a_nul_byte_in_a_pools_reason_is_refused_on_the_page_and_the_pool_stays_as_it_was(client, dispatcher):
+    pool = compute_pool()
+    client.force_login(dispatcher)
+
+    answer = client.post(f"/dispatch/pools/{pool.pk}/drain/", {"reason": "maintenance\x00window"})
+
+    assert answer.status_code == 400
+    assert "control characters" in answer.content.decode()
+    pool.refresh_from_db()
+    assert pool.state == "active"
+
+
+def test_a_nul_byte_in_a_priority_reason_is_refused_and_the_priority_stays(client, ops_user, org_a, client_a):
+    order = order_at("in_production", staff=ops_user, client=org_a, actor=client_a)
+    client.force_login(ops_user)
+
+    answer = client.post(f"/dispatch/orders/{order.pk}/priority/", {"priority": "high", "reason": "vip\x00"})
+
+    assert answer.status_code == 400
+    order.refresh_from_db()
+    assert order.priority == "normal"
+    assert not order.events.filter(kind="priority_changed").exists()
+
+
+@pytest.mark.parametrize("text", ["bell\x07", "escape\x1b[2J", "del\x7f"])
+def test_other_control_characters_are_refused_by_every_service(text, ops_user, org_a, client_a):
+    from factory.errors import InvalidRequest
+    from orders import services
+
+    order = order_at("submitted", staff=ops_user, client=org_a, actor=client_a)
+
+    with pytest.raises(InvalidRequest, match="control characters"):
+        services.order_reject(order=order, actor=ops_user, reason=text)
