@@ -21,7 +21,7 @@ from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
 from factory.db import bulk_update_rows
-from orders import quotes, read_cache
+from orders import extensions, quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
@@ -170,7 +170,7 @@ def _refresh_progress_and_eta(order: Order) -> None:
     order.current_workshop = current
     fields = ["progress", "current_workshop"]
     if order.status in IN_FLIGHT_STATUSES:
-        if order.eta is None or not quotes.eta_forecast_elsewhere():
+        if order.eta is None or not extensions.eta_from_forecast():
             order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
             fields.append("eta")
     elif order.status == OrderStatus.READY:
@@ -354,7 +354,7 @@ def order_accept(*, order: Order, actor) -> Order:
         )
     now = clock.now()
     order.accepted_at = now
-    if quotes.eta_forecast_elsewhere() and order.promised_delivery and order.eta is None:
+    if extensions.eta_from_forecast() and order.promised_delivery and order.eta is None:
         # Until the queue-aware forecast has run (within a minute) the promise is the ETA: the catalog's nominal
         # figure, counted from now rather than from when the quote was made, would show an order placed on time
         # as late already. A promise already past is not hidden: the ETA is then now, and the order overdue.

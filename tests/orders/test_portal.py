@@ -262,7 +262,7 @@ def test_confirming_the_review_places_the_order_and_opens_it(client, org_a, clie
     assert f"Order {order.reference} is placed" in page_text(response)
 
 
-def test_the_order_keeps_the_date_and_estimate_the_review_page_showed(client, client_a, monkeypatch):
+def test_the_order_keeps_the_date_and_estimate_the_review_page_showed(client, client_a, settings):
     client.force_login(client_a)
     review = client.post(reverse("portal:order-new"), form_data())
     shown = review.context["quote"]
@@ -272,7 +272,7 @@ def test_the_order_keeps_the_date_and_estimate_the_review_page_showed(client, cl
         estimated_compute_pflops_hours=shown.estimated_compute_pflops_hours,
         estimated_cost=shown.estimated_cost - 1,
     )
-    monkeypatch.setattr(quotes, "_estimator", lambda **kwargs: earlier)
+    settings.ORDER_ESTIMATOR = lambda **kwargs: earlier
 
     placed = client.post(reverse("portal:order-new"), _reviewed(review), follow=True)
 

@@ -47,6 +47,26 @@ def test_a_placed_order_keeps_the_quote_it_was_placed_with(org_a, client_a):
     )
 
 
+def test_an_order_is_promised_what_the_estimator_the_settings_name_answers(org_a, client_a, settings):
+    settings.ORDER_ESTIMATOR = "tests.orders.test_services.estimate_in_thirty_days"
+
+    order = place_order(client=org_a, actor=client_a)
+
+    assert order.promised_delivery == clock.now().date() + timedelta(days=30)
+    assert order.quoted_cost == Decimal("1000.00")
+
+
+def estimate_in_thirty_days(**fields) -> quotes.Quote:
+    return _quote(30)
+
+
+def test_with_no_estimator_named_quotes_come_from_the_catalogs_nominal_figures(settings):
+    settings.ORDER_ESTIMATOR = None
+    fields = {"product_type": "model", "size": "small", "priority": "normal", "data_sensitivity": "internal"}
+
+    assert quotes.quote(**fields) == quotes.nominal_quote(**fields, start=clock.now())
+
+
 def _quote(days: int, cost="1000.00") -> quotes.Quote:
     return quotes.Quote(
         promised_delivery=clock.now().date() + timedelta(days=days),
@@ -335,9 +355,9 @@ def test_finishing_a_step_that_is_not_ready_is_refused(ops_user):
     assert waiting.status == StepStatus.PENDING
 
 
-def test_nominal_eta_moves_closer_as_steps_finish(ops_user, monkeypatch):
+def test_nominal_eta_moves_closer_as_steps_finish(ops_user, settings):
     # Without a queue-aware forecaster (the dispatch center), the workflow keeps a nominal ETA itself.
-    monkeypatch.setattr("orders.quotes._eta_forecast_elsewhere", False)
+    settings.ORDER_ETA_FROM_FORECAST = False
     order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
     before = order.eta
 
