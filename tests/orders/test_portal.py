@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from factory import clock
 from orders import quotes, services
-from orders.models import EventKind, Order, OrderStatus, OrderStep, StepStatus
+from orders.models import EventKind, Order, OrderStatus
 from orders.quotes import quote
 from tests.factories import order_at, order_fields, place_order
 
@@ -177,8 +177,6 @@ def test_order_page_shows_the_header_progress_and_stages(client, ops_user, org_a
 def test_timeline_has_no_internal_events_and_no_staff_names(client, ops_user, org_a, client_a):
     order = order_at("in_production", staff=ops_user, client=org_a, actor=client_a)
     services.order_set_priority(order=order, actor=ops_user, priority="high", reason="Board meeting moved up")
-    running = OrderStep.objects.get(stage__order=order, status=StepStatus.READY)
-    services.step_start(step=running, actor=ops_user)
     client.force_login(client_a)
 
     response = client.get(order_url(order))
@@ -186,7 +184,6 @@ def test_timeline_has_no_internal_events_and_no_staff_names(client, ops_user, or
 
     kinds = [row["event"].kind for row in response.context["timeline"] + response.context["step_events"]]
     assert EventKind.PRIORITY_CHANGED not in kinds
-    assert EventKind.STEP_STARTED not in kinds
     assert EventKind.ACCEPTED in kinds
     assert "Board meeting moved up" not in page
     assert "ops-user" not in page
