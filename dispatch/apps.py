@@ -7,14 +7,12 @@ class DispatchConfig(AppConfig):
     verbose_name = _("Dispatch")
 
     def ready(self):
-        # Quotes become queue-aware once the dispatch center is installed; orders does not import dispatch.
+        # What the dispatch center adds to the order pages (orders.extensions lists every such point; quotes and
+        # ETAs are chosen by settings, ORDER_ESTIMATOR and ORDER_ETA_FROM_FORECAST).
         from dispatch.charts import order_compute
-        from dispatch.forecast import queue_aware_quote
         from dispatch.related import priority_action
-        from orders import quotes, related
+        from orders import related
 
-        quotes.use_estimator(queue_aware_quote)
-        quotes.hand_eta_to_forecaster()
         # The order page draws the order's compute over time from the dispatch center's jobs.
         related.provide_chart("compute", order_compute)
         # An order's priority changes on the dispatch center's priority page only; the order page links to it.

@@ -99,7 +99,3 @@ def pending_reason(code: str) -> PendingReason:
         return PendingReason("", *_NOT_PLANNED)
     words, explanation, tone = _REASONS.get(code, (code, "", "amber"))
     return PendingReason(code, words, explanation, tone)
-
-
-def pending_reason_choices() -> list[tuple[str, str]]:
-    return [(code, words) for code, (words, _explanation, _tone) in _REASONS.items()]

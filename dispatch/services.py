@@ -11,7 +11,8 @@ instead of double-counting; the database checks on pools and jobs back the invar
    pools or jobs takes it first. The tick tries it and skips its turn while it is taken;
 2. then pools, then jobs;
 3. then orders, each before its own stages and steps (orders' services keep this part:
-   `orders.services._lock`; the bulk step updates lock their orders first, in ascending id).
+   `orders.services._lock`; the bulk step services, `steps_finish` and `steps_mark_*`, lock their orders
+   first, in ascending id, then their stages and steps).
 
 Why jobs before orders rather than the other way round: the tick only learns which orders it touches
 from the jobs it advances and places, and locking every order in production up front would cost a write
@@ -56,7 +57,6 @@ from factory.db import atomic_with_retry, bulk_update_rows
 from factory.limits import NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
-from orders.errors import OrderTransitionNotAllowed
 from orders.models import Order, OrderStatus, OrderStep, StageStatus, StepStatus
 
 logger = logging.getLogger(__name__)
@@ -263,11 +263,12 @@ def _tick(now: datetime) -> TickReport:
     return report
 
 
-# One statement advances every running job by the elapsed time and charges its pool's price; it
-# returns what the tick needs to know (which finished, which orders used compute).
+# One statement advances every running job by the elapsed time, charges its pool's price and ends the jobs
+# whose work is done; it returns what the tick needs to know (which finished, on which pool, which orders used
+# compute).
 _ADVANCE_SQL = """
 WITH advance AS (
-    SELECT job.id,
+    SELECT job.id, job.pool_id,
            LEAST(job.work_pflops_hours, job.done_pflops_hours + ROUND(job.demand_pflops * %(hours)s, 3)) AS done,
            ROUND((LEAST(job.work_pflops_hours, job.done_pflops_hours + ROUND(job.demand_pflops * %(hours)s, 3))
                   - job.done_pflops_hours) * pool.price_per_pflops_hour, 2) AS charged
@@ -276,18 +277,21 @@ WITH advance AS (
      WHERE job.state = 'running'
 )
 UPDATE dispatch_job AS job
-   SET done_pflops_hours = advance.done, cost = job.cost + advance.charged
+   SET done_pflops_hours = advance.done,
+       cost = job.cost + advance.charged,
+       state = CASE WHEN advance.done >= job.work_pflops_hours THEN 'done' ELSE job.state END,
+       pool_id = CASE WHEN advance.done >= job.work_pflops_hours THEN NULL ELSE job.pool_id END,
+       finished_at = CASE WHEN advance.done >= job.work_pflops_hours THEN %(now)s ELSE job.finished_at END
   FROM advance
  WHERE job.id = advance.id
-RETURNING job.id, job.order_id, job.step_id, job.pool_id, job.demand_pflops,
-          job.done_pflops_hours >= job.work_pflops_hours, advance.charged
+RETURNING job.id, job.order_id, job.step_id, advance.pool_id, job.demand_pflops, job.state = 'done', advance.charged
 """
 
 
 def _advance_running(pools, elapsed: timedelta, now, report: TickReport, touched: set[int]) -> None:
     hours = Decimal(elapsed.total_seconds()) / Decimal(3600)
     with connection.cursor() as cursor:
-        cursor.execute(_ADVANCE_SQL, {"hours": hours})
+        cursor.execute(_ADVANCE_SQL, {"hours": hours, "now": now})
         advanced = cursor.fetchall()
     finished = [row for row in advanced if row[5]]
     if hours > 0:
@@ -296,12 +300,10 @@ def _advance_running(pools, elapsed: timedelta, now, report: TickReport, touched
         pools[pool_id].charged = getattr(pools[pool_id], "charged", Decimal(0)) + charged
     for _job_id, _order_id, _step_id, pool_id, demand, _done, _charged in finished:
         pools[pool_id].used_pflops -= demand
-    bulk_update_rows(Job, ["state", "pool", "finished_at"], [(row[0], JobState.DONE, None, now) for row in finished])
     report.advanced, report.finished = len(advanced), len(finished)
+    reported = set(order_services.steps_finish(step_ids=[row[2] for row in finished], at=now))
     for job_id, _order_id, step_id, _pool_id, _demand, _done, _charged in finished:
-        try:
-            order_services.step_finish(step=OrderStep(pk=step_id), actor=None)
-        except OrderTransitionNotAllowed:
+        if step_id not in reported:
             # Finished by hand meanwhile, or the order left production: nothing more to report.
             logger.info("dispatch: step %s of job %s was no longer running", step_id, job_id)
 

@@ -342,6 +342,11 @@ GATE_REVIEW_HOURS = env.int("GATE_REVIEW_HOURS", default=24)
 # for low and normal work, at three to four times the forecast's time (dispatch/forecast.py). With more
 # orders in flight than this they do not, so that the forecast stays well within its task's time limit.
 FORECAST_EXPECTED_DEMAND_UP_TO = env.int("FORECAST_EXPECTED_DEMAND_UP_TO", default=300)
+# Orders' extension points (orders/extensions.py): what orders writes is chosen here, by name, since orders
+# imports no app above it. Quotes, and so promised dates, come from the dispatch center's forward simulation.
+ORDER_ESTIMATOR = "dispatch.forecast.queue_aware_quote"
+# The dispatch center's forecast_etas task (every minute) writes ETAs; the workflow only fills in missing ones.
+ORDER_ETA_FROM_FORECAST = True
 # CNY per PFLOPS·h used for quotes before a pool is chosen.
 NOMINAL_PRICE_PER_PFLOPS_HOUR = env.str("NOMINAL_PRICE_PER_PFLOPS_HOUR", default="30.00")
 # Resolved tickets the client neither confirms nor reopens close on their own after this many days.

@@ -7,8 +7,8 @@ Reading is open to every staff role and to the order's own client users (orders.
 role. Organization scoping (another organization's order answers 404) stays in orders.access.
 
 The system (no person, `actor=None`) acts on orders only through the step services the dispatch tick calls
-(orders.services.step_start, step_finish and the bulk step updates: a job started or finished on a pool); every
-action named here needs a person.
+(orders.services.steps_mark_running, steps_mark_ready and steps_finish: jobs started or finished on a pool);
+every action named here, finishing a step by hand included, needs a person.
 """
 
 from django.utils.translation import gettext_lazy as _

@@ -153,7 +153,7 @@ class RateForm(forms.Form):
 
 
 # Step-level entries are many (one per finished step); the page folds them under the milestones.
-STEP_EVENTS = (EventKind.STEP_STARTED, EventKind.STEP_FINISHED)
+STEP_EVENTS = (EventKind.STEP_FINISHED,)
 
 
 def _timeline(order: Order) -> tuple[list[dict], list[dict]]:

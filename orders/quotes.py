@@ -1,14 +1,13 @@
 """What an order would cost and when it could be delivered, before it is placed.
 
-The estimate here comes from the catalog's nominal figures. A queue-aware estimator (the dispatch
-center's forward simulation) can take over with `use_estimator`, without orders importing it.
+The estimate comes from the estimator the settings name (orders.extensions: the dispatch center's forward
+simulation in this project), or from the catalog's nominal figures (`nominal_quote`) when none is named.
 
 A quote shown to a client travels with the confirmation, signed (`sign`, `unsign`): the order stores the
 quote the client saw, never a later date than it (orders.services.order_submit).
 """
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,6 +19,7 @@ from django.utils import timezone
 from catalog.models import SIZE_FACTORS
 from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock
+from orders import extensions
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,8 @@ def nominal_quote(*, product_type: str, size: str, priority: str, data_sensitivi
     )
 
 
-_estimator: Callable[..., Quote] = nominal_quote
-
-
-def use_estimator(estimator: Callable[..., Quote]) -> None:
-    """Let a better estimator (same keyword arguments, returns a Quote) answer quotes from now on."""
-    global _estimator
-    _estimator = estimator
-
-
 def quote(*, product_type: str, size: str, priority: str, data_sensitivity: str) -> Quote:
-    return _estimator(
+    return extensions.estimator()(
         product_type=product_type,
         size=size,
         priority=priority,
@@ -115,17 +106,3 @@ PROMISE_DUE_TIME = time(18, 0)
 def promise_due(day: date) -> datetime:
     """The moment the promise for `day` falls due: until a forecast says otherwise, the order's ETA."""
     return timezone.make_aware(datetime.combine(day, PROMISE_DUE_TIME))
-
-
-# Once a queue-aware forecaster writes ETAs (orders.services.orders_set_eta), the workflow only fills
-# in a nominal ETA where there is none yet, instead of overwriting the forecast at every step.
-_eta_forecast_elsewhere = False
-
-
-def hand_eta_to_forecaster() -> None:
-    global _eta_forecast_elsewhere
-    _eta_forecast_elsewhere = True
-
-
-def eta_forecast_elsewhere() -> bool:
-    return _eta_forecast_elsewhere

@@ -3,7 +3,7 @@ representation (`GET /track/<token>/`, `GET /api/v1/orders/<id>/`), kept with fa
 
 A copy lives at most ORDER_READ_CACHE_SECONDS, and every change to the order refuses it at once:
 
-- services that change one order mark it when they lock it (orders.services._lock and _lock_step);
+- services that change orders mark them when they lock them (orders.services._lock, steps_finish);
 - the dispatch tick's bulk writes (compute used, ETAs) mark the orders they touch;
 - a renewed or revoked link marks the old token (the service locks the order while it still holds it), so
   a revoked link answers 404 at once;

@@ -1,8 +1,8 @@
 """What other apps keep or do about an order, shown on the order's pages: their records (after-sales tickets,
 …), charts (the dispatch center's compute) and actions (the dispatch center's priority page).
 
-Orders cannot import the apps above it, so each registers a provider at start-up (in its AppConfig.ready),
-as dispatch does for quotes. A provider answers with one section, chart or action, or None when the user may
+Orders cannot import the apps above it, so each registers a provider at start-up (in its AppConfig.ready);
+orders.extensions lists who does. A provider answers with one section, chart or action, or None when the user may
 not see or do it: the rule stays with the app that owns the page the action leads to.
 """
 

@@ -3,9 +3,15 @@
 Each function validates first, then changes inside one transaction with the order row locked
 (always the order first, so two services never deadlock), writes an order event, and keeps
 progress and ETA consistent. A refused request raises an OrderError and changes nothing.
+
+**Lock order** (the part of dispatch.services' lock order that orders keeps): an order, then its stages, then
+their steps. A service that changes one order locks it first (`_lock`); the services the dispatch center calls
+in bulk (`steps_finish`, `steps_mark_running`, `steps_mark_ready`) lock their orders first too, in ascending
+id, and run under the dispatch lock.
 """
 
 import hashlib
+from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -22,7 +28,7 @@ from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
 from factory.db import bulk_update_rows
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX, clean_text
-from orders import permissions, quotes, read_cache
+from orders import extensions, permissions, quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
@@ -49,6 +55,10 @@ from orders.models import (
     StepStatus,
     new_tracking_token,
 )
+
+# A step that holds or waits for compute: the one of its stage that may finish.
+WORKING = (StepStatus.READY, StepStatus.RUNNING)
+
 
 # --- Clients -------------------------------------------------------------------------------------
 
@@ -113,12 +123,22 @@ def _next_reference(year: int) -> str:
 
 def _refresh_progress_and_eta(order: Order) -> None:
     """Recompute stage and order progress and the nominal ETA from the order's steps."""
-    now = clock.now()
-    stages = list(order.stages.order_by("position"))
+    _refresh_orders([order], now=clock.now())
+
+
+def _refresh_orders(orders: list[Order], *, now, stages: list[OrderStage] | None = None, statuses=False) -> None:
+    """Recompute the orders' stage and order progress, current workshop and nominal ETA from their steps.
+
+    Writes them in one statement for the stages and one for the orders, whatever their number; with `statuses`,
+    the stages' and orders' status too, as the caller left them in memory (steps_finish). `stages`: every stage
+    of the orders, by order and position, when the caller holds them already.
+    """
+    if stages is None:
+        stages = list(OrderStage.objects.filter(order__in=orders).order_by("order_id", "position"))
     # Counted in Postgres: a step finishing must not load every step of the order.
     counts = {
         row["stage_id"]: row
-        for row in OrderStep.objects.filter(stage__order=order)
+        for row in OrderStep.objects.filter(stage_id__in=[stage.pk for stage in stages])
         .values("stage_id")
         .annotate(
             total=Count("id"),
@@ -126,55 +146,84 @@ def _refresh_progress_and_eta(order: Order) -> None:
             remaining=Sum("nominal_hours", filter=~Q(status=StepStatus.DONE)),
         )
     }
-    total_steps = done_steps = 0
-    remaining_hours = Decimal(0)
-    gates_left = 0
-    current = ""
+    stages_of = defaultdict(list)
     for stage in stages:
-        row = counts.get(stage.pk, {"total": 0, "done": 0, "remaining": None})
-        stage_total, stage_done = row["total"], row["done"]
-        progress = 100 if stage.status == StageStatus.APPROVED else (stage_done * 100 // max(stage_total, 1))
-        if (stage.steps_total, stage.steps_done, stage.progress) != (stage_total, stage_done, progress):
-            stage.steps_total, stage.steps_done, stage.progress = stage_total, stage_done, progress
-            stage.save(update_fields=["steps_total", "steps_done", "progress"])
-        total_steps += stage_total
-        done_steps += stage_done
-        remaining_hours += row["remaining"] or Decimal(0)
-        if stage.status != StageStatus.APPROVED:
-            gates_left += 1
-            current = current or (stage.workshop if stage.status != StageStatus.PENDING else "")
-    order.progress = 100 if order.status == OrderStatus.READY else done_steps * 100 // max(total_steps, 1)
-    order.current_workshop = current
-    fields = ["progress", "current_workshop"]
-    if order.status in IN_FLIGHT_STATUSES:
-        if order.eta is None or not quotes.eta_forecast_elsewhere():
-            order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
-            fields.append("eta")
-    elif order.status == OrderStatus.READY:
-        order.eta = now
-        fields.append("eta")
-    order.save(update_fields=fields)
+        stages_of[stage.order_id].append(stage)
+    stage_rows, order_rows = [], []
+    for order in orders:
+        total_steps = done_steps = 0
+        remaining_hours = Decimal(0)
+        gates_left = 0
+        current = ""
+        for stage in stages_of[order.pk]:
+            row = counts.get(stage.pk, {"total": 0, "done": 0, "remaining": None})
+            stage.steps_total, stage.steps_done = row["total"], row["done"]
+            stage.progress = (
+                100 if stage.status == StageStatus.APPROVED else (stage.steps_done * 100 // max(stage.steps_total, 1))
+            )
+            stage_rows.append(
+                (stage.pk, stage.steps_total, stage.steps_done, stage.progress)
+                + ((stage.status, stage.finished_at) if statuses else ())
+            )
+            total_steps += stage.steps_total
+            done_steps += stage.steps_done
+            remaining_hours += row["remaining"] or Decimal(0)
+            if stage.status != StageStatus.APPROVED:
+                gates_left += 1
+                current = current or (stage.workshop if stage.status != StageStatus.PENDING else "")
+        order.progress = 100 if order.status == OrderStatus.READY else done_steps * 100 // max(total_steps, 1)
+        order.current_workshop = current
+        if order.status in IN_FLIGHT_STATUSES:
+            if order.eta is None or not extensions.eta_from_forecast():
+                order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
+        elif order.status == OrderStatus.READY:
+            order.eta = now
+        order_rows.append(
+            (order.pk, order.progress, order.current_workshop, order.eta) + ((order.status,) if statuses else ())
+        )
+    stage_fields = ["steps_total", "steps_done", "progress"] + (["status", "finished_at"] if statuses else [])
+    bulk_update_rows(OrderStage, stage_fields, stage_rows)
+    bulk_update_rows(Order, ["progress", "current_workshop", "eta"] + (["status"] if statuses else []), order_rows)
+
+
+def _next_in_stage(steps: list[OrderStep]) -> tuple[OrderStep | None, bool]:
+    """What comes next in a stage, from its steps in position order: the waiting step to make ready (none while
+    one is ready or running), and whether every step is done, so that the stage waits at its gate."""
+    if any(step.status in WORKING for step in steps):
+        return None, False
+    waiting = next((step for step in steps if step.status == StepStatus.PENDING), None)
+    return waiting, waiting is None
+
+
+def _await_review(stage: OrderStage, order: Order, *, actor, at) -> OrderEvent:
+    """Every step of the stage is done: the stage and its order await the gate's review. Changes them in memory
+    for the caller to write, and returns the (unsaved) event that says so."""
+    after_rework = stage.status == StageStatus.REWORK
+    stage.status, stage.finished_at = StageStatus.AWAITING_REVIEW, at
+    previous, order.status = order.status, OrderStatus.AWAITING_REVIEW
+    return OrderEvent(
+        order=order,
+        at=at,
+        actor=actor,
+        kind=EventKind.STAGE_DONE,
+        from_status=previous,
+        to_status=order.status,
+        workshop=stage.workshop,
+        note=_("Rework done; the gate is open for review again.") if after_rework else "",
+    )
 
 
 def _advance_stage(stage: OrderStage, *, actor) -> None:
     """Make the next waiting step ready; when every step is done, the stage waits at its gate."""
-    steps = list(stage.steps.select_for_update().order_by("position"))
-    if any(step.status in (StepStatus.READY, StepStatus.RUNNING) for step in steps):
-        return
-    waiting = [step for step in steps if step.status == StepStatus.PENDING]
-    if waiting:
-        waiting[0].status = StepStatus.READY
-        waiting[0].save(update_fields=["status"])
-        return
-    order = stage.order
-    after_rework = stage.status == StageStatus.REWORK
-    stage.status = StageStatus.AWAITING_REVIEW
-    stage.finished_at = clock.now()
-    stage.save(update_fields=["status", "finished_at"])
-    note = _("Rework done; the gate is open for review again.") if after_rework else ""
-    _set_status(
-        order, OrderStatus.AWAITING_REVIEW, actor=actor, kind=EventKind.STAGE_DONE, workshop=stage.workshop, note=note
-    )
+    waiting, done = _next_in_stage(list(stage.steps.select_for_update().order_by("position")))
+    if waiting is not None:
+        waiting.status = StepStatus.READY
+        waiting.save(update_fields=["status"])
+    elif done:
+        event = _await_review(stage, stage.order, actor=actor, at=clock.now())
+        stage.save(update_fields=["status", "finished_at"])
+        stage.order.save(update_fields=["status"])
+        event.save()
 
 
 def _start_stage(stage: OrderStage, *, actor) -> None:
@@ -329,7 +378,7 @@ def order_accept(*, order: Order, actor) -> Order:
         )
     now = clock.now()
     order.accepted_at = now
-    if quotes.eta_forecast_elsewhere() and order.promised_delivery and order.eta is None:
+    if extensions.eta_from_forecast() and order.promised_delivery and order.eta is None:
         # Until the queue-aware forecast has run (within a minute) the promise is the ETA: the catalog's nominal
         # figure, counted from now rather than from when the quote was made, would show an order placed on time
         # as late already. A promise already past is not hidden: the ETA is then now, and the order overdue.
@@ -391,49 +440,18 @@ def order_start_production(*, order: Order, actor) -> Order:
     return order
 
 
-def _lock_step(step: OrderStep) -> tuple[Order, OrderStage, OrderStep]:
-    """Lock the step's order, then the step and its stage (the order first, as every service does)."""
-    order = Order.objects.select_for_update(no_key=True, of=("self",)).get(stages__steps__pk=step.pk)
-    read_cache.orders_changed(order_ids=[order.pk], tracking_tokens=[order.tracking_token])
-    step = OrderStep.objects.select_for_update().get(pk=step.pk)
-    stage = OrderStage.objects.select_for_update().get(pk=step.stage_id)
-    stage.order = order
-    step.stage = stage
-    return order, stage, step
-
-
-@transaction.atomic
-def step_start(*, step: OrderStep, actor=None) -> OrderStep:
-    """A ready step starts running (the dispatcher placed its job on a pool)."""
-    order, stage, step = _lock_step(step)
-    if step.status != StepStatus.READY or order.status != OrderStatus.IN_PRODUCTION:
-        raise OrderTransitionNotAllowed(_("Only a ready step of an order in production can start."))
-    step.status = StepStatus.RUNNING
-    step.started_at = step.started_at or clock.now()
-    step.save(update_fields=["status", "started_at"])
-    _event(order, actor=actor, kind=EventKind.STEP_STARTED, workshop=stage.workshop, note=step.name, internal=True)
-    return step
-
-
 @transaction.atomic
 def step_finish(*, step: OrderStep, actor=None) -> OrderStep:
-    """A ready or running step is done (its job finished, or staff completed it by hand)."""
-    order, stage, step = _lock_step(step)
-    if step.status not in (StepStatus.READY, StepStatus.RUNNING) or order.status != OrderStatus.IN_PRODUCTION:
+    """Staff finish a ready or running step by hand (the dispatch center reports its finished jobs through
+    steps_finish, which does the work for both)."""
+    permissions.check(actor, permissions.FINISH_STEP)
+    if not steps_finish(step_ids=[step.pk], at=clock.now(), actor=actor):
+        step = OrderStep.objects.get(pk=step.pk)
         raise OrderTransitionNotAllowed(
             _("Step “%(step)s” is %(status)s; only the ready or running step of an order in production can finish.")
             % {"step": step.name, "status": step.get_status_display()}
         )
-    now = clock.now()
-    step.status = StepStatus.DONE
-    step.started_at = step.started_at or now
-    step.finished_at = now
-    step.finished_by = actor
-    step.save(update_fields=["status", "started_at", "finished_at", "finished_by"])
-    _event(order, actor=actor, kind=EventKind.STEP_FINISHED, workshop=stage.workshop, note=step.name)
-    _advance_stage(stage, actor=actor)
-    _refresh_progress_and_eta(order)
-    return step
+    return OrderStep.objects.get(pk=step.pk)
 
 
 @transaction.atomic
@@ -698,6 +716,83 @@ def steps_mark_running(*, step_ids, at) -> int:
     return OrderStep.objects.filter(pk__in=step_ids, status=StepStatus.READY).update(
         status=StepStatus.RUNNING, started_at=Coalesce("started_at", Value(at))
     )
+
+
+@transaction.atomic(savepoint=False)  # It refuses nothing: no caller needs to go on after it failed.
+def steps_finish(*, step_ids, at, actor=None) -> list[int]:
+    """Ready or running steps of orders in production are done: their jobs finished, or staff finished one by
+    hand (step_finish). Returns the ids of those finished; the others (done meanwhile, their order no longer in
+    production) are left as they are.
+
+    Each finished step gets its timeline event, and its stage's next waiting step becomes ready; after a stage's
+    last step, the stage waits at its gate and its order awaits review (with that event); progress and ETAs
+    follow. All at `at`, by `actor` (None: the dispatch center), in the same few queries whatever the number of
+    steps. Locks the orders in ascending id, then their stages, then the finishing steps' stages' steps.
+    """
+    step_ids = list(step_ids)
+    if not step_ids:
+        return []
+    finishing = OrderStep.objects.filter(pk__in=step_ids)
+    orders = {
+        order.pk: order
+        for order in Order.objects.filter(pk__in=finishing.values("stage__order_id"), status=OrderStatus.IN_PRODUCTION)
+        .only("pk", "status", "progress", "current_workshop", "eta", "tracking_token")
+        .order_by("pk")
+        .select_for_update(no_key=True)
+    }
+    read_cache.orders_changed(order_ids=orders, tracking_tokens=[order.tracking_token for order in orders.values()])
+    stages = list(
+        OrderStage.objects.filter(order_id__in=list(orders)).order_by("order_id", "position").select_for_update()
+    )
+    steps_of = defaultdict(list)
+    for step in (
+        OrderStep.objects.filter(stage_id__in=[stage.pk for stage in stages], stage__in=finishing.values("stage_id"))
+        .only("pk", "stage_id", "position", "status", "name")
+        .order_by("stage_id", "position")
+        .select_for_update()
+    ):
+        steps_of[step.stage_id].append(step)
+    wanted = set(step_ids)
+    finished, made_ready, events, finished_orders = [], [], [], {}
+    for stage in stages:
+        order = orders[stage.order_id]
+        steps = [step for step in steps_of[stage.pk] if step.pk in wanted and step.status in WORKING]
+        # An earlier stage of the order may have just finished: its order now awaits review, as a second
+        # step_finish would have found it.
+        if not steps or order.status != OrderStatus.IN_PRODUCTION:
+            continue
+        for step in steps:
+            step.status = StepStatus.DONE
+            finished.append(step.pk)
+            events.append(
+                OrderEvent(
+                    order=order,
+                    at=at,
+                    actor=actor,
+                    kind=EventKind.STEP_FINISHED,
+                    workshop=stage.workshop,
+                    note=step.name,
+                )
+            )
+        finished_orders[order.pk] = order
+        waiting, done = _next_in_stage(steps_of[stage.pk])
+        if waiting is not None:
+            waiting.status = StepStatus.READY
+            made_ready.append(waiting.pk)
+        elif done:
+            events.append(_await_review(stage, order, actor=actor, at=at))
+    OrderStep.objects.filter(pk__in=finished).update(
+        status=StepStatus.DONE, started_at=Coalesce("started_at", Value(at)), finished_at=at, finished_by=actor
+    )
+    OrderStep.objects.filter(pk__in=made_ready).update(status=StepStatus.READY)
+    OrderEvent.objects.bulk_create(events)
+    _refresh_orders(
+        list(finished_orders.values()),
+        now=at,
+        stages=[stage for stage in stages if stage.order_id in finished_orders],
+        statuses=True,
+    )
+    return finished
 
 
 def steps_mark_ready(*, step_ids) -> int:

@@ -315,13 +315,6 @@ def _order(request, pk) -> Order:
     return selectors.order_detail(user=request.user, pk=pk)
 
 
-def _stage_of(order: Order, stage_pk):
-    stage = next((stage for stage in order.stages.all() if stage.pk == stage_pk), None)
-    if stage is None:
-        raise Http404(_("No such workshop stage in this order."))
-    return stage
-
-
 def _step_of(order: Order, step_pk):
     step = next((step for stage in order.stages.all() for step in stage.steps.all() if step.pk == step_pk), None)
     if step is None:

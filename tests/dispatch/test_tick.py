@@ -212,6 +212,43 @@ def test_a_tick_takes_a_fixed_number_of_queries(ops_user, t0, django_assert_max_
         services.dispatch_tick(now=t0 + timedelta(minutes=1))
 
 
+# A tick that starts new work: the savepoint and its release (2); the dispatch lock (1); the dispatch state (1);
+# pools (1); advancing running jobs and ending those done (1); jobs no longer needed (1); ready steps (1); their
+# deadlines: gate reviews, later steps (2); new jobs (1); recent usage, budgets, active jobs (3); placements (1);
+# steps running: their orders locked, the steps (2); pools, waiting jobs, utilization samples, the day's cost,
+# waits by priority, queue samples (6); compute rolled up: read, written (2); the dispatch state saved (1).
+TICK_QUERIES = 26
+# Once any job finishes, orders hears of all of them at once (orders.services.steps_finish): their orders, stages
+# and steps locked (3); finished steps, next steps made ready, timeline events (3); step counts, stages, orders (3).
+FINISH_QUERIES = 9
+
+
+@pytest.mark.parametrize("finishing", [0, 6, 60])
+def test_a_tick_reports_finished_jobs_to_orders_in_a_fixed_number_of_queries(
+    ops_user, t0, django_assert_num_queries, finishing
+):
+    for kind in ("data_processing", "training", "inference"):
+        compute_pool(kind=kind, capacity=100_000)
+    for _ in range(max(finishing, 6)):
+        order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    services.dispatch_tick(now=t0)
+    if finishing:
+        # Every order runs the same first step: the next tick ends all their jobs, and their next steps start.
+        hours = max(job.work_pflops_hours / job.demand_pflops for job in Job.objects.all())
+        later = t0 + timedelta(hours=float(hours))
+    else:
+        # Nothing ends within a minute; six orders enter production, so the tick starts as much new work.
+        later = t0 + timedelta(minutes=1)
+        for _ in range(6):
+            order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+
+    with django_assert_num_queries(TICK_QUERIES + (FINISH_QUERIES if finishing else 0)):
+        report = services.dispatch_tick(now=later)
+
+    assert report.finished == finishing
+    assert report.created == report.placed == max(finishing, 6)
+
+
 def test_only_operations_and_dispatch_staff_may_change_a_priority_whoever_calls_the_service(ops_user, reviewer, t0):
     _pools()
     order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from factory import clock
 from orders import quotes, services
-from orders.models import EventKind, Order, OrderStatus, OrderStep, StepStatus
+from orders.models import EventKind, Order, OrderStatus
 from orders.quotes import quote
 from tests.factories import order_at, order_fields, place_order
 
@@ -177,8 +177,6 @@ def test_order_page_shows_the_header_progress_and_stages(client, ops_user, org_a
 def test_timeline_has_no_internal_events_and_no_staff_names(client, ops_user, org_a, client_a):
     order = order_at("in_production", staff=ops_user, client=org_a, actor=client_a)
     services.order_set_priority(order=order, actor=ops_user, priority="high", reason="Board meeting moved up")
-    running = OrderStep.objects.get(stage__order=order, status=StepStatus.READY)
-    services.step_start(step=running, actor=ops_user)
     client.force_login(client_a)
 
     response = client.get(order_url(order))
@@ -186,7 +184,6 @@ def test_timeline_has_no_internal_events_and_no_staff_names(client, ops_user, or
 
     kinds = [row["event"].kind for row in response.context["timeline"] + response.context["step_events"]]
     assert EventKind.PRIORITY_CHANGED not in kinds
-    assert EventKind.STEP_STARTED not in kinds
     assert EventKind.ACCEPTED in kinds
     assert "Board meeting moved up" not in page
     assert "ops-user" not in page
@@ -262,7 +259,7 @@ def test_confirming_the_review_places_the_order_and_opens_it(client, org_a, clie
     assert f"Order {order.reference} is placed" in page_text(response)
 
 
-def test_the_order_keeps_the_date_and_estimate_the_review_page_showed(client, client_a, monkeypatch):
+def test_the_order_keeps_the_date_and_estimate_the_review_page_showed(client, client_a, settings):
     client.force_login(client_a)
     review = client.post(reverse("portal:order-new"), form_data())
     shown = review.context["quote"]
@@ -272,7 +269,7 @@ def test_the_order_keeps_the_date_and_estimate_the_review_page_showed(client, cl
         estimated_compute_pflops_hours=shown.estimated_compute_pflops_hours,
         estimated_cost=shown.estimated_cost - 1,
     )
-    monkeypatch.setattr(quotes, "_estimator", lambda **kwargs: earlier)
+    settings.ORDER_ESTIMATOR = lambda **kwargs: earlier
 
     placed = client.post(reverse("portal:order-new"), _reviewed(review), follow=True)
 

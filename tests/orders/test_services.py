@@ -10,7 +10,7 @@ from django.utils import timezone
 from factory import clock
 from orders import quotes, services
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
-from orders.models import EventKind, Order, OrderStatus, StageStatus, StepStatus
+from orders.models import EventKind, Order, OrderStatus, OrderStep, StageStatus, StepStatus
 from tests.factories import (
     ClientOrganizationFactory,
     client_user,
@@ -46,6 +46,26 @@ def test_a_placed_order_keeps_the_quote_it_was_placed_with(org_a, client_a):
         expected.estimated_compute_pflops_hours,
         expected.estimated_cost,
     )
+
+
+def test_an_order_is_promised_what_the_estimator_the_settings_name_answers(org_a, client_a, settings):
+    settings.ORDER_ESTIMATOR = "tests.orders.test_services.estimate_in_thirty_days"
+
+    order = place_order(client=org_a, actor=client_a)
+
+    assert order.promised_delivery == clock.now().date() + timedelta(days=30)
+    assert order.quoted_cost == Decimal("1000.00")
+
+
+def estimate_in_thirty_days(**fields) -> quotes.Quote:
+    return _quote(30)
+
+
+def test_with_no_estimator_named_quotes_come_from_the_catalogs_nominal_figures(settings):
+    settings.ORDER_ESTIMATOR = None
+    fields = {"product_type": "model", "size": "small", "priority": "normal", "data_sensitivity": "internal"}
+
+    assert quotes.quote(**fields) == quotes.nominal_quote(**fields, start=clock.now())
 
 
 def _quote(days: int, cost="1000.00") -> quotes.Quote:
@@ -336,9 +356,74 @@ def test_finishing_a_step_that_is_not_ready_is_refused(ops_user):
     assert waiting.status == StepStatus.PENDING
 
 
-def test_nominal_eta_moves_closer_as_steps_finish(ops_user, monkeypatch):
+def _working_steps(*orders):
+    return list(OrderStep.objects.filter(stage__order__in=orders, status__in=services.WORKING).order_by("pk"))
+
+
+def _state(order) -> dict:
+    order.refresh_from_db()
+    return {
+        "order": (order.status, order.progress, order.current_workshop),
+        "stages": list(order.stages.values_list("status", "steps_done", "steps_total", "progress")),
+        "steps": list(OrderStep.objects.filter(stage__order=order).values_list("status", flat=True)),
+        "events": list(order.events.values_list("kind", "from_status", "to_status", "workshop", "note")),
+    }
+
+
+def test_finishing_steps_in_bulk_moves_each_order_as_finishing_them_one_by_one_does(ops_user, settings):
+    settings.ORDER_ETA_FROM_FORECAST = False
+    by_hand = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    in_bulk = [order_at(OrderStatus.IN_PRODUCTION, staff=ops_user) for _ in range(3)]
+    finish_current_stage(by_hand, ops_user)
+
+    while steps := _working_steps(*in_bulk):
+        finished = services.steps_finish(step_ids=[step.pk for step in steps], at=clock.now())
+        assert finished == [step.pk for step in steps]
+
+    expected = _state(by_hand)
+    assert expected["order"][0] == OrderStatus.AWAITING_REVIEW
+    assert expected["events"][-1][0] == EventKind.STAGE_DONE
+    for order in in_bulk:
+        assert _state(order) == expected
+        assert abs(order.eta - by_hand.eta) < timedelta(minutes=1)
+
+
+def test_a_stage_redone_in_bulk_reopens_its_gate_with_a_note(ops_user):
+    order = order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user)
+    stage = order.stages.get(workshop="data")
+    services.stage_send_back(stage=stage, steps=[stage.steps.get(position=2)], actor=ops_user, reason="Leaks")
+
+    services.steps_finish(step_ids=[step.pk for step in _working_steps(order)], at=clock.now())
+
+    stage.refresh_from_db()
+    order.refresh_from_db()
+    assert stage.status == StageStatus.AWAITING_REVIEW
+    assert order.status == OrderStatus.AWAITING_REVIEW
+    assert order.events.last().note == "Rework done; the gate is open for review again."
+
+
+def test_steps_no_longer_working_or_of_orders_out_of_production_are_left_as_they_are(ops_user):
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    cancelled = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    [running] = _working_steps(cancelled)
+    services.order_cancel(order=cancelled, actor=ops_user, reason="Client withdrew")
+    [ready] = _working_steps(order)
+    waiting = order.stages.get(workshop="data").steps.get(position=2)
+    events = order.events.count()
+
+    finished = services.steps_finish(step_ids=[waiting.pk, running.pk, ready.pk], at=clock.now())
+
+    assert finished == [ready.pk]
+    waiting.refresh_from_db()
+    running.refresh_from_db()
+    assert waiting.status == StepStatus.READY  # made ready by the step before it, not finished
+    assert running.status == StepStatus.PENDING
+    assert order.events.count() == events + 1
+
+
+def test_nominal_eta_moves_closer_as_steps_finish(ops_user, settings):
     # Without a queue-aware forecaster (the dispatch center), the workflow keeps a nominal ETA itself.
-    monkeypatch.setattr("orders.quotes._eta_forecast_elsewhere", False)
+    settings.ORDER_ETA_FROM_FORECAST = False
     order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
     before = order.eta
 

@@ -1136,7 +1136,7 @@ def _story() -> str:
     virtual = _VirtualClock(now)
     # Promises of the past come from the catalog's nominal quote: a queue-aware one would run a forward simulation of
     # the ~70 orders on the floor for each order placed, and the past has no jobs to simulate yet (_history).
-    with mock.patch.object(clock, "now", virtual), mock.patch.object(quotes, "_estimator", quotes.nominal_quote):
+    with mock.patch.object(clock, "now", virtual), mock.patch.object(settings, "ORDER_ESTIMATOR", quotes.nominal_quote):
         _play(streams, virtual, now)
     _history(story, now)
     _budgets()
