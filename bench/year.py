@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/year.py [--days 365] [--seed 1] [--models 800] [--warmup 30] [--cooldown 90]
 
-No database and no Django: the demo pools (11 pools, 2,000 PFLOPS dispatchable, with the seeded background
-load of other tenants that the dispatch tick uses), the standard process catalog read from
-`catalog.standard_catalog`, and seeded order arrivals are fed to `dispatch.engine.simulation.simulate`,
-once per policy: ours (`DEFAULT_POLICY`, the one the dispatch tick runs), plain FIFO, earliest deadline first
-with EASY backfill, and a Slurm-like multifactor priority (age + priority + fair share, with backfill);
-see `dispatch.engine.planner`.
+No database and no Django: the demo pools of `demo.data` (11 pools, 2,000 PFLOPS dispatchable, with the seeded
+background load of other tenants that the dispatch tick uses), the standard process catalog read from
+`catalog.standard_catalog`, and seeded order arrivals of `demo.data`'s mix are fed to
+`dispatch.engine.simulation.simulate`, once per policy: ours (`DEFAULT_POLICY`, the one the dispatch tick
+runs), plain FIFO, earliest deadline first with EASY backfill, and a Slurm-like multifactor priority (age +
+priority + fair share, with backfill); see `dispatch.engine.planner`.
 
 Measured window: the `--days` after a `--warmup` of arrivals (the factory does not start empty);
 arrivals go on for `--cooldown` days after the window, where the simulation stops, so that the orders of
@@ -46,7 +46,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from catalog.sizes import SIZE_FACTORS, SIZE_RANK
 from catalog.standard_catalog import ROUTINGS, standard_steps
+from demo import data
+from demo.data import PRODUCT_MIX, SECTORS, SENSITIVE_SECTORS, SIZE_MIX
 from dispatch.engine.planner import (
     DATA_PROCESSING,
     DEFAULT_POLICY,
@@ -62,62 +65,15 @@ from dispatch.engine.planner import (
     Policy,
     PoolState,
 )
-from dispatch.engine.policy import AGING_BOUND, background_at
+from dispatch.engine.policy import AGING_BOUND, PRIORITY_RANK, background_at
 from dispatch.engine.simulation import OrderPlan, SimulationResult, Snapshot, StepSpec, simulate
 
 KINDS = (TRAINING, INFERENCE, DATA_PROCESSING)
 
-# Copied from demo/management/commands/demo_data.py (DEMO_SITES), which needs Django to import:
-# site -> (in province, [(pool, kind, trusted, dispatchable PFLOPS)]). A pool's background seed there is
-# site index * 10 + pool index + 1, as below.
-DEMO_SITES = {
-    "Xinghe Provincial AI Computing Center": (
-        True,
-        [
-            ("xinghe-train-trusted", TRAINING, True, 420),
-            ("xinghe-data-trusted", DATA_PROCESSING, True, 160),
-            ("xinghe-infer-trusted", INFERENCE, True, 180),
-        ],
-    ),
-    "Lanxi Government Cloud": (
-        True,
-        [("lanxi-data-trusted", DATA_PROCESSING, True, 120), ("lanxi-infer-trusted", INFERENCE, True, 140)],
-    ),
-    "Qinghe Industrial Park Data Center": (
-        True,
-        [("qinghe-train", TRAINING, False, 260), ("qinghe-data", DATA_PROCESSING, False, 100)],
-    ),
-    "Eastern Hub (out of province)": (
-        False,
-        [("east-train", TRAINING, False, 380), ("east-infer", INFERENCE, False, 140)],
-    ),
-    "Western Compute Hub (out of province)": (
-        False,
-        [("west-data", DATA_PROCESSING, False, 60), ("west-infer", INFERENCE, False, 40)],
-    ),
-}
-
-# Copied from catalog/models.py (SIZE_FACTORS, SIZE_RANK), which needs Django to import.
-SIZE_FACTORS = {"small": 0.5, "medium": 1.0, "large": 2.5}
-SIZE_RANK = {"small": 0, "medium": 1, "large": 2}
-
-# The arrival mix. Shares of orders.
-PRODUCT_MIX = {"dataset": 0.20, "model": 0.45, "agent": 0.25, "application": 0.10}
-SIZE_MIX = {"small": 0.50, "medium": 0.35, "large": 0.15}
-PRIORITY_MIX = {LOW: 0.15, NORMAL: 0.70, HIGH: 0.12, URGENT: 0.03}
-PRIORITY_NAMES = {LOW: "low", NORMAL: "normal", HIGH: "high", URGENT: "urgent"}
-# Sector -> (share of orders, clients). Healthcare and government data is sensitive: trusted pools only.
-SECTORS = {
-    "government": (0.10, 8),
-    "healthcare": (0.10, 10),
-    "finance": (0.30, 14),
-    "manufacturing": (0.30, 16),
-    "education": (0.20, 12),
-}
-SENSITIVE_SECTORS = ("government", "healthcare")
-# Requested delivery = arrival + nominal duration (steps' nominal hours and gates) x a stretch drawn per
-# priority: urgent orders ask for little more than the nominal duration, low-priority ones for plenty.
-STRETCH = {URGENT: (1.1, 1.4), HIGH: (1.2, 1.8), NORMAL: (1.3, 2.5), LOW: (1.8, 3.0)}
+# The arrival mix of demo.data, with the planner's priority ranks.
+PRIORITY_MIX = {PRIORITY_RANK[name]: share for name, share in data.PRIORITY_MIX.items()}
+PRIORITY_NAMES = {rank: name for name, rank in PRIORITY_RANK.items()}
+STRETCH = {PRIORITY_RANK[name]: bounds for name, bounds in data.STRETCH.items()}
 VERTICAL = ("model", "agent", "application")
 GATE_HOURS = 24.0  # settings.GATE_REVIEW_HOURS
 WEEKEND_WEIGHT = 0.25  # orders placed on a Saturday or Sunday, relative to a working day
@@ -131,20 +87,17 @@ YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
 def demo_pools() -> tuple[list[PoolState], dict[int, int]]:
     """The demo pools as the planner sees them, and each pool's background seed (by pool id)."""
     pools, seeds = [], {}
-    pool_id = 0
-    for site_index, (in_province, rows) in enumerate(DEMO_SITES.values()):
-        for index, (_name, kind, trusted, capacity) in enumerate(rows):
-            pool_id += 1
-            pools.append(
-                PoolState(
-                    id=pool_id,
-                    kind=kind,
-                    capacity=float(capacity),
-                    background=0.0,
-                    trusted_in_province=trusted and in_province,
-                )
+    for pool_id, (_site_name, site, pool, seed) in enumerate(data.seeded_pools(), start=1):
+        pools.append(
+            PoolState(
+                id=pool_id,
+                kind=pool.kind,
+                capacity=float(pool.pflops),
+                background=0.0,
+                trusted_in_province=pool.trusted and site.in_province,
             )
-            seeds[pool_id] = site_index * 10 + index + 1
+        )
+        seeds[pool_id] = seed
     return pools, seeds
 
 
@@ -187,7 +140,8 @@ def products() -> dict[tuple[str, str], Product]:
         by_workshop.setdefault(row["workshop"], []).append(row)
     result = {}
     for product_type, workshops in ROUTINGS.items():
-        for size, factor in SIZE_FACTORS.items():
+        for size, exact in SIZE_FACTORS.items():
+            factor = float(exact)
             stages = tuple(
                 tuple(row for row in by_workshop[w] if SIZE_RANK[size] >= SIZE_RANK[row["min_size"]]) for w in workshops
             )
@@ -312,7 +266,7 @@ def generate_orders(
             ids, weights = zip(*clients[sector], strict=True)
             client = rng.choices(ids, weights=weights)[0]
             product = catalog[product_type, size]
-            factor = SIZE_FACTORS[size]
+            factor = float(SIZE_FACTORS[size])
             stages = [
                 [
                     StepSpec(

@@ -4,11 +4,12 @@ Owned by the process center and edited by admins. Orders copy what they need fro
 are accepted, so editing the catalog never changes an order already in production.
 """
 
-from decimal import Decimal
-
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+# Size factors live in a module without Django (the benchmarks read them); the project reads them here.
+from catalog.sizes import SIZE_FACTORS, SIZE_RANK  # noqa: F401 (SIZE_FACTORS re-exported)
 
 
 class Sector(models.TextChoices):
@@ -49,11 +50,6 @@ class Size(models.TextChoices):
     SMALL = "small", _("Small")
     MEDIUM = "medium", _("Medium")
     LARGE = "large", _("Large")
-
-
-# How an order's size scales the nominal compute work and duration of every step.
-SIZE_FACTORS = {Size.SMALL: Decimal("0.5"), Size.MEDIUM: Decimal("1"), Size.LARGE: Decimal("2.5")}
-SIZE_RANK = {Size.SMALL: 0, Size.MEDIUM: 1, Size.LARGE: 2}
 
 
 class Toolchain(models.Model):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from catalog.models import SIZE_FACTORS, ProcessStep, RoutingStage, Size, Toolchain, Workshop
 from catalog.selectors import routing_for, steps_by_workshop
 from catalog.standard_catalog import load_standard_catalog
-from demo.management.commands.demo_data import DEMO_SITES
+from demo.data import DEMO_SITES
 from dispatch.engine.background import MAX_FRACTION
 
 pytestmark = pytest.mark.django_db

@@ -37,6 +37,7 @@ from aftersales.models import ACTIVE_STATUSES as ACTIVE_TICKET_STATUSES
 from aftersales.models import SlaPolicy, TicketStatus
 from catalog.models import SIZE_FACTORS, Size, Workshop
 from catalog.selectors import routing_for, steps_by_workshop
+from demo import data
 from demo import staff as demo
 from demo.management.commands.scale_data import _copy as copy_rows
 from dispatch import forecast
@@ -67,48 +68,6 @@ DEMO_CLIENTS = {"client-a": "qinghe-hospital", "client-b": "lanxi-data-bureau"}
 ORGANIZATIONS = {key: (name, sector) for key, name, sector in demo.DEMO_ORGANIZATIONS}
 # Present once the story was built (the fixed clients' organizations predate it in older demo databases).
 STORY_MARKER = ORGANIZATIONS["hengtai-machinery"][0]
-
-# site → (city, in province, monitored PFLOPS, [(pool, kind, trusted, dispatchable PFLOPS, CNY per PFLOPS·h)]).
-# ~2000 PFLOPS dispatchable out of ~7000 monitored, like the real provincial platform.
-DEMO_SITES = {
-    "Xinghe Provincial AI Computing Center": (
-        "Xinghe",
-        True,
-        2600,
-        [
-            ("xinghe-train-trusted", "training", True, 420, 36),
-            ("xinghe-data-trusted", "data_processing", True, 160, 32),
-            ("xinghe-infer-trusted", "inference", True, 180, 34),
-        ],
-    ),
-    "Lanxi Government Cloud": (
-        "Lanxi",
-        True,
-        1200,
-        [
-            ("lanxi-data-trusted", "data_processing", True, 120, 32),
-            ("lanxi-infer-trusted", "inference", True, 140, 34),
-        ],
-    ),
-    "Qinghe Industrial Park Data Center": (
-        "Qinghe",
-        True,
-        900,
-        [("qinghe-train", "training", False, 260, 28), ("qinghe-data", "data_processing", False, 100, 26)],
-    ),
-    "Eastern Hub (out of province)": (
-        "Eastport",
-        False,
-        1600,
-        [("east-train", "training", False, 380, 24), ("east-infer", "inference", False, 140, 24)],
-    ),
-    "Western Compute Hub (out of province)": (
-        "Westvale",
-        False,
-        700,
-        [("west-data", "data_processing", False, 60, 22), ("west-infer", "inference", False, 40, 22)],
-    ),
-}
 
 # The orders the dispatch center's showcase is built around (_curated, _present).
 SHOWCASE_PREEMPTOR = "credit-risk"
@@ -174,22 +133,22 @@ def _organization(key: str) -> ClientOrganization:
 
 
 def _pools() -> int:
-    for seed, (site_name, (city, in_province, monitored, pools)) in enumerate(DEMO_SITES.items()):
-        site, _ = ComputeSite.objects.get_or_create(
-            name=site_name, defaults={"city": city, "in_province": in_province, "monitored_pflops": monitored}
+    for site_name, site, pool, seed in data.seeded_pools():
+        compute_site, _ = ComputeSite.objects.get_or_create(
+            name=site_name,
+            defaults={"city": site.city, "in_province": site.in_province, "monitored_pflops": site.monitored_pflops},
         )
-        for index, (name, kind, trusted, capacity, price) in enumerate(pools):
-            ComputePool.objects.get_or_create(
-                name=name,
-                defaults={
-                    "site": site,
-                    "kind": kind,
-                    "trusted": trusted,
-                    "capacity_pflops": Decimal(capacity),
-                    "price_per_pflops_hour": Decimal(price),
-                    "background_seed": seed * 10 + index + 1,
-                },
-            )
+        ComputePool.objects.get_or_create(
+            name=pool.name,
+            defaults={
+                "site": compute_site,
+                "kind": pool.kind,
+                "trusted": pool.trusted,
+                "capacity_pflops": Decimal(pool.pflops),
+                "price_per_pflops_hour": Decimal(pool.price),
+                "background_seed": seed,
+            },
+        )
     return ComputePool.objects.count()
 
 
@@ -698,9 +657,7 @@ def _position(product_type: str, size: str, hours: float) -> tuple[str, str, int
 def _busy_training(rng, specs: list[OrderSpec]) -> None:
     """Move orders of the sample to a training step until the floor holds TRAINING_WORK_NOW of the training pools'
     capacity in training steps (lowest priorities first: they are the work a high-priority job may preempt)."""
-    capacity = sum(
-        pflops for _c, _i, _m, pools in DEMO_SITES.values() for _n, kind, _t, pflops, _p in pools if kind == "training"
-    )
+    capacity = sum(pool.pflops for _name, _site, pool, _seed in data.seeded_pools() if pool.kind == "training")
     wanted = capacity * TRAINING_WORK_NOW
     held = sum(
         float(step.demand_pflops) for spec in specs if (step := _current_step(spec)) and step.pool_kind == "training"
