@@ -8,7 +8,8 @@ quote the client saw, never a later date than it (orders.services.order_submit).
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -60,6 +61,17 @@ def use_estimator(estimator: Callable[..., Quote]) -> None:
     """Let a better estimator (same keyword arguments, returns a Quote) answer quotes from now on."""
     global _estimator
     _estimator = estimator
+
+
+@contextmanager
+def estimated_by(estimator: Callable[..., Quote]) -> Iterator[None]:
+    """Let ``estimator`` answer quotes within the block only (the demo quotes its past with `nominal_quote`)."""
+    global _estimator
+    previous, _estimator = _estimator, estimator
+    try:
+        yield
+    finally:
+        _estimator = previous
 
 
 def quote(*, product_type: str, size: str, priority: str, data_sensitivity: str) -> Quote:

@@ -5,11 +5,9 @@ Each function validates first, then changes inside one transaction with the orde
 progress and ETA consistent. A refused request raises an OrderError and changes nothing.
 """
 
-import hashlib
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -21,7 +19,7 @@ from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
 from factory.db import bulk_update_rows
-from orders import quotes, read_cache
+from orders import production, quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
@@ -135,8 +133,7 @@ def _next_reference(year: int) -> str:
 
 
 def _refresh_progress_and_eta(order: Order) -> None:
-    """Recompute stage and order progress and the nominal ETA from the order's steps."""
-    now = clock.now()
+    """Recompute stage and order progress and the nominal ETA from the order's steps (orders.production)."""
     stages = list(order.stages.order_by("position"))
     # Counted in Postgres: a step finishing must not load every step of the order.
     counts = {
@@ -149,32 +146,23 @@ def _refresh_progress_and_eta(order: Order) -> None:
             remaining=Sum("nominal_hours", filter=~Q(status=StepStatus.DONE)),
         )
     }
-    total_steps = done_steps = 0
-    remaining_hours = Decimal(0)
-    gates_left = 0
-    current = ""
-    for stage in stages:
-        row = counts.get(stage.pk, {"total": 0, "done": 0, "remaining": None})
-        stage_total, stage_done = row["total"], row["done"]
-        progress = 100 if stage.status == StageStatus.APPROVED else (stage_done * 100 // max(stage_total, 1))
-        if (stage.steps_total, stage.steps_done, stage.progress) != (stage_total, stage_done, progress):
-            stage.steps_total, stage.steps_done, stage.progress = stage_total, stage_done, progress
+    rows = [counts.get(stage.pk, {"total": 0, "done": 0, "remaining": None}) for stage in stages]
+    counted = [
+        production.StageCount(stage.workshop, stage.status, row["total"], row["done"], row["remaining"] or Decimal(0))
+        for stage, row in zip(stages, rows, strict=True)
+    ]
+    progress = production.order_progress(status=order.status, stages=counted, at=clock.now())
+    for stage, row, stage_progress in zip(stages, rows, progress.stages, strict=True):
+        if (stage.steps_total, stage.steps_done, stage.progress) != (row["total"], row["done"], stage_progress):
+            stage.steps_total, stage.steps_done, stage.progress = row["total"], row["done"], stage_progress
             stage.save(update_fields=["steps_total", "steps_done", "progress"])
-        total_steps += stage_total
-        done_steps += stage_done
-        remaining_hours += row["remaining"] or Decimal(0)
-        if stage.status != StageStatus.APPROVED:
-            gates_left += 1
-            current = current or (stage.workshop if stage.status != StageStatus.PENDING else "")
-    order.progress = 100 if order.status == OrderStatus.READY else done_steps * 100 // max(total_steps, 1)
-    order.current_workshop = current
+    order.progress, order.current_workshop = progress.order, progress.current_workshop
     fields = ["progress", "current_workshop"]
-    if order.status in IN_FLIGHT_STATUSES:
-        if order.eta is None or not quotes.eta_forecast_elsewhere():
-            order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
-            fields.append("eta")
-    elif order.status == OrderStatus.READY:
-        order.eta = now
+    # Once a forecaster writes queue-aware ETAs, the nominal one only fills in where there is none yet.
+    if order.status == OrderStatus.READY or (
+        order.status in IN_FLIGHT_STATUSES and (order.eta is None or not quotes.eta_forecast_elsewhere())
+    ):
+        order.eta = progress.nominal_eta
         fields.append("eta")
     order.save(update_fields=fields)
 
@@ -489,21 +477,13 @@ def _start_stage_silently(stage: OrderStage, *, actor) -> None:
 def _produce_artifact(order: Order, stage: OrderStage) -> Artifact:
     kind = WORKSHOP_ARTIFACT[stage.workshop]
     previous = order.artifacts.filter(stage__position__lt=stage.position).order_by("-stage__position").first()
-    version = f"1.{order.artifacts.filter(kind=kind).count()}.0"
-    work = sum(step.work_pflops_hours for step in stage.steps.all())
-    digest = hashlib.sha256(f"{order.reference}:{kind}:{version}:{work}".encode()).hexdigest()
-    return Artifact.objects.create(
-        order=order,
-        stage=stage,
+    fields = production.artifact_fields(
+        reference=order.reference,
         kind=kind,
-        name=f"{order.reference.lower()}-{kind}",
-        version=version,
-        # Simulated: artifacts grow with the work that went into them.
-        size_bytes=int(work * 1_000_000) + 4096,
-        checksum=digest,
-        produced_at=clock.now(),
-        built_from=previous,
+        earlier_of_kind=order.artifacts.filter(kind=kind).count(),
+        work=sum(step.work_pflops_hours for step in stage.steps.all()),
     )
+    return Artifact.objects.create(order=order, stage=stage, produced_at=clock.now(), built_from=previous, **fields)
 
 
 def _send_steps_back(stage: OrderStage, steps: list[OrderStep]) -> None:
