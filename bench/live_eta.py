@@ -148,32 +148,6 @@ class Tracked:
 # --- Setting up the factory ------------------------------------------------------------------------------
 
 
-def _empty_database() -> None:
-    """Every factory table emptied (users and the catalog stay), ids restarted: the same run writes the same rows."""
-    from django.db import connection
-
-    from aftersales.models import TicketReferenceCounter
-    from dispatch.models import ComputePool, ComputeSite, DailyCost, DispatchState, QueueSample, UtilizationSample
-    from orders.models import ClientOrganization, Order, ReferenceCounter
-
-    models = [
-        Order,
-        ClientOrganization,
-        ComputeSite,
-        ComputePool,
-        UtilizationSample,
-        QueueSample,
-        DailyCost,
-        DispatchState,
-        ReferenceCounter,
-        TicketReferenceCounter,
-    ]
-    tables = ", ".join(f'"{model._meta.db_table}"' for model in models)
-    with connection.cursor() as cursor:
-        # CASCADE: stages, steps, events, jobs, preemptions, reviews, tickets, budgets... go with them.
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")  # names from the models, not input
-
-
 def _user(username: str, role: str = ""):
     """A user of the harness (unusable password), in ``role``'s group if one is given."""
     from django.contrib.auth import get_user_model
@@ -248,6 +222,7 @@ class Harness:
             yield
 
     def run(self) -> LiveRun:
+        from demo.scale.build import factory_empty
         from demo.story.build import create_pools
 
         args = self.args
@@ -264,7 +239,7 @@ class Harness:
             calibration=calibration,
         )
         with self._factory(self.start):
-            _empty_database()
+            factory_empty(restart_ids=True)
             create_pools()
             self.clients = _clients()
             setup_lines = self._setup_lines(calibration, arrivals)

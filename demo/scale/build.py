@@ -50,6 +50,7 @@ from dispatch import services as dispatch_services
 from dispatch.models import (
     ComputePool,
     ComputeSite,
+    DailyCost,
     DispatchState,
     Job,
     QueueSample,
@@ -149,7 +150,7 @@ def scale_data_build(options: Options, *, reset: bool = False) -> str | None:
     was there already (``reset`` empties every factory table first and builds it anew)."""
     with transaction.atomic():
         if reset:
-            _reset()
+            factory_empty()
         elif ComputePool.objects.filter(name__startswith=POOL_PREFIX).exists():
             return None
         report = ScaleBuild(options).run()
@@ -173,13 +174,16 @@ def scale_data_summary() -> str:
     return ", ".join(f"{model.objects.count():,} {label}" for label, model in counts)
 
 
-RESET_MODELS = [
+# Every factory table but users and the catalog; TRUNCATE ... CASCADE empties every table that refers to these too
+# (stages, steps, events, jobs, preemptions, reviews, tickets, budgets...).
+FACTORY_MODELS = [
     Order,
     ClientOrganization,
     ComputeSite,
     ComputePool,
     UtilizationSample,
     QueueSample,
+    DailyCost,
     DispatchState,
     ReferenceCounter,
     TicketReferenceCounter,
@@ -202,15 +206,19 @@ ANALYZE_MODELS = [
 ]
 
 
-def _reset() -> None:
+def factory_empty(*, restart_ids: bool = False) -> None:
+    """Empty every factory table (orders, clients, pools, samples, reviews, tickets: all but users and the catalog);
+    with ``restart_ids`` ids start again at 1, so that the same run writes the same rows."""
     # TRUNCATE, not DELETE: orders, reviews and tickets keep their history and refuse row deletes.
-    # CASCADE empties every table that refers to these (stages, steps, events, jobs, reviews, tickets...).
-    tables = ", ".join(f'"{model._meta.db_table}"' for model in RESET_MODELS)
+    tables = ", ".join(f'"{model._meta.db_table}"' for model in FACTORY_MODELS)
+    restart = " RESTART IDENTITY" if restart_ids else ""
     with connection.cursor() as cursor:
-        # Foreign keys are checked at commit; checks still pending in this transaction would block TRUNCATE.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"TRUNCATE {tables} CASCADE")  # table names from the models, not input
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        if connection.in_atomic_block:
+            # Foreign keys are checked at commit; checks still pending in this transaction would block TRUNCATE.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"TRUNCATE {tables}{restart} CASCADE")  # table names from the models, not input
+        if connection.in_atomic_block:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _analyze() -> None:
