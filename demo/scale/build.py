@@ -47,25 +47,9 @@ from demo.scale.lives import CatalogStep, Lives, ScaleOrder
 from demo.scale.rows import Rows
 from demo.scale.tickets import Tickets
 from dispatch import services as dispatch_services
-from dispatch.models import (
-    ComputePool,
-    ComputeSite,
-    DailyCost,
-    DispatchState,
-    Job,
-    QueueSample,
-    UtilizationSample,
-)
+from dispatch.models import ComputePool, ComputeSite, DailyCost, DispatchState, Job, QueueSample, UtilizationSample
 from factory import clock, roles
-from orders.models import (
-    Artifact,
-    ClientOrganization,
-    Order,
-    OrderEvent,
-    OrderStage,
-    OrderStep,
-    ReferenceCounter,
-)
+from orders.models import Artifact, ClientOrganization, Order, OrderEvent, OrderStage, OrderStep, ReferenceCounter
 from orders.services import client_user_attach
 from security.models import Approval, ChecklistItem, Finding, Review, ReviewAnswer
 

@@ -17,13 +17,8 @@ from django.utils import timezone
 from demo.scale.lives import Run
 from dispatch import services as dispatch_services
 from dispatch.engine import background, planner
-from dispatch.models import (
-    ComputePool,
-    JobState,
-)
-from orders.models import (
-    StepStatus,
-)
+from dispatch.models import ComputePool, JobState
+from orders.models import StepStatus
 
 
 class Compute:

@@ -14,9 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from demo import content, data
-from dispatch.models import (
-    ComputePool,
-)
+from dispatch.models import ComputePool
 from orders import production
 from orders.models import (
     WORKSHOP_ARTIFACT,
@@ -32,9 +30,7 @@ from orders.models import (
     StageStatus,
     StepStatus,
 )
-from orders.models import (
-    DataSensitivity as Sensitivity,
-)
+from orders.models import DataSensitivity as Sensitivity
 from security.models import Review, ReviewStatus
 from security.models import Severity as FindingSeverity
 

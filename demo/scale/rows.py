@@ -9,20 +9,9 @@ from decimal import Decimal
 from demo.bulk import copy_rows
 from demo.scale.lives import ARTIFACT_FIELDS
 from dispatch import services as dispatch_services
-from dispatch.models import (
-    Job,
-    QueueSample,
-    UtilizationSample,
-)
+from dispatch.models import Job, QueueSample, UtilizationSample
 from orders import production
-from orders.models import (
-    Artifact,
-    Order,
-    OrderEvent,
-    OrderStage,
-    OrderStep,
-    StepStatus,
-)
+from orders.models import Artifact, Order, OrderEvent, OrderStage, OrderStep, StepStatus
 from security.models import Approval, Finding, Review, ReviewAnswer
 
 

@@ -9,13 +9,7 @@ from django.utils import timezone
 
 from catalog.models import SIZE_FACTORS
 from demo import data, staff
-from demo.story.specs import (
-    LATE_SHARE,
-    OrderSpec,
-    catalog_for,
-    routing_for_type,
-    stop_index,
-)
+from demo.story.specs import LATE_SHARE, OrderSpec, catalog_for, routing_for_type, stop_index
 from orders import quotes
 
 # --- When it happened: each order's timeline -------------------------------------------------------------
