@@ -24,8 +24,6 @@ from orders.models import StepStatus
 class Compute:
     """Jobs on pools and samples (state and the other parts: demo.scale.build.ScaleBuild)."""
 
-    # --- Compute: jobs on pools -------------------------------------------------------------------------
-
     def compatible(self, run: Run) -> list[ComputePool]:
         kind = run.step.catalog.pool_kind
         return [

@@ -172,8 +172,6 @@ ARTIFACT_FIELDS = ("kind", "name", "version", "size_bytes", "checksum")
 class Lives:
     """Playing each order's life (state and the other parts: demo.scale.build.ScaleBuild)."""
 
-    # --- Playing each order's life ----------------------------------------------------------------------
-
     def play_orders(self) -> None:
         count = self.options.orders
         span = hours(count / self.options.per_year * 365 * 24)

@@ -18,8 +18,6 @@ from security.models import Approval, Finding, Review, ReviewAnswer
 class Rows:
     """The rows written in bulk (state and the other parts: demo.scale.build.ScaleBuild)."""
 
-    # --- Writing ----------------------------------------------------------------------------------------
-
     def progress(self, order) -> tuple[list[production.StageCount], production.Progress]:
         """Its stages counted and its progress, as the services count them (orders.production); an order in flight
         as if counted now, a ready one when it became ready."""

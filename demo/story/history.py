@@ -25,9 +25,6 @@ SAMPLE_EVERY = timedelta(minutes=15)
 SAMPLE_DAYS = 30
 
 
-# --- The compute history behind the story ------------------------------------------------------------------
-
-
 def write_history(story: Story, now: datetime) -> None:
     """The jobs behind the story's steps, the pools' load now, and 30 days of utilization and queue samples."""
     pools = list(ComputePool.objects.select_related("site").filter(state=PoolState.ACTIVE))

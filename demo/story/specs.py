@@ -33,9 +33,6 @@ SHOWCASE_BACKFILL = "essay-lora"
 MEDICAL_ACCOMPANIMENT = "Provincial online medical-accompaniment service agent"
 
 
-# --- What happened: the specifications of the story -----------------------------------------------------
-
-
 @dataclass
 class TicketSpec:
     key: str

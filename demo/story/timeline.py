@@ -12,8 +12,6 @@ from demo import data, staff
 from demo.story.specs import LATE_SHARE, OrderSpec, catalog_for, routing_for_type, stop_index
 from orders import quotes
 
-# --- When it happened: each order's timeline -------------------------------------------------------------
-
 
 @dataclass
 class Plan:
