@@ -9,8 +9,8 @@ What runs is the code that runs in production, on a database of its own (`<name>
 `<name>_live_eta_quick` with `--quick`; created and migrated by bench/_setup.py, emptied at the start of
 every run): the dispatch tick (`dispatch.services.dispatch_tick`) and the ETA forecast
 (`dispatch.forecast.forecast_etas`) are called directly, as Celery beat calls them, and orders move only
-through orders' services. What the harness replaces is the factory clock (`factory.clock.now` is patched
-with a clock the harness sets) and the people:
+through orders' services. What the harness replaces is the factory clock (held with `factory.clock.held`
+at the moment the harness sets) and the people:
 
 * **Time.** The clock jumps from event to event: a dispatch tick every `--tick-minutes` factory minutes
   (15 by default), the forecast every `--forecast-minutes` (60: beat's 60 s at the demo clock's 60x, one
@@ -23,7 +23,7 @@ with a clock the harness sets) and the people:
   only an arriving order's first job waits up to 15 minutes instead of 5. A tick costs 50-200 ms here, so
   that is a third of the run time. (With 5-minute ticks a third of the steps also run one tick longer than
   their work says: the tick rounds each advance to 0.001 PFLOPS·h and demand / 12 is rarely exact.)
-* **Pools**: the demo pools (`demo_data.DEMO_SITES`, created by its `_pools()`), background load on.
+* **Pools**: the demo pools (`demo.data.DEMO_SITES`, created by `demo.story.build.create_pools`), background load on.
 * **Arrivals**: bench/year.py's seeded generator (imported: the same arrivals as `year.py --seed S
   --warmup W`), product/size/priority mix, 60 clients in 5 sectors, sensitivity by sector, the requested
   date (its deadline), at `--models` (800) vertical models a year, the catalog as it is. Each order is
@@ -55,7 +55,7 @@ the tick, the gates and the pools is from what they do. Printed per priority: |E
 the time left, median and p90, and the median and worst signed error in hours.
 
 Then the forecast's wall time on larger states: for each of `--sizes` (1,000 and 5,000) active orders, a
-process of its own empties `<name>_live_eta_scale` and fills it with `manage.py scale_data` (50 pools on
+process of its own empties `<name>_live_eta_scale` and fills it with the scale data set (`demo.scale`: 50 pools on
 eight sites; orders placed over 12 days at a rate that leaves about that many in the factory, their life
 played up to now); `forecast_etas(now=...)` runs `--repeats` (3) times, the median printed.
 
@@ -74,9 +74,10 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from unittest import mock
 
 os.environ["DISPATCH_BACKGROUND_LOAD"] = "true"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -89,7 +90,7 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 POINTS = ("promise at acceptance", "ETA at acceptance", "ETA at 25 %", "ETA at 50 %", "ETA at 75 %")
 TARGET_MEDIAN, TARGET_P90 = 0.05, 0.20
 SCALE_POOLS = 50
-# scale_data plays orders placed over SCALE_SPAN_DAYS up to now: short enough that most are still in the
+# The scale data set plays orders placed over SCALE_SPAN_DAYS up to now: short enough that most are still in the
 # factory, long enough that they stand at every stage. Placed per wanted active order (rejected, withdrawn,
 # cancelled, not yet accepted and already finished ones are not in flight).
 SCALE_SPAN_DAYS = 12
@@ -105,16 +106,6 @@ def percentile(values: list[float], share: float) -> float:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-class Clock:
-    """The factory clock as the harness steps it (patched over factory.clock.now)."""
-
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @dataclass
@@ -140,6 +131,14 @@ class Tracked:
         index = bisect.bisect_left(self.etas, (moment,))
         return self.etas[index][1] if index < len(self.etas) else None
 
+    @classmethod
+    def of(cls, order, *, product_type: str = "", size: str = "", in_window: bool = True) -> Tracked:
+        """An order just accepted (its promise due as `order_due` counts it)."""
+        from orders.quotes import promise_due
+
+        due = promise_due(order.promised_delivery)
+        return cls(order.pk, order.priority, product_type, size, order.accepted_at, due, in_window)
+
     def eta_at(self, moment: datetime) -> datetime | None:
         """The ETA the last forecast at or before ``moment`` wrote."""
         index = bisect.bisect_right(self.etas, (moment, datetime.max.replace(tzinfo=moment.tzinfo)))
@@ -149,33 +148,8 @@ class Tracked:
 # --- Setting up the factory ------------------------------------------------------------------------------
 
 
-def _empty_database() -> None:
-    """Every factory table emptied (users and the catalog stay), ids restarted: the same run writes the same rows."""
-    from django.db import connection
-
-    from aftersales.models import TicketReferenceCounter
-    from dispatch.models import ComputePool, ComputeSite, DailyCost, DispatchState, QueueSample, UtilizationSample
-    from orders.models import ClientOrganization, Order, ReferenceCounter
-
-    models = [
-        Order,
-        ClientOrganization,
-        ComputeSite,
-        ComputePool,
-        UtilizationSample,
-        QueueSample,
-        DailyCost,
-        DispatchState,
-        ReferenceCounter,
-        TicketReferenceCounter,
-    ]
-    tables = ", ".join(f'"{model._meta.db_table}"' for model in models)
-    with connection.cursor() as cursor:
-        # CASCADE: stages, steps, events, jobs, preemptions, reviews, tickets, budgets... go with them.
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")  # names from the models, not input
-
-
-def _staff(username: str, role: str):
+def _user(username: str, role: str = ""):
+    """A user of the harness (unusable password), in ``role``'s group if one is given."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
@@ -183,14 +157,13 @@ def _staff(username: str, role: str):
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    user.groups.add(Group.objects.get(name=role))
+    if role:
+        user.groups.add(Group.objects.get(name=role))
     return user
 
 
 def _clients() -> dict[int, tuple]:
     """year.py's client ids -> (organization, its client user): the generator numbers them sector by sector."""
-    from django.contrib.auth import get_user_model
-
     from orders.models import ClientMembership, ClientOrganization
 
     result, client_id = {}, 0
@@ -200,10 +173,7 @@ def _clients() -> dict[int, tuple]:
             organization = ClientOrganization.objects.create(
                 name=f"Live ETA {sector} client {rank + 1:02d}", sector=sector
             )
-            user, created = get_user_model().objects.get_or_create(username=f"live-eta-client-{client_id:02d}")
-            if created:
-                user.set_unusable_password()
-                user.save(update_fields=["password"])
+            user = _user(f"live-eta-client-{client_id:02d}")
             ClientMembership.objects.update_or_create(user=user, defaults={"organization": organization})
             result[client_id] = (organization, user)
     return result
@@ -235,13 +205,25 @@ class Harness:
         self.tick = timedelta(minutes=args.tick_minutes)
         self.forecast_every = timedelta(minutes=args.forecast_minutes)
 
-    def run(self) -> LiveRun:
+    @contextmanager
+    def _factory(self, at: datetime) -> Iterator[None]:
+        """Its people and the services it calls, with no query log (DEBUG keeps every query of a long run) and the
+        factory clock held at ``at``: the harness steps it (``self.clock.at``)."""
         from django.test.utils import override_settings
 
-        from demo.management.commands import demo_data
         from dispatch import forecast
         from dispatch import services as dispatch_services
         from factory import clock, roles
+
+        with override_settings(DEBUG=False), clock.held(at) as self.clock:
+            self.operations = _user("live-eta-operations", roles.OPERATIONS)
+            self.reviewer = _user("live-eta-reviewer", roles.SECURITY)
+            self.forecast, self.dispatch = forecast, dispatch_services
+            yield
+
+    def run(self) -> LiveRun:
+        from demo.scale.build import factory_empty
+        from demo.story.build import create_pools
 
         args = self.args
         wall = time.perf_counter()
@@ -256,16 +238,10 @@ class Harness:
             days=args.warmup + args.days + args.max_cooldown,
             calibration=calibration,
         )
-        self.clock = Clock(self.start)
-        # No query log (DEBUG keeps every query of a long run), the clock the harness steps.
-        with override_settings(DEBUG=False), mock.patch.object(clock, "now", self.clock):
-            _empty_database()
-            demo_data._pools()
-            self.operations = _staff("live-eta-operations", roles.OPERATIONS)
-            self.reviewer = _staff("live-eta-reviewer", roles.SECURITY)
+        with self._factory(self.start):
+            factory_empty(restart_ids=True)
+            create_pools()
             self.clients = _clients()
-            self.forecast = forecast
-            self.dispatch = dispatch_services
             setup_lines = self._setup_lines(calibration, arrivals)
             for line in setup_lines:
                 log(line)
@@ -290,22 +266,12 @@ class Harness:
 
     def drain_only(self) -> list[str]:
         """The closed-world check alone, on the database a live run left."""
-        from django.test.utils import override_settings
-
-        from dispatch import forecast
-        from dispatch import services as dispatch_services
         from dispatch.models import DispatchState
-        from factory import clock, roles
 
         state = DispatchState.objects.filter(pk=1).first()
         if state is None or state.last_tick_at is None:
             raise SystemExit("--drain-only needs the database a live run left (none has ticked yet)")
-        self.clock = Clock(state.last_tick_at)
-        with override_settings(DEBUG=False), mock.patch.object(clock, "now", self.clock):
-            self.operations = _staff("live-eta-operations", roles.OPERATIONS)
-            self.reviewer = _staff("live-eta-reviewer", roles.SECURITY)
-            self.forecast = forecast
-            self.dispatch = dispatch_services
+        with self._factory(state.last_tick_at):
             return self._drain()
 
     def _drain(self) -> list[str]:
@@ -315,22 +281,10 @@ class Harness:
         and whatever error is left is the engine's (the forecast's model of the tick, the gates, the pools).
         """
         from orders import selectors as order_selectors
-        from orders.quotes import promise_due
 
         moment = self.clock.at
         wall = time.perf_counter()
-        self.tracked = {
-            order.pk: Tracked(
-                order_id=order.pk,
-                priority=order.priority,
-                product_type="",
-                size="",
-                accepted_at=order.accepted_at,
-                promised_due=promise_due(order.promised_delivery),
-                in_window=True,
-            )
-            for order in order_selectors.orders_in_flight()
-        }
+        self.tracked = {order.pk: Tracked.of(order) for order in order_selectors.orders_in_flight()}
         log(f"closed world from {moment:%Y-%m-%d %H:%M}: {len(self.tracked)} orders in the factory, no more arrivals")
         self.start, self.window, self.cap = moment, (moment, moment), moment + timedelta(days=DRAIN_MAX_DAYS)
         self.forecast_every = timedelta(days=100 * DRAIN_MAX_DAYS)  # one forecast, at the start
@@ -416,6 +370,8 @@ class Harness:
             log("interrupted: figures of the orders delivered so far")
 
     def _steps(self, events: list, scheduled: set[int], moment: datetime) -> None:
+        from django.conf import settings
+
         from orders.models import OrderStage, StageStatus
 
         next_forecast = moment
@@ -438,7 +394,7 @@ class Harness:
             for stage_id, finished_at, _order_id in waiting:
                 if stage_id not in scheduled:
                     scheduled.add(stage_id)
-                    release = finished_at + timedelta(hours=self._gate_hours)
+                    release = finished_at + timedelta(hours=float(settings.GATE_REVIEW_HOURS))
                     heapq.heappush(events, (release, self.RELEASE, stage_id, stage_id))
             if moment >= next_forecast:
                 # Nothing reads an ETA back (not the tick, not a quote): before the window, no forecast is needed.
@@ -453,12 +409,6 @@ class Harness:
             if moment >= self.cap:
                 break
             moment += self.tick
-
-    @property
-    def _gate_hours(self) -> float:
-        from django.conf import settings
-
-        return float(settings.GATE_REVIEW_HOURS)
 
     def _place(self, arrival) -> None:
         from django.utils import timezone
@@ -485,17 +435,10 @@ class Harness:
         self.quote_seconds.append(time.perf_counter() - started)
         order = order_services.order_accept(order=order, actor=self.operations)
         order = order_services.order_start_production(order=order, actor=self.operations)
-        from orders.quotes import promise_due
-
         self.placed += 1
-        self.tracked[order.pk] = Tracked(
-            order_id=order.pk,
-            priority=priority,
-            product_type=arrival.product_type,
-            size=arrival.size,
-            accepted_at=order.accepted_at,
-            promised_due=promise_due(order.promised_delivery),
-            in_window=self.window[0] <= order.accepted_at < self.window[1],
+        in_window = self.window[0] <= order.accepted_at < self.window[1]
+        self.tracked[order.pk] = Tracked.of(
+            order, product_type=arrival.product_type, size=arrival.size, in_window=in_window
         )
 
     def _release(self, stage_id: int) -> None:
@@ -654,25 +597,23 @@ def print_live(run: LiveRun) -> None:
     print()
     errors = eta_errors(run)
     columns = (*PRIORITIES, "all")
+
+    def table(cell) -> None:
+        """A row per point, a column per priority: ``cell`` of the (|error|, signed error) pairs, "-" for none."""
+        for point in POINTS:
+            cells = [cell(errors[point][column]) if errors[point][column] else "-" for column in columns]
+            print(f"{point:<24}" + "".join(f"{text:>22}" for text in cells))
+
     print("|ETA - actual delivery| / actual lead time, median / p90 (orders)")
     print(f"{'':<24}" + "".join(f"{column:>22}" for column in columns))
-    for point in POINTS:
-        cells = []
-        for column in columns:
-            values = [abs_error for abs_error, _signed in errors[point][column]]
-            cells.append(
-                f"{statistics.median(values):6.1%} / {percentile(values, 0.9):6.1%} ({len(values):3d})"
-                if values
-                else "-"
-            )
-        print(f"{point:<24}" + "".join(f"{cell:>22}" for cell in cells))
+    table(
+        lambda pairs: (
+            f"{statistics.median(a for a, _s in pairs):6.1%} / {percentile([a for a, _s in pairs], 0.9):6.1%} "
+            f"({len(pairs):3d})"
+        )
+    )
     print("signed (ETA - actual) / lead time, median (negative: the order was delivered later than told)")
-    for point in POINTS:
-        cells = []
-        for column in columns:
-            values = [signed for _abs_error, signed in errors[point][column]]
-            cells.append(f"{statistics.median(values):+7.1%}" if values else "-")
-        print(f"{point:<24}" + "".join(f"{cell:>22}" for cell in cells))
+    table(lambda pairs: f"{statistics.median(s for _a, s in pairs):+7.1%}")
     print()
     all_met = True
     for priority in PRIORITIES:
@@ -721,27 +662,20 @@ def dump(run: LiveRun, path: str) -> None:
 
 def forecast_at_scale(size: int, seed: int, repeats: int) -> str:
     """Runs in a process of its own, on `<name>_live_eta_scale`: a state of about ``size`` active orders, timed."""
-    from io import StringIO
-
-    from django.core.management import call_command
     from django.test.utils import override_settings
 
+    from demo.scale.build import Options, scale_data_build
     from dispatch import forecast
     from dispatch.models import ComputePool, Job, JobState
     from factory import clock
     from orders import selectors as order_selectors
 
-    moment = Clock(year.YEAR_START + timedelta(days=200, hours=3))
-    with override_settings(DEBUG=False), mock.patch.object(clock, "now", moment):
+    with override_settings(DEBUG=False), clock.held(year.YEAR_START + timedelta(days=200, hours=3)) as moment:
         started = time.perf_counter()
         placed = round(size * SCALE_PLACED_PER_ACTIVE)
         per_year = round(placed * 365 / SCALE_SPAN_DAYS)
-        call_command(
-            "scale_data",
-            *("--orders", str(placed), "--jobs", str(placed * 4), "--pools", str(SCALE_POOLS), "--days", "1"),
-            *("--per-year", str(per_year), "--seed", str(seed), "--reset", "--force"),
-            stdout=StringIO(),
-        )
+        wanted = Options(orders=placed, jobs=placed * 4, pools=SCALE_POOLS, days=1, per_year=per_year, seed=seed)
+        scale_data_build(wanted, reset=True)
         built = time.perf_counter() - started
         in_flight = len(order_selectors.orders_in_flight())
         running = Job.objects.filter(state=JobState.RUNNING).count()
@@ -756,8 +690,8 @@ def forecast_at_scale(size: int, seed: int, repeats: int) -> str:
             log(f"  forecast of {reports[-1].orders:,} orders: {times[-1]:.1f} s")
     return (
         f"forecast_etas, {in_flight:,} active orders ({running:,} jobs running, {waiting:,} waiting; "
-        f"{ComputePool.objects.count()} pools, {capacity:,.0f} PFLOPS; scale_data --orders {placed:,} --per-year "
-        f"{per_year:,}, built in {built:.0f} s): median of {len(times)} {statistics.median(times):.1f} s ("
+        f"{ComputePool.objects.count()} pools, {capacity:,.0f} PFLOPS; scale data set of {placed:,} orders at "
+        f"{per_year:,} a year, built in {built:.0f} s): median of {len(times)} {statistics.median(times):.1f} s ("
         + ", ".join(f"{t:.1f}" for t in times)
         + f"; the first wrote {reports[0].updated:,} ETAs)"
     )

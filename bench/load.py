@@ -126,7 +126,7 @@ def _targets(size: int, rebuild: bool) -> tuple[list[str], list[str], str, str]:
     from django.db import connections
     from rest_framework.authtoken.models import Token
 
-    from demo.management.commands import scale_data
+    from demo.scale.build import OPERATIONS_USER
     from orders.models import Order, OrderStatus
 
     active = Order.objects.filter(status=OrderStatus.IN_PRODUCTION, tracking_token__isnull=False)
@@ -134,7 +134,7 @@ def _targets(size: int, rebuild: bool) -> tuple[list[str], list[str], str, str]:
     tokens = list(active.values_list("tracking_token", flat=True)[:SAMPLE_ORDERS])
     tokens += list(others.values_list("tracking_token", flat=True)[: SAMPLE_ORDERS - len(tokens)])
     ids = list(Order.objects.order_by("-created_at").values_list("pk", flat=True)[:SAMPLE_ORDERS])
-    operations = get_user_model().objects.get(username=scale_data.OPERATIONS_USER)
+    operations = get_user_model().objects.get(username=OPERATIONS_USER)
     token, _created = Token.objects.get_or_create(user=operations)
     connections.close_all()
     return [f"/track/{t}/" for t in tokens], [f"/api/v1/orders/{pk}/" for pk in ids], token.key, database

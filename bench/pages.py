@@ -3,11 +3,11 @@
     .venv/bin/python bench/pages.py [--sizes 1000 10000] [--requests 30] [--warmup 3] [--rebuild]
 
 Each size has its own database, `<name>_scale<size>` (created and migrated by bench/_setup.py), filled once
-by `manage.py scale_data --orders <size> --jobs <10 x size> --force` and reused by later runs (`--rebuild`
-builds it anew). Each page is requested in-process through Django's test client (the whole middleware
-stack, no network), `--warmup` times, then `--requests` times; prints the median and p95 of those times and
-the queries one request makes. Targets: median under 150 ms for every page; the same query count at every
-size.
+by `demo.scale.build` with `<size>` orders and `<10 x size>` jobs (as `manage.py scale_data` builds it) and
+reused by later runs (`--rebuild` builds it anew). Each page is requested in-process through Django's test
+client (the whole middleware stack, no network), `--warmup` times, then `--requests` times; prints the median
+and p95 of those times and the queries one request makes. Targets: median under 150 ms for every page; the
+same query count at every size.
 
 Pages: `/` and `/orders/` as operations, `/dispatch/` as dispatch, `/orders/<id>/` for the order with the
 longest timeline, `/portal/` as a client user of the organization with the most orders, `/api/v1/orders/`
@@ -28,14 +28,10 @@ JOBS_PER_ORDER = 10
 
 
 def _build(size: int, rebuild: bool) -> str:
-    from io import StringIO
+    from demo.scale.build import Options, scale_data_build, scale_data_summary
 
-    from django.core.management import call_command
-
-    out = StringIO()
-    args = ["--orders", str(size), "--jobs", str(size * JOBS_PER_ORDER), "--force"]
-    call_command("scale_data", *args, *(["--reset"] if rebuild else []), stdout=out)
-    return out.getvalue().strip().splitlines()[-1]
+    built = scale_data_build(Options(orders=size, jobs=size * JOBS_PER_ORDER), reset=rebuild) is not None
+    return f"scale data set {'built' if built else 'reused'}: {scale_data_summary()}"
 
 
 def _pages() -> list[tuple[str, str, dict]]:
@@ -44,12 +40,12 @@ def _pages() -> list[tuple[str, str, dict]]:
     from django.db.models import Count
     from rest_framework.authtoken.models import Token
 
-    from demo.management.commands import scale_data
+    from demo.scale.build import DISPATCH_USER, OPERATIONS_USER
     from orders.models import Order
 
     users = get_user_model().objects
-    operations = users.get(username=scale_data.OPERATIONS_USER)
-    dispatcher = users.get(username=scale_data.DISPATCH_USER)
+    operations = users.get(username=OPERATIONS_USER)
+    dispatcher = users.get(username=DISPATCH_USER)
     biggest = Order.objects.values("client").annotate(n=Count("id")).order_by("-n").first()["client"]
     client_user = users.get(client_membership__organization=biggest)
     longest = Order.objects.annotate(n=Count("events")).order_by("-n").values_list("pk", flat=True).first()

@@ -26,7 +26,9 @@ The other way in is the services: the middle apps drive an order through orders.
 steps running and finished, security releases a gate, after-sales places a follow-up order).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -34,8 +36,27 @@ from django.utils.module_loading import import_string
 NOMINAL_ESTIMATOR = "orders.quotes.nominal_quote"
 
 
+# An estimator a block of code asked for (estimated_by), in this thread or task only.
+_estimating_with: ContextVar[Callable | None] = ContextVar("order_estimator", default=None)
+
+
+@contextmanager
+def estimated_by(estimator: Callable) -> Iterator[None]:
+    """Let `estimator` answer quotes within the block, for this thread only: a builder that writes the factory's
+    past (demo.story) quotes it with the catalog's nominal figures, not with today's queue."""
+    token = _estimating_with.set(estimator)
+    try:
+        yield
+    finally:
+        _estimating_with.reset(token)
+
+
 def estimator() -> Callable:
-    """The callable `settings.ORDER_ESTIMATOR` names (a dotted path, or the callable itself), or the nominal one."""
+    """The estimator a block asked for (estimated_by), else the callable `settings.ORDER_ESTIMATOR` names (a dotted
+    path, or the callable itself), else the nominal one."""
+    chosen = _estimating_with.get()
+    if chosen is not None:
+        return chosen
     named = getattr(settings, "ORDER_ESTIMATOR", None) or NOMINAL_ESTIMATOR
     return import_string(named) if isinstance(named, str) else named
 

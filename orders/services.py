@@ -10,12 +10,10 @@ in bulk (`steps_finish`, `steps_mark_running`, `steps_mark_ready`) lock their or
 id, and run under the dispatch lock.
 """
 
-import hashlib
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -28,7 +26,7 @@ from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
 from factory.db import bulk_update_rows
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX, clean_text
-from orders import extensions, permissions, quotes, read_cache
+from orders import extensions, permissions, production, quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
@@ -151,33 +149,27 @@ def _refresh_orders(orders: list[Order], *, now, stages: list[OrderStage] | None
         stages_of[stage.order_id].append(stage)
     stage_rows, order_rows = [], []
     for order in orders:
-        total_steps = done_steps = 0
-        remaining_hours = Decimal(0)
-        gates_left = 0
-        current = ""
-        for stage in stages_of[order.pk]:
-            row = counts.get(stage.pk, {"total": 0, "done": 0, "remaining": None})
-            stage.steps_total, stage.steps_done = row["total"], row["done"]
-            stage.progress = (
-                100 if stage.status == StageStatus.APPROVED else (stage.steps_done * 100 // max(stage.steps_total, 1))
+        own = stages_of[order.pk]
+        rows = [counts.get(stage.pk, {"total": 0, "done": 0, "remaining": None}) for stage in own]
+        counted = [
+            production.StageCount(
+                stage.workshop, stage.status, row["total"], row["done"], row["remaining"] or Decimal(0)
             )
+            for stage, row in zip(own, rows, strict=True)
+        ]
+        progress = production.order_progress(status=order.status, stages=counted, at=now)
+        for stage, row, stage_progress in zip(own, rows, progress.stages, strict=True):
+            stage.steps_total, stage.steps_done, stage.progress = row["total"], row["done"], stage_progress
             stage_rows.append(
                 (stage.pk, stage.steps_total, stage.steps_done, stage.progress)
                 + ((stage.status, stage.finished_at) if statuses else ())
             )
-            total_steps += stage.steps_total
-            done_steps += stage.steps_done
-            remaining_hours += row["remaining"] or Decimal(0)
-            if stage.status != StageStatus.APPROVED:
-                gates_left += 1
-                current = current or (stage.workshop if stage.status != StageStatus.PENDING else "")
-        order.progress = 100 if order.status == OrderStatus.READY else done_steps * 100 // max(total_steps, 1)
-        order.current_workshop = current
-        if order.status in IN_FLIGHT_STATUSES:
-            if order.eta is None or not extensions.eta_from_forecast():
-                order.eta = now + timedelta(hours=float(remaining_hours) + settings.GATE_REVIEW_HOURS * gates_left)
-        elif order.status == OrderStatus.READY:
-            order.eta = now
+        order.progress, order.current_workshop = progress.order, progress.current_workshop
+        # Once a forecaster writes queue-aware ETAs, the nominal one only fills in where there is none yet.
+        if order.status == OrderStatus.READY or (
+            order.status in IN_FLIGHT_STATUSES and (order.eta is None or not extensions.eta_from_forecast())
+        ):
+            order.eta = progress.nominal_eta
         order_rows.append(
             (order.pk, order.progress, order.current_workshop, order.eta) + ((order.status,) if statuses else ())
         )
@@ -490,21 +482,13 @@ def _start_stage_silently(stage: OrderStage, *, actor) -> None:
 def _produce_artifact(order: Order, stage: OrderStage) -> Artifact:
     kind = WORKSHOP_ARTIFACT[stage.workshop]
     previous = order.artifacts.filter(stage__position__lt=stage.position).order_by("-stage__position").first()
-    version = f"1.{order.artifacts.filter(kind=kind).count()}.0"
-    work = sum(step.work_pflops_hours for step in stage.steps.all())
-    digest = hashlib.sha256(f"{order.reference}:{kind}:{version}:{work}".encode()).hexdigest()
-    return Artifact.objects.create(
-        order=order,
-        stage=stage,
+    fields = production.artifact_fields(
+        reference=order.reference,
         kind=kind,
-        name=f"{order.reference.lower()}-{kind}",
-        version=version,
-        # Simulated: artifacts grow with the work that went into them.
-        size_bytes=int(work * 1_000_000) + 4096,
-        checksum=digest,
-        produced_at=clock.now(),
-        built_from=previous,
+        earlier_of_kind=order.artifacts.filter(kind=kind).count(),
+        work=sum(step.work_pflops_hours for step in stage.steps.all()),
     )
+    return Artifact.objects.create(order=order, stage=stage, produced_at=clock.now(), built_from=previous, **fields)
 
 
 def _send_steps_back(stage: OrderStage, steps: list[OrderStep]) -> None:

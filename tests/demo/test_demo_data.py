@@ -15,6 +15,7 @@ from aftersales.models import ACTIVE_STATUSES as ACTIVE_TICKET_STATUSES
 from aftersales.models import Ticket, TicketEvent
 from catalog.models import Sector, Workshop
 from dashboard import operations
+from demo import content
 from demo import staff as demo
 from dispatch import forecast
 from dispatch import services as dispatch_services
@@ -107,7 +108,7 @@ def test_the_fixed_demo_users_sign_in_and_simulation_users_cannot(demo_factory):
     for username in DEMO_USERS:
         assert User.objects.get(username=username).check_password("factory-demo"), username
     simulated = User.objects.filter(username__startswith=demo.SIM_PREFIX)
-    assert simulated.count() == 4 + len(demo.DEMO_ORGANIZATIONS)
+    assert simulated.count() == 4 + len(content.DEMO_ORGANIZATIONS)
     assert not any(user.has_usable_password() for user in simulated)
 
 
