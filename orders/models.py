@@ -240,6 +240,10 @@ class StepStatus(models.TextChoices):
     DONE = "done", _("Done")
 
 
+# A step that holds or waits for compute: the one of its stage that may finish.
+WORKING_STEP_STATUSES = (StepStatus.READY, StepStatus.RUNNING)
+
+
 class OrderStep(models.Model):
     """A catalog step instantiated for an order: its compute and duration scaled by the order's size."""
 

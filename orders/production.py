@@ -11,7 +11,15 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from orders.models import HANDED_OVER_STATUSES, IN_FLIGHT_STATUSES, OrderStatus, StageStatus
+from orders.models import (
+    HANDED_OVER_STATUSES,
+    IN_FLIGHT_STATUSES,
+    WORKING_STEP_STATUSES,
+    OrderStatus,
+    OrderStep,
+    StageStatus,
+    StepStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,15 @@ def order_progress(*, status: str, stages: list[StageCount], at: datetime) -> Pr
         current_workshop=current,
         nominal_eta=eta,
     )
+
+
+def next_in_stage(steps: list[OrderStep]) -> tuple[OrderStep | None, bool]:
+    """What comes next in a stage, from its steps in position order: the waiting step to make ready (none while
+    one is ready or running), and whether every step is done, so that the stage waits at its gate."""
+    if any(step.status in WORKING_STEP_STATUSES for step in steps):
+        return None, False
+    waiting = next((step for step in steps if step.status == StepStatus.PENDING), None)
+    return waiting, waiting is None
 
 
 def artifact_fields(*, reference: str, kind: str, earlier_of_kind: int, work: Decimal) -> dict:

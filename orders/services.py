@@ -35,6 +35,7 @@ from orders.models import (
     HANDED_OVER_STATUSES,
     IN_FLIGHT_STATUSES,
     OPEN_STAGE_STATUSES,
+    WORKING_STEP_STATUSES,
     WORKSHOP_ARTIFACT,
     Artifact,
     ClientMembership,
@@ -53,10 +54,6 @@ from orders.models import (
     StepStatus,
     new_tracking_token,
 )
-
-# A step that holds or waits for compute: the one of its stage that may finish.
-WORKING = (StepStatus.READY, StepStatus.RUNNING)
-
 
 # --- Clients -------------------------------------------------------------------------------------
 
@@ -119,11 +116,6 @@ def _next_reference(year: int) -> str:
     return f"AF-{year}-{counter.last_number + 1:05d}"
 
 
-def _refresh_progress_and_eta(order: Order) -> None:
-    """Recompute stage and order progress and the nominal ETA from the order's steps."""
-    _refresh_orders([order], now=clock.now())
-
-
 def _refresh_orders(orders: list[Order], *, now, stages: list[OrderStage] | None = None, statuses=False) -> None:
     """Recompute the orders' stage and order progress, current workshop and nominal ETA from their steps.
 
@@ -178,15 +170,6 @@ def _refresh_orders(orders: list[Order], *, now, stages: list[OrderStage] | None
     bulk_update_rows(Order, ["progress", "current_workshop", "eta"] + (["status"] if statuses else []), order_rows)
 
 
-def _next_in_stage(steps: list[OrderStep]) -> tuple[OrderStep | None, bool]:
-    """What comes next in a stage, from its steps in position order: the waiting step to make ready (none while
-    one is ready or running), and whether every step is done, so that the stage waits at its gate."""
-    if any(step.status in WORKING for step in steps):
-        return None, False
-    waiting = next((step for step in steps if step.status == StepStatus.PENDING), None)
-    return waiting, waiting is None
-
-
 def _await_review(stage: OrderStage, order: Order, *, actor, at) -> OrderEvent:
     """Every step of the stage is done: the stage and its order await the gate's review. Changes them in memory
     for the caller to write, and returns the (unsaved) event that says so."""
@@ -207,7 +190,7 @@ def _await_review(stage: OrderStage, order: Order, *, actor, at) -> OrderEvent:
 
 def _advance_stage(stage: OrderStage, *, actor) -> None:
     """Make the next waiting step ready; when every step is done, the stage waits at its gate."""
-    waiting, done = _next_in_stage(list(stage.steps.select_for_update().order_by("position")))
+    waiting, done = production.next_in_stage(list(stage.steps.select_for_update().order_by("position")))
     if waiting is not None:
         waiting.status = StepStatus.READY
         waiting.save(update_fields=["status"])
@@ -218,11 +201,13 @@ def _advance_stage(stage: OrderStage, *, actor) -> None:
         event.save()
 
 
-def _start_stage(stage: OrderStage, *, actor) -> None:
+def _start_stage(stage: OrderStage, *, actor, announce: bool = True) -> None:
+    """Start a stage; `announce=False` when its start event was already written with the order's status change."""
     stage.status = StageStatus.IN_PROGRESS
     stage.started_at = clock.now()
     stage.save(update_fields=["status", "started_at"])
-    _event(stage.order, actor=actor, kind=EventKind.STAGE_STARTED, workshop=stage.workshop)
+    if announce:
+        _event(stage.order, actor=actor, kind=EventKind.STAGE_STARTED, workshop=stage.workshop)
     _advance_stage(stage, actor=actor)
 
 
@@ -376,7 +361,7 @@ def order_accept(*, order: Order, actor) -> Order:
         # as late already. A promise already past is not hidden: the ETA is then now, and the order overdue.
         order.eta = max(quotes.promise_due(order.promised_delivery), now)
     _set_status(order, OrderStatus.ACCEPTED, actor=actor, kind=EventKind.ACCEPTED, extra_fields=["accepted_at", "eta"])
-    _refresh_progress_and_eta(order)
+    _refresh_orders([order], now=clock.now())
     return order
 
 
@@ -409,9 +394,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
     order.save(update_fields=["eta", "current_workshop"])
     _set_status(order, OrderStatus.CANCELLED, actor=actor, kind=EventKind.CANCELLED, note=reason)
     # Nothing of a cancelled order is waiting for compute any more.
-    OrderStep.objects.filter(stage__order=order, status__in=(StepStatus.READY, StepStatus.RUNNING)).update(
-        status=StepStatus.PENDING
-    )
+    OrderStep.objects.filter(stage__order=order, status__in=WORKING_STEP_STATUSES).update(status=StepStatus.PENDING)
     return order
 
 
@@ -428,7 +411,7 @@ def order_start_production(*, order: Order, actor) -> Order:
     first = order.stages.select_for_update().order_by("position").first()
     _set_status(order, OrderStatus.IN_PRODUCTION, actor=actor, kind=EventKind.PRODUCTION_STARTED)
     _start_stage(first, actor=actor)
-    _refresh_progress_and_eta(order)
+    _refresh_orders([order], now=clock.now())
     return order
 
 
@@ -466,17 +449,9 @@ def stage_release_gate(*, stage: OrderStage, actor, note: str = "") -> OrderStag
         _set_status(
             order, OrderStatus.IN_PRODUCTION, actor=actor, kind=EventKind.STAGE_STARTED, workshop=following.workshop
         )
-        _start_stage_silently(following, actor=actor)
-    _refresh_progress_and_eta(order)
+        _start_stage(following, actor=actor, announce=False)
+    _refresh_orders([order], now=clock.now())
     return stage
-
-
-def _start_stage_silently(stage: OrderStage, *, actor) -> None:
-    """Start a stage whose start event was already written with the order's status change."""
-    stage.status = StageStatus.IN_PROGRESS
-    stage.started_at = clock.now()
-    stage.save(update_fields=["status", "started_at"])
-    _advance_stage(stage, actor=actor)
 
 
 def _produce_artifact(order: Order, stage: OrderStage) -> Artifact:
@@ -538,7 +513,7 @@ def stage_send_back(*, stage: OrderStage, steps: list[OrderStep], actor, reason:
         note=f"{reason} ({names})",
     )
     _advance_stage(stage, actor=actor)
-    _refresh_progress_and_eta(order)
+    _refresh_orders([order], now=clock.now())
     return stage
 
 
@@ -576,7 +551,7 @@ def order_record_requirement_change(*, order: Order, actor, text: str, rework_st
         internal=False,
         workshop=order.current_workshop,
     )
-    _refresh_progress_and_eta(order)
+    _refresh_orders([order], now=clock.now())
     return change
 
 
@@ -740,7 +715,7 @@ def steps_finish(*, step_ids, at, actor=None) -> list[int]:
     finished, made_ready, events, finished_orders = [], [], [], {}
     for stage in stages:
         order = orders[stage.order_id]
-        steps = [step for step in steps_of[stage.pk] if step.pk in wanted and step.status in WORKING]
+        steps = [step for step in steps_of[stage.pk] if step.pk in wanted and step.status in WORKING_STEP_STATUSES]
         # An earlier stage of the order may have just finished: its order now awaits review, as a second
         # step_finish would have found it.
         if not steps or order.status != OrderStatus.IN_PRODUCTION:
@@ -759,7 +734,7 @@ def steps_finish(*, step_ids, at, actor=None) -> list[int]:
                 )
             )
         finished_orders[order.pk] = order
-        waiting, done = _next_in_stage(steps_of[stage.pk])
+        waiting, done = production.next_in_stage(steps_of[stage.pk])
         if waiting is not None:
             waiting.status = StepStatus.READY
             made_ready.append(waiting.pk)

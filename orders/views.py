@@ -34,6 +34,7 @@ from orders.models import (
     ACTIVE_STATUSES,
     CHANGEABLE_STATUSES,
     OPEN_STAGE_STATUSES,
+    WORKING_STEP_STATUSES,
     Order,
     OrderStatus,
     Priority,
@@ -219,7 +220,7 @@ def _stage_rows(order: Order, can: dict) -> list[dict]:
                         "step": step,
                         "tone": STEP_STATUS_TONE.get(step.status, "grey"),
                         "duration": duration_words(timedelta(hours=float(step.nominal_hours))),
-                        "can_finish": can["finish_step"] and step.status in (StepStatus.READY, StepStatus.RUNNING),
+                        "can_finish": can["finish_step"] and step.status in WORKING_STEP_STATUSES,
                     }
                     for step in stage.steps.all()
                 ],
