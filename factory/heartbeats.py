@@ -29,8 +29,11 @@ def record(task_name: str) -> None:
     """Note that `task_name` just ran to its end (a no-op for tasks beat does not schedule)."""
     if task_name not in _periods():
         return
+    now = timezone.now()
     PeriodicRun.objects.update_or_create(
-        task=task_name, defaults={"finished_at": timezone.now(), "factory_time": clock.now()}
+        task=task_name,
+        defaults={"finished_at": now, "factory_time": clock.now()},
+        create_defaults={"first_run_at": now, "finished_at": now, "factory_time": clock.now()},
     )
 
 
@@ -40,7 +43,7 @@ class Beat:
     period_seconds: float
     finished_at: datetime | None  # None: never ran
     factory_time: datetime | None
-    periods_behind: float | None  # None: never ran
+    periods_behind: float | None  # None: no task ever ran
 
     @property
     def late(self) -> bool:
@@ -52,13 +55,19 @@ class Beat:
 
 
 def beats() -> list[Beat]:
-    """Every scheduled task with its last run and how many of its periods ago that was (one query)."""
+    """Every scheduled task with its last run and how many of its periods ago that was (one query).
+
+    A task that never ran is counted from the first run of any task (the worker and beat started then): a
+    fresh start is not late, a task that never comes is. With no run at all, every task is late.
+    """
     runs = {run.task: run for run in PeriodicRun.objects.all()}
     now = timezone.now()
+    started = min((run.first_run_at for run in runs.values()), default=None)
     result = []
     for task, period in sorted(_periods().items()):
         run = runs.get(task)
-        behind = None if run is None else max((now - run.finished_at).total_seconds(), 0.0) / period
+        since = run.finished_at if run is not None else started
+        behind = None if since is None else max((now - since).total_seconds(), 0.0) / period
         result.append(
             Beat(
                 task=task,

@@ -8,6 +8,7 @@ class PeriodicRun(models.Model):
     """The last successful run of one periodic task: wall time (beat's periods are wall time) and factory time."""
 
     task = models.CharField(_("task"), max_length=200, primary_key=True)
+    first_run_at = models.DateTimeField(_("first run finished (wall time)"))
     finished_at = models.DateTimeField(_("last run finished (wall time)"))
     factory_time = models.DateTimeField(_("factory time of the last run"))
 

@@ -8,6 +8,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -112,8 +113,8 @@ def healthz(request):
     body["late"] = late
     body["periodic"] = {
         beat.task: {
-            "last_run": beat.finished_at.isoformat() if beat.finished_at else None,
-            "factory_time": beat.factory_time.isoformat() if beat.factory_time else None,
+            "last_run": timezone.localtime(beat.finished_at).isoformat() if beat.finished_at else None,
+            "factory_time": timezone.localtime(beat.factory_time).isoformat() if beat.factory_time else None,
             "period_seconds": beat.period_seconds,
         }
         for beat in beats

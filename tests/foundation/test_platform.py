@@ -89,6 +89,23 @@ def test_periodic_work_that_never_ran_is_named_as_late(client):
 
 
 @pytest.mark.django_db
+def test_a_task_that_never_ran_is_late_only_once_the_others_have_run_for_three_of_its_periods(client):
+    heartbeats.record("dispatch.tasks.dispatch_tick")  # the worker and beat just started: the forecast is not due
+    others = [e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] != "dispatch.tasks.forecast_etas"]
+    for task in others:
+        heartbeats.record(task)
+    assert client.get("/healthz").json()["late"] == []
+
+    forecast_period = settings.CELERY_BEAT_SCHEDULE["forecast-etas"]["schedule"]
+    long_ago = timezone.now() - timedelta(seconds=3.5 * forecast_period)
+    PeriodicRun.objects.update(first_run_at=long_ago, finished_at=long_ago)
+    for task in others:
+        heartbeats.record(task)  # the others keep running; the forecast never came
+
+    assert client.get("/healthz").json()["late"] == ["dispatch.tasks.forecast_etas"]
+
+
+@pytest.mark.django_db
 def test_a_periodic_task_records_its_run_when_it_succeeds():
     from dispatch.tasks import dispatch_tick
 
