@@ -2,10 +2,9 @@
 
 Starts the embedded Postgres when DATABASE_URL is not set, migrates, creates the demo data,
 then runs the web server, a Celery worker and Celery beat together. Ctrl-C (or SIGTERM) stops
-the three, then the embedded Postgres. The factory clock resumes where the last run stopped.
+the three, then the embedded Postgres. The factory clock resumes from the latest instant the database holds.
 """
 
-import json
 import os
 import signal
 import subprocess
@@ -24,31 +23,29 @@ def _data_dir() -> Path:
     return path
 
 
-def _resume_clock(clock_file: Path) -> None:
-    """Simulated time continues from where the previous run left it, not from the real date."""
+def _resume_clock() -> None:
+    """Simulated time continues from the latest instant the database holds (the last tick, the latest event), not
+    from the real date, and never from a file a crash could leave stale: the clock never runs backwards."""
     speed = float(os.environ.get("FACTORY_CLOCK_SPEED", "1"))
     if speed == 1 or os.environ.get("FACTORY_CLOCK_ANCHOR"):
         return
     real_now = datetime.now(UTC).isoformat()
-    origin = real_now
-    if clock_file.exists():
-        origin = json.loads(clock_file.read_text())["simulated"]
+    # Asked at real speed: a manage.py at another speed needs the anchor this sets.
+    latest = subprocess.run(
+        [PYTHON, "manage.py", "factory_time"],
+        cwd=BASE_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FACTORY_CLOCK_SPEED": "1"},
+    ).stdout.strip()
     os.environ["FACTORY_CLOCK_ANCHOR"] = real_now
-    os.environ["FACTORY_CLOCK_ORIGIN"] = origin
+    os.environ["FACTORY_CLOCK_ORIGIN"] = latest or real_now
+    print("Factory clock resumes at", os.environ["FACTORY_CLOCK_ORIGIN"], flush=True)
 
 
-def _save_clock(clock_file: Path) -> None:
-    if not os.environ.get("FACTORY_CLOCK_ANCHOR"):
-        return
-    anchor = datetime.fromisoformat(os.environ["FACTORY_CLOCK_ANCHOR"])
-    origin = datetime.fromisoformat(os.environ["FACTORY_CLOCK_ORIGIN"])
-    speed = float(os.environ["FACTORY_CLOCK_SPEED"])
-    simulated = origin + (datetime.now(UTC) - anchor) * speed
-    clock_file.write_text(json.dumps({"simulated": simulated.isoformat()}))
-
-
-def _manage(*args: str) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True)
+def _manage(*args: str, env: dict | None = None) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True, env={**os.environ, **(env or {})})
 
 
 def _stop_requested(signum, frame):
@@ -67,13 +64,11 @@ def main() -> int:
         print("Starting the embedded Postgres in", data_dir / "postgres", flush=True)
         os.environ["DATABASE_URL"] = embedded.database_url(data_dir)
         started_database = True
-    clock_file = data_dir / "clock.json"
-    _resume_clock(clock_file)
-
     port = os.environ.get("PORT", "8000")
     children: list[subprocess.Popen] = []
     try:
-        _manage("migrate", "--noinput")
+        _manage("migrate", "--noinput", env={"FACTORY_CLOCK_SPEED": "1"})
+        _resume_clock()
         _manage("demo_data")
         commands = {
             "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -103,7 +98,6 @@ def main() -> int:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
-        _save_clock(clock_file)
         if started_database:
             from devrun import embedded
 

@@ -212,6 +212,7 @@ def expected_gate_hours() -> float:
 @dataclass
 class TickReport:
     skipped: bool = False
+    clock_behind: timedelta | None = None  # how far the factory clock stood behind the last tick (skipped)
     advanced: int = 0
     finished: int = 0
     created: int = 0
@@ -245,8 +246,9 @@ def _tick(now: datetime) -> TickReport:
     state, _created = DispatchState.objects.select_for_update().get_or_create(pk=1)
     elapsed = (now - state.last_tick_at) if state.last_tick_at else timedelta(0)
     if elapsed < timedelta(0):
-        # The clock never runs backwards for compute: a late tick with an older `now` does nothing.
-        return TickReport(skipped=True)
+        # The clock never runs backwards for compute: a late tick with an older `now` does nothing (the task says
+        # so loudly when it is more than a race between two ticks).
+        return TickReport(skipped=True, clock_behind=-elapsed)
     report = TickReport()
     pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site").order_by("pk")}
     touched_orders: set[int] = set()

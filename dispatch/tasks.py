@@ -1,10 +1,13 @@
 """Periodic dispatch work. Tasks only call services; schedules live in settings.CELERY_BEAT_SCHEDULE."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from dispatch import forecast, services
+from factory import clock
 
 logger = logging.getLogger(__name__)
 
@@ -13,9 +16,24 @@ logger = logging.getLogger(__name__)
 # settings.py) and is redone whole: it counts progress from DispatchState.last_tick_at in one transaction, and
 # its advisory lock keeps two ticks from counting the same compute twice. No retries on errors: the next
 # scheduled tick is the retry. tests/foundation/test_worker_faults.py kills workers mid-tick to prove it.
+class FactoryClockBehind(RuntimeError):
+    """The factory clock stands behind the last tick: no compute moves until it catches up."""
+
+
+def _race_between_ticks() -> timedelta:
+    """How far a tick may find the clock behind the last one when two ticks merely raced: two tick periods."""
+    return timedelta(seconds=2 * settings.CELERY_BEAT_SCHEDULE["dispatch-tick"]["schedule"] * clock.speed())
+
+
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=30, time_limit=45)
 def dispatch_tick():
     report = services.dispatch_tick()
+    if report.clock_behind is not None and report.clock_behind > _race_between_ticks():
+        # Failing (not returning) keeps the tick's heartbeat from being recorded: /healthz names it as late.
+        raise FactoryClockBehind(
+            f"The factory clock is {report.clock_behind} behind the last tick: no job advances until it catches up. "
+            "Was the clock started from a stale origin (FACTORY_CLOCK_ORIGIN)? bin/run resumes it from the database."
+        )
     if not report.skipped:
         logger.info(
             "dispatch tick: %s finished, %s new jobs, %s placed, %s preempted, %s waiting",

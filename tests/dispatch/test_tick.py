@@ -183,6 +183,26 @@ def test_a_tick_with_an_older_clock_changes_nothing(ops_user, t0):
     assert services.dispatch_tick(now=t0 - timedelta(minutes=5)).skipped
 
 
+def test_a_clock_far_behind_the_last_tick_fails_the_tick_task_loudly(ops_user):
+    # A failed task records no heartbeat (factory.tasks.FactoryTask.on_success): /healthz then names the tick late.
+    from dispatch.tasks import FactoryClockBehind, dispatch_tick
+
+    _pools()
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    services.dispatch_tick(now=clock.now() + timedelta(hours=6))  # a run before a crash got this far
+
+    with pytest.raises(FactoryClockBehind, match="behind the last tick"):
+        dispatch_tick.apply(throw=True).get()
+
+
+def test_a_tick_that_merely_raced_another_passes_quietly(ops_user):
+    from dispatch.tasks import dispatch_tick
+
+    services.dispatch_tick(now=clock.now() + timedelta(seconds=2))  # the other tick took its lock first
+
+    dispatch_tick.apply(throw=True).get()
+
+
 def test_urgent_work_preempts_lower_priority_work_after_waiting(ops_user, t0):
     low = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, priority="low", size="large")
     # Room for exactly one first step: the urgent order's identical step cannot start beside it.
