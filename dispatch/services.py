@@ -136,6 +136,7 @@ def order_reprioritize(*, order: Order, actor, priority: str, reason: str) -> Or
 
     Locks in the dispatch center's order (module docstring): the dispatch lock, the jobs, then the order."""
     permissions.check_reprioritize(actor)
+    order_services.check_priority_value(priority)  # before the jobs take it
     hold_dispatch_lock()
     Job.objects.filter(order=order, state__in=ACTIVE_STATES).update(priority=priority)
     return order_services.order_set_priority(order=order, actor=actor, priority=priority, reason=reason)

@@ -74,7 +74,11 @@ def _percent(part, whole) -> int:
 def _safe_next(request, default: str) -> str:
     """The page an action should return to (`next`, posted or in the query), when it is on this site."""
     target = request.POST.get("next", "") or request.GET.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    # A path on this site only: anything else would be taken for a view name by redirect().
+    on_site = target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    )
+    if on_site:
         return target
     return default
 

@@ -220,6 +220,12 @@ def check_priority_allowed(*, actor, priority: str) -> None:
         raise OrderInvalid(_("Only factory staff can mark an order urgent."), field="priority")
 
 
+def check_priority_value(priority) -> None:
+    """A priority the factory knows; checked before a priority change locks or moves anything."""
+    if priority not in Priority.values:
+        raise OrderInvalid(_("“%(value)s” is not a valid choice.") % {"value": str(priority)[:50]}, field="priority")
+
+
 def order_validate(
     *,
     actor,
@@ -615,8 +621,7 @@ def order_set_priority(*, order: Order, actor, priority: str, reason: str) -> Or
     reason = clean_text(
         reason, field="reason", maximum=NOTE_MAX, invalid=OrderInvalid, required=_("Say why the priority changes.")
     )
-    if priority not in Priority.values:
-        raise OrderInvalid(_("“%(value)s” is not a valid choice.") % {"value": priority}, field="priority")
+    check_priority_value(priority)
     order = _lock(order)
     if order.status not in CHANGEABLE_STATUSES:
         _refuse(order, _("change the priority"))
@@ -778,13 +783,8 @@ def orders_set_compute(*, totals: dict) -> None:
 
 def orders_set_eta(*, etas: dict) -> int:
     """Write the ETAs a queue-aware forecast predicts (order id → datetime) for orders still in the factory."""
-    changed = [
-        order
-        for order in Order.objects.filter(pk__in=etas, status__in=IN_FLIGHT_STATUSES).only(
-            "pk", "eta", "tracking_token"
-        )
-        if order.eta != etas[order.pk]
-    ]
+    in_flight = Order.objects.filter(pk__in=etas, status__in=IN_FLIGHT_STATUSES).only("pk", "eta", "tracking_token")
+    changed = [order for order in in_flight if order.eta != etas[order.pk]]
     read_cache.orders_changed(
         order_ids=[order.pk for order in changed], tracking_tokens=[order.tracking_token for order in changed]
     )
