@@ -10,7 +10,7 @@ from django.utils import timezone
 from factory import clock
 from orders import quotes, services
 from orders.errors import OrderActionNotPermitted, OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
-from orders.models import EventKind, Order, OrderStatus, OrderStep, StageStatus, StepStatus
+from orders.models import WORKING_STEP_STATUSES, EventKind, Order, OrderStatus, OrderStep, StageStatus, StepStatus
 from tests.factories import (
     ClientOrganizationFactory,
     client_user,
@@ -357,7 +357,7 @@ def test_finishing_a_step_that_is_not_ready_is_refused(ops_user):
 
 
 def _working_steps(*orders):
-    return list(OrderStep.objects.filter(stage__order__in=orders, status__in=services.WORKING).order_by("pk"))
+    return list(OrderStep.objects.filter(stage__order__in=orders, status__in=WORKING_STEP_STATUSES).order_by("pk"))
 
 
 def _state(order) -> dict:
@@ -391,7 +391,7 @@ def test_finishing_steps_in_bulk_moves_each_order_as_finishing_them_one_by_one_d
 def test_a_stage_redone_in_bulk_reopens_its_gate_with_a_note(ops_user):
     order = order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user)
     stage = order.stages.get(workshop="data")
-    services.stage_send_back(stage=stage, steps=[stage.steps.get(position=2)], actor=ops_user, reason="Leaks")
+    services.stage_send_back(stage=stage, steps=[stage.steps.get(position=2)], actor=gate_reviewer(), reason="Leaks")
 
     services.steps_finish(step_ids=[step.pk for step in _working_steps(order)], at=clock.now())
 
