@@ -666,7 +666,7 @@ def forecast_at_scale(size: int, seed: int, repeats: int) -> str:
 
     from demo.scale.build import Options, scale_data_build
     from dispatch import forecast
-    from dispatch.models import ComputePool, Job, JobState
+    from dispatch.models import WAITING_STATES, ComputePool, Job, JobState
     from factory import clock
     from orders import selectors as order_selectors
 
@@ -679,7 +679,7 @@ def forecast_at_scale(size: int, seed: int, repeats: int) -> str:
         built = time.perf_counter() - started
         in_flight = len(order_selectors.orders_in_flight())
         running = Job.objects.filter(state=JobState.RUNNING).count()
-        waiting = Job.objects.filter(state__in=(JobState.QUEUED, JobState.PREEMPTED)).count()
+        waiting = Job.objects.filter(state__in=WAITING_STATES).count()
         capacity = sum(float(pool.capacity_pflops) for pool in ComputePool.objects.all())
         log(f"{in_flight:,} active orders built in {built:.0f} s; timing the forecast")
         times, reports = [], []

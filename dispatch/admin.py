@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from dispatch import display, services
 from dispatch.errors import DispatchError
 from dispatch.models import (
+    WAITING_STATES,
     ClientBudget,
     ComputePool,
     ComputeSite,
@@ -126,7 +127,7 @@ class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("why it waits"), ordering="pending_reason")
     def why_it_waits(self, job):
-        if job.state not in services.WAITING_STATES:
+        if job.state not in WAITING_STATES:
             return ""
         return display.pending_reason(job.pending_reason).words
 

@@ -10,8 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
-from dispatch.models import ComputePool, Job, JobState
-from dispatch.services import WAITING_STATES
+from dispatch.models import WAITING_STATES, ComputePool, Job, JobState
 from orders.models import Priority
 
 WAITING = "waiting"

@@ -29,9 +29,8 @@ from catalog.selectors import routing_for, steps_by_workshop
 from dispatch.engine import simulation
 from dispatch.engine.plans import OrderPlan, StepSpec
 from dispatch.engine.policy import PRIORITY_RANK
-from dispatch.models import ComputePool, Job, Preemption
+from dispatch.models import ACTIVE_STATES, ComputePool, Job, Preemption
 from dispatch.services import (
-    ACTIVE_STATES,
     client_recent_usage,
     client_usage_this_month,
     enforced_budgets,

@@ -108,6 +108,11 @@ class JobState(models.TextChoices):
     DONE = "done", _("Done")
 
 
+# A job waiting for a pool (queued, or preempted with its progress kept); and one not done yet.
+WAITING_STATES = (JobState.QUEUED, JobState.PREEMPTED)
+ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PREEMPTED)
+
+
 class Job(models.Model):
     """One order step's compute. Queued → running → done; a preempted job keeps its progress."""
 

@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import (
+    WAITING_STATES,
     ClientBudget,
     ComputePool,
     ComputeSite,
@@ -48,7 +49,7 @@ from dispatch.models import (
     QueueSample,
     UtilizationSample,
 )
-from dispatch.services import WAITING_STATES, client_usage_this_month
+from dispatch.services import client_usage_this_month
 from orders.models import ClientOrganization, Priority
 
 UTILIZATION_MAX_HOURS = 720  # 30 days of samples: what a chart of utilization over time may ask for

@@ -40,6 +40,8 @@ from dispatch.engine import planner, policy
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed
 from dispatch.models import (
+    ACTIVE_STATES,
+    WAITING_STATES,
     ClientBudget,
     ComputePool,
     DailyCost,
@@ -64,8 +66,6 @@ logger = logging.getLogger(__name__)
 # Arbitrary, fixed: the key of the dispatch lock, the Postgres advisory lock that serializes ticks and every
 # other change to pools and jobs.
 TICK_LOCK_KEY = 74_200_001
-WAITING_STATES = (JobState.QUEUED, JobState.PREEMPTED)
-ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PREEMPTED)
 BUDGET_EXCEEDED = "budget_exceeded"
 
 

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from demo.scale.lives import Run
-from dispatch import services as dispatch_services
 from dispatch.engine import background, planner
+from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import ComputePool, JobState
 from orders.models import StepStatus
 
@@ -51,7 +51,7 @@ class Compute:
             wanted = background.background_pflops(pool.background_seed, capacity, self.now)
             self.room[pool.pk] = capacity - (wanted if settings.DISPATCH_BACKGROUND_LOAD else 0.0)
         used = defaultdict(Decimal)
-        rank = dispatch_services.PRIORITY_RANK
+        rank = PRIORITY_RANK
         running = sorted(
             (run for run in current if run.started is not None),
             key=lambda run: (-rank[run.order.priority], run.started),
@@ -228,7 +228,7 @@ class Compute:
 
         def queue_rows():
             for index, moment in enumerate(times):
-                for priority in dispatch_services.PRIORITY_RANK:
+                for priority in PRIORITY_RANK:
                     n, total, longest = waits[priority][index]
                     yield (moment, priority, n, total / n if n else 0.0, longest)
 

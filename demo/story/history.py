@@ -336,7 +336,7 @@ def _samples(history: list, pools: list[ComputePool], now: datetime) -> None:
                 max(waits[priority][index], default=0.0),
             )
             for index, moment in enumerate(times)
-            for priority in dispatch_services.PRIORITY_RANK
+            for priority in PRIORITY_RANK
         ),
     )
 

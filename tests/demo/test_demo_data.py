@@ -20,6 +20,7 @@ from demo import staff as demo
 from dispatch import forecast
 from dispatch import services as dispatch_services
 from dispatch.models import (
+    WAITING_STATES,
     ComputePool,
     ComputeSite,
     DispatchState,
@@ -234,7 +235,7 @@ def test_the_dispatch_center_shows_queues_a_preemption_and_backfill_in_its_first
     bin/run) a high-priority job preempts, the forecast measures the ETA slip it caused, and small work has started
     in the holes a large waiting job cannot use (backfill). Built to happen whatever the other tenants' load."""
     dispatch_services.dispatch_tick()
-    waiting = Job.objects.filter(state__in=dispatch_services.WAITING_STATES)
+    waiting = Job.objects.filter(state__in=WAITING_STATES)
     reasons = set(waiting.values_list("pending_reason", flat=True))
     assert waiting.count() >= 3
     assert "" not in reasons
