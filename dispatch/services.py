@@ -26,7 +26,7 @@ busy after a few tries, never shown as a database outage.
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -60,6 +60,7 @@ from factory.limits import NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, OrderStatus, OrderStep, StageStatus, StepStatus
+from orders.quotes import promise_due
 
 logger = logging.getLogger(__name__)
 
@@ -231,8 +232,7 @@ def _try_tick_lock() -> bool:
 
 def order_due(order: Order) -> datetime:
     """The instant an order is due: the end of the working day of its promised (or requested) date."""
-    due = order.promised_delivery or order.requested_delivery
-    return timezone.make_aware(datetime.combine(due, time(18, 0)))
+    return promise_due(order.promised_delivery or order.requested_delivery)
 
 
 def dispatch_tick(*, now: datetime | None = None) -> TickReport:

@@ -38,9 +38,9 @@ def clean_text(
     raw POST is as safe as a form: control characters are refused, the length is bounded, and an empty text is
     refused with the message `required` when one is given.
     """
-    value = (value or "").strip() if isinstance(value, str) or value is None else None
-    if value is None:
+    if not isinstance(value, str | None):
         raise invalid(_("Write text here."), field=field)
+    value = (value or "").strip()
     if required and not value:
         raise invalid(required, field=field)
     if len(value) > maximum:

@@ -8,17 +8,16 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.utils import timezone
 
 from demo.scale.lives import Run
 from dispatch.engine import background, planner
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import ComputePool, JobState
 from orders.models import StepStatus
+from orders.quotes import promise_due
 
 
 class Compute:
@@ -125,7 +124,7 @@ class Compute:
     def job_row(self, run: Run) -> tuple:
         order, step = run.order, run.step
         work = max(step.catalog.work, Decimal("0.01"))
-        deadline = timezone.make_aware(datetime.combine(order.due, clock_time(18, 0)))
+        deadline = promise_due(order.due)
         if run.finished is not None:
             state, pool, last_pool = JobState.DONE, None, run.pool
             done = work
