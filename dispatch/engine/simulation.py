@@ -659,13 +659,13 @@ def expected_arrivals(
     """The demand to expect after ``now``: the orders that arrived over ``lookback`` before it, replayed.
 
     ``recent`` are whole orders (from their first step) with their arrival and deadline; each arrival in
-    [now - lookback, now) comes again ``lookback`` later, ``replays`` times, with its deadline shifted alike.
+    [now - lookback, now] comes again ``lookback`` later, ``replays`` times, with its deadline shifted alike.
     They get ids counting down from ``first_id`` (negative ids, so they never meet a real order's).
     """
     expected = []
     order_id = first_id
     for past in sorted(recent, key=lambda p: (p.arrival, p.order_id)):
-        if not now - lookback <= past.arrival < now:
+        if not now - lookback <= past.arrival <= now:
             continue
         for n in range(1, replays + 1):
             shift = lookback * n

@@ -78,11 +78,34 @@ def test_a_busy_factory_promises_a_later_date_than_an_idle_one(ops_user):
     assert busy.estimated_cost == idle.estimated_cost > 0
 
 
+def test_a_quote_promises_the_date_the_forecast_then_gives_the_placed_order(ops_user):
+    # One data pool that runs one large step at a time, and a queue of work already promised: the placed order
+    # is due on its promise, turns at risk as the date nears and overtakes work that is not. Its quote must
+    # have counted on that, or the promise runs days late.
+    _factory(data=_largest_demand("data_processing"))
+    fields = {"product_type": "dataset", "size": "large", "priority": "normal", "data_sensitivity": "internal"}
+    for _ in range(5):
+        order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, **fields)
+    services.dispatch_tick(now=clock.now())
+
+    promised = quote(**fields).promised_delivery
+    placed = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, **fields)
+    forecast.forecast_etas()
+
+    placed.refresh_from_db()
+    assert placed.promised_delivery == promised
+    assert (placed.eta + timedelta(days=1)).date() == promised
+
+
 def test_a_quote_expects_the_orders_of_the_last_four_weeks_to_come_again(ops_user, settings):
     # Each pool fits the largest step of its kind, one at a time.
     _factory(*(_largest_demand(kind) for kind in ("data_processing", "training", "inference")))
     fields = {"product_type": "model", "size": "large", "priority": "normal", "data_sensitivity": "internal"}
-    quiet = quote(**fields)
+    limit = settings.FORECAST_EXPECTED_DEMAND_UP_TO
+    settings.FORECAST_EXPECTED_DEMAND_UP_TO = 0  # more in flight than that: no expected demand
+    alone = quote(**fields)
+    settings.FORECAST_EXPECTED_DEMAND_UP_TO = limit
+    quiet = quote(**fields)  # expects only the order itself to come again, as a forecast will once it is accepted
     recent = [
         order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, actor=ops_user, product_type="model", priority="high")
         for _ in range(4)
@@ -93,11 +116,11 @@ def test_a_quote_expects_the_orders_of_the_last_four_weeks_to_come_again(ops_use
     )
 
     expecting = quote(**fields)
-    settings.FORECAST_EXPECTED_DEMAND_UP_TO = 0  # more in flight than that: no expected demand
+    settings.FORECAST_EXPECTED_DEMAND_UP_TO = 0
     not_expecting = quote(**fields)
 
-    assert expecting.promised_delivery > quiet.promised_delivery
-    assert not_expecting.promised_delivery == quiet.promised_delivery
+    assert alone.promised_delivery <= quiet.promised_delivery < expecting.promised_delivery
+    assert not_expecting.promised_delivery == alone.promised_delivery
 
 
 def test_the_expected_demand_gets_no_eta_and_a_cancelled_order_is_not_expected_again(ops_user):
