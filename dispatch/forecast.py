@@ -14,6 +14,10 @@ orders and 6 % (p90 19 %) for normal ones, nearly always early; with the expecte
 3 % (p90 12 %), as often late as early. It costs: a forecast simulates about three times as many orders, so
 above `FORECAST_EXPECTED_DEMAND_UP_TO` orders in flight (300) it is left out. The simulation stops once every
 order whose date is wanted is delivered.
+
+A quote simulates the new order exactly as the forecast will right after its acceptance: due on the date
+about to be promised, newer than every order in the factory, and part of the recent demand expected to come
+again. So the date promised is the first ETA the order is given (tests/dispatch/test_forecast.py).
 """
 
 import time

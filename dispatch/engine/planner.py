@@ -9,9 +9,9 @@ Pure Python on purpose (no Django, no database), so the same function serves thr
 
 What `plan()` does, in the order it does it:
 
-1. **Ordering.** Fair policy: the queue rank, `dispatch.engine.policy.queue_rank` (priority, urgent first, aged
-   by the wait, ``Policy.aging_step``; work at risk, ``Policy.at_risk_slack``, ranks at least high; work
-   that waited the aging bound goes first, oldest first), then least slack to the deadline, then fair
+1. **Ordering.** Fair policy: the queue rank, `dispatch.engine.policy.queue_rank` (priority, urgent first; low
+   work aged by the wait, ``Policy.aging_step``; work at risk but not past saving, ``Policy.at_risk_slack``,
+   ranks at least high; work that waited the aging bound goes first, oldest first), then least slack to the deadline, then fair
    share (the client that used fewer PFLOPS·h recently first), then queue time, then the order. Slack is
    ``deadline - now - work_remaining / demand`` in hours; jobs are compared by their latest start
    (``deadline - work_remaining / demand``) counted in whole ``Policy.slack_granularity`` steps (1 h by
@@ -442,8 +442,10 @@ def plan(
     granularity = policy.slack_granularity.total_seconds() / 3600.0
     aging = policy.aging_step
     at_risk = _hours(policy.at_risk_slack)
-    # Work whose latest start (hours on the grid) is before this line is at risk (dispatch.engine.policy.queue_rank).
-    risk_line = -_INF if at_risk is None else _hours_between(now, GRID_EPOCH) + at_risk
+    # Work whose latest start (hours on the grid) is in [now, now + at risk) is at risk; before now, past saving
+    # (dispatch.engine.policy.queue_rank).
+    now_line = _hours_between(now, GRID_EPOCH)
+    risk = (_INF, -_INF) if at_risk is None else (now_line, now_line + at_risk)
     result = Plan()
     waiting = result.waiting
 
@@ -463,7 +465,7 @@ def plan(
         entries = []
         for job in queued:
             hours = job.hours
-            entries.append((_fair_key(job, hours, job.queued_at, now, granularity, aging, risk_line), job, hours))
+            entries.append((_fair_key(job, hours, job.queued_at, now, granularity, aging, risk), job, hours))
     elif policy.ordering == EDF:
         entries = [((job.deadline, job.queued_at, job.order_id, job.id), job, job.hours) for job in queued]
     elif policy.ordering == MULTIFACTOR:
@@ -559,7 +561,7 @@ def plan(
         for victim, preemptor in victims:
             waiting[victim.id] = Waiting(PREEMPTED, None, preemptor.id)
             hours = victim.hours
-            key = _fair_key(victim, hours, now, now, granularity, None, risk_line)
+            key = _fair_key(victim, hours, now, now, granularity, None, risk)
             estimated.append((key, victim, hours, None))
         estimated.sort(key=itemgetter(0))
     if estimate_starts:
@@ -583,18 +585,18 @@ def _fair_key(
     now: datetime,
     granularity: float,
     aging: timedelta | None,
-    risk_line: float,
+    risk: tuple[float, float],
 ) -> tuple:
-    """``aging``: the aging step (None: off); ``risk_line``: see `plan` (-inf: no at-risk rank)."""
+    """``aging``: the aging step (None: off); ``risk``: the latest starts at risk, see `plan`."""
     latest_start = (job.deadline - GRID_EPOCH).total_seconds() / 3600.0 - hours
     # dispatch.engine.policy.queue_rank, inlined: this runs for every waiting job at every planning round
     # (tests/dispatch/test_planner.py checks that both rank alike).
     rank = job.priority
-    if aging is not None:
+    if aging is not None and rank == LOW:
         waited = now - queued_at
         if waited >= aging:
-            rank = min(STARVING, rank + waited // aging)
-    if rank < AT_RISK_RANK and latest_start < risk_line:
+            rank = min(STARVING, LOW + waited // aging)
+    if rank < AT_RISK_RANK and risk[0] <= latest_start < risk[1]:
         rank = AT_RISK_RANK
     if rank == STARVING:
         # Waited the aging bound: no work queued after it goes first, so these go by queue time alone.

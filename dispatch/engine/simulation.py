@@ -408,7 +408,7 @@ class _Simulator:
             self.at_head.add(spell)
             waited = (now - job.queued_at).total_seconds() / 3600.0
             passed_over = waited
-            if self.aging is not None and job.priority < engine.STARVING:
+            if self.aging is not None and job.priority == engine.LOW:
                 bound = self.aging * (engine.STARVING - job.priority)
                 queued = (job.queued_at - self.start).total_seconds() / 3600.0
                 # Work of its queue that is older than a job past its bound has waited the bound too.
@@ -469,13 +469,14 @@ class _Simulator:
                 # planning round. e[2] - t is the slack now, e[3] the queue time.
                 cap, high = engine.STARVING, engine.AT_RISK_RANK
                 fresh = t - aging if aging is not None else _INF  # queued after ``fresh``: not aged yet
-                risk_line = t + at_risk if at_risk is not None else -_INF  # e[2] under it: at risk
+                # e[2] in [t, risk_line): at risk; under t: past saving.
+                risk_line = t + at_risk if at_risk is not None else -_INF
                 ranks = []
                 for e in entries:
                     rank = e[0].priority
-                    if e[3] <= fresh:
-                        rank = min(cap, rank + int((t - e[3]) // aging))
-                    if rank < high and e[2] < risk_line:
+                    if rank == engine.LOW and e[3] <= fresh:
+                        rank = min(cap, engine.LOW + int((t - e[3]) // aging))
+                    if rank < high and t <= e[2] < risk_line:
                         rank = high
                     ranks.append(rank)
                 top = max(ranks)

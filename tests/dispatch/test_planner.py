@@ -757,7 +757,7 @@ def test_the_planner_ranks_waiting_work_as_the_policy_defines_it():
     # The planner inlines dispatch.engine.policy.queue_rank (it runs for every waiting job at every round).
     rng = random.Random(7)
     step, risk = AGING_STEP.total_seconds() / 3600, AT_RISK_SLACK.total_seconds() / 3600
-    risk_line = (NOW - GRID_EPOCH).total_seconds() / 3600 + risk
+    now_line = (NOW - GRID_EPOCH).total_seconds() / 3600
     for _ in range(500):
         waiting = job(
             priority=rng.choice((LOW, NORMAL, HIGH, URGENT)),
@@ -768,6 +768,6 @@ def test_the_planner_ranks_waiting_work_as_the_policy_defines_it():
         waited = (NOW - waiting.queued_at).total_seconds() / 3600
         slack = (waiting.deadline - NOW).total_seconds() / 3600 - waiting.hours
 
-        key = _fair_key(waiting, waiting.hours, waiting.queued_at, NOW, 1.0, AGING_STEP, risk_line)
+        key = _fair_key(waiting, waiting.hours, waiting.queued_at, NOW, 1.0, AGING_STEP, (now_line, now_line + risk))
 
         assert -key[0] == queue_rank(waiting.priority, waited, slack, step, risk)
