@@ -695,11 +695,36 @@ def test_a_job_that_waited_the_aging_bound_goes_before_newer_urgent_work_but_pre
 
 def test_work_that_waited_the_aging_bound_goes_oldest_first_whatever_its_slack():
     older = job(priority=LOW, queued_ago=AGING_BOUND + timedelta(hours=5), due_in=timedelta(days=20), demand=10)
-    newer = job(priority=NORMAL, queued_ago=AGING_BOUND, due_in=timedelta(hours=30), demand=10)
+    newer = job(priority=LOW, queued_ago=AGING_BOUND, due_in=timedelta(hours=30), demand=10)
 
     result = run([pool(1, capacity=10)], [newer, older])
 
     assert result.placements == [(older.id, 1)]
+
+
+def test_normal_work_is_ranked_by_its_date_not_aged_by_its_wait():
+    # Aging normal work too made the queue first come, first served whenever the factory fell behind.
+    waited_long = job(priority=NORMAL, queued_ago=AGING_BOUND * 2, due_in=timedelta(days=20), demand=10)
+    high = job(priority=HIGH, due_in=timedelta(days=20), demand=10)
+
+    result = run([pool(1, capacity=10)], [waited_long, high])
+
+    assert result.placements == [(high.id, 1)]
+
+
+def test_work_past_saving_does_not_make_work_that_can_still_keep_its_date_late():
+    def late():
+        return job(priority=NORMAL, due_in=timedelta(hours=1), demand=10)  # 2 h of work: past its latest start
+
+    at_risk = job(priority=NORMAL, due_in=timedelta(hours=20), demand=10)
+    with_time_to_spare = job(priority=NORMAL, due_in=timedelta(days=10), demand=10)
+    first, second = late(), late()
+
+    yields = run([pool(1, capacity=10)], [first, at_risk])
+    among_its_rank = run([pool(1, capacity=10)], [with_time_to_spare, second])
+
+    assert yields.placements == [(at_risk.id, 1)]
+    assert among_its_rank.placements == [(second.id, 1)]  # least slack first among normal work
 
 
 def test_normal_work_at_risk_goes_before_high_priority_work_with_time_to_spare():
