@@ -30,7 +30,11 @@ def _gunicorn_config(monkeypatch, **env) -> dict:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    namespace = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    # gunicorn reads the module's lower-case names that are settings; leave out its imports and helpers.
+    return {
+        name: value for name, value in namespace.items() if not name.startswith("_") and isinstance(value, str | int)
+    }
 
 
 def _unit(name: str) -> configparser.ConfigParser:
@@ -67,6 +71,10 @@ def test_gunicorn_config_gives_sane_values(monkeypatch):
     assert config["accesslog"] == "-"
     assert config["max_requests"] > 0
     assert config["max_requests_jitter"] > 0
+
+
+def test_gunicorn_config_takes_an_empty_variable_for_its_default(monkeypatch):
+    assert _gunicorn_config(monkeypatch, GUNICORN_WORKERS="", GUNICORN_BIND="") == _gunicorn_config(monkeypatch)
 
 
 def test_gunicorn_config_takes_its_values_from_the_environment(monkeypatch):
