@@ -22,7 +22,15 @@ BASE_DIR = Path(settings_module.BASE_DIR)
 DEPLOY = BASE_DIR / "deploy"
 UNITS = ("factory-web.service", "factory-worker.service", "factory-beat.service")
 PRODUCTION_ROOT = "/srv/factory"  # the units' WorkingDirectory
-GUNICORN_VARIABLES = ("GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "GUNICORN_FORWARDED_ALLOW_IPS")
+GUNICORN_VARIABLES = (
+    "GUNICORN_BIND",
+    "GUNICORN_WORKERS",
+    "GUNICORN_TIMEOUT",
+    "GUNICORN_GRACEFUL_TIMEOUT",
+    "GUNICORN_KEEPALIVE",
+    "GUNICORN_MAX_REQUESTS",
+    "GUNICORN_FORWARDED_ALLOW_IPS",
+)
 
 
 def _gunicorn_config(monkeypatch, **env) -> dict:
@@ -31,7 +39,7 @@ def _gunicorn_config(monkeypatch, **env) -> dict:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     namespace = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
-    # gunicorn reads the module's lower-case names that are settings; leave out its imports and helpers.
+    # gunicorn's settings: the module's public names, without its imports and helpers.
     return {
         name: value for name, value in namespace.items() if not name.startswith("_") and isinstance(value, str | int)
     }
