@@ -73,12 +73,17 @@ def _namespace(host: str) -> str:
     return f"fmh-{host}"
 
 
+def _veth(host: str) -> str:
+    """The root namespace's end of the host's veth pair (the other end is the host's eth0)."""
+    return f"fmh-{host}"
+
+
 def _build_network(forwarders: list) -> None:
     _run("ip", "link", "add", BRIDGE, "type", "bridge")
     _run("ip", "addr", "add", f"{SERVER_ADDRESS}/24", "dev", BRIDGE)
     _run("ip", "link", "set", BRIDGE, "up")
     for host, address in HOSTS.items():
-        namespace, veth = _namespace(host), f"fmh-{host}"
+        namespace, veth = _namespace(host), _veth(host)
         _run("ip", "netns", "add", namespace)
         _run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace)
         _run("ip", "link", "set", veth, "master", BRIDGE, "up")
@@ -103,7 +108,7 @@ def _tear_down_network(forwarders: list) -> None:
         _kill_host(host)
         # The veth first: a namespace outlives its processes while their orphaned TCP sockets retransmit, and
         # with it the veth, whose name the next run needs.
-        for command in (("ip", "link", "delete", f"fmh-{host}"), ("ip", "netns", "delete", _namespace(host))):
+        for command in (("ip", "link", "delete", _veth(host)), ("ip", "netns", "delete", _namespace(host))):
             with suppress(subprocess.CalledProcessError):
                 _run(*command)
     for forwarder in forwarders:
