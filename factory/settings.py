@@ -300,6 +300,22 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Production runs beat on several hosts: RedBeat keeps the schedule in the broker's Redis and lets only the
+    # holder of its lock send, the others retrying every loop to take over. The holder renews the lock every
+    # loop (at most CELERY_BEAT_MAX_LOOP_INTERVAL); a holder that died outright loses it after
+    # REDBEAT_LOCK_TIMEOUT, so a standby sends within about 25 s: fewer than /healthz's 10 tick periods (50 s).
+    # A beat stopped by SIGTERM releases it at once. Sending twice would still not count compute twice
+    # (dispatch.tasks: each tick counts from the last one, under the dispatch lock), only waste a message.
+    # Without Redis (development), beat's own file scheduler, one beat.
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+    CELERY_REDBEAT_LOCK_TIMEOUT = 4 * CELERY_BEAT_MAX_LOOP_INTERVAL
+    CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
+    CELERY_REDBEAT_KEY_PREFIX = "factory:beat:"
+    # A Redis that stops answering fails the holder's renewal (beat exits and its unit restarts it) instead of
+    # hanging on to the lock; the broker's transport options are no client options.
+    CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 5}
 # Periodic work, each with the reason for its period.
 CELERY_BEAT_SCHEDULE: dict = {
     # Pools and progress bars should look live on a control-room screen; a tick costs well under a second.
