@@ -162,8 +162,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 # Postgres notices a client that died mid-query (a killed worker) within 2 s and ends its session, releasing
-# its locks (e.g. the dispatch tick's advisory lock) instead of holding them until the query's wait ends.
-DATABASES["default"]["OPTIONS"]["options"] = "-c client_connection_check_interval=2000"
+# its locks (e.g. the dispatch tick's advisory lock) instead of holding them until the query's wait ends. A host
+# that vanished (power, network) closes no socket: the keepalives find it gone in about 25 s instead of the
+# kernel's two hours, so its locks do not stop every other host's ticks meanwhile.
+DATABASES["default"]["OPTIONS"]["options"] = (
+    "-c client_connection_check_interval=2000"
+    " -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
