@@ -18,10 +18,12 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent(signum: int = signal.SIGKILL) -> None:
-    """The kernel sends `signum` to this process when the thread that started it exits (Linux only).
+    """The kernel sends `signum` to this process when the thread that started it exits (Linux; a no-op elsewhere).
 
     The setting survives exec, so a subprocess' preexec_fn may call it for the program it runs.
     """
+    if not sys.platform.startswith("linux"):
+        return  # elsewhere (macOS) a launcher killed outright leaves its processes running (no /proc to find them)
     parent = os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:

@@ -314,3 +314,32 @@ def test_a_start_refuses_while_bin_run_still_runs_on_the_same_data(tmp_path, cap
     assert f"bin/run already runs with the data in {tmp_path} (pid {os.getpid()}: " in err
     assert out == ""
     assert {p.name for p in leftovers.running(run_dir)} == {"launcher", "web"}
+
+
+@pytest.mark.parametrize(
+    ("broker", "pool"),
+    [
+        # The embedded broker: threads (factory/settings.py says why prefork wedges there).
+        ("", "threads"),
+        # A real broker keeps Celery's default, prefork: production is unchanged.
+        ("redis://127.0.0.1:1/0", "prefork"),
+    ],
+)
+def test_the_worker_runs_threads_only_on_the_embedded_broker(tmp_path, broker, pool):
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "FACTORY_DATA_DIR": str(tmp_path),
+        "CELERY_BROKER_URL": broker,
+        # Reading the settings connects to nothing; set, it keeps the embedded Postgres from starting.
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+    }
+    chosen = subprocess.run(
+        [sys.executable, "-c", "from factory.celery import app; print(app.conf.worker_pool)"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert chosen == pool
