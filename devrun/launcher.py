@@ -79,12 +79,10 @@ def _clear_the_way(run_dir: Path, port: str) -> bool:
         return False
     # supervisord first: it would restart a program stopped before it, and it stops its programs itself.
     for process in sorted(left.values(), key=lambda process: process.name != "supervisord"):
-        if not leftovers.is_running(process):  # stopped with the supervisord before it
-            leftovers.forget(run_dir, process.name)
-            continue
-        print(f"Stopping the {process.name} (pid {process.pid}) a previous run left behind.", flush=True)
-        leftovers.stop(process)
-        leftovers.forget(run_dir, process.name)
+        if leftovers.is_running(process):  # else it stopped with the supervisord before it
+            print(f"Stopping the {process.name} (pid {process.pid}) a previous run left behind.", flush=True)
+            leftovers.stop(process)
+    leftovers.clear(run_dir)
     owner = leftovers.port_owner(int(port))
     if owner:
         print(f"Port {port} is taken by {owner}.\nStop it, or choose another port: PORT=8080 bin/run", file=sys.stderr)

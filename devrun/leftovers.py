@@ -57,20 +57,23 @@ def forget(run_dir: Path, name: str) -> None:
     (run_dir / f"{name}.proc").unlink(missing_ok=True)
 
 
+def clear(run_dir: Path) -> None:
+    """Forget every record (once what they name has stopped)."""
+    for path in run_dir.glob("*.proc"):
+        path.unlink(missing_ok=True)
+
+
 def running(run_dir: Path) -> list[Process]:
-    """The recorded processes that still run; records of processes that are gone are removed."""
+    """The recorded processes that still run. Only reads: a program restarted meanwhile records itself again."""
     found = []
     for path in sorted(run_dir.glob("*.proc")):
         try:
             pid, started = path.read_text().split()
-            process = Process(path.stem, int(pid), started)
-        except ValueError:  # cut short by a crash while writing
-            path.unlink(missing_ok=True)
+        except (ValueError, FileNotFoundError):  # cut short by a crash while writing, or just forgotten
             continue
-        if _start_time(process.pid) == process.started:
+        process = Process(path.stem, int(pid), started)
+        if is_running(process):
             found.append(process)
-        else:
-            path.unlink(missing_ok=True)
     return found
 
 
