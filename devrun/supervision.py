@@ -11,10 +11,14 @@ gets SIGTERM when the launcher dies (PR_SET_PDEATHSIG), and each program gets SI
 (devrun.child), so no process outlives the launcher for long, however it ends.
 """
 
+import hashlib
+import os
+import secrets
 import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 from functools import partial
 from pathlib import Path
 
@@ -47,7 +51,20 @@ def _quoted(argv: list[str]) -> str:
     return shlex.join(argv).replace("%", "%%")
 
 
+def _socket_path(run_dir: Path) -> Path:
+    """supervisorctl's socket, in the run folder unless that path is too long for a Unix socket (108 bytes on
+    Linux, where supervisord would not start): then in the temporary folder, named after the run folder.
+    supervisorctl finds it either way, in the configuration."""
+    path = run_dir / "supervisor.sock"
+    if len(os.fsencode(path)) < 100:
+        return path
+    digest = hashlib.sha256(os.fsencode(run_dir)).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"factory-supervisor-{digest}.sock"
+
+
 def config(run_dir: Path, port: str) -> str:
+    socket = _socket_path(run_dir)
+    password = secrets.token_hex(16)
     sections = [
         "[supervisord]",
         "nodaemon = true",
@@ -57,13 +74,19 @@ def config(run_dir: Path, port: str) -> str:
         f"pidfile = {run_dir / 'supervisord.pid'}",
         f"childlogdir = {run_dir}",
         "",
-        # For supervisorctl (status, restart worker, tail -f web); only this user may use the socket.
+        # For supervisorctl (status, restart worker, tail -f web); only this user may use the socket. The
+        # password, new at each start and read by supervisorctl from this file, only spares supervisord's
+        # warning about a server without one.
         "[unix_http_server]",
-        f"file = {run_dir / 'supervisor.sock'}",
+        f"file = {socket}",
         "chmod = 0700",
+        "username = factory",
+        f"password = {password}",
         "",
         "[supervisorctl]",
-        f"serverurl = unix://{run_dir / 'supervisor.sock'}",
+        f"serverurl = unix://{socket}",
+        "username = factory",
+        f"password = {password}",
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
@@ -94,6 +117,8 @@ def start(run_dir: Path, port: str) -> subprocess.Popen:
     the launcher, which stops supervisord, which stops the programs."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / CONFIG_NAME
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # also when an earlier run left it
     path.write_text(config(run_dir, port))
     return subprocess.Popen(  # noqa: S603 - a fixed command line
         [PYTHON, "-m", "supervisor.supervisord", "--configuration", str(path)],

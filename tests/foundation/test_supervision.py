@@ -8,6 +8,7 @@ moves on. The fast tests check the pieces: a program dies with its supervisor, a
 stop left running but never a process that is not ours.
 """
 
+import configparser
 import json
 import os
 import signal
@@ -26,7 +27,7 @@ import psycopg2
 import pytest
 from django.conf import settings as django_settings
 
-from devrun import launcher, leftovers
+from devrun import launcher, leftovers, supervision
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # Generous: a loaded CI machine may take many seconds to start Django, a worker or beat.
@@ -343,3 +344,15 @@ def test_the_worker_runs_threads_only_on_the_embedded_broker(tmp_path, broker, p
         text=True,
     ).stdout.strip()
     assert chosen == pool
+
+
+def test_supervisorctl_finds_supervisord_also_under_a_deep_data_folder(tmp_path):
+    """A Unix socket's path has at most 107 bytes: a deep data folder's goes to the temporary folder."""
+    for run_dir in (tmp_path / "run", tmp_path / ("deep" * 30) / "run"):
+        parsed = configparser.RawConfigParser()
+        parsed.read_string(supervision.config(run_dir, "8000"))
+        socket_path = parsed["unix_http_server"]["file"]
+        assert len(os.fsencode(socket_path)) < 108
+        assert parsed["supervisorctl"]["serverurl"] == f"unix://{socket_path}"
+    assert parsed["supervisord"]["pidfile"] == str(run_dir / "supervisord.pid")
+    assert supervision.config(tmp_path / "run", "8000").count(str(tmp_path / "run" / "supervisor.sock")) == 2
