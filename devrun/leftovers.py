@@ -95,6 +95,7 @@ def stop(process: Process) -> None:
 
     try:
         send(signal.SIGTERM)
+        send(signal.SIGCONT)  # a stopped process (Ctrl-Z, a debugger) acts on SIGTERM only once continued
         deadline = time.monotonic() + STOP_SECONDS
         while is_running(process) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -31,8 +31,8 @@ CONFIG_NAME = "supervisord.conf"
 # then 2 s, 3 s... and gives up (FATAL, in the log) after this many tries, about five minutes.
 START_SECONDS = 5
 START_RETRIES = 20
-# supervisord's own stop: every program's grace, then a little.
-STOP_TIMEOUT = 30
+# supervisord's own stop: it stops the programs one after the other, so their graces added up, and a little.
+STOP_TIMEOUT = 35
 
 
 def programs(port: str) -> dict[str, tuple[list[str], int]]:

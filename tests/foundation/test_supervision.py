@@ -137,6 +137,15 @@ class Run:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        # Its own supervisord, not one an earlier run left: this run is past its start-up steps, and the port is its.
+        _wait_for(
+            lambda: (
+                self.process.poll() is not None
+                or (self.recorded("supervisord") and self.recorded("supervisord").pid in _children(self.process.pid))
+            ),
+            "the launcher to start supervisord",
+        )
+        assert self.process.poll() is None, f"the launcher stopped:\n{self.output()}"
         _wait_for(self.healthz, "the web server to answer /healthz")
         self.wait_for_a_tick()
         return self
@@ -247,6 +256,23 @@ def test_a_killed_launcher_takes_every_process_along_and_the_next_start_serves(r
     second = runs()
     assert "That port is already in use" not in second.output()
     assert {p.pid for p in second.processes()}.isdisjoint(p.pid for p in everything)
+    assert second.stop() == 0
+
+
+@pytest.mark.supervision
+def test_a_start_stops_the_processes_a_previous_run_left_running_and_serves(runs):
+    first = runs()
+    left = [p for p in first.processes() if p.name != "launcher"]
+    supervisord = first.recorded("supervisord")
+    # Stopped, it cannot act on its launcher's death: it and its programs are left running.
+    os.kill(supervisord.pid, signal.SIGSTOP)
+    os.kill(first.process.pid, signal.SIGKILL)
+    first.process.wait()
+    assert all(leftovers.is_running(process) for process in left)
+
+    second = runs()
+    assert f"Stopping the supervisord (pid {supervisord.pid}) a previous run left behind." in second.output()
+    assert _gone(left)
     assert second.stop() == 0
 
 
