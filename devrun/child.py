@@ -13,6 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
+from devrun import leftovers
+
 # From <linux/prctl.h>.
 _PR_SET_PDEATHSIG = 1
 
@@ -35,8 +37,6 @@ def die_with_parent(signum: int = signal.SIGKILL) -> None:
 
 
 def main(argv: list[str]) -> None:
-    from devrun import leftovers
-
     run_dir, name, command = Path(argv[0]), argv[1], argv[2:]
     die_with_parent()
     leftovers.record(run_dir, name)
