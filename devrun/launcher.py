@@ -1,17 +1,26 @@
-"""The README's run command: everything a demo needs, in one process tree.
+"""The README's run command: the start-up steps, then supervisord with everything a demo needs.
 
-Starts the embedded Postgres when DATABASE_URL is not set, migrates, creates the demo data,
-then runs the web server, a Celery worker and Celery beat together. Ctrl-C (or SIGTERM) stops
-the three, then the embedded Postgres. The factory clock resumes from the latest instant the database holds.
+Finds what a previous run left behind (devrun.leftovers), starts the embedded Postgres when DATABASE_URL is not
+set, migrates, resumes the factory clock from the database, creates the demo data (in demo mode), then hands
+the web server, a Celery worker and Celery beat to supervisord (devrun.supervision), which restarts any of them
+that dies. Ctrl-C (or SIGTERM) stops supervisord, which stops the three, then the embedded Postgres. The factory
+clock resumes from the latest instant the database holds.
+
+Killed outright (SIGKILL, the OOM killer), the launcher takes supervisord and the three with it (a parent-death
+signal); the embedded Postgres is left running and the next start uses it again.
 """
 
 import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+
+import environ
+
+from devrun import child, leftovers, supervision
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -38,6 +47,7 @@ def _resume_clock() -> None:
         capture_output=True,
         text=True,
         env={**os.environ, "FACTORY_CLOCK_SPEED": "1"},
+        preexec_fn=partial(child.die_with_parent, signal.SIGTERM),
     ).stdout.strip()
     os.environ["FACTORY_CLOCK_ANCHOR"] = real_now
     os.environ["FACTORY_CLOCK_ORIGIN"] = latest or real_now
@@ -45,7 +55,39 @@ def _resume_clock() -> None:
 
 
 def _manage(*args: str, env: dict | None = None) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True, env={**os.environ, **(env or {})})
+    subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=BASE_DIR,
+        check=True,
+        env={**os.environ, **(env or {})},
+        # A launcher killed mid-migration takes the step with it.
+        preexec_fn=partial(child.die_with_parent, signal.SIGTERM),
+    )
+
+
+def _clear_the_way(run_dir: Path, port: str) -> bool:
+    """Stops what an unclean stop of an earlier run left running; False (with the reason printed) when this run
+    must not start: bin/run already runs on this data folder, or something else has the port."""
+    left = {process.name: process for process in leftovers.running(run_dir)}
+    if "launcher" in left:
+        launcher = left["launcher"]
+        print(
+            f"bin/run already runs with the data in {run_dir.parent} (pid {launcher.pid}: {launcher.command}).\n"
+            f"Stop it first: Ctrl-C where it runs, or kill {launcher.pid}.",
+            file=sys.stderr,
+        )
+        return False
+    # supervisord first: it would restart a program stopped before it, and it stops its programs itself.
+    for process in sorted(left.values(), key=lambda process: process.name != "supervisord"):
+        if leftovers.is_running(process):  # else it stopped with the supervisord before it
+            print(f"Stopping the {process.name} (pid {process.pid}) a previous run left behind.", flush=True)
+            leftovers.stop(process)
+    leftovers.clear(run_dir)
+    owner = leftovers.port_owner(int(port))
+    if owner:
+        print(f"Port {port} is taken by {owner}.\nStop it, or choose another port: PORT=8080 bin/run", file=sys.stderr)
+        return False
+    return True
 
 
 def _stop_requested(signum, frame):
@@ -57,31 +99,29 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop_requested)
     signal.signal(signal.SIGTERM, _stop_requested)
     data_dir = _data_dir()
-    started_database = False
-    if not os.environ.get("DATABASE_URL"):
-        from devrun import embedded
-
-        print("Starting the embedded Postgres in", data_dir / "postgres", flush=True)
-        os.environ["DATABASE_URL"] = embedded.database_url(data_dir)
-        started_database = True
+    run_dir = data_dir / "run"
     port = os.environ.get("PORT", "8000")
-    children: list[subprocess.Popen] = []
+    if not _clear_the_way(run_dir, port):
+        return 1
+    leftovers.record(run_dir, "launcher")
+    started_database = False
+    supervisor = None
     try:
+        if not os.environ.get("DATABASE_URL"):
+            from devrun import embedded
+
+            print("Starting the embedded Postgres in", data_dir / "postgres", flush=True)
+            os.environ["DATABASE_URL"] = embedded.database_url(data_dir)
+            started_database = True
         _manage("migrate", "--noinput", env={"FACTORY_CLOCK_SPEED": "1"})
         _resume_clock()
-        _manage("demo_data")
-        commands = {
-            "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            "worker": [PYTHON, "-m", "celery", "-A", "factory", "worker", "--loglevel", "INFO", "--concurrency", "2"],
-            "beat": [PYTHON, "-m", "celery", "-A", "factory", "beat", "--loglevel", "INFO"],
-        }
-        for command in commands.values():
-            # Own session: Ctrl-C reaches only this launcher, which then stops the children in order.
-            children.append(subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True))
+        if environ.Env().bool("DEMO_MODE", default=False):
+            _manage("demo_data")
+        supervisor = supervision.start(run_dir, port)
+        leftovers.record(run_dir, "supervisord", supervisor.pid)
         print(f"\n  AI Factory Control Center: http://127.0.0.1:{port}/   (Ctrl-C stops everything)\n", flush=True)
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("A process stopped unexpectedly; stopping the others.", file=sys.stderr)
+        supervisor.wait()
+        print("supervisord stopped unexpectedly; stopping.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
@@ -90,18 +130,14 @@ def main() -> int:
         print(f"Start-up step failed: {' '.join(error.cmd)}", file=sys.stderr)
         return 1
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if supervisor is not None:
+            supervision.stop(supervisor)
         if started_database:
             from devrun import embedded
 
             embedded.stop_database(data_dir)
+        for name in ("supervisord", "launcher"):
+            leftovers.forget(run_dir, name)
         print("Stopped.", flush=True)
 
 

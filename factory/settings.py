@@ -285,6 +285,12 @@ else:
     from devrun import embedded  # development only: production names its CELERY_BROKER_URL
 
     CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = embedded.broker_settings(DATA_DIR)
+    # Threads, not prefork: without an event loop (none on this transport) prefork's children share one queue
+    # lock, and a child killed while holding it (an idle one, waiting for work) blocks the others for good.
+    # Threads have no child to lose; a dead worker is restarted by bin/run's supervisor (devrun.supervision).
+    # The file a message came in is gone once it is read, so a killed worker's task is lost either way; beat
+    # sends every periodic task again. No hard time limits in this pool: development only.
+    CELERY_WORKER_POOL = "threads"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -1,0 +1,384 @@
+"""bin/run keeps the factory running: a process that dies comes back, and nothing outlives the run.
+
+The slow tests start the real launcher (`python -m devrun.launcher`, what bin/run execs) with a data folder of
+their own, the embedded filesystem broker and a throwaway database on the test's Postgres server, and kill
+its processes with SIGKILL as a crash or the OOM killer would. Demo mode is off (no demo data to build) and the
+dispatch tick runs every second, so "the worker works" is seen within seconds on /healthz: the tick's last run
+moves on. The fast tests check the pieces: a program dies with its supervisor, and a start stops what an unclean
+stop left running but never a process that is not ours.
+"""
+
+import configparser
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import suppress
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import psycopg2
+import pytest
+from django.conf import settings as django_settings
+
+from devrun import launcher, leftovers, supervision
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+# Generous: a loaded CI machine may take many seconds to start Django, a worker or beat.
+WAIT = 60
+PROGRAMS = ("web", "worker", "beat")
+TICK = "dispatch.tasks.dispatch_tick"
+
+
+def _wait_for(condition, what, timeout=WAIT, interval=0.3):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of `pid`, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(FileNotFoundError, ProcessLookupError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _admin_connection():
+    """A connection to pytest's test database, for creating and dropping the throwaway one."""
+    db = django_settings.DATABASES["default"]
+    connection = psycopg2.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db.get("PASSWORD") or None,
+        host=db.get("HOST") or None,
+        port=db.get("PORT") or None,
+    )
+    connection.autocommit = True  # CREATE and DROP DATABASE refuse to run in a transaction
+    return connection
+
+
+def _database_url(name: str) -> str:
+    db = django_settings.DATABASES["default"]
+    auth = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host, options = db.get("HOST") or "", {}
+    if host.startswith("/"):  # a Unix socket folder (the embedded development server)
+        options["host"], host = host, ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{quote(name)}" + (f"?{urlencode(options)}" if options else "")
+
+
+@pytest.fixture(scope="module")
+def throwaway_database(django_db_setup):
+    """An empty database of this module's own: the launcher migrates it as bin/run migrates .data's."""
+    name = f"supervision_{uuid.uuid4().hex[:12]}"
+    admin = _admin_connection()
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield _database_url(name)
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        admin.close()
+
+
+class Run:
+    """One `python -m devrun.launcher` on a data folder and port, its console in a file."""
+
+    def __init__(self, data_dir: Path, port: int, database_url: str):
+        self.data_dir, self.port, self.log = data_dir, port, data_dir / f"launcher-{uuid.uuid4().hex[:6]}.log"
+        self.env = {
+            name: value
+            for name, value in os.environ.items()
+            # The embedded broker and each process' own cache, whatever the machine offers.
+            if name not in ("CELERY_BROKER_URL", "CACHE_URL") and not name.startswith("FACTORY_CLOCK_")
+        } | {
+            "DEBUG": "true",
+            "DEMO_MODE": "false",
+            "FACTORY_DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "PORT": str(port),
+            "DISPATCH_TICK_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process = None
+
+    def start(self) -> "Run":
+        # Append mode: supervisord opens the console again for its programs' output; nothing is overwritten.
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "devrun.launcher"],
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        # Its own supervisord, not one an earlier run left: this run is past its start-up steps, and the port is its.
+        _wait_for(
+            lambda: (
+                self.process.poll() is not None
+                or (self.recorded("supervisord") and self.recorded("supervisord").pid in _children(self.process.pid))
+            ),
+            "the launcher to start supervisord",
+        )
+        assert self.process.poll() is None, f"the launcher stopped:\n{self.output()}"
+        _wait_for(self.healthz, "the web server to answer /healthz")
+        self.wait_for_a_tick()
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def healthz(self) -> dict | None:
+        """/healthz's answer (also a 503's), or None while nothing answers."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            return json.load(error)
+        except OSError:
+            assert self.process.poll() is None, f"the launcher stopped:\n{self.output()}"
+            return None
+
+    def last_tick(self) -> str | None:
+        answer = self.healthz() or {}
+        return answer.get("periodic", {}).get(TICK, {}).get("last_run")
+
+    def wait_for_a_tick(self) -> None:
+        """A dispatch tick that finished after this call: beat sends, the worker runs, the web answers."""
+        before = self.last_tick()
+        _wait_for(lambda: self.last_tick() not in (None, before), "a dispatch tick to run")
+
+    def recorded(self, name: str) -> leftovers.Process | None:
+        return next((p for p in leftovers.running(self.data_dir / "run") if p.name == name), None)
+
+    def processes(self) -> list[leftovers.Process]:
+        return leftovers.running(self.data_dir / "run")
+
+    def stop(self) -> int:
+        """SIGTERM, as Ctrl-C would stop it; the launcher's exit status."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=WAIT)
+
+    def kill_everything(self) -> None:
+        """Whatever happened in the test: no process of this run is left behind."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for process in self.processes():
+            leftovers.stop(process)
+
+
+@pytest.fixture
+def runs(tmp_path, throwaway_database):
+    """start() starts the launcher on this test's data folder and port; every run is killed at the end."""
+    port = _free_port()
+    started: list[Run] = []
+
+    def start() -> Run:
+        run = Run(tmp_path, port, throwaway_database)
+        started.append(run)
+        return run.start()
+
+    try:
+        yield start
+    finally:
+        for run in started:
+            run.kill_everything()
+            print(f"--- {run.log.name}\n{run.output()}")  # shown by pytest when the test failed
+
+
+def _gone(processes: list[leftovers.Process]) -> bool:
+    return not any(leftovers.is_running(process) for process in processes)
+
+
+# --- The whole run ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.supervision
+def test_a_killed_worker_or_web_server_comes_back_and_the_factory_works_on(runs):
+    run = runs()
+    worker = run.recorded("worker")
+    # Threads on the embedded broker: no pool child whose death could wedge the others (factory/settings.py).
+    assert _children(worker.pid) == []
+
+    os.kill(worker.pid, signal.SIGKILL)
+    _wait_for(lambda: (run.recorded("worker") or worker).pid != worker.pid, "supervisord to start a new worker")
+    run.wait_for_a_tick()
+
+    web = run.recorded("web")
+    os.kill(web.pid, signal.SIGKILL)
+    _wait_for(lambda: (run.recorded("web") or web).pid != web.pid, "supervisord to start a new web server")
+    assert _wait_for(run.healthz, "the new web server to answer")["database"] == "ok"
+    run.wait_for_a_tick()
+
+    everything = run.processes()
+    assert {p.name for p in everything} == {"launcher", "supervisord", *PROGRAMS}
+    assert run.stop() == 0
+    assert _gone(everything)
+    assert "exited: worker (terminated by SIGKILL; not expected)" in run.output()
+
+
+@pytest.mark.supervision
+def test_a_killed_launcher_takes_every_process_along_and_the_next_start_serves(runs):
+    first = runs()
+    everything = first.processes()
+    assert {p.name for p in everything} == {"launcher", "supervisord", *PROGRAMS}
+
+    os.kill(first.process.pid, signal.SIGKILL)
+    first.process.wait()
+    _wait_for(lambda: _gone(everything), "supervisord, web, worker and beat to stop with the launcher")
+
+    second = runs()
+    assert "That port is already in use" not in second.output()
+    assert {p.pid for p in second.processes()}.isdisjoint(p.pid for p in everything)
+    assert second.stop() == 0
+
+
+@pytest.mark.supervision
+def test_a_start_stops_the_processes_a_previous_run_left_running_and_serves(runs):
+    first = runs()
+    left = [p for p in first.processes() if p.name != "launcher"]
+    supervisord = first.recorded("supervisord")
+    # Stopped, it cannot act on its launcher's death: it and its programs are left running.
+    os.kill(supervisord.pid, signal.SIGSTOP)
+    os.kill(first.process.pid, signal.SIGKILL)
+    first.process.wait()
+    assert all(leftovers.is_running(process) for process in left)
+
+    second = runs()
+    assert f"Stopping the supervisord (pid {supervisord.pid}) a previous run left behind." in second.output()
+    assert _gone(left)
+    assert second.stop() == 0
+
+
+# --- The pieces ---------------------------------------------------------------------------------------------------
+
+
+def test_a_supervised_program_dies_with_its_supervisor_and_is_recorded(tmp_path):
+    run_dir = tmp_path / "run"
+    # Stands for supervisord: starts one program through devrun.child, says its pid, waits.
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys;"
+            f"p = subprocess.Popen([sys.executable, '-m', 'devrun.child', {str(run_dir)!r}, 'worker', 'sleep', '600']);"
+            "print(p.pid, flush=True); p.wait()",
+        ],
+        cwd=BASE_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    pid = int(supervisor.stdout.readline())
+    program = _wait_for(lambda: next(iter(leftovers.running(run_dir)), None), "the program's record")
+    # The record names the program itself: devrun.child became `sleep` in the same process.
+    assert (program.name, program.pid) == ("worker", pid)
+    _wait_for(lambda: leftovers.command_line(pid) == "sleep 600", "the program to run its command")
+
+    supervisor.kill()
+    supervisor.wait()
+    _wait_for(lambda: not leftovers.is_running(program), "the program to die with its supervisor", timeout=10)
+
+
+def test_a_start_stops_what_an_unclean_stop_left_and_names_what_is_not_its_own(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    # A program whose supervisor died without taking it along (an older bin/run, or one that escaped).
+    left = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    try:
+        leftovers.record(run_dir, "worker", left.pid)
+        # A record whose pid now belongs to an unrelated process (this one): left alone.
+        (run_dir / "beat.proc").write_text(f"{os.getpid()} 1\n")
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            assert not launcher._clear_the_way(run_dir, str(port))
+        assert left.wait(timeout=leftovers.STOP_SECONDS + 5) == -signal.SIGTERM
+    finally:
+        left.kill()
+    out, err = capsys.readouterr()
+    assert f"Stopping the worker (pid {left.pid}) a previous run left behind." in out
+    assert "beat" not in out
+    assert f"Port {port} is taken by pid {os.getpid()} (" in err
+    assert not list(run_dir.glob("*.proc"))
+
+    assert launcher._clear_the_way(run_dir, str(port))
+
+
+def test_a_start_refuses_while_bin_run_still_runs_on_the_same_data(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    leftovers.record(run_dir, "launcher")  # this process stands for the running launcher
+    leftovers.record(run_dir, "web")  # ...and for its web server, which must not be stopped
+
+    assert not launcher._clear_the_way(run_dir, str(_free_port()))
+
+    out, err = capsys.readouterr()
+    assert f"bin/run already runs with the data in {tmp_path} (pid {os.getpid()}: " in err
+    assert out == ""
+    assert {p.name for p in leftovers.running(run_dir)} == {"launcher", "web"}
+
+
+@pytest.mark.parametrize(
+    ("broker", "pool"),
+    [
+        # The embedded broker: threads (factory/settings.py says why prefork wedges there).
+        ("", "threads"),
+        # A real broker keeps Celery's default, prefork: production is unchanged.
+        ("redis://127.0.0.1:1/0", "prefork"),
+    ],
+)
+def test_the_worker_runs_threads_only_on_the_embedded_broker(tmp_path, broker, pool):
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "FACTORY_DATA_DIR": str(tmp_path),
+        "CELERY_BROKER_URL": broker,
+        # Reading the settings connects to nothing; set, it keeps the embedded Postgres from starting.
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+    }
+    chosen = subprocess.run(
+        [sys.executable, "-c", "from factory.celery import app; print(app.conf.worker_pool)"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert chosen == pool
+
+
+def test_supervisorctl_finds_supervisord_also_under_a_deep_data_folder(tmp_path):
+    """A Unix socket's path has at most 107 bytes: a deep data folder's goes to the temporary folder."""
+    for run_dir in (tmp_path / "run", tmp_path / ("deep" * 30) / "run"):
+        parsed = configparser.RawConfigParser()
+        parsed.read_string(supervision.config(run_dir, "8000"))
+        socket_path = parsed["unix_http_server"]["file"]
+        assert len(os.fsencode(socket_path)) < 108
+        assert parsed["supervisorctl"]["serverurl"] == f"unix://{socket_path}"
+    assert parsed["supervisord"]["pidfile"] == str(run_dir / "supervisord.pid")
+    assert supervision.config(tmp_path / "run", "8000").count(str(tmp_path / "run" / "supervisor.sock")) == 2
