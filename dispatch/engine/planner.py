@@ -11,10 +11,10 @@ What `plan()` does, in the order it does it:
 
 1. **Ordering.** Fair policy: the queue rank, `dispatch.engine.policy.queue_rank` (priority, urgent first; low
    work aged by the wait, ``Policy.aging_step``; work at risk but not past saving, ``Policy.at_risk_slack``,
-   ranks at least high; work that waited the aging bound goes first, oldest first), then least slack to the deadline, then fair
-   share (the client that used fewer PFLOPS·h recently first), then queue time, then the order. Slack is
-   ``deadline - now - work_remaining / demand`` in hours; jobs are compared by their latest start
-   (``deadline - work_remaining / demand``) counted in whole ``Policy.slack_granularity`` steps (1 h by
+   ranks at least high; work that waited the aging bound goes first, oldest first), then least slack to the
+   deadline, then fair share (the client that used fewer PFLOPS·h recently first), then queue time, then the
+   order. Slack is ``deadline - now - work_remaining / demand`` in hours; jobs are compared by their latest
+   start (``deadline - work_remaining / demand``) counted in whole ``Policy.slack_granularity`` steps (1 h by
    default) of absolute time: a few minutes of slack do not change a job's risk, and without the
    rounding two jobs of different orders almost never tie, so fair share would never get a say. On a
    grid of absolute time, not of slack from now, the order of two jobs does not depend on the minute a
