@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 
 from dispatch import forecast, services
-from factory import clock
+from factory import clock, heartbeats
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +34,17 @@ def dispatch_tick():
             f"The factory clock is {report.clock_behind} behind the last tick: no job advances until it catches up. "
             "Was the clock started from a stale origin (FACTORY_CLOCK_ORIGIN)? bin/run resumes it from the database."
         )
-    if not report.skipped:
-        logger.info(
-            "dispatch tick: %s finished, %s new jobs, %s placed, %s preempted, %s waiting",
-            report.finished,
-            report.created,
-            report.placed,
-            report.preempted,
-            report.waiting,
-        )
+    if report.skipped:
+        # Another tick held the lock, or won the race by a moment: that one records the heartbeat if it finishes.
+        return heartbeats.NOT_A_RUN
+    logger.info(
+        "dispatch tick: %s finished, %s new jobs, %s placed, %s preempted, %s waiting",
+        report.finished,
+        report.created,
+        report.placed,
+        report.preempted,
+        report.waiting,
+    )
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150)

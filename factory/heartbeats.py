@@ -18,6 +18,10 @@ from factory.models import PeriodicRun
 
 LATE_PERIODS = 3
 DOWN_PERIODS = 10
+# What a periodic task returns when it did not do its work (it found another run holding the work's lock): no
+# heartbeat then. A run stuck holding the lock (a stalled worker, on this host or another) would otherwise be
+# covered by every tick that skips behind it, and /healthz would say ok while nothing moves.
+NOT_A_RUN = "not a run: no heartbeat"
 
 
 def _periods() -> dict[str, float]:

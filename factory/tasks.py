@@ -84,6 +84,8 @@ class FactoryTask(Task):
             return
         from factory import heartbeats  # the models are loaded by the time a task runs
 
+        if retval == heartbeats.NOT_A_RUN:
+            return
         try:
             heartbeats.record(self.name)
         except Exception:

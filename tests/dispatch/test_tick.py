@@ -203,6 +203,23 @@ def test_a_tick_that_merely_raced_another_passes_quietly(ops_user):
     dispatch_tick.apply(throw=True).get()
 
 
+def test_only_a_tick_that_did_the_work_records_the_heartbeat(ops_user, monkeypatch):
+    # A tick stuck holding the lock (a stalled worker, here or on another host) must not be covered by the ticks
+    # that skip behind it: /healthz would say ok while no job moves.
+    from dispatch.tasks import dispatch_tick
+    from factory.models import PeriodicRun
+
+    def run_the_tick_task():
+        dispatch_tick.on_success(dispatch_tick.run(), "task-id", (), {})  # as the worker calls it
+        return PeriodicRun.objects.filter(task=dispatch_tick.name).first()
+
+    with monkeypatch.context() as held_elsewhere:
+        held_elsewhere.setattr(services, "_try_tick_lock", lambda: False)
+        assert run_the_tick_task() is None
+
+    assert run_the_tick_task() is not None
+
+
 def test_urgent_work_preempts_lower_priority_work_after_waiting(ops_user, t0):
     low = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, priority="low", size="large")
     # Room for exactly one first step: the urgent order's identical step cannot start beside it.
