@@ -164,7 +164,11 @@ def _preemption_row(preemption) -> dict:
     slips = []
     for order_id, hours in (preemption.eta_slips or {}).items():
         order = orders.get(str(order_id))
-        slips.append({"reference": order.reference if order else f"#{order_id}", "hours": hours})
+        # An ETA can come out earlier after a preemption: the ranks are by date, and the delay the preempting
+        # work causes can push other orders past saving, whose slots the hit order then takes.
+        slips.append(
+            {"reference": order.reference if order else f"#{order_id}", "hours": abs(hours), "later": hours >= 0}
+        )
     return {
         "preemption": preemption,
         "victim_tone": display.PRIORITY_TONE.get(preemption.preempted.priority, "grey"),

@@ -169,7 +169,8 @@ def test_a_preemption_learns_how_far_it_pushed_the_eta_of_the_order_it_hit(ops_u
     preemption = Preemption.objects.get()
     hit = preemption.preempted.order_id
     assert hit in {order.pk for order in lows}
-    # The slip is what the forecast after the preemption says, whatever its sign: at 3 of 8 hours of the day the
-    # hit order's ETA came out earlier (not explained yet; issue 14's note). It is measured, not assumed.
+    # The slip is what the forecast after the preemption says, whatever its sign. Started at 8 hours of the day, it
+    # came out earlier at 3: the lows' later steps are ranked by date, and the urgent work pushes the most pressed
+    # lows past saving; they lose their at-risk boost, and the hit order (due later) takes their slots.
     after = Order.objects.get(pk=hit).eta
     assert preemption.eta_slips[str(hit)] == round((after - before[hit]).total_seconds() / 3600, 2)

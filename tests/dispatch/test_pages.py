@@ -484,6 +484,24 @@ def test_recent_preemptions_name_both_orders_and_the_pool(client, dispatcher, op
     assert "Low" in preemptions
 
 
+@pytest.mark.parametrize(("hours", "words"), [(2.5, "2.5 h later"), (-28.5, "28.5 h earlier"), (0.0, "0 h later")])
+def test_a_preemption_says_which_way_it_moved_the_eta_of_the_order_it_hit(client, dispatcher, ops_user, hours, words):
+    low = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, priority="low", size="large")
+    compute_pool(kind="data_processing", capacity=low.stages.get(position=1).steps.get(position=1).demand_pflops)
+    t0 = clock.now()
+    _tick(t0)
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, actor=ops_user, priority="urgent", size="large")
+    _tick(t0 + timedelta(minutes=1))
+    _tick(t0 + timedelta(hours=1))
+    assert Preemption.objects.update(eta_slips={str(low.pk): hours}) == 1
+    client.force_login(dispatcher)
+
+    preemptions = _section(client.get(CENTER), "preemptions")
+
+    assert f"{low.reference}: {words}" in preemptions
+    assert "+-" not in preemptions
+
+
 def test_empty_center_says_what_would_appear_and_why(client, dispatcher):
     client.force_login(dispatcher)
 
