@@ -29,7 +29,7 @@ class Process:
         return command_line(self.pid)
 
 
-def _start_time(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     """Clock ticks from boot to the process' start (/proc/PID/stat field 22); None once it is gone or a zombie."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -47,7 +47,7 @@ def command_line(pid: int) -> str:
 
 def record(run_dir: Path, name: str, pid: int | None = None) -> Process:
     pid = pid or os.getpid()
-    process = Process(name, pid, _start_time(pid) or "")
+    process = Process(name, pid, start_time(pid) or "")
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / f"{name}.proc").write_text(f"{process.pid} {process.started}\n")
     return process
@@ -78,7 +78,7 @@ def running(run_dir: Path) -> list[Process]:
 
 
 def is_running(process: Process) -> bool:
-    return _start_time(process.pid) == process.started
+    return start_time(process.pid) == process.started
 
 
 def stop(process: Process) -> None:

@@ -260,12 +260,16 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ---------------------------------------------------------------------------------
 # A worker killed mid-task (its child process or the whole worker) loses no work: the message is acknowledged
 # only once the task has returned, goes back to the queue when the child running it dies, and is handed to
-# another worker by the Redis broker when the whole worker died with it unacknowledged. Every periodic task
-# is safe to run again: the tick computes progress from DispatchState.last_tick_at inside one transaction,
-# so a tick killed before COMMIT is redone whole by the next one and never counted twice.
+# another worker by the Redis broker (by the embedded one: devrun.broker) when the whole worker died with it
+# unacknowledged. Every periodic task is safe to run again: the tick computes progress from
+# DispatchState.last_tick_at inside one transaction, so a tick killed before COMMIT is redone whole by the
+# next one and never counted twice.
 # tests/foundation/test_worker_faults.py kills real workers to prove it.
 # The longest hard time limit of any task (forecast_etas: 150 s; the test above checks it stays the longest).
 _LONGEST_TASK_SECONDS = 150
+# Deliveries that may end with a dead worker before the message is dropped with an error (counted by
+# factory/tasks.py in the broker's Redis, by devrun.broker on the embedded one).
+CELERY_TASK_MAX_DELIVERIES = env.int("CELERY_TASK_MAX_DELIVERIES", default=3)
 if env.str("CELERY_BROKER_URL", default=""):
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
     # Redis hands an unacknowledged message to another worker once it has been out this long, which is how
@@ -284,12 +288,14 @@ if env.str("CELERY_BROKER_URL", default=""):
 else:
     from devrun import embedded  # development only: production names its CELERY_BROKER_URL
 
-    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = embedded.broker_settings(DATA_DIR)
+    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT, CELERY_BROKER_TRANSPORT_OPTIONS = embedded.broker_settings(
+        DATA_DIR, max_deliveries=CELERY_TASK_MAX_DELIVERIES
+    )
     # Threads, not prefork: without an event loop (none on this transport) prefork's children share one queue
     # lock, and a child killed while holding it (an idle one, waiting for work) blocks the others for good.
-    # Threads have no child to lose; a dead worker is restarted by bin/run's supervisor (devrun.supervision).
-    # The file a message came in is gone once it is read, so a killed worker's task is lost either way; beat
-    # sends every periodic task again. No hard time limits in this pool: development only.
+    # Threads have no child to lose; a dead worker is restarted by bin/run's supervisor (devrun.supervision),
+    # and the messages it had taken go back on the queue when it starts again (devrun.broker). No hard time
+    # limits in this pool: development only.
     CELERY_WORKER_POOL = "threads"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_SERIALIZER = "json"
@@ -299,11 +305,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Acknowledge a message after its task returned, not when it starts: a worker dying mid-task leaves it queued.
 CELERY_TASK_ACKS_LATE = True
 # ...and when the child process running it dies (SIGKILL, OOM killer), put it back on the queue at once
-# instead of failing it; the delivery limit below stops a task that kills every worker it lands on.
+# instead of failing it; the delivery limit above stops a task that kills every worker it lands on.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# Deliveries that may end with a dead worker before the message is dropped with an error (factory/tasks.py
-# counts them in the broker's Redis).
-CELERY_TASK_MAX_DELIVERIES = env.int("CELERY_TASK_MAX_DELIVERIES", default=3)
 # Reserve one message per child at a time: a reserved message waits unacknowledged behind a running task,
 # and a dying worker would take more messages out of circulation until the visibility timeout.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -8,7 +8,7 @@ Redis under the task id (a redelivered message keeps its id) just before the tas
 removed when the task returns, however it ended: only deliveries whose worker died add up. Beyond
 max_deliveries the message is rejected without requeueing and an error is logged. The periodic tasks lose
 nothing by it: beat sends a new message on the next beat, and each of them picks up whatever a lost run did
-not do. With another broker (the development filesystem one) nothing is counted.
+not do. On the embedded development broker, devrun.broker counts the deaths itself.
 """
 
 import logging

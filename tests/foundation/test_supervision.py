@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,39 +33,17 @@ from django.conf import settings as django_settings
 
 from devrun import launcher, leftovers, supervision
 from factory import heartbeats
+from tests.processes import WAIT, children, wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-# Generous: a loaded CI machine may take many seconds to start Django, a worker or beat.
-WAIT = 60
 PROGRAMS = ("web", "worker", "beat")
 TICK = "dispatch.tasks.dispatch_tick"
-
-
-def _wait_for(condition, what, timeout=WAIT, interval=0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    """Live child processes of `pid`, from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(FileNotFoundError, ProcessLookupError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(stat.parent.name))
-    return found
 
 
 def _admin_connection():
@@ -158,15 +136,15 @@ class Run:
                 start_new_session=True,
             )
         # Its own supervisord, not one an earlier run left: this run is past its start-up steps, and the port is its.
-        _wait_for(
+        wait_for(
             lambda: (
                 self.process.poll() is not None
-                or (self.recorded("supervisord") and self.recorded("supervisord").pid in _children(self.process.pid))
+                or (self.recorded("supervisord") and self.recorded("supervisord").pid in children(self.process.pid))
             ),
             "the launcher to start supervisord",
         )
         assert self.process.poll() is None, f"the launcher stopped:\n{self.output()}"
-        _wait_for(self.healthz, "the web server to answer /healthz")
+        wait_for(self.healthz, "the web server to answer /healthz")
         self.wait_for_a_tick()
         return self
 
@@ -191,7 +169,7 @@ class Run:
     def wait_for_a_tick(self) -> None:
         """A dispatch tick that finished after this call: beat sends, the worker runs, the web answers."""
         before = self.last_tick()
-        _wait_for(lambda: self.last_tick() not in (None, before), "a dispatch tick to run")
+        wait_for(lambda: self.last_tick() not in (None, before), "a dispatch tick to run")
 
     def recorded(self, name: str) -> leftovers.Process | None:
         return next((p for p in leftovers.running(self.data_dir / "run") if p.name == name), None)
@@ -246,16 +224,16 @@ def test_a_killed_worker_or_web_server_comes_back_and_the_factory_works_on(runs)
     run = runs()
     worker = run.recorded("worker")
     # Threads on the embedded broker: no pool child whose death could wedge the others (factory/settings.py).
-    assert _children(worker.pid) == []
+    assert children(worker.pid) == []
 
     os.kill(worker.pid, signal.SIGKILL)
-    _wait_for(lambda: (run.recorded("worker") or worker).pid != worker.pid, "supervisord to start a new worker")
+    wait_for(lambda: (run.recorded("worker") or worker).pid != worker.pid, "supervisord to start a new worker")
     run.wait_for_a_tick()
 
     web = run.recorded("web")
     os.kill(web.pid, signal.SIGKILL)
-    _wait_for(lambda: (run.recorded("web") or web).pid != web.pid, "supervisord to start a new web server")
-    assert _wait_for(run.healthz, "the new web server to answer")["database"] == "ok"
+    wait_for(lambda: (run.recorded("web") or web).pid != web.pid, "supervisord to start a new web server")
+    assert wait_for(run.healthz, "the new web server to answer")["database"] == "ok"
     run.wait_for_a_tick()
 
     everything = run.processes()
@@ -273,7 +251,7 @@ def test_a_killed_launcher_takes_every_process_along_and_the_next_start_serves(r
 
     os.kill(first.process.pid, signal.SIGKILL)
     first.process.wait()
-    _wait_for(lambda: _gone(everything), "supervisord, web, worker and beat to stop with the launcher")
+    wait_for(lambda: _gone(everything), "supervisord, web, worker and beat to stop with the launcher")
 
     second = runs()
     assert "That port is already in use" not in second.output()
@@ -331,7 +309,7 @@ def _first_answer_naming_the_tick(run: Run) -> dict:
 def test_healthz_names_the_dispatch_tick_once_the_worker_stalls_and_says_ok_once_it_runs_again(runs):
     # Two-second ticks: three periods late is six seconds, ten (503) is twenty, far apart on a loaded machine.
     run = runs(DISPATCH_TICK_SECONDS="2")
-    _wait_for(lambda: (run.healthz() or {}).get("status") == "ok", "/healthz to say ok")
+    wait_for(lambda: (run.healthz() or {}).get("status") == "ok", "/healthz to say ok")
     worker = run.recorded("worker")
     # Stopped, not killed: a wedged worker (issue 16, finding 3) is alive to supervisord, which restarts only
     # what exits. Only /healthz can tell.
@@ -345,7 +323,7 @@ def test_healthz_names_the_dispatch_tick_once_the_worker_stalls_and_says_ok_once
     finally:
         os.kill(worker.pid, signal.SIGCONT)
 
-    recovered = _wait_for(
+    recovered = wait_for(
         lambda: (answer := run.healthz()) and answer["status"] == "ok" and answer,
         "/healthz to say ok again once the worker runs",
     )
@@ -420,18 +398,18 @@ def test_after_a_killed_launcher_the_clock_resumes_where_the_database_stands_and
     }
     first = runs(**fast, **a_day_ahead)
     _manage_shell_in(first, _ORDERS_IN_PRODUCTION)
-    _wait_for(lambda: any(done > 0 for done in _progress(own_database).values()), "the ticks to advance a job")
+    wait_for(lambda: any(done > 0 for done in _progress(own_database).values()), "the ticks to advance a job")
     everything = first.processes()
 
     os.kill(first.process.pid, signal.SIGKILL)  # as a crash or the OOM killer would end it
     first.process.wait()
-    _wait_for(lambda: _gone(everything), "every process of the first run to stop with its launcher")
+    wait_for(lambda: _gone(everything), "every process of the first run to stop with its launcher")
     progress = _progress(own_database)
     [(last_event_at, last_event_id)] = _query(own_database, "SELECT max(at), max(id) FROM orders_orderevent")
 
     second = runs(**fast)  # serves /healthz and has ticked once
     assert {p.pid for p in second.processes()}.isdisjoint(p.pid for p in everything)
-    _wait_for(
+    wait_for(
         lambda: any(done > progress.get(job, 0) for job, done in _progress(own_database).items()),
         "a tick of the second run to advance a job",
     )
@@ -463,14 +441,14 @@ def test_a_supervised_program_dies_with_its_supervisor_and_is_recorded(tmp_path)
         text=True,
     )
     pid = int(supervisor.stdout.readline())
-    program = _wait_for(lambda: next(iter(leftovers.running(run_dir)), None), "the program's record")
+    program = wait_for(lambda: next(iter(leftovers.running(run_dir)), None), "the program's record")
     # The record names the program itself: devrun.child became `sleep` in the same process.
     assert (program.name, program.pid) == ("worker", pid)
-    _wait_for(lambda: leftovers.command_line(pid) == "sleep 600", "the program to run its command")
+    wait_for(lambda: leftovers.command_line(pid) == "sleep 600", "the program to run its command")
 
     supervisor.kill()
     supervisor.wait()
-    _wait_for(lambda: not leftovers.is_running(program), "the program to die with its supervisor", timeout=10)
+    wait_for(lambda: not leftovers.is_running(program), "the program to die with its supervisor", timeout=10)
 
 
 def test_a_start_stops_what_an_unclean_stop_left_and_names_what_is_not_its_own(tmp_path, capsys):

@@ -18,7 +18,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from contextlib import contextmanager, suppress
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,10 +38,9 @@ from factory.celery import app as celery_app
 from factory.tasks import deliveries_key
 from orders.models import OrderStatus
 from tests.factories import compute_pool, order_at
+from tests.processes import WAIT, alive, children, wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-# Generous: a loaded CI machine may take seconds to start a worker or to fork a new child.
-WAIT = 90
 # The whole-worker case waits for this before Redis hands the unacknowledged message to another worker.
 SHORT_VISIBILITY = 5
 # Factory time runs this many times faster than real time in these tests (factory_clock).
@@ -71,40 +69,6 @@ def record(key):
 
 
 # --- Helpers -----------------------------------------------------------------------------------------------------
-
-
-def _wait_for(condition, what, timeout=WAIT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie waiting for its parent to reap it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _children(pid: int) -> list[int]:
-    """Live child processes of `pid`, from /proc (psutil is not installed)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def _test_database_url(application_name: str) -> str:
@@ -174,7 +138,7 @@ class Worker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        _wait_for(lambda: " ready." in self.output() or self.process.poll() is not None, "the worker to start")
+        wait_for(lambda: " ready." in self.output() or self.process.poll() is not None, "the worker to start")
         assert self.process.poll() is None, f"the worker did not start:\n{self.output()}"
         return self
 
@@ -183,7 +147,7 @@ class Worker:
         return self.process.pid
 
     def child(self) -> int:
-        children = _wait_for(lambda: _children(self.pid), "the worker's pool child")
+        children = wait_for(lambda: children(self.pid), "the worker's pool child")
         assert len(children) == 1, f"expected one pool child, found {children}"
         return children[0]
 
@@ -265,7 +229,7 @@ def workers(request, tmp_path, redis_broker, factory_clock):
         redis_broker.delete(queue, *redis_broker.scan_iter(match=f"_kombu.binding*{queue}"))
         if request.node.get_closest_marker("django_db"):
             # The test database is flushed, and at the end dropped: no session of a killed worker may linger.
-            _wait_for(lambda: not _worker_sessions(queue), "the killed workers' sessions to end", timeout=30)
+            wait_for(lambda: not _worker_sessions(queue), "the killed workers' sessions to end", timeout=30)
 
 
 @contextmanager
@@ -361,7 +325,7 @@ def assert_progress_counted_once(before):
 def _send_tick(queue):
     """Send a tick to the test's worker and wait until it is stuck inside its transaction; its session's pid."""
     task_id = dispatch_tick.apply_async(queue=queue).id
-    sessions = _wait_for(
+    sessions = wait_for(
         lambda: _worker_sessions(queue, waiting_for_lock=True), "the worker's tick to wait for the DispatchState row"
     )
     return task_id, sessions[0]
@@ -388,19 +352,19 @@ def test_a_tick_whose_worker_child_is_killed_is_redelivered_and_counts_progress_
         os.kill(worker.pid, signal.SIGSTOP)
         try:
             os.kill(child, signal.SIGKILL)
-            _wait_for(lambda: not _alive(child), "the child to die")
+            wait_for(lambda: not alive(child), "the child to die")
         except BaseException:
             os.kill(worker.pid, signal.SIGCONT)
             raise
     try:
-        _wait_for(lambda: _backend_gone(backend), "Postgres to end the killed child's session")
+        wait_for(lambda: _backend_gone(backend), "Postgres to end the killed child's session")
         assert DispatchState.objects.get().ticks == before[0].ticks, "the killed tick's transaction committed"
     finally:
         os.kill(worker.pid, signal.SIGCONT)
 
-    _wait_for(lambda: f"dispatch_tick[{task_id}] succeeded" in worker.output(), "the redelivered tick to succeed")
+    wait_for(lambda: f"dispatch_tick[{task_id}] succeeded" in worker.output(), "the redelivered tick to succeed")
     assert worker.process.poll() is None, "the worker's main process died"
-    assert child not in _children(worker.pid), "the killed child is still there"
+    assert child not in children(worker.pid), "the killed child is still there"
     assert_progress_counted_once(before)
     # Acknowledged: nothing left for Redis to redeliver, and no delivery count left behind.
     assert task_id not in _unacked_task_ids(broker)
@@ -423,15 +387,15 @@ def test_a_tick_whose_whole_worker_is_killed_comes_back_after_the_visibility_tim
         os.kill(worker.pid, signal.SIGKILL)  # the OOM killer picking the main process
         worker.process.wait(timeout=WAIT)
         # Celery has the kernel kill a pool child with its parent (PR_SET_PDEATHSIG): the whole worker is gone.
-        _wait_for(lambda: not _alive(child), "the child to die with its parent")
+        wait_for(lambda: not alive(child), "the child to die with its parent")
         assert _held_by_redis(broker, workers.queue, task_id), "Redis dropped the message of the dead worker"
 
-    _wait_for(lambda: _backend_gone(backend), "Postgres to end the killed child's session")
+    wait_for(lambda: _backend_gone(backend), "Postgres to end the killed child's session")
     assert DispatchState.objects.get().ticks == before[0].ticks, "the killed tick's transaction committed"
     assert _held_by_redis(broker, workers.queue, task_id)
 
     replacement = workers(**short)
-    _wait_for(
+    wait_for(
         lambda: f"dispatch_tick[{task_id}] succeeded" in replacement.output(),
         "Redis to hand the message to the new worker and its tick to succeed",
     )
@@ -450,7 +414,7 @@ def test_a_task_that_always_kills_its_worker_is_dropped_after_the_delivery_limit
 
     try:
         task_id = kill_own_worker.apply_async(args=[runs], queue=workers.queue).id
-        _wait_for(lambda: f"kill_own_worker[{task_id}] dropped" in worker.output(), "the message to be dropped")
+        wait_for(lambda: f"kill_own_worker[{task_id}] dropped" in worker.output(), "the message to be dropped")
 
         assert int(broker.get(runs)) == limit
         assert worker.output().count("exited with 'signal 9 (SIGKILL)'") == limit
@@ -462,7 +426,7 @@ def test_a_task_that_always_kills_its_worker_is_dropped_after_the_delivery_limit
         # The worker stays up and keeps working.
         assert worker.process.poll() is None
         record.apply_async(args=[done], queue=workers.queue)
-        _wait_for(lambda: broker.get(done) == b"done", "the worker to run the next task")
+        wait_for(lambda: broker.get(done) == b"done", "the worker to run the next task")
         assert int(broker.get(runs)) == limit
     finally:
         broker.delete(runs, done)
