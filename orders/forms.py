@@ -5,11 +5,13 @@ can never disagree about what a valid order is.
 """
 
 from django import forms
+from django.db.models import BLANK_CHOICE_DASH
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ProductType, Sector, Size
 from factory import submissions
 from factory.limits import REQUIREMENTS_MAX, TITLE_MAX
+from orders.access import organization_of
 from orders.errors import OrderError
 from orders.models import ClientOrganization, DataSensitivity, Priority
 from orders.services import order_validate
@@ -18,7 +20,9 @@ from orders.services import order_validate
 class OrderForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
     product_type = forms.ChoiceField(label=_("Product"), choices=ProductType.choices)
-    sector = forms.ChoiceField(label=_("Sector"), choices=Sector.choices)
+    # Blank until someone picks it (a select would otherwise offer its first choice, "Government", to a hospital);
+    # a client's form starts on its organization's own sector.
+    sector = forms.ChoiceField(label=_("Sector"), choices=BLANK_CHOICE_DASH + Sector.choices)
     requirements = forms.CharField(
         label=_("Requirements"), widget=forms.Textarea(attrs={"rows": 6}), max_length=REQUIREMENTS_MAX, required=False
     )
@@ -63,6 +67,9 @@ class ClientOrderForm(OrderForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["priority"].choices = [choice for choice in Priority.choices if choice[0] != Priority.URGENT]
+        organization = organization_of(self.actor)
+        if organization is not None:
+            self.fields["sector"].initial = organization.sector
 
 
 class StaffOrderForm(OrderForm):

@@ -386,6 +386,15 @@ def test_order_form_page_has_every_field_labelled(client, client_a):
     assert 'value="urgent"' not in page
 
 
+def test_a_hospitals_order_form_starts_on_the_healthcare_sector(client, client_a):
+    client.force_login(client_a)  # Organization A is a hospital (healthcare)
+
+    page = page_text(client.get(reverse("portal:order-new")))
+
+    assert re.search(r'<option value="healthcare"[^>]*selected', page)
+    assert not re.search(r'<option value="government"[^>]*selected', page)
+
+
 # --- The client's actions ------------------------------------------------------------------------
 
 

@@ -503,6 +503,18 @@ def test_placing_an_order_for_a_client_redirects_to_it_with_the_promised_date(cl
     assert date_format(order.promised_delivery, "DATE_FORMAT") in _messages(response)
 
 
+def test_the_staff_order_form_asks_for_the_sector_instead_of_offering_government(client, ops_user, org_a):
+    client.force_login(ops_user)
+
+    page = _text(client.get("/orders/new/"))
+    response = client.post("/orders/new/", {**order_fields(title="Claims triage", sector=""), "client": org_a.pk})
+
+    assert not re.search(r'<option value="government"[^>]*selected', page)
+    assert response.status_code == 400
+    assert "sector" in response.context["form"].errors
+    assert not Order.objects.filter(title="Claims triage").exists()
+
+
 def test_order_form_shows_errors_next_to_fields_and_at_the_top_and_creates_nothing(client, ops_user, org_a):
     client.force_login(ops_user)
     fields = order_fields(title="", requested_delivery=clock.now().date() - timedelta(days=1))
