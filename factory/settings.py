@@ -201,11 +201,15 @@ STATICFILES_FINDERS = [
 ]
 # Development and tests serve static files straight from the finders; production from collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
+# Every static URL names its file's content, so browsers keep the files (4.8 MB of plotly.js) instead of asking
+# again on every page: production's hashed names get WhiteNoise's far-future lifetime (immutable, 10 years);
+# development's `?v=<hash>` URLs (factory.staticstorage) get a year. Production's unhashed names keep a minute.
+WHITENOISE_MAX_AGE = 365 * 24 * 3600 if DEBUG else 60
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            "factory.staticstorage.VersionedStaticFilesStorage"
             if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )

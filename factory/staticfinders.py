@@ -22,7 +22,7 @@ class PlotlyFinder(BaseFinder):
 
     def find(self, path, find_all=False, **kwargs):
         if path != PLOTLY_JS:
-            return [] if find_all else None
+            return []  # as Django's finders answer "not here"; None would read as a match to finders.find
         found = self.storage.path("plotly.min.js")
         return [found] if find_all else found
 

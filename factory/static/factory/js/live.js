@@ -58,7 +58,10 @@
   }
 
   var initial = document.getElementById("dashboard-figures");
-  drawAll(initial ? JSON.parse(initial.textContent) : {});
+  // The page's text and tiles are painted first; the charts are drawn in the frame after.
+  window.requestAnimationFrame(function () {
+    window.setTimeout(function () { drawAll(initial ? JSON.parse(initial.textContent) : {}); }, 0);
+  });
 
   if (!root.dataset.liveUrl) { return; }  // a page that draws its figures once
   var seconds = parseInt(root.dataset.liveSeconds, 10) || 5;
