@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from factory import clock, roles
-from tests.factories import ClientOrganizationFactory, UserFactory, client_user
+from tests.factories import ClientOrganizationFactory, UserFactory, client_user, reference_data_load
 
 
 @pytest.fixture(autouse=True)
@@ -23,19 +23,7 @@ def _reference_data_after_flush(request):
     if "transactional_db" not in request.fixturenames and not (marker and marker.kwargs.get("transaction")):
         return
     request.getfixturevalue("transactional_db")
-    from django.contrib.auth.models import Group
-
-    from aftersales.models import SlaPolicy
-    from aftersales.sla import load_default_policies
-    from catalog.models import ProcessStep, RoutingStage, Toolchain
-    from catalog.standard_catalog import load_standard_catalog
-    from security.checklists import load_default_checklists
-    from security.models import ChecklistItem
-
-    roles.ensure_role_groups(Group)
-    load_standard_catalog(Toolchain, ProcessStep, RoutingStage)
-    load_default_checklists(ChecklistItem)
-    load_default_policies(SlaPolicy)
+    reference_data_load()
 
 
 @pytest.fixture

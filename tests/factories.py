@@ -42,6 +42,23 @@ def client_user(organization=None, **kwargs):
     return user
 
 
+def reference_data_load():
+    """What the data migrations create: role groups, the standard catalog, checklists and SLA policies (a flushed
+    database has lost them)."""
+    from aftersales.models import SlaPolicy
+    from aftersales.sla import load_default_policies
+    from catalog.models import ProcessStep, RoutingStage, Toolchain
+    from catalog.standard_catalog import load_standard_catalog
+    from factory import roles
+    from security.checklists import load_default_checklists
+    from security.models import ChecklistItem
+
+    roles.ensure_role_groups(Group)
+    load_standard_catalog(Toolchain, ProcessStep, RoutingStage)
+    load_default_checklists(ChecklistItem)
+    load_default_policies(SlaPolicy)
+
+
 # --- Orders: built through the real services, never by raw ORM edits -------------------------------
 
 
