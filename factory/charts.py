@@ -21,7 +21,11 @@ SERIES_COLOURS = ["#1f4e8c", "#0072b2", "#56b4e9", "#009e73", "#e69f00", "#d55e0
 CAPACITY_COLOUR = "#1b2430"
 BACKGROUND_LOAD_COLOUR = "#c9ced6"  # other tenants' load: a muted band under ours
 LEGEND_OFFSET_PX = 62
-FONT = "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Microsoft YaHei', sans-serif"
+# The stylesheet's stack (factory.css), so that a chart's Chinese renders in the same CJK font as the page.
+FONT = (
+    "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', "
+    "'Noto Sans CJK SC', 'Noto Sans SC', 'WenQuanYi Micro Hei', sans-serif"
+)
 
 
 def layout(*, title: str, x_title: str = "", y_title: str = "", **extra) -> dict:
