@@ -14,7 +14,7 @@ from factory import charts
 from orders.models import Priority
 
 HISTORY_HOURS = 24
-MAX_POOL_BANDS = 12  # more pools than this are stacked per site
+MAX_POOL_BANDS = len(charts.SERIES_COLOURS)  # a distinct colour per band; more pools are stacked per site
 COST_DAYS = 30
 PRIORITY_COLOURS = {
     Priority.URGENT: charts.TONE_COLOURS["red"],

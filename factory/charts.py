@@ -16,8 +16,22 @@ from plotly.utils import PlotlyJSONEncoder
 WORKSHOP_COLOURS = {"data": "#0072b2", "model": "#e69f00", "agent": "#009e73", "integration": "#cc79a7"}
 # Status colours mean the same everywhere: on track = green, waiting/at risk = amber, late = red.
 TONE_COLOURS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a3"}
-# Series that are not workshops (pools, priorities, product types) cycle through these, in order.
-SERIES_COLOURS = ["#1f4e8c", "#0072b2", "#56b4e9", "#009e73", "#e69f00", "#d55e00", "#cc79a7", "#6b7280"]
+# Series that are not workshops (pools, sites, product types), in order: twelve hues a person tells apart side by
+# side (each pair at least 30 apart in CIELAB), none of them the muted background band or the capacity line.
+SERIES_COLOURS = [
+    "#1f4e8c",
+    "#e69f00",
+    "#117733",
+    "#882255",
+    "#ddcc77",
+    "#44aa99",
+    "#332288",
+    "#8c564b",
+    "#56b4e9",
+    "#66a61e",
+    "#d55e00",
+    "#cc79a7",
+]
 CAPACITY_COLOUR = "#1b2430"
 BACKGROUND_LOAD_COLOUR = "#c9ced6"  # other tenants' load: a muted band under ours
 LEGEND_OFFSET_PX = 62
