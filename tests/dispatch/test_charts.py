@@ -1,6 +1,8 @@
 """The dispatch center's charts: what each tick records, and the figures drawn from it (or their empty state)."""
 
 import math
+import re
+from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import combinations
@@ -11,7 +13,7 @@ from django.utils import timezone
 
 from catalog.models import SIZE_FACTORS, ProcessStep, Size
 from dispatch import services
-from dispatch.models import Job, QueueSample, UtilizationSample
+from dispatch.models import ComputeSite, Job, QueueSample, UtilizationSample
 from factory import clock
 from orders.models import OrderStatus
 from tests.factories import compute_pool, order_at
@@ -72,6 +74,37 @@ def test_the_center_draws_utilization_load_queue_and_cost(client, dispatcher, op
     depth = {trace["name"]: trace["y"] for trace in charts["queue-depth"]["data"]}
     assert max(depth["Normal"]) >= 1
     assert sum(charts["cost"]["data"][0]["y"]) > 0
+
+
+def _tile(kpis: str, key: str) -> float:
+    value = re.search(rf'data-kpi="{key}">\s*<span class="kpi__value">([^<]+)<', kpis).group(1)
+    return float(value.replace(",", ""))
+
+
+def test_monitored_and_dispatchable_compute_are_drawn_on_one_figure_as_the_tiles_count_them(
+    client, dispatcher, ops_user
+):
+    _running_and_waiting(ops_user)
+    compute_pool(kind="training", capacity=400)
+    compute_pool(kind="inference", capacity=100, state="offline")
+    client.force_login(dispatcher)
+
+    live = client.get("/dispatch/live/").json()
+
+    kpis = live["fragments"]["kpis"]
+    rows = defaultdict(dict)
+    for trace in live["charts"]["capacity"]["data"]:
+        rows[trace["y"][0]][trace["name"]] = trace["x"][0]
+    monitored, dispatchable = rows["Monitored by the sites"], rows["Dispatchable to us"]
+    assert (
+        sum(monitored.values())
+        == _tile(kpis, "monitored")
+        == float(ComputeSite.objects.aggregate(total=Sum("monitored_pflops"))["total"])
+    )
+    assert monitored["Dispatchable to us"] == _tile(kpis, "dispatchable") == sum(dispatchable.values())
+    assert monitored["Offline pools"] == 100
+    assert dispatchable["Used by our jobs"] == _tile(kpis, "used") > 0
+    assert dispatchable["Free"] == _tile(kpis, "free")
 
 
 def test_a_figures_time_axis_reads_the_page_clock_not_utc(client, dispatcher, ops_user, settings):
@@ -193,3 +226,13 @@ def test_beyond_twelve_pools_each_site_is_one_band_holding_its_pools_load(client
     assert bands[pools[13].site.name] == 14
     assert bands["Capacity"] == 140
     assert bands["Background load (other tenants)"] == 14
+
+
+def test_the_capacity_figure_reads_in_chinese(client, dispatcher):
+    compute_pool(kind="training", capacity=400)
+    client.force_login(dispatcher)
+
+    figure = client.get("/dispatch/live/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["charts"]["capacity"]
+
+    assert figure["layout"]["title"]["text"] == "当前监测算力与可调度算力"
+    assert {trace["y"][0] for trace in figure["data"]} == {"各站点监测", "可调度给我们"}
