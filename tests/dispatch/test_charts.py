@@ -1,5 +1,6 @@
 """The dispatch center's charts: what each tick records, and the figures drawn from it (or their empty state)."""
 
+import json
 import math
 import re
 from collections import defaultdict
@@ -236,3 +237,17 @@ def test_the_capacity_figure_reads_in_chinese(client, dispatcher):
 
     assert figure["layout"]["title"]["text"] == "当前监测算力与可调度算力"
     assert {trace["y"][0] for trace in figure["data"]} == {"各站点监测", "可调度给我们"}
+
+
+def test_a_chinese_chart_page_gives_plotly_a_chinese_locale_and_an_english_one_none(client, dispatcher):
+    client.force_login(dispatcher)
+
+    chinese = client.get("/dispatch/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get("/dispatch/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    locale = json.loads(re.search(r'<script id="plotly-locale" type="application/json">(.*?)</script>', chinese)[1])
+    assert locale["name"] == "zh-CN"
+    assert locale["format"]["months"][11] == "十二月"
+    assert locale["format"]["days"][0] == "星期日"
+    assert {"Zoom in", "Reset axes", "Download plot as a PNG"} <= set(locale["dictionary"])
+    assert 'id="plotly-locale"' not in english

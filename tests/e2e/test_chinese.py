@@ -108,3 +108,30 @@ def test_the_main_pages_in_chinese_are_saved_for_a_person_to_look_at(
         assert _fonts_drawing(page, "h1") & CJK_FONTS, path
         screenshot(f"{name}-zh")
     page.watch.assert_clean()
+
+
+def _toolbar_titles(page, chart: str) -> set[str]:
+    page.locator(f'[data-chart="{chart}"] .main-svg').first.wait_for()
+    buttons = page.locator(f'[data-chart="{chart}"] .modebar-btn')
+    return {buttons.nth(index).get_attribute("data-title") for index in range(buttons.count())}
+
+
+def test_plotlys_toolbar_offers_no_sharing_to_plotlys_cloud(page, floor, dispatcher):
+    sign_in(page, "dispatch-user", PASSWORD)
+    page.goto("/dispatch/")
+
+    titles = _toolbar_titles(page, "utilization")
+
+    assert "Zoom in" in titles
+    assert "Share chart..." not in titles  # it would send the factory's data to plotly's cloud
+    page.watch.assert_clean()
+
+
+def test_plotlys_toolbar_speaks_chinese_on_a_chinese_page(page, floor, dispatcher):
+    _sign_in_chinese(page, "dispatch-user")
+    page.goto("/dispatch/")
+    titles = _toolbar_titles(page, "utilization")
+
+    assert {"放大", "缩小", "重置坐标轴"} <= titles
+    assert "Zoom in" not in titles
+    page.watch.assert_clean()
