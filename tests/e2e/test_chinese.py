@@ -1,6 +1,6 @@
 """Chinese that renders: zh-hans pages draw their text in a CJK font named in the stylesheet's stack, not in
 missing-glyph boxes, and plotly speaks Chinese too. Screenshots of the main pages in zh-hans are saved to
-test-artifacts/ (*-zh.png), where a person can see the glyphs."""
+test-artifacts/ (zh-*.png), where a person can see the glyphs."""
 
 from datetime import timedelta
 
@@ -106,7 +106,7 @@ def test_the_main_pages_in_chinese_are_saved_for_a_person_to_look_at(
         page.goto(path)
         assert page.locator("html").get_attribute("lang") == "zh-hans"
         assert _fonts_drawing(page, "h1") & CJK_FONTS, path
-        screenshot(f"{name}-zh")
+        screenshot(f"zh-{name}")
     page.watch.assert_clean()
 
 
