@@ -14,7 +14,7 @@ from factory import charts
 from orders.models import Priority
 
 HISTORY_HOURS = 24
-MAX_POOL_BANDS = 12  # more pools than this are stacked per site
+MAX_POOL_BANDS = len(charts.SERIES_COLOURS)  # a distinct colour per band; more pools are stacked per site
 COST_DAYS = 30
 PRIORITY_COLOURS = {
     Priority.URGENT: charts.TONE_COLOURS["red"],
@@ -150,6 +150,67 @@ def load_per_pool(pools: list[ComputePool]) -> dict:
     return charts.chart("pool-load", title=title, empty="", fig=fig)
 
 
+def capacity(totals: selectors.Totals) -> dict:
+    """The platform's compute now, from the same totals as the KPI tiles: what the sites monitor against what is
+    dispatchable to us, and how the dispatchable part is taken (our jobs, other tenants, free)."""
+    title = _("Monitored and dispatchable compute now")
+    if not totals.monitored and not totals.capacity:
+        return charts.chart(
+            "capacity",
+            title=title,
+            empty=_("No compute site or pool is set up. Admins add sites and their pools in the admin."),
+            fig=None,
+        )
+    monitored_row, dispatchable_row = _("Monitored by the sites"), _("Dispatchable to us")
+    dispatchable, offline = float(totals.dispatchable), float(totals.offline)
+    used, background, free = float(totals.used), float(totals.background), float(totals.free)
+    # Monitored: what is lent to us (in service or offline), and the rest of what the sites run for others.
+    # Dispatchable: our jobs, other tenants, free room, and what draining pools hold back from new jobs.
+    segments = [
+        (monitored_row, _("Dispatchable to us"), dispatchable, charts.SERIES_COLOURS[8]),
+        (monitored_row, _("Offline pools"), offline, charts.TONE_COLOURS["grey"]),
+        (
+            monitored_row,
+            _("Not lent to us"),
+            max(float(totals.monitored) - dispatchable - offline, 0.0),
+            "#eef0f3",
+        ),
+        (dispatchable_row, _("Used by our jobs"), used, charts.SERIES_COLOURS[0]),  # as on "Current load per pool"
+        (dispatchable_row, _("Background load (other tenants)"), background, charts.BACKGROUND_LOAD_COLOUR),
+        (dispatchable_row, _("Free"), free, "#e3e7ec"),
+        (
+            dispatchable_row,
+            _("Held back by draining pools"),
+            max(dispatchable - used - background - free, 0.0),
+            charts.TONE_COLOURS["amber"],
+        ),
+    ]
+    traces = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": name,
+            "y": [row],
+            "x": [round(value, 1)],
+            "marker": {"color": colour, "line": {"color": charts.CAPACITY_COLOUR, "width": 0.5}},
+            "hovertemplate": "%{x:,.0f} PFLOPS<extra>%{fullData.name}</extra>",
+        }
+        for row, name, value, colour in segments
+        if value > 0
+    ]
+    fig = charts.figure(
+        traces,
+        title=title,
+        x_title=_("PFLOPS"),
+        barmode="stack",
+        height=300,
+        legend={"traceorder": "normal"},
+        yaxis={"autorange": "reversed", "type": "category", "rangemode": "normal"},
+        xaxis={"tickformat": ",.0f"},
+    )
+    return charts.chart("capacity", wide=True, title=title, empty="", fig=fig)
+
+
 def _by_priority(rows, value: str) -> tuple[list[str], list[dict]]:
     buckets = sorted({row["bucket"] for row in rows})
     values = defaultdict(dict)
@@ -233,8 +294,14 @@ def cost(*, now: datetime) -> dict:
     return charts.chart("cost", title=title, empty="", fig=fig)
 
 
-def dispatch_charts(pools: list[ComputePool], *, now: datetime) -> list[dict]:
-    return [utilization(pools, now=now), load_per_pool(pools), *queue_depth(now=now), cost(now=now)]
+def dispatch_charts(pools: list[ComputePool], *, totals: selectors.Totals, now: datetime) -> list[dict]:
+    return [
+        capacity(totals),
+        utilization(pools, now=now),
+        load_per_pool(pools),
+        *queue_depth(now=now),
+        cost(now=now),
+    ]
 
 
 def order_compute(*, order, now: datetime) -> dict:

@@ -202,7 +202,7 @@ def _center_context(request) -> dict:
     now = clock.now()
     data = selectors.dispatch_center(now=now, rows=CENTER_ROWS)
     can_act = may_act_on_pools(request.user)
-    chart_list = charts.dispatch_charts(data.pools, now=now)
+    chart_list = charts.dispatch_charts(data.pools, totals=data.totals, now=now)
     center = reverse("dispatch:center")
     return {
         "data": data,

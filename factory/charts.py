@@ -8,20 +8,59 @@ import json
 from datetime import date, datetime
 
 import plotly.graph_objects as go
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop
 from plotly.utils import PlotlyJSONEncoder
 
 # Workshops have the same colour everywhere (the CSS variables --ws-*): Okabe-Ito, colour-blind safe.
 WORKSHOP_COLOURS = {"data": "#0072b2", "model": "#e69f00", "agent": "#009e73", "integration": "#cc79a7"}
 # Status colours mean the same everywhere: on track = green, waiting/at risk = amber, late = red.
 TONE_COLOURS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a3"}
-# Series that are not workshops (pools, priorities, product types) cycle through these, in order.
-SERIES_COLOURS = ["#1f4e8c", "#0072b2", "#56b4e9", "#009e73", "#e69f00", "#d55e00", "#cc79a7", "#6b7280"]
+# Series that are not workshops (pools, sites, product types), in order: twelve hues a person tells apart side by
+# side (each pair at least 30 apart in CIELAB), none of them the muted background band or the capacity line.
+SERIES_COLOURS = [
+    "#1f4e8c",
+    "#e69f00",
+    "#117733",
+    "#882255",
+    "#ddcc77",
+    "#44aa99",
+    "#332288",
+    "#8c564b",
+    "#56b4e9",
+    "#66a61e",
+    "#d55e00",
+    "#cc79a7",
+]
 CAPACITY_COLOUR = "#1b2430"
 BACKGROUND_LOAD_COLOUR = "#c9ced6"  # other tenants' load: a muted band under ours
 LEGEND_OFFSET_PX = 62
-FONT = "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Microsoft YaHei', sans-serif"
+# plotly.js's own words on our charts (toolbar, notices); the installed package ships no Chinese for them, so
+# they are translated with the site's messages and registered as a plotly locale (live.js).
+PLOTLY_WORDS = [
+    gettext_noop("Download plot"),
+    gettext_noop("Download plot as a PNG"),
+    gettext_noop("Download plot as JSON"),
+    gettext_noop("Zoom"),
+    gettext_noop("Pan"),
+    gettext_noop("Zoom in"),
+    gettext_noop("Zoom out"),
+    gettext_noop("Autoscale"),
+    gettext_noop("Reset axes"),
+    gettext_noop("Double-click to zoom back out"),
+    gettext_noop("Double-click on legend to isolate one trace"),
+    gettext_noop("Preparing image - this may take a few seconds"),
+    gettext_noop("Image download succeeded"),
+    gettext_noop("Sorry, there was a problem downloading your image!"),
+]
+PLOTLY_LOCALE_NAMES = {"zh-hans": "zh-CN"}  # English is plotly's own
+# The stylesheet's stack (factory.css), so that a chart's Chinese renders in the same CJK font as the page.
+FONT = (
+    "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', "
+    "'Noto Sans CJK SC', 'Noto Sans SC', 'WenQuanYi Micro Hei', sans-serif"
+)
 
 
 def layout(*, title: str, x_title: str = "", y_title: str = "", **extra) -> dict:
@@ -111,4 +150,24 @@ def now_line(now) -> dict:
         "y0": 0,
         "y1": 1,
         "line": {"color": CAPACITY_COLOUR, "width": 1, "dash": "dot"},
+    }
+
+
+def plotly_locale() -> dict | None:
+    """The current language as a plotly.js locale module (for Plotly.register and config.locale), or None
+    when plotly speaks it already. Month and day names come from Django's own translations."""
+    name = PLOTLY_LOCALE_NAMES.get(translation.get_language())
+    if name is None:
+        return None
+    sunday_first = [6, 0, 1, 2, 3, 4, 5]  # Django's weeks start on Monday, plotly's on Sunday
+    return {
+        "moduleType": "locale",
+        "name": name,
+        "dictionary": {word: gettext(word) for word in PLOTLY_WORDS},
+        "format": {
+            "days": [str(WEEKDAYS[day]) for day in sunday_first],
+            "shortDays": [str(WEEKDAYS_ABBR[day]) for day in sunday_first],
+            "months": [str(MONTHS[month]) for month in range(1, 13)],
+            "shortMonths": [str(MONTHS_3[month]) for month in range(1, 13)],
+        },
     }

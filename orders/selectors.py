@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.models import Workshop
 from factory import roles
@@ -84,6 +86,70 @@ def _as_client_sees_them(order: Order, events) -> list[OrderEvent]:
 def client_events(order: Order) -> list[OrderEvent]:
     """The timeline a client may see (from the prefetched events): no internal events or staff-only notes."""
     return _as_client_sees_them(order, order.events.all())
+
+
+# Events that move the order, or one of its workshops, on: what the timeline's "Milestones" keeps.
+MILESTONE_KINDS = frozenset(
+    {
+        EventKind.SUBMITTED,
+        EventKind.ACCEPTED,
+        EventKind.REJECTED,
+        EventKind.CANCELLED,
+        EventKind.PRODUCTION_STARTED,
+        EventKind.STAGE_STARTED,
+        EventKind.STAGE_DONE,
+        EventKind.GATE_RELEASED,
+        EventKind.REWORK,
+        EventKind.REVIEW_DECISION,
+        EventKind.READY,
+        EventKind.DELIVERED,
+        EventKind.CONFIRMED,
+    }
+)
+STEP_KINDS = frozenset({EventKind.STEP_STARTED, EventKind.STEP_FINISHED})
+TIMELINE_FILTERS = {
+    "all": gettext_lazy("All"),
+    "milestones": gettext_lazy("Milestones"),
+    "people": gettext_lazy("People's actions"),
+}
+
+
+def _shown_by(show: str, row: dict) -> bool:
+    event = row["event"]
+    if show == "milestones":
+        return event.kind in MILESTONE_KINDS
+    if show == "people":
+        return event.actor_id is not None  # the system (dispatch ticks) acts with no actor
+    return True
+
+
+def order_timeline(rows: list[dict], *, show: str) -> dict:
+    """The order page's timeline from its rows (each with its `event`, oldest first; prefetched, no query).
+
+    `show` is one of TIMELINE_FILTERS (anything else is "all"). Each run of two or more step events of one kind
+    in one workshop is one entry {"fold": rows, "event": the first, "last": the last event}, so that a hundred
+    finished steps read as a few lines; every other event is {"row": row}. `filters` gives each filter its
+    label and how many events it keeps.
+    """
+    show = show if show in TIMELINE_FILTERS else "all"
+    kept = [row for row in rows if _shown_by(show, row)]
+
+    def run(row):
+        event = row["event"]
+        return (event.kind, event.workshop) if event.kind in STEP_KINDS else ("event", event.pk)
+
+    entries = []
+    for _run, group in groupby(kept, key=run):
+        group = list(group)
+        if len(group) > 1:
+            entries.append({"fold": group, "event": group[0]["event"], "last": group[-1]["event"]})
+        else:
+            entries.append({"row": group[0], "event": group[0]["event"]})
+    filters = [
+        {"key": key, "label": label, "count": sum(_shown_by(key, row) for row in rows), "current": key == show}
+        for key, label in TIMELINE_FILTERS.items()
+    ]
+    return {"show": show, "entries": entries, "filters": filters}
 
 
 @dataclass(frozen=True)

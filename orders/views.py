@@ -265,7 +265,7 @@ def _render_detail(request, pk, *, bound=None, status=200):
         "segments": selectors.workshop_bar(order),
         "stages": stages,
         "finishable_steps": steps,
-        "timeline": _timeline(order),
+        "timeline": selectors.order_timeline(_timeline(order), show=request.GET.get("timeline", "")),
         "changes": changes,
         "artifacts": [{"artifact": artifact, "lineage": artifact.lineage()[1:]} for artifact in artifacts],
         "eta_relative": relative_to_now(order.eta, now) if order.eta else "",

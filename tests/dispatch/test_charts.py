@@ -1,7 +1,12 @@
 """The dispatch center's charts: what each tick records, and the figures drawn from it (or their empty state)."""
 
+import json
+import math
+import re
+from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import combinations
 
 import pytest
 from django.db.models import Sum
@@ -9,7 +14,7 @@ from django.utils import timezone
 
 from catalog.models import SIZE_FACTORS, ProcessStep, Size
 from dispatch import services
-from dispatch.models import Job, QueueSample, UtilizationSample
+from dispatch.models import ComputeSite, Job, QueueSample, UtilizationSample
 from factory import clock
 from orders.models import OrderStatus
 from tests.factories import compute_pool, order_at
@@ -72,6 +77,37 @@ def test_the_center_draws_utilization_load_queue_and_cost(client, dispatcher, op
     assert sum(charts["cost"]["data"][0]["y"]) > 0
 
 
+def _tile(kpis: str, key: str) -> float:
+    value = re.search(rf'data-kpi="{key}">\s*<span class="kpi__value">([^<]+)<', kpis).group(1)
+    return float(value.replace(",", ""))
+
+
+def test_monitored_and_dispatchable_compute_are_drawn_on_one_figure_as_the_tiles_count_them(
+    client, dispatcher, ops_user
+):
+    _running_and_waiting(ops_user)
+    compute_pool(kind="training", capacity=400)
+    compute_pool(kind="inference", capacity=100, state="offline")
+    client.force_login(dispatcher)
+
+    live = client.get("/dispatch/live/").json()
+
+    kpis = live["fragments"]["kpis"]
+    rows = defaultdict(dict)
+    for trace in live["charts"]["capacity"]["data"]:
+        rows[trace["y"][0]][trace["name"]] = trace["x"][0]
+    monitored, dispatchable = rows["Monitored by the sites"], rows["Dispatchable to us"]
+    assert (
+        sum(monitored.values())
+        == _tile(kpis, "monitored")
+        == float(ComputeSite.objects.aggregate(total=Sum("monitored_pflops"))["total"])
+    )
+    assert monitored["Dispatchable to us"] == _tile(kpis, "dispatchable") == sum(dispatchable.values())
+    assert monitored["Offline pools"] == 100
+    assert dispatchable["Used by our jobs"] == _tile(kpis, "used") > 0
+    assert dispatchable["Free"] == _tile(kpis, "free")
+
+
 def test_a_figures_time_axis_reads_the_page_clock_not_utc(client, dispatcher, ops_user, settings):
     settings.TIME_ZONE = "Asia/Shanghai"
     _running_and_waiting(ops_user)
@@ -122,12 +158,32 @@ def test_every_figure_of_the_dashboards_is_one_plotly_accepts(client, dispatcher
         factory_charts.validate(figure)
 
 
-def test_beyond_twelve_pools_each_site_is_one_band_holding_its_pools_load(client, dispatcher):
-    pools = [compute_pool(capacity=10) for _ in range(14)]
-    # Two pools share the first pool's site: that site's band carries both.
-    for pool in pools[1:3]:
-        pool.site = pools[0].site
-        pool.save()
+def _lab(colour: str) -> tuple[float, float, float]:
+    """An sRGB "#rrggbb" as CIELAB (D65): distances there follow what the eye tells apart."""
+
+    def linear(channel):
+        return ((channel + 0.055) / 1.055) ** 2.4 if channel > 0.04045 else channel / 12.92
+
+    r, g, b = (linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5))
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t):
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def _closest_bands(traces) -> float:
+    """The smallest colour difference (CIE76) between two of our load bands of the utilization chart."""
+    bands = [
+        trace["line"]["color"] for trace in traces if trace.get("stackgroup") and "other tenants" not in trace["name"]
+    ]
+    return min(math.dist(_lab(one), _lab(other)) for one, other in combinations(bands, 2))
+
+
+def _utilization_samples(pools):
     now = clock.now()
     for minutes in (5, 10):  # two ticks in the same 15-minute bucket
         UtilizationSample.objects.bulk_create(
@@ -140,13 +196,58 @@ def test_beyond_twelve_pools_each_site_is_one_band_holding_its_pools_load(client
             )
             for index, pool in enumerate(pools)
         )
+
+
+def test_twelve_pools_are_twelve_bands_of_colours_a_person_tells_apart(client, dispatcher):
+    _utilization_samples([compute_pool(capacity=10) for _ in range(12)])
+    client.force_login(dispatcher)
+
+    traces = client.get("/dispatch/live/").json()["charts"]["utilization"]["data"]
+
+    assert len(traces) == 2 + 12
+    # 25 is a difference seen at a glance between two adjacent bands; the old blues were 16 apart.
+    assert _closest_bands(traces) >= 25
+
+
+def test_beyond_twelve_pools_each_site_is_one_band_holding_its_pools_load(client, dispatcher):
+    pools = [compute_pool(capacity=10) for _ in range(14)]
+    # Two pools share the first pool's site: that site's band carries both.
+    for pool in pools[1:3]:
+        pool.site = pools[0].site
+        pool.save()
+    _utilization_samples(pools)
     client.force_login(dispatcher)
 
     traces = client.get("/dispatch/live/").json()["charts"]["utilization"]["data"]
 
     bands = {trace["name"]: trace["y"][-1] for trace in traces}
     assert len(bands) == 2 + 12  # background, capacity, and the 12 sites
+    assert _closest_bands(traces) >= 25
     assert bands[pools[0].site.name] == 1 + 2 + 3
     assert bands[pools[13].site.name] == 14
     assert bands["Capacity"] == 140
     assert bands["Background load (other tenants)"] == 14
+
+
+def test_the_capacity_figure_reads_in_chinese(client, dispatcher):
+    compute_pool(kind="training", capacity=400)
+    client.force_login(dispatcher)
+
+    figure = client.get("/dispatch/live/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["charts"]["capacity"]
+
+    assert figure["layout"]["title"]["text"] == "当前监测算力与可调度算力"
+    assert {trace["y"][0] for trace in figure["data"]} == {"各站点监测", "可调度给我们"}
+
+
+def test_a_chinese_chart_page_gives_plotly_a_chinese_locale_and_an_english_one_none(client, dispatcher):
+    client.force_login(dispatcher)
+
+    chinese = client.get("/dispatch/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get("/dispatch/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    locale = json.loads(re.search(r'<script id="plotly-locale" type="application/json">(.*?)</script>', chinese)[1])
+    assert locale["name"] == "zh-CN"
+    assert locale["format"]["months"][11] == "十二月"
+    assert locale["format"]["days"][0] == "星期日"
+    assert {"Zoom in", "Reset axes", "Download plot as a PNG"} <= set(locale["dictionary"])
+    assert 'id="plotly-locale"' not in english

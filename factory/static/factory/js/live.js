@@ -5,7 +5,17 @@
   "use strict";
   var root = document.querySelector("[data-live-url]");
   if (!root || !window.Plotly) { return; }
-  var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+  // No "Share chart..." button: plotly.js 4 offers one by default, and the factory's data never leave the site.
+  var config = {
+    displaylogo: false, responsive: true, showSendToCloud: false, modeBarButtonsToRemove: ["select2d", "lasso2d"]
+  };
+  // plotly's own words in the page's language (factory.charts.plotly_locale); this script runs after plotly's.
+  var locale = document.getElementById("plotly-locale");
+  if (locale) {
+    var module = JSON.parse(locale.textContent);
+    window.Plotly.register(module);
+    config.locale = module.name;
+  }
 
   function draw(key, figure) {
     var element = document.querySelector('[data-chart="' + key + '"]');
