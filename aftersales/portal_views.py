@@ -15,8 +15,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +25,7 @@ from aftersales.models import RESOLVED_STATUSES, Severity, Ticket, TicketEventKi
 from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, ReopenForm, TicketOpenForm, TicketRateForm
 from factory import clock, submissions
 from factory.actions import act
+from factory.dates import moment_words
 from orders.access import require_organization
 from orders.display import duration_words, relative_to_now
 
@@ -204,7 +203,7 @@ def ticket_new(request):
         _("Ticket %(reference)s is open. Our first answer is due by %(due)s.")
         % {
             "reference": ticket.reference,
-            "due": date_format(timezone.localtime(ticket.first_response_due), "DATETIME_FORMAT"),
+            "due": moment_words(ticket.first_response_due),
         },
     )
     return redirect("client_tickets:ticket", pk=ticket.pk)

@@ -18,12 +18,12 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from catalog.selectors import routing_for, steps_by_workshop
 from factory import clock, roles, submissions
+from factory.dates import day_words
 from factory.db import bulk_update_rows
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX, clean_text
 from orders import extensions, permissions, production, quotes, read_cache
@@ -305,8 +305,8 @@ def order_submit(
                         "is %(now)s, not %(before)s. Nothing is ordered yet; check the new date and confirm again."
                     )
                     % {
-                        "now": date_format(promise.promised_delivery, "DATE_FORMAT"),
-                        "before": date_format(quoted.promised_delivery, "DATE_FORMAT"),
+                        "now": day_words(promise.promised_delivery),
+                        "before": day_words(quoted.promised_delivery),
                     },
                     quote=promise,
                 )

@@ -6,7 +6,7 @@ Gates are released and steps sent back through orders' own services; orders neve
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from factory import clock
+from factory import clock, notes
 from factory.limits import NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
@@ -101,13 +101,13 @@ def review_approve(*, review: Review, reviewer, answers: dict) -> Review:
             order=review.order,
             actor=reviewer,
             workshop=review.workshop,
-            note=_("Approval %(given)d of %(required)d.") % {"given": given, "required": review.approvals_required},
+            note=notes.APPROVAL_GIVEN.stored(given=given, required=review.approvals_required),
         )
         return review
     review.status, review.decided_at, review.reviewer = ReviewStatus.APPROVED, now, reviewer
     review.save(update_fields=["status", "decided_at", "reviewer"])
     order_services.stage_release_gate(
-        stage=review.stage, actor=reviewer, note=_("Security review approved (%(count)d approvals).") % {"count": given}
+        stage=review.stage, actor=reviewer, note=notes.REVIEW_APPROVED.stored(count=given)
     )
     return review
 
