@@ -26,6 +26,7 @@ from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, Reop
 from factory import clock, submissions
 from factory.actions import act
 from factory.dates import moment_words
+from factory.people import person_name
 from orders.access import require_organization
 from orders.display import duration_words, relative_to_now
 
@@ -94,7 +95,7 @@ def _author_label(message, user) -> str:
     if message.author_id == user.pk:
         return _("You")
     # A colleague of the same organization (only they and staff can write on the ticket).
-    return message.author.get_full_name() or message.author.username
+    return person_name(message.author)
 
 
 def _thread(ticket: Ticket, user) -> list[dict]:
@@ -116,7 +117,7 @@ def _history(ticket: Ticket, user) -> list[dict]:
         if event.actor_id == user.pk:
             actor = _("You")
         elif event.actor_id in members:
-            actor = event.actor.get_full_name() or event.actor.username
+            actor = person_name(event.actor)
         else:
             actor = _("Factory support")  # staff, or the factory itself (automatic closing)
         change = " → ".join(str(labels[value]) for value in (event.from_value, event.to_value) if value in labels)

@@ -24,6 +24,7 @@ from factory import clock, roles, submissions
 from factory.actions import act
 from factory.errors import DomainError, InvalidRequest
 from factory.limits import TITLE_MAX
+from factory.people import person_name
 from orders.display import ORDER_STATUS_TONE, relative_to_now
 
 PAGE_SIZE = 25
@@ -217,7 +218,7 @@ def _history(ticket: Ticket) -> list[dict]:
     return [
         {
             "event": event,
-            "actor": (event.actor.get_full_name() or event.actor.get_username()) if event.actor else _("SLA watch"),
+            "actor": person_name(event.actor) if event.actor else _("SLA watch"),
             "from_value": _value_label(event.kind, event.from_value),
             "to_value": _value_label(event.kind, event.to_value),
         }

@@ -43,7 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "axes",
+    "factory.lockout.SignInLockoutConfig",  # django-axes, named in both languages
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",

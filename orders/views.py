@@ -26,6 +26,7 @@ from factory.actions import act
 from factory.dates import day_words
 from factory.errors import DomainError
 from factory.limits import MESSAGE_MAX, NOTE_MAX
+from factory.people import person_name
 from orders import charts, permissions, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
 from orders.filters import OrderFilter
@@ -238,7 +239,7 @@ def _timeline(order: Order) -> list[dict]:
             "event": event,
             "from_status": _status_label(event.from_status),
             "to_status": _status_label(event.to_status),
-            "actor": (event.actor.get_full_name() or event.actor.get_username()) if event.actor else _("System"),
+            "actor": person_name(event.actor) if event.actor else _("System"),
         }
         for event in order.events.all()
     ]
