@@ -26,6 +26,7 @@ from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, Reop
 from factory import clock, submissions
 from factory.actions import act
 from factory.dates import moment_words
+from factory.notes import note_words
 from factory.people import person_name
 from orders.access import require_organization
 from orders.display import duration_words, relative_to_now
@@ -124,7 +125,7 @@ def _history(ticket: Ticket, user) -> list[dict]:
         if event.kind == TicketEventKind.FOLLOW_UP_ORDER:
             change = event.to_value
         # A severity change's reason is written by staff for staff; the client sees the change itself.
-        note = "" if event.kind == TicketEventKind.SEVERITY_CHANGED else event.note
+        note = "" if event.kind == TicketEventKind.SEVERITY_CHANGED else note_words(event.note)
         rows.append({"event": event, "actor": actor, "change": change, "note": note})
     return rows
 

@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from aftersales import permissions, selectors, services
@@ -161,9 +161,12 @@ def _move_words(ticket: Ticket, target: str) -> dict:
     if target == TicketStatus.RESOLVED:
         return {
             "label": _("Resolve"),
-            "explain": _(
+            "explain": ngettext(
                 "The ticket is marked resolved and its resolution clock stops; your note is sent to the client, who "
-                "can confirm and rate it or reopen it. Without an answer it closes on its own after %(days)d days."
+                "can confirm and rate it or reopen it. Without an answer it closes on its own after %(days)d day.",
+                "The ticket is marked resolved and its resolution clock stops; your note is sent to the client, who "
+                "can confirm and rate it or reopen it. Without an answer it closes on its own after %(days)d days.",
+                settings.TICKET_AUTO_CLOSE_DAYS,
             )
             % {"days": settings.TICKET_AUTO_CLOSE_DAYS},
             "confirm": _("Resolve this ticket? The client is told it is resolved and the SLA clock stops."),

@@ -64,7 +64,28 @@ APPROVAL_GIVEN = SystemNote("Approval %(given)d of %(required)d.")
 REVIEW_APPROVED = SystemNote(
     "Security review approved (%(count)d approval).", "Security review approved (%(count)d approvals)."
 )
-SYSTEM_NOTES = (APPROVAL_GIVEN, REVIEW_APPROVED)
+REWORK_DONE = SystemNote("Rework done; the gate is open for review again.")
+TRACKING_LINK_ISSUED = SystemNote("New tracking link issued.")
+TRACKING_LINK_REVOKED = SystemNote("Tracking link revoked.")
+CLIENT_REPLIED = SystemNote("The client replied.")
+MISSED_FIRST_RESPONSE = SystemNote("Missed the first response target.")
+MISSED_RESOLUTION = SystemNote("Missed the resolution target.")
+MISSED_BOTH = SystemNote("Missed the first response and resolution targets.")
+TICKET_AUTO_CLOSED = SystemNote(
+    "Closed automatically %(count)d day after resolution.", "Closed automatically %(count)d days after resolution."
+)
+SYSTEM_NOTES = (
+    APPROVAL_GIVEN,
+    REVIEW_APPROVED,
+    REWORK_DONE,
+    TRACKING_LINK_ISSUED,
+    TRACKING_LINK_REVOKED,
+    CLIENT_REPLIED,
+    MISSED_FIRST_RESPONSE,
+    MISSED_RESOLUTION,
+    MISSED_BOTH,
+    TICKET_AUTO_CLOSED,
+)
 
 
 def note_words(note: str) -> str:

@@ -5,6 +5,7 @@ Gates are released and steps sent back through orders' own services; orders neve
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from factory import clock, notes
 from factory.limits import NOTE_MAX, clean_text
@@ -127,7 +128,15 @@ def review_reject(
         if not text:
             raise ReviewInvalid(_("Describe each finding."), field="findings")
         if len(text) > NOTE_MAX:
-            raise ReviewInvalid(_("Keep each finding under %(max)d characters.") % {"max": NOTE_MAX}, field="findings")
+            raise ReviewInvalid(
+                ngettext(
+                    "Keep each finding under %(max)d character.",
+                    "Keep each finding under %(max)d characters.",
+                    NOTE_MAX,
+                )
+                % {"max": NOTE_MAX},
+                field="findings",
+            )
         cleaned.append(Finding(review=review, severity=severity, text=text))
     if not cleaned:
         raise ReviewInvalid(_("Record at least one finding."), field="findings")
