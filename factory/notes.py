@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.utils import translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)([ds])")
 
@@ -60,17 +60,19 @@ def _value(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-APPROVAL_GIVEN = SystemNote("Approval %(given)d of %(required)d.")
+# Singular notes are marked for makemessages; xgettext has no marker for a plural kept for later, so the plural
+# ones are kept in the catalog by hand (tests/foundation/test_i18n.py fails when one loses its translation).
+APPROVAL_GIVEN = SystemNote(gettext_noop("Approval %(given)d of %(required)d."))
 REVIEW_APPROVED = SystemNote(
     "Security review approved (%(count)d approval).", "Security review approved (%(count)d approvals)."
 )
-REWORK_DONE = SystemNote("Rework done; the gate is open for review again.")
-TRACKING_LINK_ISSUED = SystemNote("New tracking link issued.")
-TRACKING_LINK_REVOKED = SystemNote("Tracking link revoked.")
-CLIENT_REPLIED = SystemNote("The client replied.")
-MISSED_FIRST_RESPONSE = SystemNote("Missed the first response target.")
-MISSED_RESOLUTION = SystemNote("Missed the resolution target.")
-MISSED_BOTH = SystemNote("Missed the first response and resolution targets.")
+REWORK_DONE = SystemNote(gettext_noop("Rework done; the gate is open for review again."))
+TRACKING_LINK_ISSUED = SystemNote(gettext_noop("New tracking link issued."))
+TRACKING_LINK_REVOKED = SystemNote(gettext_noop("Tracking link revoked."))
+CLIENT_REPLIED = SystemNote(gettext_noop("The client replied."))
+MISSED_FIRST_RESPONSE = SystemNote(gettext_noop("Missed the first response target."))
+MISSED_RESOLUTION = SystemNote(gettext_noop("Missed the resolution target."))
+MISSED_BOTH = SystemNote(gettext_noop("Missed the first response and resolution targets."))
 TICKET_AUTO_CLOSED = SystemNote(
     "Closed automatically %(count)d day after resolution.", "Closed automatically %(count)d days after resolution."
 )

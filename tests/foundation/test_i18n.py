@@ -107,3 +107,15 @@ def test_a_timeline_names_the_simulated_staff_in_chinese(client, ops_user, org_a
     assert "运营" in chinese
     assert "模拟" in chinese
     assert "Operations (simulated)" not in chinese
+
+
+def test_every_system_note_reads_in_chinese():
+    from django.utils import translation
+
+    from factory.notes import SYSTEM_NOTES
+
+    params = {"count": 2, "given": 1, "required": 2}
+    with translation.override("zh-hans"):
+        english_only = [note.singular for note in SYSTEM_NOTES if note.words(**params) == note.stored(**params)]
+
+    assert english_only == []
