@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from factory import limits
+from factory.dates import moment_words
 
 
 class Category(models.TextChoices):
@@ -164,7 +165,7 @@ class TicketMessage(models.Model):
         indexes = [models.Index(fields=["ticket", "at"], name="message_ticket_at")]
 
     def __str__(self):
-        return f"{self.ticket_id} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.ticket_id} @ {moment_words(self.at)}"
 
 
 class TicketEventKind(models.TextChoices):
@@ -198,7 +199,7 @@ class TicketEvent(models.Model):
         indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_at")]
 
     def __str__(self):
-        return f"{self.ticket_id} {self.kind} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.ticket_id} {self.kind} @ {moment_words(self.at)}"
 
 
 class TicketReferenceCounter(models.Model):

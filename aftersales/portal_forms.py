@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import django_filters
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.filters import STATUS_CHOICES, TicketFilter
 from aftersales.models import Category, Severity, TicketStatus
 from factory import submissions
+from factory.dates import day_words
 from factory.limits import MESSAGE_MAX, NOTE_MAX, TITLE_MAX
 from orders.display import duration_words
 
@@ -67,7 +67,7 @@ class OrderChoiceField(forms.ModelChoiceField):
             return _("%(reference)s · %(title)s (delivered %(date)s)") % {
                 "reference": order.reference,
                 "title": order.title,
-                "date": timezone.localdate(order.delivered_at).isoformat(),
+                "date": day_words(order.delivered_at),
             }
         return f"{order.reference} · {order.title}"
 

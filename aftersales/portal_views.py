@@ -15,8 +15,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +25,9 @@ from aftersales.models import RESOLVED_STATUSES, Severity, Ticket, TicketEventKi
 from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, ReopenForm, TicketOpenForm, TicketRateForm
 from factory import clock, submissions
 from factory.actions import act
+from factory.dates import moment_words
+from factory.notes import note_words
+from factory.people import person_name
 from orders.access import require_organization
 from orders.display import duration_words, relative_to_now
 
@@ -95,7 +96,7 @@ def _author_label(message, user) -> str:
     if message.author_id == user.pk:
         return _("You")
     # A colleague of the same organization (only they and staff can write on the ticket).
-    return message.author.get_full_name() or message.author.username
+    return person_name(message.author)
 
 
 def _thread(ticket: Ticket, user) -> list[dict]:
@@ -117,14 +118,14 @@ def _history(ticket: Ticket, user) -> list[dict]:
         if event.actor_id == user.pk:
             actor = _("You")
         elif event.actor_id in members:
-            actor = event.actor.get_full_name() or event.actor.username
+            actor = person_name(event.actor)
         else:
             actor = _("Factory support")  # staff, or the factory itself (automatic closing)
         change = " → ".join(str(labels[value]) for value in (event.from_value, event.to_value) if value in labels)
         if event.kind == TicketEventKind.FOLLOW_UP_ORDER:
             change = event.to_value
         # A severity change's reason is written by staff for staff; the client sees the change itself.
-        note = "" if event.kind == TicketEventKind.SEVERITY_CHANGED else event.note
+        note = "" if event.kind == TicketEventKind.SEVERITY_CHANGED else note_words(event.note)
         rows.append({"event": event, "actor": actor, "change": change, "note": note})
     return rows
 
@@ -204,7 +205,7 @@ def ticket_new(request):
         _("Ticket %(reference)s is open. Our first answer is due by %(due)s.")
         % {
             "reference": ticket.reference,
-            "due": date_format(timezone.localtime(ticket.first_response_due), "DATETIME_FORMAT"),
+            "due": moment_words(ticket.first_response_due),
         },
     )
     return redirect("client_tickets:ticket", pk=ticket.pk)

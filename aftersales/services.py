@@ -29,7 +29,7 @@ from aftersales.models import (
     TicketReferenceCounter,
     TicketStatus,
 )
-from factory import clock, submissions
+from factory import clock, notes, submissions
 from factory.limits import MESSAGE_MAX, NOTE_MAX, TITLE_MAX, clean_text
 from orders import services as order_services
 from orders.models import HANDED_OVER_STATUSES, Order
@@ -154,11 +154,11 @@ def _refresh_sla(ticket: Ticket, *, now: datetime, policy: SlaPolicy | None = No
     changed = breached != ticket.breached or at_risk != ticket.at_risk
     if broken and not ticket.breached:
         missed = {
-            ("first_response",): _("Missed the first response target."),
-            ("resolution",): _("Missed the resolution target."),
-            ("first_response", "resolution"): _("Missed the first response and resolution targets."),
+            ("first_response",): notes.MISSED_FIRST_RESPONSE,
+            ("resolution",): notes.MISSED_RESOLUTION,
+            ("first_response", "resolution"): notes.MISSED_BOTH,
         }
-        _event(ticket, actor=None, kind=TicketEventKind.BREACHED, note=missed[tuple(broken)], at=now)
+        _event(ticket, actor=None, kind=TicketEventKind.BREACHED, note=missed[tuple(broken)].stored(), at=now)
     elif at_risk and not ticket.at_risk:
         _event(ticket, actor=None, kind=TicketEventKind.AT_RISK, at=now)
     ticket.breached, ticket.at_risk = breached, at_risk
@@ -294,7 +294,7 @@ def ticket_post_message(
         if ticket.status == TicketStatus.OPEN:
             _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now)
     elif ticket.status in (TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED):
-        _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now, note=_("The client replied."))
+        _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now, note=notes.CLIENT_REPLIED.stored())
     _refresh_sla(ticket, now=now)
     _save(ticket, "first_responded_at", *STATUS_FIELDS)
     return message
@@ -458,8 +458,7 @@ def sla_watch() -> dict:
                 to=TicketStatus.CLOSED,
                 actor=None,
                 now=now,
-                note=_("Closed automatically %(days)d days after resolution.")
-                % {"days": settings.TICKET_AUTO_CLOSE_DAYS},
+                note=notes.TICKET_AUTO_CLOSED.stored(count=settings.TICKET_AUTO_CLOSE_DAYS),
             )
             _save(ticket, *STATUS_FIELDS)
             flagged["closed"] += 1

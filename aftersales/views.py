@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from aftersales import permissions, selectors, services
@@ -24,6 +24,7 @@ from factory import clock, roles, submissions
 from factory.actions import act
 from factory.errors import DomainError, InvalidRequest
 from factory.limits import TITLE_MAX
+from factory.people import person_name
 from orders.display import ORDER_STATUS_TONE, relative_to_now
 
 PAGE_SIZE = 25
@@ -160,9 +161,12 @@ def _move_words(ticket: Ticket, target: str) -> dict:
     if target == TicketStatus.RESOLVED:
         return {
             "label": _("Resolve"),
-            "explain": _(
+            "explain": ngettext(
                 "The ticket is marked resolved and its resolution clock stops; your note is sent to the client, who "
-                "can confirm and rate it or reopen it. Without an answer it closes on its own after %(days)d days."
+                "can confirm and rate it or reopen it. Without an answer it closes on its own after %(days)d day.",
+                "The ticket is marked resolved and its resolution clock stops; your note is sent to the client, who "
+                "can confirm and rate it or reopen it. Without an answer it closes on its own after %(days)d days.",
+                settings.TICKET_AUTO_CLOSE_DAYS,
             )
             % {"days": settings.TICKET_AUTO_CLOSE_DAYS},
             "confirm": _("Resolve this ticket? The client is told it is resolved and the SLA clock stops."),
@@ -217,7 +221,7 @@ def _history(ticket: Ticket) -> list[dict]:
     return [
         {
             "event": event,
-            "actor": (event.actor.get_full_name() or event.actor.get_username()) if event.actor else _("SLA watch"),
+            "actor": person_name(event.actor) if event.actor else _("SLA watch"),
             "from_value": _value_label(event.kind, event.from_value),
             "to_value": _value_label(event.kind, event.to_value),
         }

@@ -38,7 +38,7 @@ from demo.content import (
     rating_for,
     rejection,
 )
-from factory import clock, roles
+from factory import clock, people, roles
 from factory.errors import DomainError
 from orders import quotes
 from orders import services as order_services
@@ -61,7 +61,7 @@ SIM_PREFIX = "sim-"
 SIM_OPERATIONS = "sim-operations"
 SIM_REVIEWERS = ("sim-reviewer-1", "sim-reviewer-2")
 SIM_AFTERSALES = "sim-aftersales"
-# username → (role, the name timelines show, with " (simulated)" after it).
+# username → (role, the first name; pages show it by its label in factory.people.SIMULATED_LABELS).
 SIM_STAFF = {
     SIM_OPERATIONS: (roles.OPERATIONS, "Operations"),
     SIM_REVIEWERS[0]: (roles.SECURITY, "Reviewer 1"),
@@ -124,7 +124,7 @@ def _human_q(prefix: str) -> Q:
 def _simulation_user(username: str, *, name: str):
     User = get_user_model()
     user, created = User.objects.get_or_create(
-        username=username, defaults={"first_name": name, "last_name": "(simulated)"}
+        username=username, defaults={"first_name": name, "last_name": people.SIMULATED_SURNAME}
     )
     if created:
         user.set_unusable_password()

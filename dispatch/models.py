@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
 from factory import limits
+from factory.dates import moment_words
 
 
 class ComputeSite(models.Model):
@@ -197,24 +198,26 @@ class Preemption(models.Model):
 class UtilizationSample(models.Model):
     """One pool's load at one tick: what charts of utilization over time are drawn from."""
 
-    pool = models.ForeignKey(ComputePool, on_delete=models.CASCADE, related_name="samples")
+    pool = models.ForeignKey(ComputePool, on_delete=models.CASCADE, related_name="samples", verbose_name=_("pool"))
     at = models.DateTimeField(_("at"))
-    used_pflops = models.DecimalField(max_digits=10, decimal_places=2)
-    background_pflops = models.DecimalField(max_digits=10, decimal_places=2)
-    capacity_pflops = models.DecimalField(max_digits=10, decimal_places=2)
-    queued_jobs = models.PositiveIntegerField(default=0)
+    used_pflops = models.DecimalField(_("used (PFLOPS)"), max_digits=10, decimal_places=2)
+    background_pflops = models.DecimalField(_("background load (PFLOPS)"), max_digits=10, decimal_places=2)
+    capacity_pflops = models.DecimalField(_("capacity (PFLOPS)"), max_digits=10, decimal_places=2)
+    queued_jobs = models.PositiveIntegerField(_("queued jobs"), default=0)
     # What our jobs on this pool were charged since the pool's previous sample: cost per day sums these.
     cost = models.DecimalField(_("cost (CNY)"), max_digits=14, decimal_places=2, default=0)
 
     class Meta:
         ordering = ["at"]
+        verbose_name = _("utilization sample")
+        verbose_name_plural = _("utilization samples")
         indexes = [
             models.Index(fields=["pool", "at"], name="sample_pool_at"),
             models.Index(fields=["at"], name="sample_at"),
         ]
 
     def __str__(self):
-        return f"{self.pool_id} @ {self.at}"
+        return f"{self.pool_id} @ {moment_words(self.at)}"
 
 
 class DailyCost(models.Model):

@@ -111,16 +111,17 @@ def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> 
     pool.state = target
     pool.save(update_fields=["state"])
     if target == PoolState.OFFLINE:
-        _requeue_jobs_of(pool)
+        _requeue_jobs_of(pool, now=now)
     return pool
 
 
-def _requeue_jobs_of(pool: ComputePool) -> None:
-    """An offline pool runs nothing: its jobs go back to the queue with their progress."""
+def _requeue_jobs_of(pool: ComputePool, *, now: datetime) -> None:
+    """An offline pool runs nothing: its jobs go back to the queue with their progress, queued again from now
+    (as a preempted job is), so their wait counts from here and not from when they first queued."""
     jobs = list(Job.objects.select_for_update().filter(pool=pool, state=JobState.RUNNING))
     for job in jobs:
-        job.state, job.pool, job.backfilled = JobState.PREEMPTED, None, False
-    Job.objects.bulk_update(jobs, ["state", "pool", "backfilled"])
+        job.state, job.pool, job.queued_at, job.backfilled = JobState.PREEMPTED, None, now, False
+    Job.objects.bulk_update(jobs, ["state", "pool", "queued_at", "backfilled"])
     order_services.steps_mark_ready(step_ids=[job.step_id for job in jobs])
     pool.used_pflops = Decimal(0)
     pool.save(update_fields=["used_pflops"])

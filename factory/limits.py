@@ -8,6 +8,7 @@ needs a migration (`makemigrations` says so). `clean_text` is the one check ever
 import re
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from factory.errors import InvalidRequest
 
@@ -44,7 +45,11 @@ def clean_text(
     if required and not value:
         raise invalid(required, field=field)
     if len(value) > maximum:
-        raise invalid(_("Keep it under %(max)d characters.") % {"max": maximum}, field=field)
+        raise invalid(
+            ngettext("Keep it under %(max)d character.", "Keep it under %(max)d characters.", maximum)
+            % {"max": maximum},
+            field=field,
+        )
     if _CONTROL.search(value):
         raise invalid(_("Remove the control characters (such as NUL) from the text."), field=field)
     return value

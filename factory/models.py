@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from factory.dates import moment_words
+
 
 class PeriodicRun(models.Model):
     """The last successful run of one periodic task: wall time (beat's periods are wall time) and factory time."""
@@ -17,4 +19,4 @@ class PeriodicRun(models.Model):
         verbose_name_plural = _("periodic task runs")
 
     def __str__(self) -> str:
-        return f"{self.task} @ {self.finished_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.task} @ {moment_words(self.finished_at)}"

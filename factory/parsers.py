@@ -4,7 +4,7 @@ Its own module: DRF imports the parser classes named in its settings while rest_
 loading, so this must not import anything that imports DRF's views (factory.api does).
 """
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -30,7 +30,14 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, answering JSON nested deeper than JSON_DEPTH_MAX with a 400 instead of a 500."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        too_deep = ParseError(_("JSON nested deeper than %(levels)d levels.") % {"levels": JSON_DEPTH_MAX})
+        too_deep = ParseError(
+            ngettext(
+                "JSON nested deeper than %(levels)d level.",
+                "JSON nested deeper than %(levels)d levels.",
+                JSON_DEPTH_MAX,
+            )
+            % {"levels": JSON_DEPTH_MAX}
+        )
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

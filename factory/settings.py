@@ -43,7 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "axes",
+    "factory.lockout.SignInLockoutConfig",  # django-axes, named in both languages
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -186,6 +186,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our English date formats (factory/formats/en); other names fall back to Django's locale formats.
+FORMAT_MODULE_PATH = ["factory.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

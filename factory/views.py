@@ -9,8 +9,8 @@ from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -32,9 +32,12 @@ HEALTHZ_QUEUE = "factory.healthz"  # no worker consumes it: each probe takes bac
 def sign_in_locked_out(request, original_response=None, credentials=None):
     """django-axes' answer once sign-ins are locked (429): a page for people, {"detail"} for the API."""
     minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
-    message = _(
+    message = ngettext(
+        "Too many failed sign-ins. To protect the account, signing in is locked for %(minutes)d minute; "
+        "try again later or ask an administrator to unlock it.",
         "Too many failed sign-ins. To protect the account, signing in is locked for %(minutes)d minutes; "
-        "try again later or ask an administrator to unlock it."
+        "try again later or ask an administrator to unlock it.",
+        minutes,
     ) % {"minutes": minutes}
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     roles.access_log.warning("sign-in locked out: username=%r path=%s", username, request.path)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind, ProductType, Sector, Size, Workshop
 from factory import limits
+from factory.dates import moment_words
 
 
 class ClientOrganization(models.Model):
@@ -339,7 +340,7 @@ class OrderEvent(models.Model):
         indexes = [models.Index(fields=["order", "at"], name="event_order_at")]
 
     def __str__(self):
-        return f"{self.order_id} {self.kind} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.order_id} {self.kind} @ {moment_words(self.at)}"
 
 
 class RequirementChange(models.Model):
@@ -359,7 +360,7 @@ class RequirementChange(models.Model):
         verbose_name_plural = _("requirement changes")
 
     def __str__(self):
-        return f"{self.order_id} @ {self.recorded_at:%Y-%m-%d %H:%M}"
+        return f"{self.order_id} @ {moment_words(self.recorded_at)}"
 
 
 class ArtifactKind(models.TextChoices):

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from factory import clock
 from factory.actions import act
+from factory.dates import day_words
 from factory.limits import NOTE_MAX
 from orders import quotes, related, services
 from orders.access import order_for_user, require_organization
@@ -269,7 +270,7 @@ def order_new(request):
     messages.success(
         request,
         _("Order %(reference)s is placed. We promise delivery by %(date)s.")
-        % {"reference": order.reference, "date": order.promised_delivery.isoformat()},
+        % {"reference": order.reference, "date": day_words(order.promised_delivery)},
     )
     return redirect("portal:order", pk=order.pk)
 

@@ -18,12 +18,12 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from catalog.models import SIZE_FACTORS, ProductType, Sector, Size
 from catalog.selectors import routing_for, steps_by_workshop
-from factory import clock, roles, submissions
+from factory import clock, notes, roles, submissions
+from factory.dates import day_words
 from factory.db import bulk_update_rows
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX, clean_text
 from orders import extensions, permissions, production, quotes, read_cache
@@ -184,7 +184,7 @@ def _await_review(stage: OrderStage, order: Order, *, actor, at) -> OrderEvent:
         from_status=previous,
         to_status=order.status,
         workshop=stage.workshop,
-        note=_("Rework done; the gate is open for review again.") if after_rework else "",
+        note=notes.REWORK_DONE.stored() if after_rework else "",
     )
 
 
@@ -305,8 +305,8 @@ def order_submit(
                         "is %(now)s, not %(before)s. Nothing is ordered yet; check the new date and confirm again."
                     )
                     % {
-                        "now": date_format(promise.promised_delivery, "DATE_FORMAT"),
-                        "before": date_format(quoted.promised_delivery, "DATE_FORMAT"),
+                        "now": day_words(promise.promised_delivery),
+                        "before": day_words(quoted.promised_delivery),
                     },
                     quote=promise,
                 )
@@ -647,7 +647,7 @@ def order_renew_tracking_link(*, order: Order, actor) -> Order:
     order = _lock(order)
     order.tracking_token = new_tracking_token()
     order.save(update_fields=["tracking_token"])
-    _event(order, actor=actor, kind=EventKind.TRACKING_LINK, note=_("New tracking link issued."), internal=True)
+    _event(order, actor=actor, kind=EventKind.TRACKING_LINK, note=notes.TRACKING_LINK_ISSUED.stored(), internal=True)
     return order
 
 
@@ -659,7 +659,7 @@ def order_revoke_tracking_link(*, order: Order, actor) -> Order:
         raise OrderTransitionNotAllowed(_("The tracking link is already revoked."))
     order.tracking_token = None
     order.save(update_fields=["tracking_token"])
-    _event(order, actor=actor, kind=EventKind.TRACKING_LINK, note=_("Tracking link revoked."), internal=True)
+    _event(order, actor=actor, kind=EventKind.TRACKING_LINK, note=notes.TRACKING_LINK_REVOKED.stored(), internal=True)
     return order
 
 

@@ -16,7 +16,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -24,8 +23,10 @@ from django.views.decorators.http import require_POST
 from factory import charts as factory_charts
 from factory import clock, roles
 from factory.actions import act
+from factory.dates import day_words
 from factory.errors import DomainError
 from factory.limits import MESSAGE_MAX, NOTE_MAX
+from factory.people import person_name
 from orders import charts, permissions, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
 from orders.filters import OrderFilter
@@ -238,7 +239,7 @@ def _timeline(order: Order) -> list[dict]:
             "event": event,
             "from_status": _status_label(event.from_status),
             "to_status": _status_label(event.to_status),
-            "actor": (event.actor.get_full_name() or event.actor.get_username()) if event.actor else _("System"),
+            "actor": person_name(event.actor) if event.actor else _("System"),
         }
         for event in order.events.all()
     ]
@@ -474,7 +475,7 @@ def order_create(request):
     except DomainError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return render(request, "orders/staff/order_form.html", {"form": form}, status=400)
-    promised = date_format(order.promised_delivery, "DATE_FORMAT") if order.promised_delivery else "—"
+    promised = day_words(order.promised_delivery) if order.promised_delivery else "—"
     messages.success(
         request,
         _("Order %(reference)s is placed for %(client)s. Promised delivery: %(date)s.")

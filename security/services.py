@@ -5,8 +5,9 @@ Gates are released and steps sent back through orders' own services; orders neve
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from factory import clock
+from factory import clock, notes
 from factory.limits import NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
@@ -101,13 +102,13 @@ def review_approve(*, review: Review, reviewer, answers: dict) -> Review:
             order=review.order,
             actor=reviewer,
             workshop=review.workshop,
-            note=_("Approval %(given)d of %(required)d.") % {"given": given, "required": review.approvals_required},
+            note=notes.APPROVAL_GIVEN.stored(given=given, required=review.approvals_required),
         )
         return review
     review.status, review.decided_at, review.reviewer = ReviewStatus.APPROVED, now, reviewer
     review.save(update_fields=["status", "decided_at", "reviewer"])
     order_services.stage_release_gate(
-        stage=review.stage, actor=reviewer, note=_("Security review approved (%(count)d approvals).") % {"count": given}
+        stage=review.stage, actor=reviewer, note=notes.REVIEW_APPROVED.stored(count=given)
     )
     return review
 
@@ -127,7 +128,15 @@ def review_reject(
         if not text:
             raise ReviewInvalid(_("Describe each finding."), field="findings")
         if len(text) > NOTE_MAX:
-            raise ReviewInvalid(_("Keep each finding under %(max)d characters.") % {"max": NOTE_MAX}, field="findings")
+            raise ReviewInvalid(
+                ngettext(
+                    "Keep each finding under %(max)d character.",
+                    "Keep each finding under %(max)d characters.",
+                    NOTE_MAX,
+                )
+                % {"max": NOTE_MAX},
+                field="findings",
+            )
         cleaned.append(Finding(review=review, severity=severity, text=text))
     if not cleaned:
         raise ReviewInvalid(_("Record at least one finding."), field="findings")

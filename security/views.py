@@ -40,7 +40,8 @@ def _list(request, template, queryset, *, default_status="", decided_only=False)
     filters = ReviewFilter(data, queryset=queryset)
     if decided_only:
         status = filters.form.fields["status"]
-        status.choices = [choice for choice in status.choices if choice[0] in ("", *DECIDED_STATUSES)]
+        # The field adds its own "Any status" line before these.
+        status.choices = [choice for choice in status.choices if choice[0] in DECIDED_STATUSES]
     return render(
         request,
         template,

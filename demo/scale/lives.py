@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from demo import content, data
 from dispatch.models import ComputePool
+from factory import notes
 from orders import production
 from orders.models import (
     WORKSHOP_ARTIFACT,
@@ -377,7 +378,7 @@ class Lives:
         if order.sensitive:
             review.approvals.append((self.reviewers[0], first))
             review.answered = True
-            note = _("Approval %(given)d of %(required)d.") % {"given": 1, "required": 2}
+            note = notes.APPROVAL_GIVEN.stored(given=1, required=2)
             self.event(order, first, self.reviewers[0], EventKind.REVIEW_DECISION, workshop=stage.workshop, note=note)
             decided, reviewer = first + hours(rng.uniform(1, 6)), self.reviewers[1]
             if decided > now:
@@ -386,7 +387,7 @@ class Lives:
             decided, reviewer = first, rng.choice(self.reviewers)
         review.approvals.append((reviewer, decided))
         review.status, review.decided, review.reviewer, review.answered = ReviewStatus.APPROVED, decided, reviewer, True
-        note = _("Security review approved (%(count)d approvals).") % {"count": len(review.approvals)}
+        note = notes.REVIEW_APPROVED.stored(count=len(review.approvals))
         self.event(order, decided, reviewer, EventKind.GATE_RELEASED, workshop=stage.workshop, note=note)
         stage.status = StageStatus.APPROVED
         self.artifact(order, k, stage, decided)

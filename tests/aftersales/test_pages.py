@@ -71,6 +71,52 @@ def test_queue_puts_the_breached_critical_ticket_first_with_its_countdown(
     assert reverse("orders:detail", args=[delivered_b.pk]) in page
 
 
+def test_a_breached_ticket_says_which_clock_ran_out(staff, delivered_a, client_a, aftersales_user, move_clock):
+    unanswered = open_ticket(order=delivered_a, actor=client_a, severity="critical", subject="Agent is down")
+    answered = open_ticket(order=delivered_a, actor=client_a, severity="critical", subject="Wrong citations")
+    services.ticket_post_message(ticket=answered, actor=aftersales_user, body="Looking into it now.")
+    move_clock(hours=2)  # past the critical first response (1 h), within its resolution (24 h)
+    services.sla_watch()
+    move_clock(hours=23)  # now past the resolution too
+    services.sla_watch()
+
+    first = _text(staff.get(_page(unanswered)))
+    resolution = _text(staff.get(_page(answered)))
+
+    assert "⚠ First response and resolution SLAs breached" in first
+    assert "⚠ Resolution SLA breached" in resolution
+    assert "First response" not in resolution[resolution.index('data-testid="breached"') :].split("</span>")[0]
+
+
+def test_a_missed_first_response_is_named_in_the_queue(staff, delivered_a, client_a, move_clock):
+    open_ticket(order=delivered_a, actor=client_a, severity="critical", subject="Agent is down")
+    move_clock(hours=2)
+    services.sla_watch()
+
+    assert "⚠ First response SLA breached" in _text(staff.get(QUEUE))
+
+
+@pytest.mark.parametrize(
+    ("days", "language", "note"),
+    [
+        (7, "en", "Closed automatically 7 days after resolution."),
+        (1, "en", "Closed automatically 1 day after resolution."),
+        (7, "zh-hans", "解决 7 天后自动关闭。"),
+    ],
+)
+def test_the_automatic_closing_reads_in_the_readers_language(
+    staff, settings, delivered_a, client_a, aftersales_user, move_clock, days, language, note
+):
+    settings.TICKET_AUTO_CLOSE_DAYS = days
+    ticket = open_ticket(order=delivered_a, actor=client_a)
+    services.ticket_change_status(ticket=ticket, actor=aftersales_user, status="resolved", note="Index rebuilt.")
+    move_clock(days=days + 1)
+    services.sla_watch()
+    staff.post(reverse("set_language"), {"language": language, "next": "/"})
+
+    assert note in _text(staff.get(_page(ticket)))
+
+
 def test_queue_shows_active_tickets_unless_any_status_is_chosen(staff, delivered_a, client_a, aftersales_user):
     active = open_ticket(order=delivered_a, actor=client_a, subject="Still broken")
     done = open_ticket(order=delivered_a, actor=client_a, subject="Fixed long ago")

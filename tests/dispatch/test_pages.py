@@ -239,6 +239,20 @@ def test_taking_a_pool_offline_sends_its_jobs_back_to_the_queue_with_the_reason_
     assert "progress kept" in _section(response, "queue")
 
 
+def test_a_job_sent_back_by_an_offline_pool_waits_from_when_it_was_sent_back(client, dispatcher, ops_user, later):
+    pool = compute_pool(kind="data_processing", capacity=1000)
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user)
+    _tick()
+    later(hours=6)  # the job runs for six hours, then its pool goes offline
+    client.force_login(dispatcher)
+    client.post(f"/dispatch/pools/{pool.pk}/offline/", {"reason": "Power work"})
+    later(hours=6, minutes=50)
+
+    queue = _section(client.get(CENTER), "queue")
+
+    assert re.findall(r'data-testid="wait"><span>([^<]+)</span>', queue) == ["50 min"]
+
+
 def test_a_pool_action_without_a_reason_is_refused_with_a_message_and_changes_nothing(client, dispatcher):
     pool = compute_pool()
     client.force_login(dispatcher)

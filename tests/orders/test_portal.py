@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from factory import clock
 from orders import quotes, services
@@ -167,11 +168,36 @@ def test_order_page_shows_the_header_progress_and_stages(client, ops_user, org_a
 
     assert order.reference in page
     assert order.promised_delivery.strftime("%Y") in page
-    assert 'data-testid="eta"' in page
+    assert 'data-testid="delivery"' in page
     assert 'class="workshops"' in page
     assert "Data workshop" in page
     assert "Model workshop" in page
     assert 'data-testid="stages"' in page
+
+
+def test_the_order_card_says_when_to_expect_delivery_once(client, ops_user, org_a, client_a):
+    order = order_at("in_production", staff=ops_user, client=org_a, actor=client_a)
+    services.orders_set_eta(etas={order.pk: clock.now() + timedelta(days=20)})
+    client.force_login(client_a)
+
+    page = page_text(client.get(order_url(order)))
+
+    card = page[page.index('data-testid="order-header"') : page.index("</section>")]
+    assert card.count("Expected delivery") == 1
+    assert ">ETA<" not in card
+
+
+def test_gates_not_reached_are_keyed_apart_from_gates_awaiting_review(client, ops_user, org_a, client_a):
+    order = order_at("in_production", staff=ops_user, client=org_a, actor=client_a)
+    client.force_login(client_a)
+
+    page = page_text(client.get(order_url(order)))
+
+    bar = page[page.index('class="workshops"') : page.index("</div>", page.index('class="workshops"'))]
+    legend = page[page.index('class="workshop-legend"') : page.index("</p>", page.index('class="workshop-legend"'))]
+    assert set(re.findall(r"gate--(\w+)", bar)) - {"none"} == {"open"}
+    assert re.search(r'gate--open"></span>Gate not reached', legend)
+    assert re.search(r'gate--waiting"></span>Gate awaiting review', legend)
 
 
 def test_timeline_has_no_internal_events_and_no_staff_names(client, ops_user, org_a, client_a):
@@ -279,7 +305,7 @@ def test_the_order_keeps_the_date_and_estimate_the_review_page_showed(client, cl
         shown.estimated_cost,
         shown.estimated_compute_pflops_hours,
     )
-    assert shown.promised_delivery.isoformat() in _messages(placed)
+    assert date_format(shown.promised_delivery, "DATE_FORMAT") in _messages(placed)
 
 
 def test_when_the_reviewed_date_no_longer_holds_the_new_one_is_shown_and_nothing_is_placed(

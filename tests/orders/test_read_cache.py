@@ -87,7 +87,7 @@ def test_a_renewed_link_retires_the_kept_page_of_the_old_one(client, org_a, clie
 
 
 def eta_on(page) -> str:
-    return page.content.decode().split('data-testid="eta">')[1].split("</dd>")[0]
+    return page.content.decode().split('class="delivery__date">')[1].split("</strong>")[0]
 
 
 def test_a_new_eta_from_the_forecast_shows_at_once(client, ops_user, org_a, client_a):

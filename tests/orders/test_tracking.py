@@ -26,9 +26,18 @@ def test_tracking_page_shows_status_progress_and_delivery_date_without_login(cli
     assert "In production" in page
     assert 'class="workshops"' in page
     assert "Data workshop" in page
-    assert 'data-testid="eta"' in page
+    assert 'data-testid="delivery"' in page
     assert order.promised_delivery.strftime("%Y") in page
     assert "noindex" in response["X-Robots-Tag"]
+
+
+def test_tracking_page_says_when_to_expect_delivery_once(client, ops_user, org_a, client_a):
+    order = order_at("in_production", staff=ops_user, client=org_a, actor=client_a)
+
+    page = client.get(tracking_url(order)).content.decode()
+
+    assert page.count("Expected delivery") == 1
+    assert ">ETA<" not in page
 
 
 def test_tracking_page_reveals_no_title_requirements_client_or_people(client, ops_user, org_a, client_a):

@@ -445,6 +445,56 @@ def test_a_sensitive_order_needs_two_different_reviewers(client, ops_user, revie
     assert order.current_workshop == "model"
 
 
+def _released_note(client, order) -> str:
+    page = _text(client.get(reverse("orders:detail", args=[order.pk])))
+    row = page[page.index('data-kind="gate_released"') :]
+    return row[row.index('class="prewrap">') + len('class="prewrap">') : row.index("</td>", row.index("prewrap"))]
+
+
+def test_the_released_gate_counts_one_approval_in_the_singular(client, ops_user, reviewer):
+    order, review = _gate(ops_user)
+    client.force_login(reviewer)
+    _approve(client, review)
+    client.force_login(ops_user)
+
+    assert _released_note(client, order) == "Security review approved (1 approval)."
+
+
+def test_the_released_gate_note_reads_in_the_readers_language(client, ops_user, reviewer, reviewer_two):
+    order, review = _gate(ops_user, data_sensitivity="sensitive")
+    for person in (reviewer, reviewer_two):
+        client.force_login(person)
+        client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+        _approve(client, review)
+    client.force_login(ops_user)
+
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    english = _released_note(client, order)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    chinese = _released_note(client, order)
+
+    assert english == "Security review approved (2 approvals)."
+    assert chinese.startswith("安全审查已批准")
+    assert "2 个批准" in chinese
+
+
+def test_a_note_kept_before_plurals_reads_in_the_singular_and_in_chinese(client, ops_user, reviewer):
+    order, review = _gate(ops_user)
+    client.force_login(reviewer)
+    _approve(client, review)
+    # As the event was kept before notes had plurals and were stored in English.
+    order.events.filter(kind=EventKind.GATE_RELEASED).update(note="Security review approved (1 approvals).")
+    client.force_login(ops_user)
+
+    english = _released_note(client, order)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+
+    assert english == "Security review approved (1 approval)."
+    chinese = _released_note(client, order)
+    assert chinese.startswith("安全审查已批准")
+    assert "1 个批准" in chinese
+
+
 # --- History --------------------------------------------------------------------------------------------
 
 
@@ -480,6 +530,18 @@ def test_an_empty_history_says_what_would_appear_there(client, reviewer):
     client.force_login(reviewer)
 
     assert "No decided reviews" in _text(client.get(HISTORY))
+
+
+@pytest.mark.parametrize(("language", "any_status"), [("en", "Any status"), ("zh-hans", "任意状态")])
+def test_the_history_status_filter_offers_any_status_once(client, reviewer, language, any_status):
+    client.force_login(reviewer)
+    client.post(reverse("set_language"), {"language": language, "next": "/"})
+
+    page = _text(client.get(HISTORY))
+
+    select = page[page.index('name="status"') : page.index("</select>", page.index('name="status"'))]
+    assert select.count(any_status) == 1
+    assert select.count("<option") == 1 + 2  # any status, then approved and rejected
 
 
 # --- Admin ------------------------------------------------------------------------------------------------
