@@ -60,10 +60,13 @@ def _value(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-# Singular notes are marked for makemessages; xgettext has no marker for a plural kept for later, so the plural
-# ones are kept in the catalog by hand (tests/foundation/test_i18n.py fails when one loses its translation).
+def plural_note(singular: str, plural: str) -> SystemNote:
+    """A note with a count. The name is a marker for makemessages (factory/management/commands/makemessages.py)."""
+    return SystemNote(singular, plural)
+
+
 APPROVAL_GIVEN = SystemNote(gettext_noop("Approval %(given)d of %(required)d."))
-REVIEW_APPROVED = SystemNote(
+REVIEW_APPROVED = plural_note(
     "Security review approved (%(count)d approval).", "Security review approved (%(count)d approvals)."
 )
 REWORK_DONE = SystemNote(gettext_noop("Rework done; the gate is open for review again."))
@@ -73,7 +76,7 @@ CLIENT_REPLIED = SystemNote(gettext_noop("The client replied."))
 MISSED_FIRST_RESPONSE = SystemNote(gettext_noop("Missed the first response target."))
 MISSED_RESOLUTION = SystemNote(gettext_noop("Missed the resolution target."))
 MISSED_BOTH = SystemNote(gettext_noop("Missed the first response and resolution targets."))
-TICKET_AUTO_CLOSED = SystemNote(
+TICKET_AUTO_CLOSED = plural_note(
     "Closed automatically %(count)d day after resolution.", "Closed automatically %(count)d days after resolution."
 )
 SYSTEM_NOTES = (
