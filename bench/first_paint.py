@@ -14,13 +14,13 @@ network, and when the last chart is drawn. Prints the medians. Target: a repeat 
 """
 
 import argparse
+import http.client
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 
 from _setup import ROOT, django_on_bench_database
@@ -100,7 +100,10 @@ def _web_server(database: str, port: int):
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=2)
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/livez")
+                probe.getresponse().read()
+                probe.close()
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
