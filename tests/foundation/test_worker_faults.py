@@ -147,9 +147,9 @@ class Worker:
         return self.process.pid
 
     def child(self) -> int:
-        children = wait_for(lambda: children(self.pid), "the worker's pool child")
-        assert len(children) == 1, f"expected one pool child, found {children}"
-        return children[0]
+        found = wait_for(lambda: children(self.pid), "the worker's pool child")
+        assert len(found) == 1, f"expected one pool child, found {found}"
+        return found[0]
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
