@@ -1,10 +1,16 @@
 """Waiting on real processes, for the tests that start and kill them (workers, bin/run's launcher)."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
+import uuid
 from contextlib import suppress
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 # Generous: a loaded CI machine may take many seconds to start Django, a worker or beat.
 WAIT = 90
@@ -39,3 +45,35 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(stat.parent.name))
     return found
+
+
+def start_worker(*, name: str, env: dict, log: Path, options: list[str], until_ready: bool = True) -> subprocess.Popen:
+    """A real `celery -A factory worker` (`options`: its pool, queues, `--include` of the test's tasks) in its own
+    process group, so that kill_group ends it and its pool children at once; output appended to `log`. With
+    `until_ready`, returns once the worker says it is ready, and fails the test with the log if it exits first."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "factory", "worker", "--loglevel=INFO",
+                # The tests' workers talk to no other worker: nothing to wait for at start or on the way.
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                f"--hostname={name}-{uuid.uuid4().hex[:8]}@%h",
+                *options,
+            ],
+            cwd=settings.BASE_DIR, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    if until_ready:
+        text = lambda: log.read_text(errors="replace")  # noqa: E731
+        wait_for(lambda: " ready." in text() or process.poll() is not None, "the worker to start")
+        assert process.poll() is None, f"the worker did not start:\n{text()}"
+    return process
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the process and everything in its process group (a stopped one too), and reap it."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGCONT)
+        os.killpg(process.pid, signal.SIGKILL)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=30)

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from kombu import Connection
 
 from devrun import embedded
 from factory.celery import app as celery_app
-from tests.processes import alive, wait_for
+from tests.processes import alive, kill_group, start_worker, wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 MAX_DELIVERIES = 3
@@ -88,51 +87,23 @@ class EmbeddedFactory:
             # Set, it keeps the embedded Postgres from starting; these tasks use no database (a run's heartbeat
             # that cannot be written is only logged).
             "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
-            "PYTHONUNBUFFERED": "1",
         }
-        log_path = self.data / f"worker-{len(self.workers) + 1}.log"
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "factory",
-                    "worker",
-                    "--concurrency=2",
-                    "--loglevel=INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    f"--hostname=embedded-{uuid.uuid4().hex[:8]}@%h",
-                    "--include=tests.foundation.test_embedded_broker",
-                ],
-                cwd=BASE_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = start_worker(
+            name="embedded",
+            env=env,
+            log=self.data / f"worker-{len(self.workers) + 1}.log",
+            options=["--concurrency=2", "--include=tests.foundation.test_embedded_broker"],
+            until_ready=until_ready,
+        )
         self.workers.append(process)
-        if not until_ready:
-            return process
-        wait_for(lambda: " ready." in log_path.read_text() or process.poll() is not None, "the worker to start")
-        assert process.poll() is None, f"the worker did not start:\n{log_path.read_text()}"
         return process
 
     def output(self) -> str:
         return "".join(log.read_text(errors="replace") for log in sorted(self.data.glob("worker-*.log")))
 
-    @staticmethod
-    def kill(worker: subprocess.Popen) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
-
     def close(self) -> None:
         for worker in self.workers:
-            self.kill(worker)
+            kill_group(worker)
 
 
 @pytest.fixture
@@ -155,7 +126,7 @@ def test_the_task_of_a_worker_killed_mid_task_runs_again_on_the_restarted_worker
     embedded_factory.send(hold, str(data), "long")
     wait_for(lambda: _runs(data, "long"), "the task to start")
 
-    embedded_factory.kill(first)
+    kill_group(first)
     second = embedded_factory.start_worker()
 
     wait_for(lambda: len(_runs(data, "long")) == 2, "the task to run again on the restarted worker")
@@ -169,7 +140,7 @@ def test_the_task_of_a_worker_killed_mid_task_runs_again_on_the_restarted_worker
 @pytest.mark.worker
 def test_a_worker_killed_while_idle_comes_back_and_takes_new_work(embedded_factory):
     data = embedded_factory.data
-    embedded_factory.kill(embedded_factory.start_worker())
+    kill_group(embedded_factory.start_worker())
     embedded_factory.start_worker()
     (data / "short.release").touch()
 

@@ -16,10 +16,8 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import uuid
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
@@ -38,7 +36,7 @@ from factory.celery import app as celery_app
 from factory.tasks import deliveries_key
 from orders.models import OrderStatus
 from tests.factories import compute_pool, order_at
-from tests.processes import WAIT, alive, children, wait_for
+from tests.processes import WAIT, alive, children, kill_group, start_worker, wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # The whole-worker case waits for this before Redis hands the unacknowledged message to another worker.
@@ -107,39 +105,22 @@ class Worker:
             "CONN_MAX_AGE": "0",
             "DATABASE_URL": _test_database_url(application_name=queue),
             "CELERY_BROKER_URL": celery_app.conf.broker_url,
-            "PYTHONUNBUFFERED": "1",
             **env,
         }
         self.process = None
 
     def start(self):
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "factory",
-                    "worker",
-                    "--pool=prefork",
-                    "--concurrency=1",
-                    "--loglevel=INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    f"--queues={self.queue}",
-                    f"--hostname=faults-{uuid.uuid4().hex[:8]}@%h",
-                    "--include=tests.foundation.test_worker_faults",
-                ],
-                cwd=BASE_DIR,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_for(lambda: " ready." in self.output() or self.process.poll() is not None, "the worker to start")
-        assert self.process.poll() is None, f"the worker did not start:\n{self.output()}"
+        self.process = start_worker(
+            name="faults",
+            env=self.env,
+            log=self.log,
+            options=[
+                "--pool=prefork",
+                "--concurrency=1",
+                f"--queues={self.queue}",
+                "--include=tests.foundation.test_worker_faults",
+            ],
+        )
         return self
 
     @property
@@ -156,13 +137,8 @@ class Worker:
 
     def kill(self):
         """SIGKILL every process of the worker (the main process and its children share its process group)."""
-        if self.process is None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGCONT)
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=30)
+        if self.process is not None:
+            kill_group(self.process)
 
 
 @pytest.fixture
