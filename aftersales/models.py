@@ -104,7 +104,9 @@ class Ticket(models.Model):
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=limits.NOTE_MAX, blank=True)
     # The form or API call that opened it (factory.submissions): a repeat returns this ticket.
-    submission_key = models.CharField(max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
+    submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
+        _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -150,7 +152,9 @@ class TicketMessage(models.Model):
     internal = models.BooleanField(_("internal note"), default=False)
     body = models.TextField(_("message"), max_length=limits.MESSAGE_MAX)
     at = models.DateTimeField(_("at"))
-    submission_key = models.CharField(max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
+    submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
+        _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["at", "id"]

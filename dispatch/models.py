@@ -86,11 +86,15 @@ class ComputePool(models.Model):
 
 
 class PoolStateChange(models.Model):
-    pool = models.ForeignKey(ComputePool, on_delete=models.CASCADE, related_name="state_changes")
+    pool = models.ForeignKey(
+        ComputePool, on_delete=models.CASCADE, related_name="state_changes", verbose_name=_("pool")
+    )
     at = models.DateTimeField(_("at"))
     from_state = models.CharField(_("from"), max_length=10, choices=PoolState.choices)
     to_state = models.CharField(_("to"), max_length=10, choices=PoolState.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("actor")
+    )
     reason = models.TextField(_("reason"), max_length=limits.NOTE_MAX)
 
     class Meta:
@@ -117,9 +121,11 @@ ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING, JobState.PREEMPTED)
 class Job(models.Model):
     """One order step's compute. Queued → running → done; a preempted job keeps its progress."""
 
-    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="jobs")
-    step = models.ForeignKey("orders.OrderStep", on_delete=models.CASCADE, related_name="jobs")
-    pool = models.ForeignKey(ComputePool, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="jobs", verbose_name=_("order"))
+    step = models.ForeignKey("orders.OrderStep", on_delete=models.CASCADE, related_name="jobs", verbose_name=_("step"))
+    pool = models.ForeignKey(
+        ComputePool, on_delete=models.PROTECT, null=True, blank=True, related_name="jobs", verbose_name=_("pool")
+    )
     # Where it last ran, kept after it finishes: the compliance record of sensitive orders needs it.
     last_pool = models.ForeignKey(
         ComputePool, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("last pool")
@@ -177,9 +183,13 @@ class Job(models.Model):
 
 class Preemption(models.Model):
     at = models.DateTimeField(_("at"))
-    pool = models.ForeignKey(ComputePool, on_delete=models.PROTECT, related_name="+")
-    preempted = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="preemptions_suffered")
-    preempted_by = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="preemptions_caused")
+    pool = models.ForeignKey(ComputePool, on_delete=models.PROTECT, related_name="+", verbose_name=_("pool"))
+    preempted = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="preemptions_suffered", verbose_name=_("preempted job")
+    )
+    preempted_by = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="preemptions_caused", verbose_name=_("preempted by")
+    )
     # {order id: hours its ETA slipped}, filled when the next ETA run sees the effect.
     eta_slips = models.JSONField(_("ETA slips (hours per order)"), default=dict, blank=True)
 
@@ -256,7 +266,9 @@ class QueueSample(models.Model):
 class ClientBudget(models.Model):
     """A client's monthly compute budget; past it, non-urgent work waits (when enforced)."""
 
-    client = models.OneToOneField("orders.ClientOrganization", on_delete=models.CASCADE, related_name="compute_budget")
+    client = models.OneToOneField(
+        "orders.ClientOrganization", on_delete=models.CASCADE, related_name="compute_budget", verbose_name=_("client")
+    )
     monthly_pflops_hours = models.DecimalField(_("monthly budget (PFLOPS·h)"), max_digits=12, decimal_places=2)
     warn_at = models.DecimalField(
         _("warn at (share of budget)"), max_digits=3, decimal_places=2, default=Decimal("0.80")

@@ -142,7 +142,9 @@ class Order(models.Model):
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=limits.NOTE_MAX, blank=True)
     # The form or API call that placed the order (factory.submissions): a repeat returns this order.
-    submission_key = models.CharField(max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: keyless rows never clash
+    submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
+        _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
+    )
     compute_pflops_hours = models.DecimalField(
         _("compute used (PFLOPS·h)"), max_digits=14, decimal_places=2, default=Decimal(0)
     )
@@ -250,7 +252,12 @@ class OrderStep(models.Model):
 
     stage = models.ForeignKey(OrderStage, on_delete=models.CASCADE, related_name="steps", verbose_name=_("stage"))
     catalog_step = models.ForeignKey(
-        "catalog.ProcessStep", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        "catalog.ProcessStep",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("catalog step"),
     )
     code = models.CharField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=120)
@@ -265,7 +272,12 @@ class OrderStep(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     finished_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("finished by"),
     )
 
     class Meta:

@@ -42,8 +42,10 @@ DECIDED_STATUSES = (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
 class Review(models.Model):
     """The security review of one passage of an order's gate (a rejection's rework makes the next passage)."""
 
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="reviews")
-    stage = models.ForeignKey("orders.OrderStage", on_delete=models.PROTECT, related_name="reviews")
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="reviews", verbose_name=_("order"))
+    stage = models.ForeignKey(
+        "orders.OrderStage", on_delete=models.PROTECT, related_name="reviews", verbose_name=_("stage")
+    )
     workshop = models.CharField(_("workshop"), max_length=20, choices=Workshop.choices)
     gate_passage = models.PositiveSmallIntegerField(_("gate passage"))
     status = models.CharField(_("status"), max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
@@ -124,7 +126,7 @@ class Severity(models.TextChoices):
 
 
 class Finding(models.Model):
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="findings")
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="findings", verbose_name=_("review"))
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
     text = models.TextField(_("finding"), max_length=limits.NOTE_MAX)
 

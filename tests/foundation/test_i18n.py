@@ -56,16 +56,17 @@ def _untranslated(texts) -> list[str]:
     return sorted(set(missing))
 
 
-def test_every_model_and_app_the_admin_shows_has_a_chinese_name():
+def test_every_model_field_and_app_the_admin_shows_has_a_chinese_name():
     from django.apps import apps
     from django.contrib import admin
 
-    # Every model registered in the admin, ours and third-party (django-axes, auth, DRF's tokens): Django looks a
-    # lazy name up in every catalog, so ours can translate theirs.
+    # Every model registered in the admin, ours and third-party (django-axes, auth, DRF's tokens), with the fields
+    # its forms and columns label: Django looks a lazy name up in every catalog, so ours can translate theirs.
     names = []
     for model in admin.site._registry:
         names += [model._meta.verbose_name, model._meta.verbose_name_plural]
         names.append(apps.get_app_config(model._meta.app_label).verbose_name)
+        names += [field.verbose_name for field in model._meta.get_fields() if not field.auto_created]
 
     assert _untranslated(names) == []
 
@@ -119,3 +120,27 @@ def test_every_system_note_reads_in_chinese():
         english_only = [note.singular for note in SYSTEM_NOTES if note.words(**params) == note.stored(**params)]
 
     assert english_only == []
+
+
+def test_the_admin_lists_sign_in_attempts_with_chinese_column_names(client, admin_user):
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.create(
+        username="someone",
+        ip_address="10.0.0.7",
+        user_agent="curl/8",
+        http_accept="*/*",
+        path_info="/accounts/login/",
+        get_data="",
+        post_data="",
+        failures_since_start=3,
+    )
+    client.force_login(admin_user)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+
+    page = client.get("/admin/axes/accessattempt/").content.decode()
+
+    assert "IP 地址" in page
+    assert "登录失败次数" in page
+    assert "IP Address" not in page
+    assert "Failed Logins" not in page
