@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from dispatch import selectors
 from dispatch.models import ComputePool, JobState, PoolState
@@ -14,7 +15,8 @@ from factory import charts
 from orders.models import Priority
 
 HISTORY_HOURS = 24
-MAX_POOL_BANDS = len(charts.SERIES_COLOURS)  # a distinct colour per band; more pools are stacked per site
+# A distinct colour per band: more pools are stacked per site, and more sites than colours share a last band.
+MAX_POOL_BANDS = len(charts.SERIES_COLOURS)
 COST_DAYS = 30
 PRIORITY_COLOURS = {
     Priority.URGENT: charts.TONE_COLOURS["red"],
@@ -63,8 +65,8 @@ def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = Fal
             "hovertemplate": "%{y:,.1f} PFLOPS<extra>%{fullData.name}</extra>",
         }
     ]
-    for index, band in enumerate(sorted(used)):
-        colour = charts.SERIES_COLOURS[index % len(charts.SERIES_COLOURS)]
+    for index, (band, load) in enumerate(_distinct_bands(used)):
+        colour = charts.SERIES_COLOURS[index]
         traces.append(
             {
                 "type": "scatter",
@@ -72,7 +74,7 @@ def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = Fal
                 "stackgroup": "load",
                 "name": band,
                 "x": x,
-                "y": [round(used[band].get(bucket, 0.0), 1) for bucket in buckets],
+                "y": [round(load.get(bucket, 0.0), 1) for bucket in buckets],
                 "line": {"width": 0.5, "color": colour},
                 "hovertemplate": "%{y:,.1f} PFLOPS<extra>%{fullData.name}</extra>",
             }
@@ -101,6 +103,21 @@ def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = Fal
         margin={"r": 170, "b": 56},
     )
     return charts.chart("utilization", wide=True, title=title, empty="", fig=fig)
+
+
+def _distinct_bands(used: dict[str, dict]) -> list[tuple[str, dict]]:
+    """The bands in name order, one colour each: beyond MAX_POOL_BANDS (more sites than colours), the sites that
+    carried the least of our load over the period share one last band, named with their number."""
+    if len(used) <= MAX_POOL_BANDS:
+        return sorted(used.items())
+    by_load = sorted(used, key=lambda band: (-sum(used[band].values()), band))
+    kept, merged = by_load[: MAX_POOL_BANDS - 1], by_load[MAX_POOL_BANDS - 1 :]
+    others = defaultdict(float)
+    for band in merged:
+        for bucket, load in used[band].items():
+            others[bucket] += load
+    name = ngettext("%(count)s other site", "%(count)s other sites", len(merged)) % {"count": len(merged)}
+    return [(band, used[band]) for band in sorted(kept)] + [(name, others)]
 
 
 def load_per_pool(pools: list[ComputePool]) -> dict:

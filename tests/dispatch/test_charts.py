@@ -229,6 +229,21 @@ def test_beyond_twelve_pools_each_site_is_one_band_holding_its_pools_load(client
     assert bands["Background load (other tenants)"] == 14
 
 
+def test_beyond_twelve_sites_the_least_loaded_share_one_band_so_no_colour_repeats(client, dispatcher):
+    pools = [compute_pool(capacity=10) for _ in range(14)]  # each at a site of its own
+    _utilization_samples(pools)  # the n-th pool carries n PFLOPS
+    client.force_login(dispatcher)
+
+    traces = client.get("/dispatch/live/").json()["charts"]["utilization"]["data"]
+
+    bands = {trace["name"]: trace["y"][-1] for trace in traces if "other tenants" not in trace["name"]}
+    assert len(bands) == 1 + 12
+    assert bands["3 other sites"] == 1 + 2 + 3
+    assert all(pool.site.name in bands for pool in pools[3:])
+    assert _closest_bands(traces) >= 25
+    assert bands["Capacity"] == 140
+
+
 def test_the_capacity_figure_reads_in_chinese(client, dispatcher):
     compute_pool(kind="training", capacity=400)
     client.force_login(dispatcher)
