@@ -31,10 +31,38 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
+def flat_errors(errors) -> dict:
+    """DRF's nested errors as API.md's {"field": ["message", ...]} ("findings": ["#1 severity: …"]), the one
+    shape of a 400 that factory.schema documents; errors of the input as a whole under "non_field_errors"."""
+
+    def messages(value, prefix=""):
+        if isinstance(value, dict):
+            # Rows of a list come keyed by their 0-based index; fields by their name.
+            return [
+                message
+                for key, item in value.items()
+                for message in messages(item, f"{prefix}#{key + 1} " if isinstance(key, int) else f"{prefix}{key}: ")
+            ]
+        if isinstance(value, list):
+            found = []
+            for index, item in enumerate(value, start=1):
+                inner = f"{prefix}#{index} " if isinstance(item, dict | list) else prefix
+                found += messages(item, inner)
+            return found
+        return [f"{prefix}{value}"]
+
+    if not isinstance(errors, dict):
+        errors = {"non_field_errors": errors}
+    return {name: messages(value) for name, value in errors.items()}
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus domain errors answered as pages answer them (factory.errors.http_status)."""
+    """DRF's handler, plus domain errors answered as pages answer them (factory.errors.http_status), and every
+    invalid input answered in one flat shape (flat_errors)."""
     if isinstance(exc, DjangoValidationError):
-        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, ValidationError):
+        exc = ValidationError(flat_errors(exc.detail))
     if isinstance(exc, DomainError):
         message = str(exc.message)
         code = http_status(exc)
