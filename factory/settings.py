@@ -260,6 +260,8 @@ SPECTACULAR_SETTINGS = {
     # A request body gets its own component, without the read-only fields and with minLength 1 on the texts
     # that may not be blank: generated clients then build requests from what a request takes.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operations are tagged and named by resource (orders, pools, ...; operationId orders_list), not all "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # One enum per choice set wherever it appears (an order's status and an event's from/to status, say).
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
