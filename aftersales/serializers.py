@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from aftersales.models import Category, Severity, Ticket, TicketMessage, TicketStatus
 from catalog.models import ProductType, Sector, Size
-from factory.schema import NonBlankCharField
+from factory.api import NonBlankCharField
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import DataSensitivity, Order, Priority
 

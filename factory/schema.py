@@ -5,7 +5,6 @@
   status itself only to say something particular about it, and gets the model with it.
 - The two ways to authenticate, with how to send them: generators read the token scheme's prefix from its
   description only, and otherwise default to `Bearer`, which the server refuses.
-- NonBlankCharField: a required text that the services refuse blank, documented with minLength 1.
 """
 
 import copy
@@ -13,9 +12,9 @@ import copy
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from rest_framework import permissions, serializers
+from rest_framework import permissions
 
 ERROR = "Error"
 ERROR_SCHEMA = {
@@ -113,19 +112,3 @@ class SessionScheme(OpenApiAuthenticationExtension):
                 "send the CSRF token in the X-CSRFToken header."
             ),
         }
-
-
-class NonBlankCharField(serializers.CharField):
-    """A required text the services refuse blank. A blank value passes this field so that the service says
-    what is missing in the factory's words; the schema says minLength 1 all the same."""
-
-    def __init__(self, **kwargs):
-        super().__init__(allow_blank=True, **kwargs)
-
-
-class NonBlankCharFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = NonBlankCharField
-
-    def map_serializer_field(self, auto_schema, direction):
-        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
-        return {**schema, "minLength": 1}

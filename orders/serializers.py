@@ -131,7 +131,9 @@ class OrderEventSerializer(serializers.ModelSerializer):
         ),
     )
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    from_status = BlankAsNullChoiceField(choices=OrderStatus.choices, help_text=_("null when the status did not change."))
+    from_status = BlankAsNullChoiceField(
+        choices=OrderStatus.choices, help_text=_("null when the status did not change.")
+    )
     to_status = BlankAsNullChoiceField(choices=OrderStatus.choices, help_text=_("null when the status did not change."))
     workshop = BlankAsNullChoiceField(choices=Workshop.choices, help_text=_("null for an event of the whole order."))
 

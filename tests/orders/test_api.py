@@ -571,7 +571,11 @@ def test_operations_cancel_an_order_in_production(ops, ops_user, org_a, client_a
     answer = ops.post(act(order, "cancel"), {"reason": "Client went bankrupt"}, format="json")
 
     assert answer.status_code == 200
-    assert (answer.json()["status"], answer.json()["eta"], answer.json()["current_workshop"]) == ("cancelled", None, None)
+    assert (answer.json()["status"], answer.json()["eta"], answer.json()["current_workshop"]) == (
+        "cancelled",
+        None,
+        None,
+    )
 
 
 def test_operations_record_a_requirement_change_that_the_client_sees(ops, ops_user, as_client_a, org_a, client_a):
