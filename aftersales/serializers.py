@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from aftersales.models import Category, Severity, Ticket, TicketMessage, TicketStatus
 from catalog.models import ProductType, Sector, Size
+from factory.api import NonBlankCharField
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import DataSensitivity, Order, Priority
 
@@ -91,9 +92,8 @@ class TicketCreateSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(
         choices=Severity.choices, help_text=_("Sets the SLA; only staff can change it afterwards.")
     )
-    # Blank text passes here so the services say what is missing in the factory's words.
-    subject = serializers.CharField(max_length=TITLE_MAX, allow_blank=True)
-    body = serializers.CharField(max_length=MESSAGE_MAX, allow_blank=True, help_text=_("The first message."))
+    subject = NonBlankCharField(max_length=TITLE_MAX)
+    body = NonBlankCharField(max_length=MESSAGE_MAX, help_text=_("The first message."))
 
     def __init__(self, *args, orders=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,7 +103,7 @@ class TicketCreateSerializer(serializers.Serializer):
 
 
 class TicketMessageCreateSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=MESSAGE_MAX, allow_blank=True)
+    body = NonBlankCharField(max_length=MESSAGE_MAX)
     internal = serializers.BooleanField(
         default=False, help_text=_("A staff note the client never sees; it does not count as a response.")
     )
@@ -126,7 +126,7 @@ class TicketMoveSerializer(serializers.Serializer):
 
 class TicketSeveritySerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
-    reason = serializers.CharField(max_length=NOTE_MAX, allow_blank=True, help_text=_("Seen by staff only."))
+    reason = NonBlankCharField(max_length=NOTE_MAX, help_text=_("Seen by staff only."))
 
 
 class TicketRateSerializer(serializers.Serializer):
@@ -137,7 +137,7 @@ class TicketRateSerializer(serializers.Serializer):
 class FollowUpOrderCreateSerializer(serializers.Serializer):
     """The new order's fields; those left out are the ticket's order's."""
 
-    title = serializers.CharField(max_length=TITLE_MAX, allow_blank=True)
+    title = NonBlankCharField(max_length=TITLE_MAX)
     requirements = serializers.CharField(max_length=REQUIREMENTS_MAX, required=False, allow_blank=True, default="")
     requested_delivery = serializers.DateField(help_text=_("A date after today."))
     product_type = serializers.ChoiceField(choices=ProductType.choices, required=False)

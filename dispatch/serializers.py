@@ -91,6 +91,7 @@ class JobSerializer(serializers.ModelSerializer):
     work_pflops_hours = _pflops()
     done_pflops_hours = _pflops()
     pool_kind = PoolKindField(source="kind", help_text=_("The kind of pool the job needs."))
+    priority = serializers.ChoiceField(choices=Priority.choices, read_only=True, help_text=_("The order's priority."))
     progress = serializers.SerializerMethodField(help_text=_("Share of the work done, 0 to 100."))
     pending_reason = serializers.CharField(
         read_only=True,

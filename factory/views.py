@@ -18,11 +18,11 @@ from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.settings import api_settings
 
 from factory import heartbeats, roles
 from factory.celery import app as celery_app
-from factory.parsers import JSONParser
 
 logger = logging.getLogger(__name__)
 HEALTHZ_CACHE_KEY = "healthz:probe"
@@ -132,7 +132,7 @@ def error_preview(request, code):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text=_lazy("Send it as `Authorization: Token <token>`."))
 
 
 def _username_max() -> int:
@@ -149,8 +149,11 @@ class SignInForm(AuthenticationForm):
         self.fields["username"].validators.append(MaxLengthValidator(_username_max()))
 
 
-class TokenRequestSerializer(AuthTokenSerializer):
-    """DRF's token request with the username bounded like the sign-in form's (see SignInForm)."""
+class CredentialsSerializer(AuthTokenSerializer):
+    """DRF's token request, username and password only, with the username bounded like the sign-in form's
+    (see SignInForm)."""
+
+    token = None  # DRF's serializer declares the answer's token among the request's fields
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -161,12 +164,17 @@ class TokenRequestSerializer(AuthTokenSerializer):
 class ObtainToken(ObtainAuthToken):
     """DRF's token endpoint, answering a locked-out sign-in with the lockout (429), not "wrong password".
 
+    Anonymous: the username and password are the authentication, so no Authorization header or session is
+    read; a stale token sent along by a client does not turn valid credentials into a 401.
+
     django-axes marks the lockout on the request it is given, which here is DRF's wrapper, so its
     middleware cannot see it; this view does.
     """
 
-    parser_classes = (FormParser, MultiPartParser, JSONParser)  # DRF's list, with the nesting-limited JSON
-    serializer_class = TokenRequestSerializer
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # DRF's view takes form bodies too
+    serializer_class = CredentialsSerializer
 
     @extend_schema(
         summary=_lazy("Get an API token"),
@@ -174,6 +182,7 @@ class ObtainToken(ObtainAuthToken):
             "Exchange a username and password for the token to send as `Authorization: Token <token>`. Repeated "
             "failures lock sign-in for that username from that address for a while."
         ),
+        request=CredentialsSerializer,
         responses={
             200: TokenSerializer,
             400: OpenApiResponse(description=_lazy("Wrong username or password.")),

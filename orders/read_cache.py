@@ -21,7 +21,7 @@ from factory import kept
 TRACKING_PAGE = "track"
 ORDER_API = "api"
 # In every copy's key: a release that changes what a copy holds bumps it, and never reads an older copy.
-_SHAPE = 1
+_SHAPE = 2  # 2: current_workshop null rather than "" when none
 
 
 def _enabled() -> bool:

@@ -8,7 +8,7 @@ the action) is decided by orders.services, so the API, the forms and the service
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from catalog.models import ProductType, Sector, Size
+from catalog.models import ProductType, Sector, Size, Workshop
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import (
     ClientOrganization,
@@ -16,11 +16,23 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderStage,
+    OrderStatus,
     Priority,
     RequirementChange,
 )
 
 # --- Representations --------------------------------------------------------------------------------
+
+
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """A read-only choice the model keeps as "" when there is none, answered as null: a generated client then
+    reads one of the enum's values or None, never a blank the enum does not have."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return super().to_representation(value) or None
 
 
 class OrderStageSerializer(serializers.ModelSerializer):
@@ -34,10 +46,9 @@ class OrderSerializer(serializers.ModelSerializer):
     """An order as API.md lists it, plus a few fields a client of the API needs alongside."""
 
     client_name = serializers.CharField(source="client.name", read_only=True)
-    # A plain string: the workshop code, or "" before production and after the last gate.
-    current_workshop = serializers.CharField(
-        read_only=True,
-        help_text=_("Workshop the order is in (data, model, agent or integration), or empty when none."),
+    current_workshop = BlankAsNullChoiceField(
+        choices=Workshop.choices,
+        help_text=_("The workshop the order is in; null before production and after the last gate."),
     )
     stages = OrderStageSerializer(many=True, read_only=True)
     compute_pflops_hours = serializers.DecimalField(
@@ -120,6 +131,11 @@ class OrderEventSerializer(serializers.ModelSerializer):
         ),
     )
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    from_status = BlankAsNullChoiceField(
+        choices=OrderStatus.choices, help_text=_("null when the status did not change.")
+    )
+    to_status = BlankAsNullChoiceField(choices=OrderStatus.choices, help_text=_("null when the status did not change."))
+    workshop = BlankAsNullChoiceField(choices=Workshop.choices, help_text=_("null for an event of the whole order."))
 
     class Meta:
         model = OrderEvent
@@ -140,12 +156,6 @@ class QuoteSerializer(serializers.Serializer):
     promised_delivery = serializers.DateField()
     estimated_compute_pflops_hours = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
     estimated_cost = serializers.DecimalField(max_digits=14, decimal_places=2, help_text=_("CNY, as a decimal string."))
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    """403, 404 and 409 answers: one message."""
-
-    detail = serializers.CharField()
 
 
 # --- Inputs -----------------------------------------------------------------------------------------

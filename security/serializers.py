@@ -109,25 +109,3 @@ def _numbered(rows) -> list[dict]:
 def answers_by_position(rows) -> dict:
     """{position: {"passed", "note"}} as security.services takes them."""
     return {row["position"]: {"passed": row["passed"], "note": row.get("note", "")} for row in rows or []}
-
-
-def flat_errors(errors) -> dict:
-    """DRF's nested errors as API.md's {"field": ["message", ...]} ("findings": ["#1 severity: …"])."""
-
-    def messages(value, prefix=""):
-        if isinstance(value, dict):
-            # Rows of a list come keyed by their 0-based index; fields by their name.
-            return [
-                message
-                for key, item in value.items()
-                for message in messages(item, f"{prefix}#{key + 1} " if isinstance(key, int) else f"{prefix}{key}: ")
-            ]
-        if isinstance(value, list):
-            found = []
-            for index, item in enumerate(value, start=1):
-                inner = f"{prefix}#{index} " if isinstance(item, dict | list) else prefix
-                found += messages(item, inner)
-            return found
-        return [f"{prefix}{value}"]
-
-    return {name: messages(value) for name, value in errors.items()}

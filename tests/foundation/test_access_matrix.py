@@ -321,7 +321,12 @@ def ask(world: World, key: str, role: str):
     url = _url(template, obj, world)
     if template in QUERIES:
         url += "?" + QUERIES[template]
-    response = http.get(url) if method == "GET" else http.post(url, {})
+    if method == "GET":
+        response = http.get(url)
+    elif url.startswith("/api/"):
+        response = http.post(url, {}, content_type="application/json")  # the API takes JSON bodies only
+    else:
+        response = http.post(url, {})
     return url, response
 
 

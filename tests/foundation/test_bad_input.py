@@ -28,6 +28,19 @@ def test_json_nested_a_thousand_deep_is_a_400_on_the_token_endpoint_without_sign
     assert f"nested deeper than {JSON_DEPTH_MAX} levels" in answer.json()["detail"]
 
 
+def test_a_form_or_multipart_body_answers_415_in_the_api_error_shape_and_creates_nothing(client_a):
+    form = _api(client_a).post("/api/v1/orders/", {"title": "Sent as a form"}, format="multipart")
+    urlencoded = _api().post(
+        "/api/v1/auth/token/", "username=client-a-user&password=x", content_type="application/x-www-form-urlencoded"
+    )
+
+    for answer in (form, urlencoded):
+        assert answer.status_code == 415
+        assert answer["Content-Type"] == "application/json"
+        assert list(answer.json()) == ["detail"]
+    assert not Order.objects.exists()
+
+
 def test_json_nested_deeper_than_the_limit_creates_no_order(client_a):
     body = '{"title": ' + "[" * (JSON_DEPTH_MAX + 1) + "]" * (JSON_DEPTH_MAX + 1) + "}"
 

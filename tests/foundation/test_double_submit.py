@@ -66,8 +66,8 @@ def test_a_retried_api_call_with_an_idempotency_key_places_one_order(client, cli
     client.force_login(client_a)
     data = _form(title="Retried")
 
-    first = client.post("/api/v1/orders/", data, HTTP_IDEMPOTENCY_KEY=KEY)
-    second = client.post("/api/v1/orders/", data, HTTP_IDEMPOTENCY_KEY=KEY)
+    first = client.post("/api/v1/orders/", data, content_type="application/json", HTTP_IDEMPOTENCY_KEY=KEY)
+    second = client.post("/api/v1/orders/", data, content_type="application/json", HTTP_IDEMPOTENCY_KEY=KEY)
 
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
@@ -102,7 +102,12 @@ def test_api_ticket_messages_with_an_idempotency_key_are_posted_once(client, ops
     client.force_login(client_a)
 
     for _ in range(2):
-        response = client.post(f"/api/v1/tickets/{ticket.pk}/messages/", {"body": "Retry me"}, HTTP_IDEMPOTENCY_KEY=KEY)
+        response = client.post(
+            f"/api/v1/tickets/{ticket.pk}/messages/",
+            {"body": "Retry me"},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=KEY,
+        )
         assert response.status_code == 201
 
     assert TicketMessage.objects.filter(ticket=ticket, body="Retry me").count() == 1

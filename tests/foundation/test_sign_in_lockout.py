@@ -19,10 +19,15 @@ def victim(db):
     return UserFactory(username="victim")
 
 
+def _post(client, url, data):
+    """The sign-in page takes a form; the API, JSON."""
+    return client.post(url, data, content_type="application/json") if url == TOKEN else client.post(url, data)
+
+
 def _fail(client, url, times, username="victim"):
     """`times` failed attempts; the one that reaches the limit is already answered with the lock (429)."""
     for _ in range(times):
-        response = client.post(url, {"username": username, "password": "wrong-guess"})
+        response = _post(client, url, {"username": username, "password": "wrong-guess"})
         assert response.status_code in (200, 400, 429)
 
 
@@ -66,9 +71,9 @@ def test_a_success_before_the_limit_clears_the_count(client, victim, settings):
 
 def test_the_api_token_endpoint_locks_too_with_a_json_answer(client, victim, settings):
     _fail(client, TOKEN, settings.AXES_FAILURE_LIMIT - 1)
-    client.post(TOKEN, {"username": "victim", "password": "wrong"})
+    _post(client, TOKEN, {"username": "victim", "password": "wrong"})
 
-    response = client.post(TOKEN, {"username": "victim", "password": PASSWORD})
+    response = _post(client, TOKEN, {"username": "victim", "password": PASSWORD})
 
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.json()["detail"]

@@ -108,6 +108,17 @@ def test_client_gets_a_token_and_lists_their_orders_with_it(client_a, order_of_a
     assert [row["reference"] for row in listed.json()["results"]] == [order_of_a.reference]
 
 
+@pytest.mark.parametrize("sent_along", ["Token 0123456789abcdef0123456789abcdef01234567", "Bearer stale", "Token"])
+def test_valid_credentials_get_a_token_whatever_authorization_header_comes_along(client_a, sent_along):
+    api_client = APIClient()
+    api_client.credentials(HTTP_AUTHORIZATION=sent_along)
+
+    answer = api_client.post("/api/v1/auth/token/", {"username": "client-a-user", "password": PASSWORD})
+
+    assert answer.status_code == 200
+    assert list(answer.json()) == ["token"]
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -244,7 +255,7 @@ def test_order_shows_the_contract_fields_with_its_stages_money_and_tracking_link
 def test_submitted_order_has_no_workshop_and_no_stages_yet(as_client_a, order_of_a):
     body = as_client_a.get(detail(order_of_a)).json()
 
-    assert (body["current_workshop"], body["stages"], body["progress"]) == ("", [], 0)
+    assert (body["current_workshop"], body["stages"], body["progress"]) == (None, [], 0)
     assert body["promised_delivery"]
 
 
@@ -560,7 +571,11 @@ def test_operations_cancel_an_order_in_production(ops, ops_user, org_a, client_a
     answer = ops.post(act(order, "cancel"), {"reason": "Client went bankrupt"}, format="json")
 
     assert answer.status_code == 200
-    assert (answer.json()["status"], answer.json()["eta"], answer.json()["current_workshop"]) == ("cancelled", None, "")
+    assert (answer.json()["status"], answer.json()["eta"], answer.json()["current_workshop"]) == (
+        "cancelled",
+        None,
+        None,
+    )
 
 
 def test_operations_record_a_requirement_change_that_the_client_sees(ops, ops_user, as_client_a, org_a, client_a):
@@ -683,6 +698,15 @@ def test_an_order_goes_from_placed_to_rated_through_the_api(ops, ops_user, as_cl
     )
     assert timeline[-1]["note"] == "5/5 Delivered in a month"
     assert set(timeline[0]) >= {"at", "actor", "kind", "from_status", "to_status", "note"}
+
+
+def test_timeline_answers_null_for_no_workshop_or_no_status_change(ops, ops_user, order_of_a):
+    services.order_set_priority(order=order_of_a, actor=ops_user, priority="high", reason="Ward opening early")
+
+    placed, reprioritized = ops.get(act(order_of_a, "events")).json()
+
+    assert (placed["from_status"], placed["to_status"], placed["workshop"]) == (None, "submitted", None)
+    assert (reprioritized["from_status"], reprioritized["to_status"], reprioritized["workshop"]) == (None, None, None)
 
 
 def test_client_timeline_leaves_out_internal_events_that_staff_see(ops, ops_user, as_client_a, order_of_a):

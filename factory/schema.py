@@ -1,0 +1,114 @@
+"""What /api/schema/ tells a client generator beyond what drf-spectacular finds by itself.
+
+- Every operation lists the error statuses it can answer, each with the API's one error model (ERROR, the
+  shape factory.api.exception_handler sends), by the rules of AutoSchema.error_statuses: a view declares a
+  status itself only to say something particular about it, and gets the model with it.
+- The two ways to authenticate, with how to send them: generators read the token scheme's prefix from its
+  description only, and otherwise default to `Bearer`, which the server refuses.
+"""
+
+import copy
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import permissions
+
+ERROR = "Error"
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": _(
+        "An error. `detail` says what went wrong when it concerns no one field; invalid input (400) names each "
+        "invalid field instead, with its messages (`non_field_errors` for the input as a whole)."
+    ),
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+ERROR_DESCRIPTIONS = {
+    400: _("Invalid input: each invalid field with its messages."),
+    401: _("Not authenticated: no token or session, or an invalid token."),
+    403: _("Your role may not do this."),
+    404: _("No such object or page, or one you may not see."),
+    409: _("The object's current state does not allow this."),
+    415: _("The body is not JSON: send Content-Type: application/json."),
+}
+# Permissions that check no role: anything else on a view may answer 403.
+_NO_ROLE_CHECK = (permissions.AllowAny, permissions.IsAuthenticated)
+_PAGING = {"page", "page_size"}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, with the error statuses of every operation documented in one place."""
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        for code in self.error_statuses(operation):
+            responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
+        error = self._error_component()
+        for code, response in responses.items():
+            if code.startswith("4") and "content" not in response:
+                response["content"] = {"application/json": {"schema": error.ref}}
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def error_statuses(self, operation) -> set[int]:
+        """The errors an operation can answer, from what it is: who may call it, where it lives, what it takes."""
+        query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        on_an_object = "{" in self.path
+        found = set()
+        if {} not in operation.get("security", [{}]):
+            found.add(401)
+        if any(not isinstance(check, _NO_ROLE_CHECK) for check in self.view.get_permissions()):
+            found.add(403)
+        if on_an_object or "page" in query:
+            found.add(404)  # no such object, or no such page of a list
+        if self.method != "GET" or query - _PAGING:
+            found.add(400)  # an invalid body, or a query parameter that validates
+        if self.method == "POST" and on_an_object:
+            found.add(409)  # an action the object's state may not allow
+        if "requestBody" in operation:
+            found.add(415)
+        return found
+
+    def _error_component(self) -> ResolvedComponent:
+        schema = copy.deepcopy(ERROR_SCHEMA)  # the generator may change the components it is given
+        component = ResolvedComponent(name=ERROR, type=ResolvedComponent.SCHEMA, object=ERROR, schema=schema)
+        self.registry.register_on_missing(component)
+        return component
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    target_class = "factory.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": _(
+                "The word `Token`, a space, then the token from POST /api/v1/auth/token/: "
+                "`Authorization: Token <token>`. A `Bearer` prefix is refused (401)."
+            ),
+        }
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = "rest_framework.authentication.SessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": _(
+                "The browser's session after signing in at /accounts/login/. Calls that change something also "
+                "send the CSRF token in the X-CSRFToken header."
+            ),
+        }

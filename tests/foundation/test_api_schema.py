@@ -1,0 +1,118 @@
+"""What /api/schema/ tells a client generator: JSON bodies, how to authenticate, every error status with the one
+error model, and the constraints the server enforces. tests/foundation/test_generated_client.py then uses it."""
+
+import pytest
+from django.test import Client
+
+TOKEN = "/api/v1/auth/token/"
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker) -> dict:
+    with django_db_blocker.unblock():
+        return Client().get("/api/schema/", {"format": "json"}).json()
+
+
+def _operations(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def _component(schema, reference: dict) -> dict:
+    return schema["components"]["schemas"][reference["$ref"].rsplit("/", 1)[1]]
+
+
+def test_every_request_body_is_json_and_only_json(schema):
+    offered = {
+        name: sorted(operation["requestBody"]["content"])
+        for name, operation in _operations(schema)
+        if "requestBody" in operation
+    }
+
+    assert offered
+    assert {name: types for name, types in offered.items() if types != ["application/json"]} == {}
+
+
+def test_every_operation_but_the_token_needs_auth_and_documents_401_with_the_error_model(schema):
+    for name, operation in _operations(schema):
+        if name == f"POST {TOKEN}":
+            continue
+        assert {} not in operation["security"], name
+        assert operation["responses"]["401"]["content"]["application/json"]["schema"] == ERROR, name
+
+
+def test_every_error_an_operation_documents_has_the_error_model(schema):
+    for name, operation in _operations(schema):
+        for status, response in operation["responses"].items():
+            if status.startswith("4"):
+                assert response["content"]["application/json"]["schema"] == ERROR, (name, status)
+
+
+@pytest.mark.parametrize(
+    ("operation", "statuses"),
+    [
+        ("GET /api/v1/orders/", {"400", "401", "403", "404"}),  # a filter that validates; "Invalid page."
+        ("GET /api/v1/orders/{id}/", {"401", "403", "404"}),
+        ("POST /api/v1/orders/{id}/cancel/", {"400", "401", "403", "404", "409", "415"}),
+        ("GET /api/v1/pools/", {"401", "403"}),  # clients are refused the pools
+        ("GET /api/v1/me/", {"401"}),
+    ],
+)
+def test_operations_document_the_errors_they_can_answer(schema, operation, statuses):
+    method, path = operation.split(" ")
+    documented = set(schema["paths"][path][method.lower()]["responses"])
+
+    assert documented - {"200", "201"} == statuses
+
+
+def test_the_token_operation_is_anonymous_and_takes_username_and_password_only(schema):
+    operation = schema["paths"][TOKEN]["post"]
+    request = _component(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    answer = _component(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+
+    assert operation["security"] == [{}]
+    assert (set(request["properties"]), set(request["required"])) == ({"username", "password"},) * 2
+    assert set(answer["properties"]) == {"token"}
+
+
+def test_the_token_scheme_is_an_api_key_in_the_authorization_header_with_its_prefix_stated(schema):
+    schemes = schema["components"]["securitySchemes"]
+
+    assert {key: schemes["tokenAuth"][key] for key in ("type", "in", "name")} == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+    }
+    assert "`Authorization: Token <token>`" in schemes["tokenAuth"]["description"]
+    assert (schemes["cookieAuth"]["type"], schemes["cookieAuth"]["in"]) == ("apiKey", "cookie")
+
+
+def test_required_strings_of_a_request_may_not_be_blank(schema):
+    blank_allowed = []
+    for name, component in schema["components"]["schemas"].items():
+        for field in component.get("required", []) if name.endswith("Request") else []:
+            prop = component["properties"][field]
+            if prop.get("type") == "string" and "format" not in prop and prop.get("minLength", 0) < 1:
+                blank_allowed.append(f"{name}.{field}")
+
+    assert blank_allowed == []
+    assert schema["components"]["schemas"]["TicketCreateRequest"]["properties"]["subject"]["minLength"] == 1
+
+
+def test_values_the_server_sends_are_in_their_enums_or_null(schema):
+    components = schema["components"]["schemas"]
+    null_or = {"$ref": "#/components/schemas/NullEnum"}
+
+    for component, field, enum in [
+        ("OrderEvent", "workshop", "WorkshopEnum"),
+        ("OrderEvent", "from_status", "OrderStatusEnum"),
+        ("OrderEvent", "to_status", "OrderStatusEnum"),
+        ("Order", "current_workshop", "WorkshopEnum"),
+    ]:
+        assert components[component]["properties"][field]["oneOf"] == [
+            {"$ref": f"#/components/schemas/{enum}"},
+            null_or,
+        ]
+    assert components["Job"]["properties"]["priority"]["allOf"] == [{"$ref": "#/components/schemas/PriorityEnum"}]
