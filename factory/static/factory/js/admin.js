@@ -1,0 +1,18 @@
+// The admin's autocomplete fields (select2, shipped with Django) name their combobox after the value it shows, so
+// an empty one has no name for a screen reader. Each is named by its field's label as well; run once the admin's
+// own scripts have turned the selects into select2 boxes (on their DOM-ready).
+(function () {
+  "use strict";
+  window.addEventListener("load", function () {
+    document.querySelectorAll("select.admin-autocomplete").forEach(function (select) {
+      var label = document.querySelector('label[for="' + select.id + '"]');
+      var box = select.nextElementSibling;
+      if (!label || !box || !box.classList.contains("select2")) { return; }
+      label.id = label.id || select.id + "-label";
+      var combobox = box.querySelector(".select2-selection");
+      var rendered = box.querySelector(".select2-selection__rendered");
+      if (combobox) { combobox.setAttribute("aria-labelledby", label.id + (rendered ? " " + rendered.id : "")); }
+      if (rendered) { rendered.setAttribute("aria-labelledby", label.id); }
+    });
+  });
+})();
