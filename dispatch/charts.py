@@ -296,14 +296,17 @@ def queue_depth(*, now: datetime) -> list[dict]:
     _buckets, wait = _by_priority(rows, "wait")
     waiting = [sum(values) for values in zip(*(trace["y"] for trace in depth), strict=True)]
     longest = max(wait, key=lambda trace: max(trace["y"]))
-    depth_summary = _("Over the last 24 h: %(latest)s jobs waiting at the latest point, at most %(peak)s.") % {
-        "latest": charts.amount(waiting[-1], 1),
-        "peak": charts.amount(max(waiting), 1),
-    }
-    wait_summary = _("Over the last 24 h the longest mean wait was %(hours)s h, at %(priority)s priority.") % {
-        "hours": charts.amount(max(longest["y"]), 1),
-        "priority": longest["name"],
-    }
+    if max(waiting) == 0 and max(longest["y"]) == 0:
+        depth_summary = wait_summary = _("No job waited in the last 24 h.")
+    else:
+        depth_summary = _("Over the last 24 h: %(latest)s jobs waiting at the latest point, at most %(peak)s.") % {
+            "latest": charts.amount(waiting[-1], 1),
+            "peak": charts.amount(max(waiting), 1),
+        }
+        wait_summary = _("Over the last 24 h the longest mean wait was %(hours)s h, at %(priority)s priority.") % {
+            "hours": charts.amount(max(longest["y"]), 1),
+            "priority": longest["name"],
+        }
     for trace in depth:
         trace["hovertemplate"] = _("%{y:.1f} jobs") + "<extra>%{fullData.name}</extra>"
     for trace in wait:
