@@ -1,9 +1,12 @@
 // The admin's autocomplete fields (select2, shipped with Django) name their combobox after the value it shows, so
-// an empty one has no name for a screen reader. Each is named by its field's label as well; run once the admin's
-// own scripts have turned the selects into select2 boxes (on their DOM-ready).
+// an empty one has no name for a screen reader. Each is named by its field's label as well. The admin's own
+// autocomplete.js turns the selects into select2 boxes in a jQuery ready handler; this one is registered after it
+// (a deferred script), and jQuery runs ready handlers in order.
 (function () {
   "use strict";
-  window.addEventListener("load", function () {
+  var $ = window.django && window.django.jQuery;
+  if (!$) { return; }
+  $(function () {
     document.querySelectorAll("select.admin-autocomplete").forEach(function (select) {
       var label = document.querySelector('label[for="' + select.id + '"]');
       var box = select.nextElementSibling;

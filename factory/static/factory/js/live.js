@@ -17,7 +17,7 @@
     config.locale = module.name;
   }
 
-  // `summary`: the figure's text alternative, read by screen readers in place of the drawing (None: unchanged).
+  // `summary`: the figure's text alternative, read by screen readers in place of the drawing (kept when not given).
   function draw(key, figure, summary) {
     var element = document.querySelector('[data-chart="' + key + '"]');
     var empty = document.querySelector('[data-chart-empty="' + key + '"]');
