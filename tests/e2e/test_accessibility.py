@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 BLOCKING = ("serious", "critical")
 SHOWN = 5  # offending elements named per rule and page; the rest are counted
-# What axe checks: WCAG 2.1 A and AA (contrast is AA) and its best practices (landmarks, one main, names).
 AXE = Axe()
+# What axe checks: WCAG 2.1 A and AA (contrast is AA) and its best practices (landmarks, one main, names).
 RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
 
 
