@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db.models import Avg, Case, Count, F, IntegerField, Min, Prefetch, Q, Value, When
 from django.db.models.functions import TruncDate, TruncWeek
 from django.urls import reverse
+from django.utils import formats
 from django.utils.timezone import localdate
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -255,7 +256,17 @@ def gantt(orders: list[Order], now: datetime) -> dict:
         yaxis={"autorange": "reversed", "type": "category", "rangemode": "normal"},
         shapes=[charts.now_line(now)],
     )
-    return charts.chart("gantt", wide=True, title=_("Active orders through the workshops"), empty="", fig=fig)
+    summary = ngettext(
+        "%(count)d active order through the workshops, %(late)d of them late.",
+        "%(count)d active orders through the workshops, %(late)d of them late.",
+        len(orders),
+    ) % {
+        "count": len(orders),
+        "late": sum(order.late for order in orders),  # as active_orders marks them
+    }
+    return charts.chart(
+        "gantt", wide=True, title=_("Active orders through the workshops"), empty="", fig=fig, summary=summary
+    )
 
 
 def throughput(now: datetime) -> dict:
@@ -299,7 +310,19 @@ def throughput(now: datetime) -> dict:
         barmode="stack",
         xaxis={"type": "date", "tickformat": "%m-%d", "dtick": 7 * 24 * 3600 * 1000},
     )
-    return charts.chart("throughput", title=title, empty="", fig=fig)
+    per_week = [sum(counts.get((week, kind), 0) for kind in ProductType.values) for week in weeks]
+    busiest = max(range(len(weeks)), key=per_week.__getitem__)
+    summary = ngettext(
+        "%(total)d order delivered in the last %(weeks)d weeks; the most, %(most)d, in the week of %(week)s.",
+        "%(total)d orders delivered in the last %(weeks)d weeks; the most, %(most)d, in the week of %(week)s.",
+        sum(per_week),
+    ) % {
+        "total": sum(per_week),
+        "weeks": THROUGHPUT_WEEKS,
+        "most": per_week[busiest],
+        "week": formats.date_format(weeks[busiest], "SHORT_DATE_FORMAT"),
+    }
+    return charts.chart("throughput", title=title, empty="", fig=fig, summary=summary)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ def operations_center_live(request):
                 tile.key: {"value": tile.value, "detail": tile.detail, "tone": tile.tone} for tile in context["tiles"]
             },
             "charts": context["figures"],
+            "summaries": charts.summaries_by_key(context["charts"]),
             "fragments": {"active": render_to_string("dashboard/_active_orders.html", context, request=request)},
         }
     )

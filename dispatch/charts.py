@@ -6,6 +6,7 @@ Data come bucketed from Postgres (dispatch.selectors); this module only arranges
 from collections import defaultdict
 from datetime import datetime
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -90,6 +91,13 @@ def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = Fal
             "hovertemplate": "%{y:,.0f} PFLOPS<extra>%{fullData.name}</extra>",
         }
     )
+    summary = _utilization_summary(
+        pools[0].name if one_pool else None,
+        bands=len(used),
+        per_site=per_site,
+        in_use=[background[bucket] + sum(used[band].get(bucket, 0.0) for band in used) for bucket in buckets],
+        capacity=capacity[buckets[-1]],
+    )
     fig = charts.figure(
         traces,
         title=title,
@@ -102,7 +110,26 @@ def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = Fal
         legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"},
         margin={"r": 170, "b": 56},
     )
-    return charts.chart("utilization", wide=True, title=title, empty="", fig=fig)
+    return charts.chart("utilization", wide=True, title=title, empty="", fig=fig, summary=summary)
+
+
+def _utilization_summary(pool_name, *, bands: int, per_site: bool, in_use: list[float], capacity: float) -> str:
+    """What the stacked bands add up to: the latest total against the capacity, and the peak."""
+    if pool_name is not None:
+        what = pool_name
+    elif per_site:
+        what = ngettext("%(count)d site", "%(count)d sites", bands) % {"count": bands}
+    else:
+        what = ngettext("%(count)d pool", "%(count)d pools", bands) % {"count": bands}
+    return _(
+        "%(what)s over the last 24 h: %(latest)s of %(capacity)s PFLOPS in use at the latest point, other tenants "
+        "included; peak %(peak)s PFLOPS."
+    ) % {
+        "what": what,
+        "latest": charts.amount(in_use[-1]),
+        "capacity": charts.amount(capacity),
+        "peak": charts.amount(max(in_use)),
+    }
 
 
 def _distinct_bands(used: dict[str, dict]) -> list[tuple[str, dict]]:
@@ -164,7 +191,20 @@ def load_per_pool(pools: list[ComputePool]) -> dict:
         height=max(300, 150 + 24 * len(pools)),
         yaxis={"autorange": "reversed", "type": "category", "rangemode": "normal"},
     )
-    return charts.chart("pool-load", title=title, empty="", fig=fig)
+    busiest = max(
+        range(len(pools)),
+        key=lambda index: (used[index] + background[index]) / float(pools[index].capacity_pflops or 1),
+    )
+    summary = ngettext(
+        "%(count)d pool now; the busiest is %(pool)s at %(percent)d%% of its capacity.",
+        "%(count)d pools now; the busiest is %(pool)s at %(percent)d%% of its capacity.",
+        len(pools),
+    ) % {
+        "count": len(pools),
+        "pool": names[busiest],
+        "percent": round(100 * (used[busiest] + background[busiest]) / float(pools[busiest].capacity_pflops or 1)),
+    }
+    return charts.chart("pool-load", title=title, empty="", fig=fig, summary=summary)
 
 
 def capacity(totals: selectors.Totals) -> dict:
@@ -225,7 +265,17 @@ def capacity(totals: selectors.Totals) -> dict:
         yaxis={"autorange": "reversed", "type": "category", "rangemode": "normal"},
         xaxis={"tickformat": ",.0f"},
     )
-    return charts.chart("capacity", wide=True, title=title, empty="", fig=fig)
+    summary = _(
+        "%(monitored)s PFLOPS monitored by the sites, %(dispatchable)s dispatchable to us: %(used)s used by our "
+        "jobs, %(background)s by other tenants, %(free)s free."
+    ) % {
+        "monitored": charts.amount(float(totals.monitored)),
+        "dispatchable": charts.amount(dispatchable),
+        "used": charts.amount(used),
+        "background": charts.amount(background),
+        "free": charts.amount(free),
+    }
+    return charts.chart("capacity", wide=True, title=title, empty="", fig=fig, summary=summary)
 
 
 def _by_priority(rows, value: str) -> tuple[list[str], list[dict]]:
@@ -260,6 +310,19 @@ def queue_depth(*, now: datetime) -> list[dict]:
         ]
     _buckets, depth = _by_priority(rows, "waiting")
     _buckets, wait = _by_priority(rows, "wait")
+    waiting = [sum(values) for values in zip(*(trace["y"] for trace in depth), strict=True)]
+    longest = max(wait, key=lambda trace: max(trace["y"]))
+    if max(waiting) == 0 and max(longest["y"]) == 0:
+        depth_summary = wait_summary = _("No job waited in the last 24 h.")
+    else:
+        depth_summary = _("Over the last 24 h: %(latest)s jobs waiting at the latest point, at most %(peak)s.") % {
+            "latest": charts.amount(waiting[-1], 1),
+            "peak": charts.amount(max(waiting), 1),
+        }
+        wait_summary = _("Over the last 24 h the longest mean wait was %(hours)s h, at %(priority)s priority.") % {
+            "hours": charts.amount(max(longest["y"]), 1),
+            "priority": longest["name"],
+        }
     for trace in depth:
         trace["hovertemplate"] = _("%{y:.1f} jobs") + "<extra>%{fullData.name}</extra>"
     for trace in wait:
@@ -271,12 +334,14 @@ def queue_depth(*, now: datetime) -> list[dict]:
             title=depth_title,
             empty="",
             fig=charts.figure(depth, title=depth_title, y_title=_("Waiting jobs"), **common),
+            summary=depth_summary,
         ),
         charts.chart(
             "queue-wait",
             title=wait_title,
             empty="",
             fig=charts.figure(wait, title=wait_title, y_title=_("Hours waited"), **common),
+            summary=wait_summary,
         ),
     ]
 
@@ -308,7 +373,14 @@ def cost(*, now: datetime) -> dict:
         xaxis={"type": "date", "tickformat": "%m-%d", "dtick": 24 * 3600 * 1000},
         yaxis={"tickformat": ",.0f"},
     )
-    return charts.chart("cost", title=title, empty="", fig=fig)
+    dearest = max(rows, key=lambda row: float(row["cost"] or 0))
+    summary = _("%(total)s CNY over the last %(days)d days; the most on %(day)s: %(cost)s CNY.") % {
+        "days": COST_DAYS,
+        "total": charts.amount(sum(trace["y"]), 2),
+        "day": formats.date_format(dearest["day"], "SHORT_DATE_FORMAT"),
+        "cost": charts.amount(float(dearest["cost"] or 0), 2),
+    }
+    return charts.chart("cost", title=title, empty="", fig=fig, summary=summary)
 
 
 def dispatch_charts(pools: list[ComputePool], *, totals: selectors.Totals, now: datetime) -> list[dict]:
@@ -385,4 +457,8 @@ def order_compute(*, order, now: datetime) -> dict:
         },
         margin={"r": 64},
     )
-    return charts.chart("compute", title=title, empty="", fig=fig)
+    summary = _("%(total)s PFLOPS·h used so far, at most %(peak)s PFLOPS at once.") % {
+        "total": charts.amount(total[-1], 1),
+        "peak": charts.amount(max(in_use), 2),
+    }
+    return charts.chart("compute", title=title, empty="", fig=fig, summary=summary)

@@ -248,6 +248,7 @@ def center_live(request):
         {
             "at": context["data"].now.isoformat(),
             "charts": context["figures"],
+            "summaries": factory_charts.summaries_by_key(context["charts"]),
             "fragments": {
                 "kpis": render_to_string("dispatch/_kpis.html", context, request=request),
                 "tables": render_to_string("dispatch/_tables.html", context, request=request),

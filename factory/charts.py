@@ -8,7 +8,7 @@ import json
 from datetime import date, datetime
 
 import plotly.graph_objects as go
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_noop
@@ -17,7 +17,7 @@ from plotly.utils import PlotlyJSONEncoder
 # Workshops have the same colour everywhere (the CSS variables --ws-*): Okabe-Ito, colour-blind safe.
 WORKSHOP_COLOURS = {"data": "#0072b2", "model": "#e69f00", "agent": "#009e73", "integration": "#cc79a7"}
 # Status colours mean the same everywhere: on track = green, waiting/at risk = amber, late = red.
-TONE_COLOURS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a3"}
+TONE_COLOURS = {"green": "#17732f", "amber": "#b7791f", "red": "#b42318", "grey": "#8a94a3"}
 # Series that are not workshops (pools, sites, product types), in order: twelve hues a person tells apart side by
 # side (each pair at least 30 apart in CIELAB), none of them the muted background band or the capacity line.
 SERIES_COLOURS = [
@@ -128,15 +128,26 @@ def validate(fig: dict) -> None:
     go.Figure(fig)
 
 
-def chart(key: str, *, title: str, empty: str, fig: dict | None, wide: bool = False) -> dict:
+def chart(key: str, *, title: str, empty: str, fig: dict | None, summary: str = "", wide: bool = False) -> dict:
     """A chart as a page shows it: its element id, title, the figure or None, its empty state, and whether
-    it spans both columns of the dashboard grid."""
-    return {"key": key, "title": title, "figure": fig, "empty": empty, "wide": wide}
+    it spans both columns of the dashboard grid. `summary` is the figure's text alternative (UI.md
+    "Accessibility"): one line a screen reader reads instead of the drawing, from the data the figure draws."""
+    return {"key": key, "title": title, "figure": fig, "summary": summary, "empty": empty, "wide": wide}
 
 
 def figures_by_key(chart_list: list[dict]) -> dict:
     """{key: figure or None}: what a page embeds for live.js, and what its live endpoint answers."""
     return {chart["key"]: chart["figure"] for chart in chart_list}
+
+
+def summaries_by_key(chart_list: list[dict]) -> dict:
+    """{key: summary}: the text alternatives a live endpoint answers beside its figures."""
+    return {chart["key"]: chart["summary"] for chart in chart_list}
+
+
+def amount(value: float, decimals: int = 0) -> str:
+    """A figure as the page's language writes it, with thousands separators (for summaries)."""
+    return formats.number_format(round(value, decimals), decimals, force_grouping=True)
 
 
 def now_line(now) -> dict:

@@ -82,4 +82,9 @@ def step_gantt(order: Order, now: datetime) -> dict:
         yaxis={"autorange": "reversed", "type": "category", "rangemode": "normal", "categoryarray": rows},
         shapes=[charts.now_line(now)],
     )
-    return charts.chart("steps", title=title, empty="", fig=fig, wide=True)
+    summary = _("%(done)d of %(steps)d steps done, %(running)d running; the rest as planned from now.") % {
+        "done": sum(len(trace["y"]) for trace in done.values()),
+        "steps": len(rows),
+        "running": len(running["y"]),
+    }
+    return charts.chart("steps", title=title, empty="", fig=fig, summary=summary, wide=True)

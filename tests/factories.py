@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from catalog.models import Sector
+from factory import roles
 from orders.models import ClientOrganization
 from orders.services import client_user_attach
 from tests.boy import factory_boy
@@ -36,6 +37,26 @@ class ClientOrganizationFactory(factory_boy.django.DjangoModelFactory):
     sector = Sector.HEALTHCARE
 
 
+# A user of each staff role, named as the persona fixtures of tests/conftest.py name them; "admin" is a superuser.
+STAFF_USERNAMES = {
+    roles.OPERATIONS: "ops-user",
+    roles.DISPATCH: "dispatch-user",
+    roles.SECURITY: "security-user",
+    roles.AFTERSALES: "aftersales-user",
+    "admin": "admin-user",
+}
+
+
+def user_per_role(**fields) -> dict:
+    """{role: user} for every staff role and a superuser ("admin"); `fields` adds attributes per role
+    (`operations={"first_name": ...}`). Client users belong to an organization: see `client_user`."""
+    users = {}
+    for role, username in STAFF_USERNAMES.items():
+        access = {"is_staff": True, "is_superuser": True} if role == "admin" else {"roles": [role]}
+        users[role] = UserFactory(username=username, **access, **fields.get(role, {}))
+    return users
+
+
 def client_user(organization=None, **kwargs):
     user = UserFactory(**kwargs)
     client_user_attach(user=user, organization=organization or ClientOrganizationFactory())
@@ -49,7 +70,6 @@ def reference_data_load():
     from aftersales.sla import load_default_policies
     from catalog.models import ProcessStep, RoutingStage, Toolchain
     from catalog.standard_catalog import load_standard_catalog
-    from factory import roles
     from security.checklists import load_default_checklists
     from security.models import ChecklistItem
 

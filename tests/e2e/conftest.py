@@ -6,9 +6,18 @@ Where it is missing the tests skip with the reason, except under CI (CI=true), w
 
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+
+from aftersales import services as aftersales_services
+from dispatch import services as dispatch_services
+from factory import clock
+from orders.models import OrderStatus
+from security import services as security_services
+from tests.factories import compute_pool, open_ticket, order_at, reference_data_load
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -94,6 +103,40 @@ def screenshot(page):
         (of or page).screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture
+def factory_floor(settings, ops_user, org_a, client_a):
+    """Orders in every phase, a day of dispatch history, a gate waiting for review and an open ticket."""
+    settings.DISPATCH_BACKGROUND_LOAD = True
+    for kind, capacity in (("data_processing", 200), ("training", 400), ("inference", 200)):
+        compute_pool(kind=kind, capacity=capacity, background_seed=7)
+    running = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, actor=client_a, product_type="model")
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, actor=client_a, product_type="dataset")
+    order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, client=org_a, actor=client_a)
+    delivered = order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a, actor=client_a)
+    start = clock.now() - timedelta(hours=20)
+    for step in range(0, 20 * 60 + 1, 20):
+        dispatch_services.dispatch_tick(now=start + timedelta(minutes=step))
+    security_services.reviews_open_for_waiting_gates()
+    open_ticket(order=delivered, actor=client_a, severity="high")
+    aftersales_services.sla_watch()
+    return {"running": running, "delivered": delivered}
+
+
+@pytest.fixture(scope="module")
+def busy_floor(django_db_setup, django_db_blocker):
+    """The busy factory of tests/e2e/busy_factory.py, built once for the module and served by the one live server;
+    emptied afterwards so that the next module starts from the migrations' reference data as usual."""
+    from tests.e2e import busy_factory  # it signs in with this module's sign_in
+
+    with django_db_blocker.unblock():
+        reference_data_load()
+        try:
+            yield busy_factory.build()
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+            reference_data_load()
 
 
 def sign_in(page, username, password):

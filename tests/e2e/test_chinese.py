@@ -2,17 +2,10 @@
 missing-glyph boxes, and plotly speaks Chinese too. Screenshots of the main pages in zh-hans are saved to
 test-artifacts/ (zh-*.png), where a person can see the glyphs."""
 
-from datetime import timedelta
-
 import pytest
 
-from aftersales import services as aftersales_services
-from dispatch import services as dispatch_services
-from factory import clock
-from orders.models import OrderStatus
-from security import services as security_services
 from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD, compute_pool, open_ticket, order_at
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,22 +28,6 @@ def _sign_in_chinese(page, username):
     sign_in(page, username, PASSWORD)
     origin = page.url.split("/", 3)[:3]
     page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": "/".join(origin)}])
-
-
-@pytest.fixture
-def floor(settings, ops_user, org_a, client_a):
-    settings.DISPATCH_BACKGROUND_LOAD = True
-    compute_pool(kind="training", capacity=400, background_seed=7)
-    running = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, actor=client_a, product_type="model")
-    order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, client=org_a, actor=client_a)
-    delivered = order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a, actor=client_a)
-    start = clock.now() - timedelta(hours=4)
-    for minutes in range(0, 4 * 60 + 1, 30):
-        dispatch_services.dispatch_tick(now=start + timedelta(minutes=minutes))
-    security_services.reviews_open_for_waiting_gates()
-    open_ticket(order=delivered, actor=client_a, severity="high")
-    aftersales_services.sla_watch()
-    return {"running": running}
 
 
 def _fonts_drawing(page, selector: str) -> set[str]:
@@ -79,7 +56,7 @@ def _width(page, text: str) -> float:
     )
 
 
-def test_a_chinese_page_draws_its_text_in_a_cjk_font_of_the_stack(page, floor):
+def test_a_chinese_page_draws_its_text_in_a_cjk_font_of_the_stack(page, factory_floor):
     _sign_in_chinese(page, "ops-user")
     page.goto("/")
     page.get_by_role("heading", name="运营中心").wait_for()
@@ -90,12 +67,12 @@ def test_a_chinese_page_draws_its_text_in_a_cjk_font_of_the_stack(page, floor):
 
 
 def test_the_main_pages_in_chinese_are_saved_for_a_person_to_look_at(
-    page, screenshot, floor, dispatcher, reviewer, aftersales_user
+    page, screenshot, factory_floor, dispatcher, reviewer, aftersales_user
 ):
     pages = [
         ("ops-user", "/", "operations-center"),
         ("ops-user", "/orders/", "order-list"),
-        ("ops-user", f"/orders/{floor['running'].pk}/", "order-page"),
+        ("ops-user", f"/orders/{factory_floor['running'].pk}/", "order-page"),
         ("dispatch-user", "/dispatch/", "dispatch-center"),
         ("security-user", "/security/reviews/", "security-queue"),
         ("aftersales-user", "/aftersales/tickets/", "ticket-queue"),
@@ -116,7 +93,7 @@ def _toolbar_titles(page, chart: str) -> set[str]:
     return {buttons.nth(index).get_attribute("data-title") for index in range(buttons.count())}
 
 
-def test_plotlys_toolbar_offers_no_sharing_to_plotlys_cloud(page, floor, dispatcher):
+def test_plotlys_toolbar_offers_no_sharing_to_plotlys_cloud(page, factory_floor, dispatcher):
     sign_in(page, "dispatch-user", PASSWORD)
     page.goto("/dispatch/")
 
@@ -127,7 +104,7 @@ def test_plotlys_toolbar_offers_no_sharing_to_plotlys_cloud(page, floor, dispatc
     page.watch.assert_clean()
 
 
-def test_plotlys_toolbar_speaks_chinese_on_a_chinese_page(page, floor, dispatcher):
+def test_plotlys_toolbar_speaks_chinese_on_a_chinese_page(page, factory_floor, dispatcher):
     _sign_in_chinese(page, "dispatch-user")
     page.goto("/dispatch/")
     titles = _toolbar_titles(page, "utilization")

@@ -2,38 +2,13 @@
 traces), with no console error and no failed or external request, in English and in Chinese; screenshots of each
 page are saved to test-artifacts/ (not committed)."""
 
-from datetime import timedelta
-
 import pytest
 
-from aftersales import services as aftersales_services
-from dispatch import services as dispatch_services
-from factory import clock
 from orders.models import OrderStatus
-from security import services as security_services
 from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD, UserFactory, compute_pool, open_ticket, order_at
+from tests.factories import PASSWORD, UserFactory, order_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def factory_floor(settings, ops_user, org_a, client_a):
-    """Orders in every phase, a day of dispatch history, a gate waiting for review and an open ticket."""
-    settings.DISPATCH_BACKGROUND_LOAD = True
-    for kind, capacity in (("data_processing", 200), ("training", 400), ("inference", 200)):
-        compute_pool(kind=kind, capacity=capacity, background_seed=7)
-    running = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, actor=client_a, product_type="model")
-    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, actor=client_a, product_type="dataset")
-    order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, client=org_a, actor=client_a)
-    delivered = order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a, actor=client_a)
-    start = clock.now() - timedelta(hours=20)
-    for step in range(0, 20 * 60 + 1, 20):
-        dispatch_services.dispatch_tick(now=start + timedelta(minutes=step))
-    security_services.reviews_open_for_waiting_gates()
-    open_ticket(order=delivered, actor=client_a, severity="high")
-    aftersales_services.sla_watch()
-    return {"running": running, "delivered": delivered}
 
 
 def _charts_drawn(page, keys):

@@ -34,15 +34,15 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from factory import clock, roles
+from factory import clock
 from tests.factories import (
     ClientOrganizationFactory,
-    UserFactory,
     client_user,
     compute_pool,
     open_ticket,
     order_at,
     place_order,
+    user_per_role,
 )
 
 ROLES = ("anonymous", "client_a", "client_b", "operations", "dispatch", "security", "aftersales", "admin")
@@ -264,7 +264,6 @@ def world(django_db_setup, django_db_blocker):
     from security.services import reviews_open_for_waiting_gates
 
     with django_db_blocker.unblock(), transaction.atomic():
-        ops = UserFactory(username="ops-user", roles=[roles.OPERATIONS])
         org_a = ClientOrganizationFactory(name="Organization A")
         org_b = ClientOrganizationFactory(name="Organization B")
         client_a = client_user(organization=org_a, username="client-a-user")
@@ -272,12 +271,9 @@ def world(django_db_setup, django_db_blocker):
             "anonymous": None,
             "client_a": client_a,
             "client_b": client_user(organization=org_b, username="client-b-user"),
-            "operations": ops,
-            "dispatch": UserFactory(username="dispatch-user", roles=[roles.DISPATCH]),
-            "security": UserFactory(username="security-user", roles=[roles.SECURITY]),
-            "aftersales": UserFactory(username="aftersales-user", roles=[roles.AFTERSALES]),
-            "admin": UserFactory(username="admin-user", is_staff=True, is_superuser=True),
+            **user_per_role(),
         }
+        ops = users["operations"]
         pools = [compute_pool(kind=kind, capacity=1000) for kind in ("data_processing", "training", "inference")]
         order = order_at("delivered", staff=ops, client=org_a, actor=client_a, data_sensitivity="sensitive")
         ticket = open_ticket(order=order, actor=client_a)

@@ -17,10 +17,16 @@
     config.locale = module.name;
   }
 
-  function draw(key, figure) {
+  // `summary`: the figure's text alternative, read by screen readers in place of the drawing (kept when not given).
+  function draw(key, figure, summary) {
     var element = document.querySelector('[data-chart="' + key + '"]');
     var empty = document.querySelector('[data-chart-empty="' + key + '"]');
+    var text = document.querySelector('[data-chart-summary="' + key + '"]');
     if (!element) { return; }
+    if (text) {
+      text.hidden = !figure;
+      if (summary != null) { text.textContent = summary; }
+    }
     if (!figure) {
       element.hidden = true;
       if (empty) { empty.hidden = false; }
@@ -31,8 +37,8 @@
     window.Plotly.react(element, figure.data, figure.layout, config);
   }
 
-  function drawAll(figures) {
-    Object.keys(figures || {}).forEach(function (key) { draw(key, figures[key]); });
+  function drawAll(figures, summaries) {
+    Object.keys(figures || {}).forEach(function (key) { draw(key, figures[key], (summaries || {})[key]); });
   }
 
   function updateTiles(tiles) {
@@ -88,7 +94,7 @@
       .then(function (data) {
         if (!data) { return; }
         updateTiles(data.tiles);
-        drawAll(data.charts);
+        drawAll(data.charts, data.summaries);
         updateFragments(data.fragments);
         root.dataset.liveAt = data.at;
       })
