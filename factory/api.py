@@ -26,6 +26,11 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+def is_api_request(request) -> bool:
+    """Whether a request is the API's: its answers, errors included, are JSON in the shape of API.md."""
+    return request.path.startswith("/api/")
+
+
 class NonBlankCharField(serializers.CharField):
     """A required text the services refuse blank. A blank value passes this field so that the service says what
     is missing in the factory's words; the field still does not allow blank, so the schema says minLength 1."""
