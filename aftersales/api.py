@@ -14,7 +14,6 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
 
 from aftersales import permissions, selectors, services
 from aftersales.filters import TicketFilter
@@ -29,7 +28,7 @@ from aftersales.serializers import (
     TicketSeveritySerializer,
 )
 from factory import submissions
-from factory.api import IDEMPOTENCY_KEY
+from factory.api import IDEMPOTENCY_KEY, created
 from orders import selectors as order_selectors
 from orders.access import orders_visible_to, organization_of
 from orders.models import Order
@@ -98,9 +97,9 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             context["staff"] = permissions.is_ticket_staff(self.request.user)
         return context
 
-    def _ticket(self, pk, *, status_code=HTTP_200_OK) -> Response:
+    def _ticket(self, pk) -> Response:
         ticket = selectors.ticket_detail(user=self.request.user, pk=pk)
-        return Response(self.get_serializer(ticket).data, status=status_code)
+        return Response(self.get_serializer(ticket).data)
 
     def retrieve(self, request, pk=None):
         return self._ticket(pk)
@@ -120,7 +119,7 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         orders = orders_visible_to(request.user, Order.objects.all())
         data = _parse(TicketCreateSerializer(data=request.data, orders=orders))
         ticket = services.ticket_open(actor=request.user, submission_key=submissions.key_of_request(request), **data)
-        return self._ticket(ticket.pk, status_code=HTTP_201_CREATED)
+        return created(request, self._ticket(ticket.pk).data, at="api-ticket-detail", pk=ticket.pk)
 
     @extend_schema(
         summary=_("Write to the thread"),
@@ -140,7 +139,7 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         services.ticket_post_message(
             ticket=ticket, actor=request.user, submission_key=submissions.key_of_request(request), **data
         )
-        return self._ticket(ticket.pk, status_code=HTTP_201_CREATED)
+        return created(request, self._ticket(ticket.pk).data, at="api-ticket-detail", pk=ticket.pk)
 
     @extend_schema(
         summary=_("Move a ticket along its status flow"),
@@ -203,4 +202,5 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = _parse(FollowUpOrderCreateSerializer(data=request.data))
         order = services.ticket_create_follow_up_order(ticket=ticket, actor=request.user, **data)
         order = order_selectors.order_list(user=request.user).get(pk=order.pk)
-        return Response(OrderSerializer(order, context=self.get_serializer_context()).data, status=HTTP_201_CREATED)
+        body = OrderSerializer(order, context=self.get_serializer_context()).data
+        return created(request, body, at="api-order-detail", pk=order.pk)

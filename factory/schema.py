@@ -3,6 +3,7 @@
 - Every operation lists the error statuses it can answer, each with the API's one error model (ERROR, the
   shape factory.api.exception_handler sends), by the rules of AutoSchema.error_statuses: a view declares a
   status itself only to say something particular about it, and gets the model with it.
+- Every 201 carries a `Location` header (factory.api.created).
 - The two ways to authenticate, with how to send them: generators read the token scheme's prefix from its
   description only, and otherwise default to `Bearer`, which the server refuses.
 """
@@ -34,6 +35,13 @@ ERROR_DESCRIPTIONS = {
     409: _("The object's current state does not allow this."),
     415: _("The body is not JSON: send Content-Type: application/json."),
 }
+LOCATION = {
+    "Location": {
+        "description": _("The absolute URL where what was created is read."),
+        "schema": {"type": "string", "format": "uri"},
+        "required": True,
+    }
+}
 # Permissions that check no role: anything else on a view may answer 403.
 _NO_ROLE_CHECK = (permissions.AllowAny, permissions.IsAuthenticated)
 _PAGING = {"page", "page_size"}
@@ -49,6 +57,8 @@ class AutoSchema(openapi.AutoSchema):
         responses = operation["responses"]
         for code in self.error_statuses(operation):
             responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
+        if "201" in responses:
+            responses["201"].setdefault("headers", {}).update(LOCATION)  # factory.api.created sends it
         error = self._error_component()
         for code, response in responses.items():
             if code.startswith("4") and "content" not in response:

@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from factory import roles, submissions
-from factory.api import IDEMPOTENCY_KEY
+from factory.api import IDEMPOTENCY_KEY, created
 from orders import permissions, read_cache, selectors, services
 from orders.access import order_for_user, organization_of, sees_orders_of
 from orders.filters import OrderFilter
@@ -101,9 +101,9 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Order.objects.none()
         return selectors.order_list(user=self.request.user)
 
-    def _order(self, pk, *, status_code=status.HTTP_200_OK) -> Response:
+    def _order(self, pk) -> Response:
         order = order_for_user(self.request.user, pk, self.get_queryset())
-        return Response(self.get_serializer(order).data, status=status_code)
+        return Response(self.get_serializer(order).data)
 
     def initial(self, request, *args, **kwargs):
         if self.action == "retrieve" and (order_id := _order_id(kwargs.get("pk"))) is not None:
@@ -148,7 +148,7 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         order = services.order_submit(
             client=client, actor=request.user, submission_key=submissions.key_of_request(request), **fields
         )
-        return self._order(order.pk, status_code=status.HTTP_201_CREATED)
+        return created(request, self._order(order.pk).data, at="api-order-detail", pk=order.pk)
 
     @extend_schema(
         summary=_("Quote an order before placing it"),
@@ -243,7 +243,8 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             text=change.validated_data["text"],
             rework_steps=_steps_of(order, change.validated_data["rework_steps"]),
         )
-        return Response(RequirementChangeSerializer(recorded).data, status=status.HTTP_201_CREATED)
+        # Read back in the order's timeline, as a requirement_change event.
+        return created(request, RequirementChangeSerializer(recorded).data, at="api-order-events", pk=order.pk)
 
     # --- The client ----------------------------------------------------------------------------------
 

@@ -67,6 +67,25 @@ def test_operations_document_the_errors_they_can_answer(schema, operation, statu
     assert documented - {"200", "201"} == statuses
 
 
+def test_every_201_documents_its_location_header(schema):
+    created = {
+        name: operation["responses"]["201"]
+        for name, operation in _operations(schema)
+        if "201" in operation["responses"]
+    }
+
+    assert set(created) >= {
+        "POST /api/v1/orders/",
+        "POST /api/v1/orders/{id}/requirement-changes/",
+        "POST /api/v1/tickets/",
+        "POST /api/v1/tickets/{id}/messages/",
+        "POST /api/v1/tickets/{id}/follow-up-order/",
+    }
+    for name, response in created.items():
+        location = response["headers"]["Location"]
+        assert (location["required"], location["schema"]) == (True, {"type": "string", "format": "uri"}), name
+
+
 def test_the_token_operation_is_anonymous_and_takes_username_and_password_only(schema):
     operation = schema["paths"][TOKEN]["post"]
     request = _component(schema, operation["requestBody"]["content"]["application/json"]["schema"])
