@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_filters import BooleanFilter, CharFilter
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -48,6 +50,37 @@ class NonBlankCharField(serializers.CharField):
         if data == "" or (self.trim_whitespace and str(data).strip() == ""):
             return ""
         return super().run_validation(data)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's, refusing (400, by field) a filter it could not use rather than quietly ignoring it: an
+    empty value of any filter but free text, and a yes/no that is neither. The pages share the filter sets and
+    keep reading an empty choice as "any", as their forms send it."""
+
+    _BOOLEANS = {"true", "false", "True", "False", "1", "0"}
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            errors = {
+                name: [message]
+                for name, given in filterset.filters.items()
+                for value in request.query_params.getlist(name)
+                if (message := self._unusable(given, value))
+            }
+            if errors:
+                raise ValidationError(errors)
+        return filterset
+
+    def _unusable(self, given, value: str):
+        """Why `value` cannot filter by `given`, or None."""
+        if isinstance(given, CharFilter):
+            return None  # free text: empty means "any"
+        if not value.strip():
+            return serializers.CharField.default_error_messages["blank"]
+        if isinstance(given, BooleanFilter) and value not in self._BOOLEANS:
+            return serializers.BooleanField.default_error_messages["invalid"]
+        return None
 
 
 class Pagination(PageNumberPagination):
