@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from aftersales import permissions, selectors, services
@@ -28,7 +29,7 @@ from aftersales.serializers import (
     TicketSeveritySerializer,
 )
 from factory import submissions
-from factory.api import IDEMPOTENCY_KEY, created
+from factory.api import IDEMPOTENCY_KEY, ConditionalDetail, created
 from orders import selectors as order_selectors
 from orders.access import orders_visible_to, organization_of
 from orders.models import Order
@@ -76,7 +77,7 @@ def _parse(serializer) -> dict:
         responses=TicketSerializer,
     ),
 )
-class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, HasTicketAccess]
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
@@ -101,8 +102,8 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         ticket = selectors.ticket_detail(user=self.request.user, pk=pk)
         return Response(self.get_serializer(ticket).data)
 
-    def retrieve(self, request, pk=None):
-        return self._ticket(pk)
+    def detail_json(self, pk) -> bytes:
+        return JSONRenderer().render(self._ticket(pk).data)
 
     @extend_schema(
         summary=_("Open a ticket on a delivered order"),
