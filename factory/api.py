@@ -76,7 +76,9 @@ def check_if_match(request, current) -> None:
 class ConditionalDetail:
     """For a viewset whose objects clients read and act on: the detail (GET) carries an ETag and answers 304 to a
     matching If-None-Match; an action on the object (POST) with an If-Match that names another version answers
-    412 and changes nothing. Without If-Match an action proceeds. A subclass says what its detail answers
+    412 and changes nothing. Without If-Match an action proceeds. The check comes before the action's service,
+    outside its lock: two actions in the same instant are still ordered by the services' own state checks (409),
+    which is what If-Match cannot settle alone. A subclass says what its detail answers
     (detail_json); factory.schema documents the headers and statuses on every view that `checks_if_match`."""
 
     checks_if_match = True
