@@ -10,11 +10,12 @@ severity changes through /severity/ (staff only), so a client can never re-grade
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
 
 from aftersales import permissions, selectors, services
 from aftersales.filters import TicketFilter
@@ -29,7 +30,7 @@ from aftersales.serializers import (
     TicketSeveritySerializer,
 )
 from factory import submissions
-from factory.api import IDEMPOTENCY_KEY
+from factory.api import IDEMPOTENCY_KEY, ConditionalDetail, created
 from orders import selectors as order_selectors
 from orders.access import orders_visible_to, organization_of
 from orders.models import Order
@@ -77,7 +78,7 @@ def _parse(serializer) -> dict:
         responses=TicketSerializer,
     ),
 )
-class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, HasTicketAccess]
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
@@ -86,11 +87,21 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Ticket.objects.none()
         user = self.request.user
-        if self.request.query_params.get("sort") == "urgency":
+        if self._sort() == "urgency":
             tickets = selectors.ticket_queue(user)
         else:
             tickets = selectors.tickets_visible_to(user).order_by("-opened_at", "-id")
         return tickets.prefetch_related(selectors.thread_for(user))
+
+    def _sort(self) -> str:
+        """The `sort` asked for: newest without one; another than SORTS answers 400, as a list filter does."""
+        given = self.request.query_params.get("sort")
+        if given is None:
+            return "newest"
+        try:
+            return serializers.ChoiceField(choices=SORTS).run_validation(given)
+        except ValidationError as error:
+            raise ValidationError({"sort": error.detail}) from None
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -98,12 +109,12 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             context["staff"] = permissions.is_ticket_staff(self.request.user)
         return context
 
-    def _ticket(self, pk, *, status_code=HTTP_200_OK) -> Response:
+    def _ticket(self, pk) -> Response:
         ticket = selectors.ticket_detail(user=self.request.user, pk=pk)
-        return Response(self.get_serializer(ticket).data, status=status_code)
+        return Response(self.get_serializer(ticket).data)
 
-    def retrieve(self, request, pk=None):
-        return self._ticket(pk)
+    def detail_json(self, pk) -> bytes:
+        return JSONRenderer().render(self._ticket(pk).data)
 
     @extend_schema(
         summary=_("Open a ticket on a delivered order"),
@@ -120,7 +131,7 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         orders = orders_visible_to(request.user, Order.objects.all())
         data = _parse(TicketCreateSerializer(data=request.data, orders=orders))
         ticket = services.ticket_open(actor=request.user, submission_key=submissions.key_of_request(request), **data)
-        return self._ticket(ticket.pk, status_code=HTTP_201_CREATED)
+        return created(request, self._ticket(ticket.pk).data, at="api-ticket-detail", pk=ticket.pk)
 
     @extend_schema(
         summary=_("Write to the thread"),
@@ -140,7 +151,7 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         services.ticket_post_message(
             ticket=ticket, actor=request.user, submission_key=submissions.key_of_request(request), **data
         )
-        return self._ticket(ticket.pk, status_code=HTTP_201_CREATED)
+        return created(request, self._ticket(ticket.pk).data, at="api-ticket-detail", pk=ticket.pk)
 
     @extend_schema(
         summary=_("Move a ticket along its status flow"),
@@ -203,4 +214,5 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = _parse(FollowUpOrderCreateSerializer(data=request.data))
         order = services.ticket_create_follow_up_order(ticket=ticket, actor=request.user, **data)
         order = order_selectors.order_list(user=request.user).get(pk=order.pk)
-        return Response(OrderSerializer(order, context=self.get_serializer_context()).data, status=HTTP_201_CREATED)
+        body = OrderSerializer(order, context=self.get_serializer_context()).data
+        return created(request, body, at="api-order-detail", pk=order.pk)

@@ -29,9 +29,11 @@ from dispatch.serializers import (
     UtilizationSampleSerializer,
 )
 from factory import clock, roles
+from factory.api import check_if_match
 from factory.schema import ERROR_DESCRIPTIONS
 from orders import selectors as order_selectors
 from orders.access import order_for_user
+from orders.api import order_detail_json
 from orders.models import Order
 from orders.serializers import OrderSerializer
 
@@ -151,6 +153,7 @@ class OrderPriorityView(GenericAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = PriorityChangeSerializer
+    checks_if_match = True  # an action on the order, as its own (factory.api.ConditionalDetail)
     queryset = Order.objects.none()  # for the schema; requests use orders.access and orders.selectors
 
     @extend_schema(
@@ -172,6 +175,9 @@ class OrderPriorityView(GenericAPIView):
     def post(self, request, pk):
         order = order_for_user(request.user, pk)
         check_reprioritize(request.user)
+        check_if_match(
+            request, lambda: order_detail_json(request, order.pk, order_selectors.order_list(user=request.user))
+        )
         body = PriorityChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.order_reprioritize(order=order, actor=request.user, **body.validated_data)

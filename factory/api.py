@@ -1,12 +1,21 @@
-"""Project-wide API plumbing: pagination and the error shapes of API.md."""
+"""Project-wide API plumbing: pagination, filters, conditional requests and the error shapes of API.md."""
+
+import hashlib
+import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.http import parse_etags
 from django.utils.translation import gettext_lazy as _
+from django_filters import BooleanFilter, CharFilter
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -26,6 +35,81 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+def created(request, data, *, at: str, pk: int) -> Response:
+    """201 Created, with `Location`: the absolute URL of the API route named `at` for object `pk`, where what
+    was created is read (an order, a ticket; the ticket whose thread a message joined). factory.schema documents
+    the header on every 201."""
+    location = request.build_absolute_uri(reverse(at, kwargs={"pk": pk}))
+    return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+def etag(body: bytes) -> str:
+    """A detail answer's ETag: a digest of the JSON answered, so it changes whenever anything it shows changes,
+    whichever service, task or admin changed it."""
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def _matches(header: str, tag: str, *, weak: bool) -> bool:
+    tags = parse_etags(header)
+    if weak:  # If-None-Match compares weakly (RFC 9110 13.1.2)
+        tags = [found.removeprefix("W/") for found in tags]
+    return tags == ["*"] or tag in tags
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _(
+        "The object changed since the version named in If-Match: read it again (it comes with its new ETag) and "
+        "decide whether to retry."
+    )
+    default_code = "precondition_failed"
+
+
+def check_if_match(request, current) -> None:
+    """412 when the request's If-Match names another version of the object than its detail answers now
+    (`current()`, the detail's JSON); nothing to check without If-Match."""
+    wanted = request.headers.get("If-Match")
+    if wanted is not None and not _matches(wanted, etag(current()), weak=False):
+        raise PreconditionFailed()
+
+
+class ConditionalDetail:
+    """For a viewset whose objects clients read and act on: the detail (GET) carries an ETag and answers 304 to a
+    matching If-None-Match; an action on the object (POST) with an If-Match that names another version answers
+    412 and changes nothing. Without If-Match an action proceeds. The check comes before the action's service,
+    outside its lock: two actions in the same instant are still ordered by the services' own state checks (409),
+    which is what If-Match cannot settle alone. A subclass says what its detail answers
+    (detail_json); factory.schema documents the headers and statuses on every view that `checks_if_match`."""
+
+    checks_if_match = True
+
+    def detail_json(self, pk) -> bytes:
+        """The object's detail as JSON, as the caller may see it (404 when they may not)."""
+        raise NotImplementedError
+
+    def retrieve(self, request, pk=None):
+        body = self.detail_json(pk)
+        tag = etag(body)
+        if _matches(request.headers.get("If-None-Match", ""), tag, weak=True):
+            response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
+        elif type(request.accepted_renderer) is JSONRenderer and "indent" not in request.accepted_media_type:
+            response = HttpResponse(body, content_type=JSONRenderer.media_type)
+        else:
+            response = Response(json.loads(body))  # the browsable API, or indented JSON
+        response["ETag"] = tag
+        return response
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and permissions first: 401/403 before 412
+        if request.method == "POST" and self.detail:
+            check_if_match(request, lambda: self.detail_json(kwargs["pk"]))
+
+
+def is_api_request(request) -> bool:
+    """Whether a request is the API's: its answers, errors included, are JSON in the shape of API.md."""
+    return request.path.startswith("/api/")
+
+
 class NonBlankCharField(serializers.CharField):
     """A required text the services refuse blank. A blank value passes this field so that the service says what
     is missing in the factory's words; the field still does not allow blank, so the schema says minLength 1."""
@@ -34,6 +118,37 @@ class NonBlankCharField(serializers.CharField):
         if data == "" or (self.trim_whitespace and str(data).strip() == ""):
             return ""
         return super().run_validation(data)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's, refusing (400, by field) a filter it could not use rather than quietly ignoring it: an
+    empty value of any filter but free text, and a yes/no that is neither. The pages share the filter sets and
+    keep reading an empty choice as "any", as their forms send it."""
+
+    _BOOLEANS = {"true", "false", "True", "False", "1", "0"}
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            errors = {
+                name: [message]
+                for name, given in filterset.filters.items()
+                for value in request.query_params.getlist(name)
+                if (message := self._unusable(given, value))
+            }
+            if errors:
+                raise ValidationError(errors)
+        return filterset
+
+    def _unusable(self, given, value: str):
+        """Why `value` cannot filter by `given`, or None."""
+        if isinstance(given, CharFilter):
+            return None  # free text: empty means "any"
+        if not value.strip():
+            return serializers.CharField.default_error_messages["blank"]
+        if isinstance(given, BooleanFilter) and value not in self._BOOLEANS:
+            return serializers.BooleanField.default_error_messages["invalid"]
+        return None
 
 
 class Pagination(PageNumberPagination):

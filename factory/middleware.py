@@ -11,6 +11,8 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from factory.api import is_api_request
+
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 
@@ -27,7 +29,7 @@ class DatabaseUnavailableMiddleware:
             return None
         logger.error("database unavailable: %s %s: %s", request.method, request.path, exception)
         message = _("The factory's database is not answering right now. Nothing was changed; try again in a minute.")
-        if request.path.startswith("/api/"):
+        if is_api_request(request):
             response = JsonResponse({"detail": message}, status=503)
         else:
             # No context processors: they would query the database that is away.

@@ -3,6 +3,9 @@
 - Every operation lists the error statuses it can answer, each with the API's one error model (ERROR, the
   shape factory.api.exception_handler sends), by the rules of AutoSchema.error_statuses: a view declares a
   status itself only to say something particular about it, and gets the model with it.
+- Every 201 carries a `Location` header (factory.api.created).
+- Objects that clients read and act on document their conditional requests (ETag, If-None-Match and 304 on the
+  detail, If-Match and 412 on its actions: factory.api.ConditionalDetail).
 - The two ways to authenticate, with how to send them: generators read the token scheme's prefix from its
   description only, and otherwise default to `Bearer`, which the server refuses.
 """
@@ -32,7 +35,42 @@ ERROR_DESCRIPTIONS = {
     403: _("Your role may not do this."),
     404: _("No such object or page, or one you may not see."),
     409: _("The object's current state does not allow this."),
+    412: _("The object changed since the version named in If-Match; nothing was done."),
     415: _("The body is not JSON: send Content-Type: application/json."),
+}
+LOCATION = {
+    "Location": {
+        "description": _("The absolute URL where what was created is read."),
+        "schema": {"type": "string", "format": "uri"},
+        "required": True,
+    }
+}
+# Conditional requests on the views that check If-Match (factory.api.ConditionalDetail).
+ETAG = {
+    "ETag": {
+        "description": _(
+            "This version of the object: send it as If-None-Match to read it again only if it changed, or as "
+            "If-Match to act on it only if it did not."
+        ),
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
+IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "schema": {"type": "string"},
+    "description": _("An ETag this object answered: 304, without a body, while it is still that version."),
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "schema": {"type": "string"},
+    "description": _("The ETag of the version you read: 412, and nothing done, if the object changed since."),
+}
+NOT_MODIFIED = {
+    "description": _("Not modified: the object is still the version named in If-None-Match."),
+    "headers": ETAG,
 }
 # Permissions that check no role: anything else on a view may answer 403.
 _NO_ROLE_CHECK = (permissions.AllowAny, permissions.IsAuthenticated)
@@ -49,6 +87,14 @@ class AutoSchema(openapi.AutoSchema):
         responses = operation["responses"]
         for code in self.error_statuses(operation):
             responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
+        if self._conditional() and self.method == "GET" and getattr(self.view, "action", None) == "retrieve":
+            operation.setdefault("parameters", []).append(copy.deepcopy(IF_NONE_MATCH))
+            responses["200"].setdefault("headers", {}).update(ETAG)
+            responses["304"] = copy.deepcopy(NOT_MODIFIED)
+        if self._conditional() and self.method == "POST":
+            operation.setdefault("parameters", []).append(copy.deepcopy(IF_MATCH))
+        if "201" in responses:
+            responses["201"].setdefault("headers", {}).update(LOCATION)  # factory.api.created sends it
         error = self._error_component()
         for code, response in responses.items():
             if code.startswith("4") and "content" not in response:
@@ -73,7 +119,13 @@ class AutoSchema(openapi.AutoSchema):
             found.add(409)  # an action the object's state may not allow
         if "requestBody" in operation:
             found.add(415)
+        if self._conditional() and self.method == "POST":
+            found.add(412)
         return found
+
+    def _conditional(self) -> bool:
+        """Whether this operation is on an object of a view that checks If-Match (factory.api.ConditionalDetail)."""
+        return "{" in self.path and getattr(self.view, "checks_if_match", False)
 
     def _error_component(self) -> ResolvedComponent:
         schema = copy.deepcopy(ERROR_SCHEMA)  # the generator may change the components it is given

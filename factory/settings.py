@@ -246,8 +246,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["factory.parsers.JSONParser"],
     # The test client sends what the API takes.
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # OPTIONS describes the fields a POST takes, not the answer's (all read-only).
+    "DEFAULT_METADATA_CLASS": "factory.metadata.Metadata",
     "DEFAULT_PAGINATION_CLASS": "factory.api.Pagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["factory.api.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "factory.schema.AutoSchema",
     "EXCEPTION_HANDLER": "factory.api.exception_handler",
     "PAGE_SIZE": 25,

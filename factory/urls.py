@@ -12,6 +12,9 @@ admin.site.site_header = _("AI Factory Control Center")
 admin.site.site_title = _("AI Factory admin")
 
 handler403 = "factory.views.permission_denied"
+# Under /api/ these answer JSON; elsewhere Django's pages (405s come from DRF's views, JSON already).
+handler404 = "factory.views.page_not_found"
+handler500 = "factory.views.server_error"
 
 api_v1 = [
     path("auth/token/", views.ObtainToken.as_view(), name="auth-token"),

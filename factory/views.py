@@ -11,17 +11,19 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.settings import api_settings
 
 from factory import heartbeats, roles
+from factory.api import is_api_request
 from factory.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def sign_in_locked_out(request, original_response=None, credentials=None):
     ) % {"minutes": minutes}
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     roles.access_log.warning("sign-in locked out: username=%r path=%s", username, request.path)
-    if request.path.startswith("/api/"):
+    if is_api_request(request):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "registration/locked_out.html", {"message": message}, status=429)
 
@@ -50,6 +52,21 @@ def permission_denied(request, exception=None):
     """The 403 page, with the refusal logged (who, where, why)."""
     roles.log_denied(request, exception)
     return render(request, "403.html", {"exception": str(exception) if exception else ""}, status=403)
+
+
+def page_not_found(request, exception=None):
+    """No such page: under /api/, in the API's error shape, so a client parses every answer as JSON (a
+    non-integer id or an unknown route is answered here, before any API view)."""
+    if is_api_request(request):
+        return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """A crash: under /api/, still in the API's error shape (DRF leaves unexpected exceptions to Django)."""
+    if is_api_request(request):
+        return JsonResponse({"detail": str(APIException.default_detail)}, status=500)
+    return defaults.server_error(request)
 
 
 def _database_ok() -> bool:

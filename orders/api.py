@@ -5,14 +5,13 @@ orders.selectors (another organization's order answers 404), checks the caller's
 service and answers with the order. Domain errors become 400/403/409 in factory.api.exception_handler.
 """
 
-import json
 from collections.abc import Mapping
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -21,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from factory import roles, submissions
-from factory.api import IDEMPOTENCY_KEY
+from factory.api import IDEMPOTENCY_KEY, ConditionalDetail, created
 from orders import permissions, read_cache, selectors, services
 from orders.access import order_for_user, organization_of, sees_orders_of
 from orders.filters import OrderFilter
@@ -70,6 +69,19 @@ def _order_json(request, order_id: int, queryset) -> tuple[int, bytes]:
     return copy
 
 
+def order_detail_json(request, pk, queryset) -> bytes:
+    """The order's detail as the caller reads it (GET /api/v1/orders/{id}/): its ETag's source too."""
+    order_id = _order_id(pk)
+    if order_id is None:
+        raise Http404(_("No such order."))
+    client_id, body = _order_json(request, order_id, queryset)
+    if not sees_orders_of(request.user, client_id):
+        raise Http404(_("No such order."))
+    # A JSON string never holds an unescaped quote: this finds the key, never text a client wrote.
+    origin = request.build_absolute_uri("/")[:-1].encode()
+    return body.replace(b'"tracking_url":"/', b'"tracking_url":"' + origin + b"/", 1)
+
+
 def _steps_of(order: Order, ids: list[int]) -> list[OrderStep]:
     """The steps `ids` of `order`; 400 when one is not a step of this order."""
     steps = selectors.order_steps(order=order, ids=ids)
@@ -91,7 +103,7 @@ def _action_schema(*, request=None, responses=None, summary, description=""):
     ),
     retrieve=extend_schema(summary=_("One order"), responses=OrderSerializer),
 )
-class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, HasOrderAccess]
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
@@ -101,9 +113,9 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Order.objects.none()
         return selectors.order_list(user=self.request.user)
 
-    def _order(self, pk, *, status_code=status.HTTP_200_OK) -> Response:
+    def _order(self, pk) -> Response:
         order = order_for_user(self.request.user, pk, self.get_queryset())
-        return Response(self.get_serializer(order).data, status=status_code)
+        return Response(self.get_serializer(order).data)
 
     def initial(self, request, *args, **kwargs):
         if self.action == "retrieve" and (order_id := _order_id(kwargs.get("pk"))) is not None:
@@ -111,19 +123,8 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             read_cache.read_ahead(request, read_cache.ORDER_API, order_id, get_language())
         super().initial(request, *args, **kwargs)
 
-    def retrieve(self, request, pk=None):
-        order_id = _order_id(pk)
-        if order_id is None:
-            raise Http404(_("No such order."))
-        client_id, body = _order_json(request, order_id, self.get_queryset())
-        if not sees_orders_of(request.user, client_id):
-            raise Http404(_("No such order."))
-        # A JSON string never holds an unescaped quote: this finds the key, never text a client wrote.
-        origin = request.build_absolute_uri("/")[:-1].encode()
-        body = body.replace(b'"tracking_url":"/', b'"tracking_url":"' + origin + b"/", 1)
-        if type(request.accepted_renderer) is JSONRenderer and "indent" not in request.accepted_media_type:
-            return HttpResponse(body, content_type=JSONRenderer.media_type)
-        return Response(json.loads(body))  # the browsable API, or indented JSON
+    def detail_json(self, pk) -> bytes:
+        return order_detail_json(self.request, pk, self.get_queryset())
 
     @extend_schema(
         summary=_("Place an order"),
@@ -148,7 +149,7 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         order = services.order_submit(
             client=client, actor=request.user, submission_key=submissions.key_of_request(request), **fields
         )
-        return self._order(order.pk, status_code=status.HTTP_201_CREATED)
+        return created(request, self._order(order.pk).data, at="api-order-detail", pk=order.pk)
 
     @extend_schema(
         summary=_("Quote an order before placing it"),
@@ -243,7 +244,8 @@ class OrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             text=change.validated_data["text"],
             rework_steps=_steps_of(order, change.validated_data["rework_steps"]),
         )
-        return Response(RequirementChangeSerializer(recorded).data, status=status.HTTP_201_CREATED)
+        # Read back in the order's timeline, as a requirement_change event.
+        return created(request, RequirementChangeSerializer(recorded).data, at="api-order-events", pk=order.pk)
 
     # --- The client ----------------------------------------------------------------------------------
 

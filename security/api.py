@@ -10,9 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from factory import roles
+from factory.api import ConditionalDetail
 from security import permissions, selectors, services
 from security.filters import ReviewFilter
 from security.serializers import (
@@ -47,7 +49,7 @@ def _parse(serializer_class, data) -> dict:
     ),
     retrieve=extend_schema(summary=_("One security review"), responses=ReviewSerializer),
 )
-class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReviewViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = ReviewSerializer
     filterset_class = ReviewFilter
     permission_classes = [roles.role_permission(*permissions.READ_ROLES)]
@@ -59,6 +61,9 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if self.action in ("approve", "reject"):
             return [roles.role_permission(*permissions.DECIDE_ROLES)()]
         return super().get_permissions()
+
+    def detail_json(self, pk) -> bytes:
+        return JSONRenderer().render(self.get_serializer(self.get_object()).data)
 
     def _answer(self, review):
         return Response(self.get_serializer(self.get_queryset().get(pk=review.pk)).data)

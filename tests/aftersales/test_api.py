@@ -265,6 +265,8 @@ def test_a_client_opens_a_ticket_on_their_delivered_order(delivered_a, client_a)
     assert (body["order"], body["status"], body["severity"]) == (delivered_a.pk, "open", "critical")
     assert ticket.first_response_due - ticket.opened_at == timedelta(hours=1)
     assert [(m["author"], m["body"]) for m in body["messages"]] == [("client-a-user", ticket_fields()["body"])]
+    assert answer["Location"] == f"http://testserver{TICKETS}{ticket.pk}/"
+    assert api_as(client_a).get(answer["Location"]).json() == body
 
 
 def test_staff_open_a_ticket_for_the_client(delivered_b, aftersales_user):
@@ -321,6 +323,7 @@ def test_a_staff_reply_is_the_first_response(ticket_a, aftersales_user):
     assert body["status"] == "in_progress"
     assert body["first_responded_at"]
     assert body["messages"][-1]["body"] == "We are on it."
+    assert answer["Location"] == f"http://testserver{detail(ticket_a)}"  # the thread the message joined
 
 
 def test_a_staff_internal_note_stays_with_staff(ticket_a, aftersales_user, client_a):
@@ -472,6 +475,7 @@ def test_staff_place_a_follow_up_order_once(ticket_a, delivered_a, org_a, afters
     assert first.status_code == 201
     order = Order.objects.get(pk=first.json()["id"])
     assert first.json()["reference"] == order.reference
+    assert first["Location"] == f"http://testserver/api/v1/orders/{order.pk}/"
     assert (first.json()["parent_order"], first.json()["client"], first.json()["status"]) == (
         delivered_a.pk,
         org_a.pk,

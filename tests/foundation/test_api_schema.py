@@ -55,7 +55,7 @@ def test_every_error_an_operation_documents_has_the_error_model(schema):
     [
         ("GET /api/v1/orders/", {"400", "401", "403", "404"}),  # a filter that validates; "Invalid page."
         ("GET /api/v1/orders/{id}/", {"401", "403", "404"}),
-        ("POST /api/v1/orders/{id}/cancel/", {"400", "401", "403", "404", "409", "415"}),
+        ("POST /api/v1/orders/{id}/cancel/", {"400", "401", "403", "404", "409", "412", "415"}),
         ("GET /api/v1/pools/", {"401", "403"}),  # clients are refused the pools
         ("GET /api/v1/me/", {"401"}),
     ],
@@ -64,7 +64,45 @@ def test_operations_document_the_errors_they_can_answer(schema, operation, statu
     method, path = operation.split(" ")
     documented = set(schema["paths"][path][method.lower()]["responses"])
 
-    assert documented - {"200", "201"} == statuses
+    assert documented - {"200", "201", "304"} == statuses
+
+
+def test_every_201_documents_its_location_header(schema):
+    created = {
+        name: operation["responses"]["201"]
+        for name, operation in _operations(schema)
+        if "201" in operation["responses"]
+    }
+
+    assert set(created) >= {
+        "POST /api/v1/orders/",
+        "POST /api/v1/orders/{id}/requirement-changes/",
+        "POST /api/v1/tickets/",
+        "POST /api/v1/tickets/{id}/messages/",
+        "POST /api/v1/tickets/{id}/follow-up-order/",
+    }
+    for name, response in created.items():
+        location = response["headers"]["Location"]
+        assert (location["required"], location["schema"]) == (True, {"type": "string", "format": "uri"}), name
+
+
+@pytest.mark.parametrize("objects", ["orders", "tickets", "reviews"])
+def test_details_and_their_actions_document_their_conditional_requests(schema, objects):
+    paths = schema["paths"]
+    detail = paths[f"/api/v1/{objects}/{{id}}/"]["get"]
+    actions = [
+        methods["post"]
+        for path, methods in paths.items()
+        if path.startswith(f"/api/v1/{objects}/{{id}}/") and "post" in methods
+    ]
+
+    assert ("header", "If-None-Match") in {(p["in"], p["name"]) for p in detail["parameters"]}
+    assert detail["responses"]["200"]["headers"]["ETag"]["required"] is True
+    assert "ETag" in detail["responses"]["304"]["headers"]
+    assert actions
+    for action in actions:
+        assert ("header", "If-Match") in {(p["in"], p["name"]) for p in action["parameters"]}
+        assert action["responses"]["412"]["content"]["application/json"]["schema"] == ERROR
 
 
 def test_the_token_operation_is_anonymous_and_takes_username_and_password_only(schema):

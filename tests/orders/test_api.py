@@ -278,6 +278,8 @@ def test_client_places_an_order_for_their_own_organization(as_client_a, org_a):
     assert body["title"] == "Radiology triage agent"
     assert body["promised_delivery"] == order.promised_delivery.isoformat()
     assert list(order.events.values_list("kind", flat=True)) == [EventKind.SUBMITTED]
+    assert answer["Location"] == f"http://testserver{ORDERS}{order.pk}/"
+    assert as_client_a.get(answer["Location"]).json() == body
 
 
 def test_client_may_name_their_own_organization(as_client_a, org_a):
@@ -300,6 +302,7 @@ def test_operations_place_an_order_for_the_client_they_name(ops, org_b):
 
     assert answer.status_code == 201
     assert (answer.json()["client"], answer.json()["priority"]) == (org_b.pk, "urgent")
+    assert answer["Location"] == f"http://testserver{ORDERS}{answer.json()['id']}/"
     assert Order.objects.get().placed_by.username == "ops-user"
 
 
@@ -591,7 +594,8 @@ def test_operations_record_a_requirement_change_that_the_client_sees(ops, ops_us
         "ops-user",
         [],
     )
-    timeline = as_client_a.get(act(order, "events")).json()
+    assert answer["Location"] == f"http://testserver{act(order, 'events')}"  # where the change is read
+    timeline = as_client_a.get(answer["Location"]).json()
     assert timeline[-1]["kind"] == "requirement_change"
     assert timeline[-1]["note"] == "Also cover outpatient notes"
 
