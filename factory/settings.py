@@ -158,6 +158,9 @@ else:
     from devrun import embedded  # development only: production names its DATABASE_URL
 
     DATABASES = {"default": environ.Env.db_url_config(embedded.database_url(DATA_DIR))}
+    # The server's socket folder comes as ?host=, which django-environ files among the options: HOST is where
+    # Django's own tools and ours (tests and benches that open a second connection) read it.
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host", "")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5

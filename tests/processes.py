@@ -8,12 +8,41 @@ import time
 import uuid
 from contextlib import suppress
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
+import psycopg2
 import pytest
 from django.conf import settings
 
 # Generous: a loaded CI machine may take many seconds to start Django, a worker or beat.
 WAIT = 90
+
+
+def database_url(name: str | None = None, **options: str) -> str:
+    """A DATABASE_URL for a process the test starts: pytest's test database, or `name` on its server, with the
+    connection's options and `options` (e.g. application_name) over them."""
+    db = settings.DATABASES["default"]
+    auth = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    options = {**db.get("OPTIONS", {}), **options}
+    host = db.get("HOST") or ""
+    if host.startswith("/"):  # a Unix socket folder (the embedded development server)
+        options["host"], host = host, ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{quote(name or db['NAME'])}?{urlencode(options, quote_via=quote)}"
+
+
+def database_connection():
+    """A connection of the test's own to pytest's test database, outside Django's."""
+    db = settings.DATABASES["default"]
+    return psycopg2.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db.get("PASSWORD") or None,
+        host=db.get("HOST") or None,
+        port=db.get("PORT") or None,
+    )
 
 
 def wait_for(condition, what: str, *, timeout: float = WAIT, interval: float = 0.2):

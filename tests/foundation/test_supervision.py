@@ -25,15 +25,13 @@ from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import psycopg2
 import pytest
-from django.conf import settings as django_settings
 
 from devrun import launcher, leftovers, supervision
 from factory import heartbeats
-from tests.processes import WAIT, children, wait_for
+from tests.processes import WAIT, children, database_connection, database_url, wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PROGRAMS = ("web", "worker", "beat")
@@ -46,42 +44,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _admin_connection():
-    """A connection to pytest's test database, for creating and dropping the throwaway one."""
-    db = django_settings.DATABASES["default"]
-    connection = psycopg2.connect(
-        dbname=db["NAME"],
-        user=db["USER"],
-        password=db.get("PASSWORD") or None,
-        host=db.get("HOST") or None,
-        port=db.get("PORT") or None,
-    )
-    connection.autocommit = True  # CREATE and DROP DATABASE refuse to run in a transaction
-    return connection
-
-
-def _database_url(name: str) -> str:
-    db = django_settings.DATABASES["default"]
-    auth = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host, options = db.get("HOST") or "", {}
-    if host.startswith("/"):  # a Unix socket folder (the embedded development server)
-        options["host"], host = host, ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{quote(name)}" + (f"?{urlencode(options)}" if options else "")
-
-
 @contextmanager
 def _new_database():
     """An empty database on the test's server, dropped at the end: the launcher migrates it as bin/run migrates
     .data's."""
     name = f"supervision_{uuid.uuid4().hex[:12]}"
-    admin = _admin_connection()
+    admin = database_connection()
+    admin.autocommit = True  # CREATE and DROP DATABASE refuse to run in a transaction
     try:
         with admin.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
-        yield _database_url(name)
+        yield database_url(name)
         with admin.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')

@@ -20,12 +20,10 @@ import uuid
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
-import psycopg2
 import pytest
 import redis
-from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
@@ -36,7 +34,16 @@ from factory.celery import app as celery_app
 from factory.tasks import deliveries_key
 from orders.models import OrderStatus
 from tests.factories import compute_pool, order_at
-from tests.processes import WAIT, alive, children, kill_group, start_worker, wait_for
+from tests.processes import (
+    WAIT,
+    alive,
+    children,
+    database_connection,
+    database_url,
+    kill_group,
+    start_worker,
+    wait_for,
+)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # The whole-worker case waits for this before Redis hands the unacknowledged message to another worker.
@@ -69,31 +76,6 @@ def record(key):
 # --- Helpers -----------------------------------------------------------------------------------------------------
 
 
-def _test_database_url(application_name: str) -> str:
-    """pytest's test database for the worker processes, their sessions named so the test can find them."""
-    db = django_settings.DATABASES["default"]
-    auth = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    options = {**db.get("OPTIONS", {}), "application_name": application_name}
-    host = db.get("HOST") or ""
-    if host.startswith("/"):  # a Unix socket folder (the embedded development server)
-        options["host"], host = host, ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'])}?{urlencode(options)}"
-
-
-def _psycopg2_connection():
-    db = django_settings.DATABASES["default"]
-    return psycopg2.connect(
-        dbname=db["NAME"],
-        user=db["USER"],
-        password=db.get("PASSWORD") or None,
-        host=db.get("HOST") or None,
-        port=db.get("PORT") or None,
-    )
-
-
 class Worker:
     """`celery -A factory worker --pool=prefork --concurrency=1` in its own process group, logging to a file."""
 
@@ -103,7 +85,7 @@ class Worker:
             **os.environ,
             "DEBUG": "true",
             "CONN_MAX_AGE": "0",
-            "DATABASE_URL": _test_database_url(application_name=queue),
+            "DATABASE_URL": database_url(application_name=queue),
             "CELERY_BROKER_URL": celery_app.conf.broker_url,
             **env,
         }
@@ -211,7 +193,7 @@ def workers(request, tmp_path, redis_broker, factory_clock):
 @contextmanager
 def dispatch_state_locked():
     """Hold DispatchState's row lock from a connection of the test's own, as a slow transaction would."""
-    holder = _psycopg2_connection()
+    holder = database_connection()
     try:
         with holder.cursor() as cursor:
             cursor.execute("SELECT id FROM dispatch_dispatchstate WHERE id = 1 FOR UPDATE")
