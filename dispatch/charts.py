@@ -191,19 +191,14 @@ def load_per_pool(pools: list[ComputePool]) -> dict:
         height=max(300, 150 + 24 * len(pools)),
         yaxis={"autorange": "reversed", "type": "category", "rangemode": "normal"},
     )
-    busiest = max(
-        range(len(pools)),
-        key=lambda index: (used[index] + background[index]) / float(pools[index].capacity_pflops or 1),
-    )
+    # Other tenants' load counts: a pool full of theirs is as busy for us as one full of ours.
+    share = [(used[i] + background[i]) / float(pool.capacity_pflops or 1) for i, pool in enumerate(pools)]
+    busiest = max(range(len(pools)), key=share.__getitem__)
     summary = ngettext(
         "%(count)d pool now; the busiest is %(pool)s at %(percent)d%% of its capacity.",
         "%(count)d pools now; the busiest is %(pool)s at %(percent)d%% of its capacity.",
         len(pools),
-    ) % {
-        "count": len(pools),
-        "pool": names[busiest],
-        "percent": round(100 * (used[busiest] + background[busiest]) / float(pools[busiest].capacity_pflops or 1)),
-    }
+    ) % {"count": len(pools), "pool": names[busiest], "percent": round(100 * share[busiest])}
     return charts.chart("pool-load", title=title, empty="", fig=fig, summary=summary)
 
 
