@@ -29,7 +29,7 @@ from dispatch.serializers import (
     UtilizationSampleSerializer,
 )
 from factory import clock, roles
-from factory.api import check_if_match
+from factory.api import ConditionalAction
 from factory.schema import ERROR_DESCRIPTIONS
 from orders import selectors as order_selectors
 from orders.access import order_for_user
@@ -147,14 +147,17 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return selectors.job_list()
 
 
-class OrderPriorityView(GenericAPIView):
+class OrderPriorityView(ConditionalAction, GenericAPIView):
     """POST /api/v1/orders/{id}/priority/: as the orders API answers, 404 first (another client's order), then
     403 (the role), then 400 (the body), then what the service says."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = PriorityChangeSerializer
-    checks_if_match = True  # an action on the order, as its own (factory.api.ConditionalDetail)
-    queryset = Order.objects.none()  # for the schema; requests use orders.access and orders.selectors
+    queryset = Order.objects.none()  # for the schema and the lock; requests use orders.access and orders.selectors
+
+    def detail_json(self, pk) -> bytes:
+        """An action on the order, checked against the version its own detail answers (If-Match)."""
+        return order_detail_json(self.request, pk, order_selectors.order_list(user=self.request.user))
 
     @extend_schema(
         tags=["orders"],
@@ -175,9 +178,6 @@ class OrderPriorityView(GenericAPIView):
     def post(self, request, pk):
         order = order_for_user(request.user, pk)
         check_reprioritize(request.user)
-        check_if_match(
-            request, lambda: order_detail_json(request, order.pk, order_selectors.order_list(user=request.user))
-        )
         body = PriorityChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.order_reprioritize(order=order, actor=request.user, **body.validated_data)

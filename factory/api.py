@@ -2,13 +2,15 @@
 
 import hashlib
 import json
+import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import parse_etags
 from django.utils.translation import gettext_lazy as _
-from django_filters import BooleanFilter, CharFilter
+from django_filters import BooleanFilter, CharFilter, ModelChoiceFilter
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
@@ -65,27 +67,53 @@ class PreconditionFailed(APIException):
     default_code = "precondition_failed"
 
 
-def check_if_match(request, current) -> None:
-    """412 when the request's If-Match names another version of the object than its detail answers now
-    (`current()`, the detail's JSON); nothing to check without If-Match."""
-    wanted = request.headers.get("If-Match")
-    if wanted is not None and not _matches(wanted, etag(current()), weak=False):
-        raise PreconditionFailed()
+class ConditionalAction:
+    """For a view of actions on one object (POST): an If-Match that names another version of the object than its
+    detail answers now (detail_json) answers 412 and changes nothing. Without If-Match an action proceeds.
 
-
-class ConditionalDetail:
-    """For a viewset whose objects clients read and act on: the detail (GET) carries an ETag and answers 304 to a
-    matching If-None-Match; an action on the object (POST) with an If-Match that names another version answers
-    412 and changes nothing. Without If-Match an action proceeds. The check comes before the action's service,
-    outside its lock: two actions in the same instant are still ordered by the services' own state checks (409),
-    which is what If-Match cannot settle alone. A subclass says what its detail answers
-    (detail_json); factory.schema documents the headers and statuses on every view that `checks_if_match`."""
+    The precondition is weighed as RFC 9110 (13.2.1) orders it: only an action that would otherwise succeed is
+    refused with 412, so a caller learns of a wrong role (403), a bad body (400) or a state that forbids the
+    action (409) first, whatever version it names. The action runs in a transaction with the object locked from
+    the moment its version is read; when the version named was not the current one, its changes are rolled back
+    and the answer is 412. factory.schema documents the header and the status on every view that
+    `checks_if_match`."""
 
     checks_if_match = True
+    detail = True  # a viewset says per route; a view of actions is always on one object
+    _stale_version = False
 
     def detail_json(self, pk) -> bytes:
         """The object's detail as JSON, as the caller may see it (404 when they may not)."""
         raise NotImplementedError
+
+    def _conditional_action(self, request) -> bool:
+        return request.method == "POST" and self.detail and "If-Match" in request.headers
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self._conditional_action(request):
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        if self._conditional_action(request):
+            pk = kwargs["pk"]
+            if str(pk).isdigit():  # another id is answered 404 by the detail below
+                model = self.get_queryset().model
+                list(model._default_manager.select_for_update().filter(pk=pk).values_list("pk"))
+            self._stale_version = not _matches(request.headers["If-Match"], etag(self.detail_json(pk)), weak=False)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self._stale_version and status.is_success(response.status_code):
+            transaction.set_rollback(True)
+            response = self.handle_exception(PreconditionFailed())
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class ConditionalDetail(ConditionalAction):
+    """A viewset's objects, read and acted on: the detail (GET) carries an ETag and answers 304 to a matching
+    If-None-Match; its actions check If-Match (ConditionalAction)."""
 
     def retrieve(self, request, pk=None):
         body = self.detail_json(pk)
@@ -98,11 +126,6 @@ class ConditionalDetail:
             response = Response(json.loads(body))  # the browsable API, or indented JSON
         response["ETag"] = tag
         return response
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)  # authentication and permissions first: 401/403 before 412
-        if request.method == "POST" and self.detail:
-            check_if_match(request, lambda: self.detail_json(kwargs["pk"]))
 
 
 def is_api_request(request) -> bool:
@@ -118,6 +141,9 @@ class NonBlankCharField(serializers.CharField):
         if data == "" or (self.trim_whitespace and str(data).strip() == ""):
             return ""
         return super().run_validation(data)
+
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 class FilterBackend(DjangoFilterBackend):
@@ -140,6 +166,25 @@ class FilterBackend(DjangoFilterBackend):
                 raise ValidationError(errors)
         return filterset
 
+    def filter_queryset(self, request, queryset, view):
+        """An id that names no object the caller may see filters to nothing, as a filter on any other value that
+        nothing has: the answer is the same whether the object does not exist or is another client's."""
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            errors = filterset.form.errors.as_data()
+            unknown = {name for name in errors if self._names_an_unknown_object(filterset, name)}
+            if unknown == set(errors):
+                return queryset.none()
+            raise ValidationError({name: [str(m) for e in found for m in e.messages] for name, found in errors.items()})
+        return filterset.qs
+
+    @staticmethod
+    def _names_an_unknown_object(filterset, name: str) -> bool:
+        value = filterset.form.data.get(name, "")
+        return isinstance(filterset.filters.get(name), ModelChoiceFilter) and bool(_WHOLE_NUMBER.fullmatch(value))
+
     def _unusable(self, given, value: str):
         """Why `value` cannot filter by `given`, or None."""
         if isinstance(given, CharFilter):
@@ -152,9 +197,45 @@ class FilterBackend(DjangoFilterBackend):
 
 
 class Pagination(PageNumberPagination):
+    """Pages of 25 by default, `page_size` up to 200. A `page` or `page_size` that is not a whole number in range
+    answers 400 rather than quietly a default (DRF's), so a client's mistake shows; a page past the last is 404."""
+
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset, request, view=None):
+        errors = {
+            name: [message]
+            for name, maximum in ((self.page_query_param, None), (self.page_size_query_param, self.max_page_size))
+            if (message := self._out_of_range(request.query_params.getlist(name), maximum))
+        }
+        if errors:
+            raise ValidationError(errors)
+        return super().paginate_queryset(queryset, request, view)
+
+    @staticmethod
+    def _out_of_range(given: list[str], maximum: int | None):
+        """Why the values given for a paging parameter cannot be used, or None."""
+        if not given:
+            return None
+        field = serializers.IntegerField(min_value=1, max_value=maximum)
+        if len(given) > 1:
+            return _("Give it once.")
+        try:
+            field.run_validation(given[0])
+        except ValidationError as error:
+            return error.detail[0]
+        return None
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+                parameter["schema"]["default"] = self.page_size
+        return parameters
 
 
 def flat_errors(errors) -> dict:

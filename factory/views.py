@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -55,11 +56,16 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    """No such page: under /api/, in the API's error shape, so a client parses every answer as JSON (a
-    non-integer id or an unknown route is answered here, before any API view)."""
+    """No such page: under /api/, in the API's error shape, so a client parses every answer as JSON."""
     if is_api_request(request):
-        return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
+        return api_not_found(request)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # nothing to protect, and a POST to an unknown API path must still answer the JSON 404
+def api_not_found(request, *args, **kwargs):
+    """A path under /api/ that no API route takes: an unknown route, or an id that is not an integer."""
+    return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
 
 
 def server_error(request):

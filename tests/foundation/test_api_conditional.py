@@ -44,18 +44,33 @@ def test_an_unchanged_order_answers_304_without_a_body_and_a_changed_one_its_new
     assert after["ETag"] != tag
 
 
-def test_an_action_on_a_stale_order_version_is_refused_and_the_fresh_one_proceeds(order, ops_user, client_a):
+def test_an_action_on_a_stale_order_version_is_refused_and_changes_nothing(order, ops_user, client_a):
     url = f"/api/v1/orders/{order.pk}/"
-    stale = _api(ops_user).get(url)["ETag"]
-    _api(client_a).post(f"{url}cancel/", {"reason": "Changed our plans"}, HTTP_IF_MATCH=stale)
-    # The client's cancellation went through on the version both read; the staff member's rejection must not.
+    stale = _api(client_a).get(url)["ETag"]
+    _api(ops_user).post(f"{url}priority/", {"priority": "high", "reason": "Board request"})
+    # The client decided to cancel on the version it read, before staff raised the priority.
 
-    refused = _api(ops_user).post(f"{url}reject/", {"reason": "Out of scope"}, HTTP_IF_MATCH=stale)
+    refused = _api(client_a).post(f"{url}cancel/", {"reason": "Changed our plans"}, HTTP_IF_MATCH=stale)
     order.refresh_from_db()
 
     assert _is_stale(refused)
-    assert order.status == OrderStatus.CANCELLED
-    assert order.events.filter(note="Out of scope").count() == 0
+    assert order.status == OrderStatus.SUBMITTED
+    assert order.events.filter(note="Changed our plans").count() == 0
+
+
+def test_what_would_refuse_the_action_anyway_is_answered_before_a_stale_version(order, ops_user, client_a):
+    """RFC 9110 13.2.1: a precondition is weighed only for a request that would otherwise succeed."""
+    url = f"/api/v1/orders/{order.pk}/"
+    stale = _api(ops_user).get(url)["ETag"]
+    _api(client_a).post(f"{url}cancel/", {"reason": "Changed our plans"})
+
+    wrong_role = _api(client_a).post(f"{url}accept/", HTTP_IF_MATCH=stale)
+    bad_body = _api(ops_user).post(f"{url}priority/", {"priority": "sky-high", "reason": "x"}, HTTP_IF_MATCH=stale)
+    wrong_state = _api(ops_user).post(f"{url}reject/", {"reason": "Out of scope"}, HTTP_IF_MATCH=stale)
+
+    assert wrong_role.status_code == 403
+    assert bad_body.status_code == 400
+    assert wrong_state.status_code == 409
 
 
 def test_an_action_with_the_current_version_or_none_proceeds(order, ops_user):

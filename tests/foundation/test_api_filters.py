@@ -59,12 +59,43 @@ def test_a_yes_or_no_filter_takes_true_or_false_only(ops_user, url):
     assert _api(ops_user).get(url.rsplit("=", 1)[0] + "=false").status_code == 200
 
 
-def test_a_client_naming_no_such_organization_keeps_its_answer(ops_user):
-    answer = _api(ops_user).get("/api/v1/orders/?client=0")
+@pytest.mark.parametrize("url", ["/api/v1/orders/?client=0", "/api/v1/jobs/?pool=-3", "/api/v1/jobs/?order=999999"])
+def test_an_id_that_names_nothing_filters_to_nothing(ops_user, url):
+    """A filter is a question ("the orders of client 0?"): its answer is none, not an error."""
+    answer = _api(ops_user).get(url)
+
+    assert answer.status_code == 200
+    assert answer.json()["count"] == 0
+
+
+@pytest.mark.parametrize("url", ["/api/v1/orders/?client=abc", "/api/v1/jobs/?pool=1.5"])
+def test_an_id_that_is_not_a_whole_number_is_refused_by_name(ops_user, url):
+    answer = _api(ops_user).get(url)
 
     assert answer.status_code == 400
-    assert "client" in answer.json()
-    assert answer.json()["client"] != ["This field may not be blank."]
+    assert list(answer.json()) == [url.split("?")[1].split("=")[0]]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("page=0", "page"),
+        ("page=two", "page"),
+        ("page_size=0", "page_size"),
+        ("page_size=201", "page_size"),
+        ("page_size=null", "page_size"),
+        ("page_size=5&page_size=6", "page_size"),
+    ],
+)
+def test_paging_out_of_range_is_refused_by_name(ops_user, query, field):
+    answer = _api(ops_user).get(f"/api/v1/orders/?{query}")
+
+    assert answer.status_code == 400
+    assert list(answer.json()) == [field]
+
+
+def test_a_page_past_the_last_is_not_found(ops_user):
+    assert _api(ops_user).get("/api/v1/orders/?page=2").status_code == 404
 
 
 def test_empty_free_text_filters_mean_any(ops_user):
