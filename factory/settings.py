@@ -259,9 +259,13 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Factory Control Center API",
-    "DESCRIPTION": "Orders, dispatch, security gates and after-sales of the AI factory.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The integrators' guide (auth, errors, paging, idempotency, rate limits) becomes the schema's description.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "factory.api_guide.describe_the_api",
+    ],
     # A request body gets its own component, without the read-only fields and with minLength 1 on the texts
     # that may not be blank: generated clients then build requests from what a request takes.
     "COMPONENT_SPLIT_REQUEST": True,
