@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from aftersales.models import Category, Severity, Ticket, TicketMessage, TicketStatus
 from catalog.models import ProductType, Sector, Size
-from factory.api import NonBlankCharField
+from factory.api import InputSerializer, NonBlankCharField
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import DataSensitivity, Order, Priority
 
@@ -82,7 +82,7 @@ class TicketSerializer(serializers.ModelSerializer):
 # --- Input ------------------------------------------------------------------------------------------
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(InputSerializer):
     order = serializers.PrimaryKeyRelatedField(
         queryset=Order.objects.all(),
         error_messages={"does_not_exist": _("No such order."), "incorrect_type": _("No such order.")},
@@ -102,7 +102,7 @@ class TicketCreateSerializer(serializers.Serializer):
             self.fields["order"].queryset = orders
 
 
-class TicketMessageCreateSerializer(serializers.Serializer):
+class TicketMessageCreateSerializer(InputSerializer):
     body = NonBlankCharField(max_length=MESSAGE_MAX)
     internal = serializers.BooleanField(
         default=False, help_text=_("A staff note the client never sees; it does not count as a response.")
@@ -113,7 +113,7 @@ class TicketMessageCreateSerializer(serializers.Serializer):
 MOVE_TARGETS = [(value, label) for value, label in TicketStatus.choices if value != TicketStatus.OPEN]
 
 
-class TicketMoveSerializer(serializers.Serializer):
+class TicketMoveSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=MOVE_TARGETS)
     note = serializers.CharField(
         max_length=MESSAGE_MAX,
@@ -124,17 +124,17 @@ class TicketMoveSerializer(serializers.Serializer):
     )
 
 
-class TicketSeveritySerializer(serializers.Serializer):
+class TicketSeveritySerializer(InputSerializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     reason = NonBlankCharField(max_length=NOTE_MAX, help_text=_("Seen by staff only."))
 
 
-class TicketRateSerializer(serializers.Serializer):
+class TicketRateSerializer(InputSerializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
-class FollowUpOrderCreateSerializer(serializers.Serializer):
+class FollowUpOrderCreateSerializer(InputSerializer):
     """The new order's fields; those left out are the ticket's order's."""
 
     title = NonBlankCharField(max_length=TITLE_MAX)

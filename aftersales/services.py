@@ -338,8 +338,8 @@ def ticket_change_severity(*, ticket: Ticket, actor, severity: str, reason: str)
             _("The severity of a %(status)s ticket cannot change.") % {"status": ticket.get_status_display().lower()}
         )
     severity = _choice(severity, field="severity", allowed=Severity.values)
-    if severity == ticket.severity:
-        raise TicketInvalid(_("The ticket already has this severity."), field="severity")
+    if severity == ticket.severity:  # a conflict with the ticket as it is now (409), not a bad value
+        raise TicketTransitionNotAllowed(_("The ticket already has this severity."))
     reason = clean_text(
         reason, field="reason", maximum=NOTE_MAX, invalid=TicketInvalid, required=_("Say why the severity changes.")
     )

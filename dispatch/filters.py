@@ -6,6 +6,7 @@ API and the services never disagree about what is acceptable.
 """
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,12 @@ from orders.models import Priority
 WAITING = "waiting"
 
 
+class IdFilter(django_filters.NumberFilter):
+    """An object's id: a whole number (0.5 is refused, not looked for)."""
+
+    field_class = forms.IntegerField
+
+
 class JobFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
         choices=[(WAITING, _("Waiting (queued or preempted)")), *JobState.choices],
@@ -23,7 +30,7 @@ class JobFilter(django_filters.FilterSet):
         label=_("State"),
     )
     pool = django_filters.ModelChoiceFilter(queryset=ComputePool.objects.all(), label=_("Pool"))
-    order = django_filters.NumberFilter(field_name="order", label=_("Order id"))
+    order = IdFilter(field_name="order", label=_("Order id"))
     priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("Priority"))
     kind = django_filters.ChoiceFilter(choices=PoolKind.choices, label=_("Pool kind"))
     search = django_filters.CharFilter(method="filter_search", label=_("Search"))

@@ -12,6 +12,7 @@ from catalog.models import PoolKind
 from dispatch import display
 from dispatch.models import ComputePool, Job, UtilizationSample
 from dispatch.selectors import UTILIZATION_MAX_HOURS
+from factory.api import InputSerializer
 from factory.limits import NOTE_MAX
 from orders.models import Priority
 
@@ -157,13 +158,13 @@ class UtilizationQuerySerializer(serializers.Serializer):
     )
 
 
-class PoolActionSerializer(serializers.Serializer):
+class PoolActionSerializer(InputSerializer):
     reason = serializers.CharField(
         max_length=NOTE_MAX, help_text=_("Why the pool's state changes (kept in its history).")
     )
 
 
-class PriorityChangeSerializer(serializers.Serializer):
+class PriorityChangeSerializer(InputSerializer):
     """POST /api/v1/orders/{id}/priority/: the order's new priority, and why (on the order's timeline)."""
 
     priority = serializers.ChoiceField(

@@ -143,6 +143,46 @@ class NonBlankCharField(serializers.CharField):
         return super().run_validation(data)
 
 
+class InputSerializer(serializers.Serializer):
+    """A request body's serializer that takes each field in the JSON type the schema gives it. DRF's fields also
+    take look-alikes (12 or 1.5 as a text, "yes" or 1 as a yes/no, "3" or 3.0 as a whole number), which the schema
+    does not offer: a client built from it would never send them, and a client that does has a bug to learn of."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name, field in self.fields.items():
+                if not field.read_only and name in data:
+                    try:
+                        _check_json_type(field, data[name])
+                    except ValidationError as error:
+                        errors[name] = error.detail
+            if errors:
+                raise ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+def _check_json_type(field, value) -> None:
+    """ValidationError, in the field's own words, when `value` is not of the JSON type the schema gives `field`."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if value is None:
+        return  # null is the field's own question (allow_null)
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        for item in value:
+            _check_json_type(field.child, item)
+    elif isinstance(field, serializers.BooleanField):
+        if not isinstance(value, bool):
+            field.fail("invalid")
+    elif isinstance(field, serializers.IntegerField):
+        if not whole:
+            field.fail("invalid")
+    elif isinstance(field, serializers.PrimaryKeyRelatedField):
+        if not whole:
+            field.fail("incorrect_type", data_type=type(value).__name__)
+    elif isinstance(field, serializers.CharField) and not isinstance(value, str):
+        field.fail("invalid")
+
+
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 

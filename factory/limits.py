@@ -27,7 +27,8 @@ SUBMISSION_KEY_MAX = 64
 
 # Characters no text here needs and some layers refuse (Postgres cannot store NUL): C0 controls but tab and
 # line breaks, and DEL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # a regex class's inside; factory.schema states it too
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 def clean_text(

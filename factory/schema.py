@@ -17,7 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from rest_framework import permissions
+from rest_framework import permissions, serializers
+
+from factory.api import NonBlankCharField
+from factory.limits import CONTROL_CHARACTERS
 
 ERROR = "Error"
 ERROR_SCHEMA = {
@@ -75,6 +78,13 @@ NOT_MODIFIED = {
 # Permissions that check no role: anything else on a view may answer 403.
 _NO_ROLE_CHECK = (permissions.AllowAny, permissions.IsAuthenticated)
 _PAGING = {"page", "page_size"}
+# What factory.limits.clean_text takes, as patterns a generator can follow: no control characters, and for a
+# text that may not be blank, something besides white space.
+TEXT_PATTERN = f"^[^{CONTROL_CHARACTERS}]*$"
+REQUIRED_TEXT_PATTERN = rf"^\s*[^\s{CONTROL_CHARACTERS}][^{CONTROL_CHARACTERS}]*$"
+# Free text in a query (a search): Django's forms refuse NUL in any text.
+QUERY_TEXT_PATTERN = r"^[^\x00]*$"
+_SHAPED = {"enum", "format", "pattern"}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -84,6 +94,10 @@ class AutoSchema(openapi.AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        for parameter in operation.get("parameters", []):
+            free_text = parameter["schema"].get("type") == "string" and not parameter["schema"].keys() & _SHAPED
+            if parameter["in"] == "query" and free_text:
+                parameter["schema"]["pattern"] = QUERY_TEXT_PATTERN
         responses = operation["responses"]
         for code in self.error_statuses(operation):
             responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
@@ -101,6 +115,21 @@ class AutoSchema(openapi.AutoSchema):
                 response["content"] = {"application/json": {"schema": error.ref}}
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and self._is_text(field) and "pattern" not in schema:
+            schema["pattern"] = TEXT_PATTERN if field.allow_blank else REQUIRED_TEXT_PATTERN
+        return schema
+
+    @staticmethod
+    def _is_text(field) -> bool:
+        """A text someone writes, which every service checks with factory.limits.clean_text (a password is not)."""
+        return (
+            isinstance(field, serializers.CharField)
+            and type(field) in (serializers.CharField, NonBlankCharField)
+            and field.style.get("input_type") != "password"
+        )
 
     def error_statuses(self, operation) -> set[int]:
         """The errors an operation can answer, from what it is: who may call it, where it lives, what it takes."""

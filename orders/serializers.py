@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from catalog.models import ProductType, Sector, Size, Workshop
+from factory.api import InputSerializer
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import (
     ClientOrganization,
@@ -161,7 +162,7 @@ class QuoteSerializer(serializers.Serializer):
 # --- Inputs -----------------------------------------------------------------------------------------
 
 
-class OrderCreateSerializer(serializers.Serializer):
+class OrderCreateSerializer(InputSerializer):
     client = serializers.PrimaryKeyRelatedField(
         queryset=ClientOrganization.objects.all(),
         required=False,
@@ -186,16 +187,16 @@ class QuoteQuerySerializer(serializers.Serializer):
     data_sensitivity = serializers.ChoiceField(choices=DataSensitivity.choices)
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(InputSerializer):
     reason = serializers.CharField(max_length=NOTE_MAX)
 
 
-class RateSerializer(serializers.Serializer):
+class RateSerializer(InputSerializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
-class RequirementChangeCreateSerializer(serializers.Serializer):
+class RequirementChangeCreateSerializer(InputSerializer):
     text = serializers.CharField(max_length=MESSAGE_MAX)
     rework_steps = serializers.ListField(
         child=serializers.IntegerField(min_value=1),

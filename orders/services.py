@@ -625,8 +625,8 @@ def order_set_priority(*, order: Order, actor, priority: str, reason: str) -> Or
     order = _lock(order)
     if order.status not in CHANGEABLE_STATUSES:
         _refuse(order, _("change the priority"))
-    if order.priority == priority:
-        raise OrderInvalid(_("The order already has this priority."), field="priority")
+    if order.priority == priority:  # a conflict with the order as it is now (409), not a bad value
+        raise OrderTransitionNotAllowed(_("The order already has this priority."))
     previous = order.get_priority_display()
     order.priority = priority
     order.save(update_fields=["priority"])

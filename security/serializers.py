@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from factory.api import InputSerializer
 from factory.limits import NOTE_MAX
 from security.models import Review, Severity
 
@@ -16,7 +17,7 @@ class ReviewChecklistAnswerSerializer(serializers.Serializer):
     note = serializers.CharField(read_only=True)
 
 
-class ReviewFindingSerializer(serializers.Serializer):
+class ReviewFindingSerializer(InputSerializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     text = serializers.CharField(max_length=NOTE_MAX)
 
@@ -67,7 +68,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 # --- Input ------------------------------------------------------------------------------------------
 
 
-class ChecklistAnswerInputSerializer(serializers.Serializer):
+class ChecklistAnswerInputSerializer(InputSerializer):
     position = serializers.IntegerField(
         min_value=1, required=False, help_text=_("The item's position; when left out, its place in the list (1-based).")
     )
@@ -75,14 +76,14 @@ class ChecklistAnswerInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
-class ReviewApproveInputSerializer(serializers.Serializer):
+class ReviewApproveInputSerializer(InputSerializer):
     checklist = ChecklistAnswerInputSerializer(many=True, help_text=_("An answer for every item; each must pass."))
 
     def validate_checklist(self, rows):
         return _numbered(rows)
 
 
-class ReviewRejectInputSerializer(serializers.Serializer):
+class ReviewRejectInputSerializer(InputSerializer):
     findings = ReviewFindingSerializer(many=True, allow_empty=True, help_text=_("At least one finding."))
     rework_steps = serializers.ListField(
         child=serializers.IntegerField(),

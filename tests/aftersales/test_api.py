@@ -425,6 +425,18 @@ def test_a_severity_change_needs_a_reason(ticket_a, aftersales_user):
     assert list(answer.json()) == ["reason"]
 
 
+def test_setting_the_severity_a_ticket_already_has_is_a_conflict_that_changes_nothing(ticket_a, aftersales_user):
+    before = ticket_a.resolution_due
+    answer = api_as(aftersales_user).post(
+        act(ticket_a, "severity"), {"severity": ticket_a.severity, "reason": "Checking again."}, format="json"
+    )
+
+    assert answer.status_code == 409
+    assert answer.json() == {"detail": "The ticket already has this severity."}
+    ticket_a.refresh_from_db()
+    assert ticket_a.resolution_due == before
+
+
 # --- Rating and follow-up orders ----------------------------------------------------------------------
 
 
