@@ -1,6 +1,6 @@
 """Fuzzing the API from its own OpenAPI schema (schemathesis): a bounded number of generated requests per
 operation, as staff and as a client user; no answer may be a server error, and every answer must match the
-schema (status, content type and body)."""
+schema (status, content type, body and headers)."""
 
 import pytest
 import schemathesis
@@ -10,7 +10,11 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+)
 
 from tests.factories import UserFactory, client_user, open_ticket, order_at
 
@@ -18,7 +22,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
 
 # Generated requests per operation and caller: bounded so the suite stays quick; raise it to dig deeper.
 EXAMPLES = 12
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, response_headers_conformance]
 
 
 @pytest.fixture(autouse=True)
