@@ -61,21 +61,21 @@ ETAG = {
 }
 # Rate limits (factory.throttling): on every answer given after the call was counted, which is every answer but
 # those that may come before it (authentication, permissions, a database not answering).
-_SECONDS = {"type": "integer", "minimum": 0}
+_WHOLE_NUMBER = {"type": "integer", "minimum": 0}
 RATE_LIMIT = {
     "RateLimit-Limit": {
         "description": _("Calls allowed per window: per user when signed in, per address otherwise."),
-        "schema": _SECONDS,
+        "schema": _WHOLE_NUMBER,
         "required": True,
     },
     "RateLimit-Remaining": {
         "description": _("Calls left in the window, this one counted."),
-        "schema": _SECONDS,
+        "schema": _WHOLE_NUMBER,
         "required": True,
     },
     "RateLimit-Reset": {
         "description": _("Seconds until the oldest call counted leaves the window and gives a call back."),
-        "schema": _SECONDS,
+        "schema": _WHOLE_NUMBER,
         "required": True,
     },
 }
@@ -83,7 +83,7 @@ _BEFORE_THE_COUNT = {"401", "403", "503"}
 RETRY_AFTER = {
     "Retry-After": {
         "description": _("Seconds to wait before calling again."),
-        "schema": _SECONDS,
+        "schema": _WHOLE_NUMBER,
         "required": True,
     }
 }
