@@ -10,11 +10,16 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import parse_etags
 from django.utils.translation import gettext_lazy as _
+<<<<<<< HEAD
 from django_filters import BooleanFilter, CharFilter, ModelChoiceFilter
+=======
+from django.utils.translation import ngettext
+from django_filters import BooleanFilter, CharFilter
+>>>>>>> wt_rate
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
@@ -303,9 +308,25 @@ def flat_errors(errors) -> dict:
     return {name: messages(value) for name, value in errors.items()}
 
 
+class TooManyRequests(Throttled):
+    """A call over its rate limit (factory.throttling): DRF's 429 and Retry-After, saying when to call again in the
+    factory's words and the reader's language (DRF's sentence has no Chinese for the wait)."""
+
+    def __init__(self, wait: int):
+        message = ngettext(
+            "Too many requests: call again in %(seconds)d second.",
+            "Too many requests: call again in %(seconds)d seconds.",
+            wait,
+        ) % {"seconds": wait}
+        super().__init__(detail=message)
+        self.wait = wait
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus domain errors answered as pages answer them (factory.errors.http_status), and every
-    invalid input answered in one flat shape (flat_errors)."""
+    """DRF's handler, plus domain errors answered as pages answer them (factory.errors.http_status), every
+    invalid input answered in one flat shape (flat_errors), and a call over its rate limit in our words."""
+    if isinstance(exc, Throttled) and exc.wait is not None:
+        exc = TooManyRequests(exc.wait)
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, ValidationError):

@@ -6,6 +6,8 @@
 - Every 201 carries a `Location` header (factory.api.created).
 - Objects that clients read and act on document their conditional requests (ETag, If-None-Match and 304 on the
   detail, If-Match and 412 on its actions: factory.api.ConditionalDetail).
+- Throttled operations document their rate limit: 429 with Retry-After, and the RateLimit-* headers on the answers
+  that come after the call was counted (factory.throttling).
 - The two ways to authenticate, with how to send them: generators read the token scheme's prefix from its
   description only, and otherwise default to `Bearer`, which the server refuses.
 """
@@ -40,6 +42,7 @@ ERROR_DESCRIPTIONS = {
     409: _("The object's current state does not allow this."),
     412: _("The object changed since the version named in If-Match; nothing was done."),
     415: _("The body is not JSON: send Content-Type: application/json."),
+    429: _("Too many requests: call again after the seconds in Retry-After."),
 }
 LOCATION = {
     "Location": {
@@ -56,6 +59,35 @@ ETAG = {
             "If-Match to act on it only if it did not."
         ),
         "schema": {"type": "string"},
+        "required": True,
+    }
+}
+# Rate limits (factory.throttling): on every answer given after the call was counted, which is every answer but
+# those that may come before it (authentication, permissions, a path no operation takes, a database not
+# answering).
+_WHOLE_NUMBER = {"type": "integer", "minimum": 0}
+RATE_LIMIT = {
+    "RateLimit-Limit": {
+        "description": _("Calls allowed per window: per user when signed in, per address otherwise."),
+        "schema": _WHOLE_NUMBER,
+        "required": True,
+    },
+    "RateLimit-Remaining": {
+        "description": _("Calls left in the window, this one counted."),
+        "schema": _WHOLE_NUMBER,
+        "required": True,
+    },
+    "RateLimit-Reset": {
+        "description": _("Seconds until the oldest call counted leaves the window and gives a call back."),
+        "schema": _WHOLE_NUMBER,
+        "required": True,
+    },
+}
+_BEFORE_THE_COUNT = {"401", "403", "404", "503"}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": _("Seconds to wait before calling again."),
+        "schema": _WHOLE_NUMBER,
         "required": True,
     }
 }
@@ -109,6 +141,11 @@ class AutoSchema(openapi.AutoSchema):
             operation.setdefault("parameters", []).append(copy.deepcopy(IF_MATCH))
         if "201" in responses:
             responses["201"].setdefault("headers", {}).update(LOCATION)  # factory.api.created sends it
+        if self._throttled():
+            for code, response in responses.items():
+                if code not in _BEFORE_THE_COUNT:
+                    response.setdefault("headers", {}).update(RATE_LIMIT)
+            responses["429"]["headers"].update(RETRY_AFTER)
         error = self._error_component()
         for code, response in responses.items():
             if code.startswith("4") and "content" not in response:
@@ -150,7 +187,13 @@ class AutoSchema(openapi.AutoSchema):
             found.add(415)
         if self._conditional() and self.method == "POST":
             found.add(412)
+        if self._throttled():
+            found.add(429)
         return found
+
+    def _throttled(self) -> bool:
+        """Whether this operation's calls are counted against a rate limit (factory.throttling)."""
+        return bool(getattr(self.view, "throttle_classes", ()))
 
     def _conditional(self) -> bool:
         """Whether this operation is on an object of a view that checks If-Match (factory.api.ConditionalDetail)."""

@@ -5,6 +5,7 @@ turn DEBUG on, which also enables the embedded Postgres and filesystem broker wh
 DATABASE_URL / CELERY_BROKER_URL are not set.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Outside the 503 answer below, which may come after an API call was counted.
+    "factory.throttling.RateLimitHeadersMiddleware",
     "factory.middleware.DatabaseUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins before they reach the login view.
@@ -104,6 +107,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "factory.views.sign_in_locked_out"
+# Every attempt while locked (even with the right password) starts the cool-off again, so the lockout's answer
+# can say exactly when to try again: a whole AXES_COOLOFF_TIME later (its Retry-After). django-axes' default, said.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 # Behind a proxy set this to the number of trusted proxies in front of the app, so the client's address counts.
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 
@@ -237,6 +243,16 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- REST API -------------------------------------------------------------------------------
+
+
+def _rate(name: str, default: str) -> str:
+    """A rate limit from the environment, as DRF reads it: calls per second, minute, hour or day ("600/min")."""
+    value = env.str(name, default=default)
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be calls per second, minute, hour or day (600/min); not {value!r}.")
+    return value
+
+
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call answers 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -256,6 +272,19 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "factory.schema.AutoSchema",
     "EXCEPTION_HANDLER": "factory.api.exception_handler",
     "PAGE_SIZE": 25,
+    # Rate limits (factory.throttling), counted in the default cache: per signed-in user, and per address for
+    # anonymous calls (the schema and its docs; a call refused 401 is not counted). The token endpoint has its own,
+    # tighter limit per address: it is called once per integration, and beside django-axes' lock of one username it
+    # slows a guesser trying many. A user's limit leaves room for integrations polling every few seconds and a
+    # control-room screen, and stops a runaway loop.
+    "DEFAULT_THROTTLE_CLASSES": ["factory.throttling.AnonymousRate", "factory.throttling.UserRate"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": _rate("API_RATE_ANON", "60/min"),
+        "user": _rate("API_RATE_USER", "600/min"),
+        "token": _rate("API_RATE_TOKEN", "10/min"),
+    },
+    # A caller's address as django-axes reads it: the one the last of the trusted proxies saw.
+    "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT or 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Factory Control Center API",

@@ -26,6 +26,7 @@ from rest_framework.settings import api_settings
 from factory import heartbeats, roles
 from factory.api import is_api_request
 from factory.celery import app as celery_app
+from factory.throttling import TokenRate
 
 logger = logging.getLogger(__name__)
 HEALTHZ_CACHE_KEY = "healthz:probe"
@@ -33,8 +34,11 @@ HEALTHZ_QUEUE = "factory.healthz"  # no worker consumes it: each probe takes bac
 
 
 def sign_in_locked_out(request, original_response=None, credentials=None):
-    """django-axes' answer once sign-ins are locked (429): a page for people, {"detail"} for the API."""
-    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    """django-axes' answer once sign-ins are locked (429): a page for people, {"detail"} for the API. Both say in
+    Retry-After when to try again: a whole cool-off from now, as this attempt started it anew
+    (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT)."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    minutes = max(1, seconds // 60)
     message = ngettext(
         "Too many failed sign-ins. To protect the account, signing in is locked for %(minutes)d minute; "
         "try again later or ask an administrator to unlock it.",
@@ -45,8 +49,11 @@ def sign_in_locked_out(request, original_response=None, credentials=None):
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     roles.access_log.warning("sign-in locked out: username=%r path=%s", username, request.path)
     if is_api_request(request):
-        return JsonResponse({"detail": message}, status=429)
-    return render(request, "registration/locked_out.html", {"message": message}, status=429)
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def permission_denied(request, exception=None):
@@ -196,6 +203,7 @@ class ObtainToken(ObtainAuthToken):
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    throttle_classes = (TokenRate,)
     parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # DRF's view takes form bodies too
     serializer_class = CredentialsSerializer
 
@@ -209,7 +217,12 @@ class ObtainToken(ObtainAuthToken):
         responses={
             200: TokenSerializer,
             400: OpenApiResponse(description=_lazy("Wrong username or password.")),
-            429: OpenApiResponse(description=_lazy('Too many failed sign-ins: locked for a while ({"detail"}).')),
+            429: OpenApiResponse(
+                description=_lazy(
+                    "Too many failed sign-ins for this username from this address, which locks it for a while, or too "
+                    "many token requests from this address. Retry-After says when to try again."
+                )
+            ),
         },
     )
     def post(self, request, *args, **kwargs):
