@@ -10,12 +10,8 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import parse_etags
 from django.utils.translation import gettext_lazy as _
-<<<<<<< HEAD
-from django_filters import BooleanFilter, CharFilter, ModelChoiceFilter
-=======
 from django.utils.translation import ngettext
-from django_filters import BooleanFilter, CharFilter
->>>>>>> wt_rate
+from django_filters import BooleanFilter, CharFilter, ModelChoiceFilter
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
