@@ -60,6 +60,8 @@ SKIPPED = {
     # The OpenAPI schema and its offline docs: documentation, not data (covered by the schema tests).
     "/api/schema/": "the API schema",
     "/api/docs/": "the API docs",
+    # Any other path under /api/: the API's JSON 404 for everyone (tests/foundation/test_api_errors.py).
+    "/api/": "paths no API route takes",
     # DEBUG-only previews of the error pages.
     "/__errors__/{code}/": "error page previews",
 }

@@ -154,3 +154,39 @@ def test_values_the_server_sends_are_in_their_enums_or_null(schema):
             null_or,
         ]
     assert components["Job"]["properties"]["priority"]["allOf"] == [{"$ref": "#/components/schemas/PriorityEnum"}]
+
+
+def test_the_schema_is_a_valid_openapi_document(schema):
+    from openapi_spec_validator import validate
+
+    validate(schema)  # raises, naming what is wrong, on an invalid document
+
+
+@pytest.mark.parametrize(
+    ("component", "field", "accepted", "refused"),
+    [
+        ("TicketCreateRequest", "subject", ["Printer", "  Ward 3\tscanner\n"], ["", "   ", "Bad\x00name", "Tab\x0b"]),
+        ("RateRequest", "comment", ["", "Good work.\r\nThanks"], ["\x7f", "Bell\x07"]),
+    ],
+)
+def test_texts_state_the_rule_every_service_applies_to_them(schema, component, field, accepted, refused):
+    """factory.limits.clean_text refuses control characters and, where a text is required, one that is only
+    white space: the pattern tells a generated client (and schemathesis) the same."""
+    import re
+
+    pattern = re.compile(schema["components"]["schemas"][component]["properties"][field]["pattern"])
+
+    assert all(pattern.search(text) for text in accepted)
+    assert not any(pattern.search(text) for text in refused)
+
+
+def test_the_schema_opens_with_the_integrators_guide_in_the_readers_language(django_db_blocker):
+    with django_db_blocker.unblock():
+        english = Client().get("/api/schema/", {"format": "json"}).json()["info"]["description"]
+        chinese = Client().get("/api/schema/", {"format": "json"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    chinese = chinese.json()["info"]["description"]
+
+    for section in ("## Authentication", "## Errors", "## Lists", "## Creating safely", "## Rate limits"):
+        assert section in english
+    assert "`Authorization: Token <token>`" in english
+    assert "## 认证" in chinese
