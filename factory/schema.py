@@ -4,6 +4,7 @@
   shape factory.api.exception_handler sends), by the rules of AutoSchema.error_statuses: a view declares a
   status itself only to say something particular about it, and gets the model with it.
 - Every 201 carries a `Location` header (factory.api.created).
+- Operations that take an Idempotency-Key document its 422 and, on their 201, the Idempotent-Replayed header.
 - Objects that clients read and act on document their conditional requests (ETag, If-None-Match and 304 on the
   detail, If-Match and 412 on its actions: factory.api.ConditionalDetail).
 - The two ways to authenticate, with how to send them: generators read the token scheme's prefix from its
@@ -18,6 +19,8 @@ from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import permissions
+
+from factory.api import IDEMPOTENCY_KEY, REPLAYED_HEADER
 
 ERROR = "Error"
 ERROR_SCHEMA = {
@@ -37,12 +40,22 @@ ERROR_DESCRIPTIONS = {
     409: _("The object's current state does not allow this."),
     412: _("The object changed since the version named in If-Match; nothing was done."),
     415: _("The body is not JSON: send Content-Type: application/json."),
+    422: _("The Idempotency-Key was already used with a different body; nothing was done."),
 }
 LOCATION = {
     "Location": {
         "description": _("The absolute URL where what was created is read."),
         "schema": {"type": "string", "format": "uri"},
         "required": True,
+    }
+}
+# On the 201 of an operation that takes an Idempotency-Key.
+REPLAYED = {
+    REPLAYED_HEADER: {
+        "description": _(
+            "`true` when the call repeated an Idempotency-Key: what it answers was created by the first call."
+        ),
+        "schema": {"type": "string", "enum": ["true"]},
     }
 }
 # Conditional requests on the views that check If-Match (factory.api.ConditionalDetail).
@@ -95,6 +108,8 @@ class AutoSchema(openapi.AutoSchema):
             operation.setdefault("parameters", []).append(copy.deepcopy(IF_MATCH))
         if "201" in responses:
             responses["201"].setdefault("headers", {}).update(LOCATION)  # factory.api.created sends it
+            if self._takes_idempotency_key(operation):
+                responses["201"]["headers"].update(copy.deepcopy(REPLAYED))
         error = self._error_component()
         for code, response in responses.items():
             if code.startswith("4") and "content" not in response:
@@ -121,7 +136,13 @@ class AutoSchema(openapi.AutoSchema):
             found.add(415)
         if self._conditional() and self.method == "POST":
             found.add(412)
+        if self._takes_idempotency_key(operation):
+            found.add(422)
         return found
+
+    @staticmethod
+    def _takes_idempotency_key(operation) -> bool:
+        return any(p["in"] == "header" and p["name"] == IDEMPOTENCY_KEY.name for p in operation.get("parameters", []))
 
     def _conditional(self) -> bool:
         """Whether this operation is on an object of a view that checks If-Match (factory.api.ConditionalDetail)."""
