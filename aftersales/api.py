@@ -131,7 +131,8 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
         orders = orders_visible_to(request.user, Order.objects.all())
         data = _parse(TicketCreateSerializer(data=request.data, orders=orders))
         ticket = services.ticket_open(actor=request.user, submission_key=submissions.key_of_request(request), **data)
-        return created(request, self._ticket(ticket.pk).data, at="api-ticket-detail", pk=ticket.pk)
+        answer = self._ticket(ticket.pk).data
+        return created(request, answer, at="api-ticket-detail", pk=ticket.pk, replayed=submissions.replayed(ticket))
 
     @extend_schema(
         summary=_("Write to the thread"),
@@ -148,10 +149,11 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
     def messages(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
         data = _parse(TicketMessageCreateSerializer(data=request.data))
-        services.ticket_post_message(
+        message = services.ticket_post_message(
             ticket=ticket, actor=request.user, submission_key=submissions.key_of_request(request), **data
         )
-        return created(request, self._ticket(ticket.pk).data, at="api-ticket-detail", pk=ticket.pk)
+        answer = self._ticket(ticket.pk).data
+        return created(request, answer, at="api-ticket-detail", pk=ticket.pk, replayed=submissions.replayed(message))
 
     @extend_schema(
         summary=_("Move a ticket along its status flow"),

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from factory import limits
+from factory import limits, submissions
 from factory.dates import moment_words
 
 
@@ -103,9 +103,13 @@ class Ticket(models.Model):
     )
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=limits.NOTE_MAX, blank=True)
-    # The form or API call that opened it (factory.submissions): a repeat returns this ticket.
+    # The form or API call that opened it, and a digest of what it asked for (factory.submissions): a repeat returns
+    # this ticket; the same key with another request is refused.
     submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
         _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
+    )
+    submission_digest = models.CharField(
+        _("submission digest"), max_length=submissions.DIGEST_LENGTH, blank=True, default="", editable=False
     )
 
     class Meta:
@@ -152,8 +156,13 @@ class TicketMessage(models.Model):
     internal = models.BooleanField(_("internal note"), default=False)
     body = models.TextField(_("message"), max_length=limits.MESSAGE_MAX)
     at = models.DateTimeField(_("at"))
+    # The form or API call that posted it, and a digest of what it asked for (factory.submissions): a repeat returns
+    # this message; the same key with another request is refused.
     submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
         _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
+    )
+    submission_digest = models.CharField(
+        _("submission digest"), max_length=submissions.DIGEST_LENGTH, blank=True, default="", editable=False
     )
 
     class Meta:

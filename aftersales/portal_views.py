@@ -26,6 +26,7 @@ from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, Reop
 from factory import clock, submissions
 from factory.actions import act
 from factory.dates import moment_words
+from factory.errors import SubmissionKeyReused
 from factory.notes import note_words
 from factory.people import person_name
 from orders.access import require_organization
@@ -197,6 +198,9 @@ def ticket_new(request):
             body=data["body"],
             submission_key=submissions.clean_key(data["submission_key"]),
         )
+    except SubmissionKeyReused:
+        submissions.show_again(form)
+        return _render_new(request, form, status=400)
     except TicketError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return _render_new(request, form, status=400)

@@ -76,15 +76,10 @@ def _event(ticket, *, actor, kind, from_value="", to_value="", note="", at=None)
     )
 
 
-def _message(ticket, *, author, staff: bool, body: str, internal=False, at=None, submission_key=None):
+def _message(ticket, *, author, staff: bool, body: str, internal=False, at=None, **stamp):
+    """`stamp`: the submission's key and digest (factory.submissions.create_once), for a message posted once."""
     return TicketMessage.objects.create(
-        ticket=ticket,
-        author=author,
-        from_staff=staff,
-        internal=internal,
-        body=body,
-        at=at or clock.now(),
-        submission_key=submission_key,
+        ticket=ticket, author=author, from_staff=staff, internal=internal, body=body, at=at or clock.now(), **stamp
     )
 
 
@@ -185,7 +180,8 @@ def ticket_open(
     submission_key: str | None = None,
 ) -> Ticket:
     """Open a ticket on a delivered order, by its client or by staff on the client's behalf. The same
-    `submission_key` twice (a double click, a retried request) opens one ticket."""
+    `submission_key` twice (a double click, a retried request) opens one ticket (factory.submissions.replayed
+    says which call opened it); with other fields the second time, it opens nothing: SubmissionKeyReused."""
     order = Order.objects.select_for_update().get(pk=order.pk)
     staff = permissions.check_opener(actor, order)
     if order.status not in HANDED_OVER_STATUSES:
@@ -206,14 +202,14 @@ def ticket_open(
     )
     policy = _policy(cleaned["severity"])
 
-    def open_it() -> Ticket:
+    def open_it(stamp: dict) -> Ticket:
         now = clock.now()
         ticket = Ticket(
             reference=_next_reference(timezone.localtime(now).year),
             order=order,
             opened_by=actor,
             opened_at=now,
-            submission_key=submission_key,
+            **stamp,
             **cleaned,
         )
         _set_due_times(ticket, policy)
@@ -223,8 +219,10 @@ def ticket_open(
         _event(ticket, actor=actor, kind=TicketEventKind.OPENED, to_value=TicketStatus.OPEN, at=now)
         return ticket
 
-    ticket, _opened = submissions.create_once(Ticket, key=submission_key, owner={"opened_by": actor}, create=open_it)
-    return ticket
+    request = {"order": order, **cleaned, "body": body}
+    return submissions.create_once(
+        Ticket, key=submission_key, owner={"opened_by": actor}, request=request, create=open_it
+    )
 
 
 def _check_move(ticket: Ticket, to: str) -> None:
@@ -273,31 +271,38 @@ def ticket_post_message(
 ) -> TicketMessage:
     """Add to the thread. A staff reply is the first response and starts work on an open ticket; a client's
     reply brings a ticket waiting for them (or resolved) back to work. Internal notes change nothing else.
-    The same `submission_key` twice posts the message once."""
+    The same `submission_key` twice posts the message once (factory.submissions.replayed says which call posted
+    it), even once the ticket is closed; with another text, note flag or ticket, SubmissionKeyReused."""
     ticket = _lock(ticket)
     staff = permissions.check_party(actor, ticket)
     if internal and not staff:
         raise TicketActionNotPermitted(_("Only factory staff can write internal notes."))
-    if submission_key and (sent := ticket.messages.filter(author=actor, submission_key=submission_key).first()):
-        return sent
-    if ticket.status == TicketStatus.CLOSED:
-        raise TicketTransitionNotAllowed(_("This ticket is closed; open a new ticket instead."))
-    body = clean_text(body, field="body", maximum=MESSAGE_MAX, invalid=TicketInvalid, required=_("Write a message."))
-    now = clock.now()
-    message = _message(
-        ticket, author=actor, staff=staff, body=body, internal=internal, at=now, submission_key=submission_key
-    )
-    if internal:
+
+    def post(stamp: dict) -> TicketMessage:
+        if ticket.status == TicketStatus.CLOSED:
+            raise TicketTransitionNotAllowed(_("This ticket is closed; open a new ticket instead."))
+        text = clean_text(
+            body, field="body", maximum=MESSAGE_MAX, invalid=TicketInvalid, required=_("Write a message.")
+        )
+        now = clock.now()
+        message = _message(ticket, author=actor, staff=staff, body=text, internal=internal, at=now, **stamp)
+        if internal:
+            return message
+        if staff:
+            _first_response(ticket, actor=actor, now=now)
+            if ticket.status == TicketStatus.OPEN:
+                _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now)
+        elif ticket.status in (TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED):
+            _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now, note=notes.CLIENT_REPLIED.stored())
+        _refresh_sla(ticket, now=now)
+        _save(ticket, "first_responded_at", *STATUS_FIELDS)
         return message
-    if staff:
-        _first_response(ticket, actor=actor, now=now)
-        if ticket.status == TicketStatus.OPEN:
-            _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now)
-    elif ticket.status in (TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED):
-        _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now, note=notes.CLIENT_REPLIED.stored())
-    _refresh_sla(ticket, now=now)
-    _save(ticket, "first_responded_at", *STATUS_FIELDS)
-    return message
+
+    # The key is unique per author across tickets: the ticket is part of the request.
+    request = {"ticket": ticket, "body": body, "internal": internal}
+    return submissions.create_once(
+        TicketMessage, key=submission_key, owner={"author": actor}, request=request, create=post
+    )
 
 
 @transaction.atomic

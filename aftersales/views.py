@@ -22,7 +22,7 @@ from aftersales.forms import FollowUpOrderForm, ReplyForm, SeverityForm, StatusF
 from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
 from factory import clock, roles, submissions
 from factory.actions import act
-from factory.errors import DomainError, InvalidRequest
+from factory.errors import DomainError, InvalidRequest, SubmissionKeyReused
 from factory.limits import TITLE_MAX
 from factory.people import person_name
 from orders.display import ORDER_STATUS_TONE, relative_to_now
@@ -102,6 +102,9 @@ def ticket_new(request):
         return _render_new(request, form, status=400)
     try:
         ticket = services.ticket_open(actor=request.user, **form.service_fields())
+    except SubmissionKeyReused:
+        submissions.show_again(form)
+        return _render_new(request, form, status=400)
     except InvalidRequest as error:
         form.add_domain_error(error)
         return _render_new(request, form, status=400)

@@ -1,8 +1,10 @@
 """One action on a page: a POSTed form (or a button) runs one service, and a refusal changes nothing.
 
 Every app's pages act the same way through `act`: bad input and a service's InvalidRequest come back on the
-form, next to the field it names (or above the form), answered with 400; any other refusal (the state does not
-allow it, the person may not) is a message on the page the action came from; success is a message there too.
+form, next to the field it names (or above the form), answered with 400, and so does a form whose submission key
+came with other answers before (as a fresh form: factory.submissions.show_again); any other refusal (the state
+does not allow it, the person may not) is a message on the page the action came from; success is a message there
+too.
 """
 
 from collections.abc import Callable
@@ -13,7 +15,8 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 
-from factory.errors import DomainError, InvalidRequest
+from factory import submissions
+from factory.errors import DomainError, InvalidRequest, SubmissionKeyReused
 
 
 def act(
@@ -41,6 +44,11 @@ def act(
         if form is None:
             return _refused(request, error, back)
         form.add_error(error.field if error.field in form.fields else None, error.message)
+        return _again(again, form)
+    except SubmissionKeyReused as error:
+        if form is None:
+            return _refused(request, error, back)
+        submissions.show_again(form)
         return _again(again, form)
     except DomainError as error:
         return _refused(request, error, back)

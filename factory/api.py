@@ -25,25 +25,34 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from factory import roles
 from factory.errors import DomainError, InvalidRequest, http_status
 
-# Creating calls accept it (factory.submissions): the same key twice acts once and answers with the first result.
+# Creating calls accept it (factory.submissions): the same key twice acts once and answers with the first result;
+# the same key with another body answers 422. factory.schema documents both on every operation that takes it.
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
     OpenApiParameter.HEADER,
     required=False,
     description=_(
-        "Optional: 8 to 64 letters, digits, - or _. Repeating a call with the same key (e.g. after a timeout) "
-        "creates nothing new and answers with what the first call created."
+        "Optional: 8 to 64 letters, digits, - or _, unique per request you mean to make; keys are each user's own. "
+        "Repeating a call with the same key and the same body (e.g. after a timeout) creates nothing new and "
+        "answers as the first call did, with what it created and the header `Idempotent-Replayed: true`. The "
+        "body is compared by its values: the order of its fields and its spacing do not matter. The same key "
+        "with another body answers 422 and changes nothing."
     ),
 )
+# On the answer to a call that repeated an Idempotency-Key: what it answers was created by the first call.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def created(request, data, *, at: str, pk: int) -> Response:
+def created(request, data, *, at: str, pk: int, replayed: bool = False) -> Response:
     """201 Created, with `Location`: the absolute URL of the API route named `at` for object `pk`, where what
     was created is read (an order, a ticket; the ticket whose thread a message joined). factory.schema documents
-    the header on every 201."""
-    location = request.build_absolute_uri(reverse(at, kwargs={"pk": pk}))
-    return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+    the header on every 201. `replayed`: what was created came from an earlier call with the same Idempotency-Key
+    (factory.submissions.replayed), which the answer says in its Idempotent-Replayed header."""
+    headers = {"Location": request.build_absolute_uri(reverse(at, kwargs={"pk": pk}))}
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return Response(data, status=status.HTTP_201_CREATED, headers=headers)
 
 
 def etag(body: bytes) -> str:
@@ -76,7 +85,7 @@ class ConditionalAction:
     refused with 412, so a caller learns of a wrong role (403), a bad body (400) or a state that forbids the
     action (409) first, whatever version it names. The action runs in a transaction with the object locked from
     the moment its version is read; when the version named was not the current one, its changes are rolled back
-    and the answer is 412. factory.schema documents the header and the status on every view that
+    and the answer is 412, unless it is the replay of a call already done (an Idempotency-Key sent again). factory.schema documents the header and the status on every view that
     `checks_if_match`."""
 
     checks_if_match = True
@@ -106,7 +115,9 @@ class ConditionalAction:
             self._stale_version = not _matches(request.headers["If-Match"], etag(self.detail_json(pk)), weak=False)
 
     def finalize_response(self, request, response, *args, **kwargs):
-        if self._stale_version and status.is_success(response.status_code):
+        # A replay (factory.submissions) answers an action already done, on the version its first call named.
+        replay = response.get(REPLAYED_HEADER) == "true"
+        if self._stale_version and status.is_success(response.status_code) and not replay:
             transaction.set_rollback(True)
             response = self.handle_exception(PreconditionFailed())
         return super().finalize_response(request, response, *args, **kwargs)

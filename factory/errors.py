@@ -1,4 +1,4 @@
-"""The base of every app's domain errors. Views turn them into a form error, a 400 or a 409."""
+"""The base of every app's domain errors. Views turn them into a form error, or a 400, 403, 409 or 422 (http_status)."""
 
 
 class DomainError(Exception):
@@ -26,11 +26,18 @@ class NotPermitted(DomainError):
     """The person may not do this (answered with 403)."""
 
 
+class SubmissionKeyReused(DomainError):
+    """The submission key came with another request before (factory.submissions): what that one made stays as it
+    is and this one is not acted on (answered with 422; a form is shown again as a fresh one)."""
+
+
 def http_status(error: DomainError) -> int:
     """The status a refused request is answered with, by a page or the API: 403, 409 for an illegal
-    transition, else 400."""
+    transition, 422 for a reused submission key, else 400."""
     if isinstance(error, NotPermitted):
         return 403
+    if isinstance(error, SubmissionKeyReused):
+        return 422
     if isinstance(error, IllegalTransition):
         return 409
     return 400

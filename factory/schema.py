@@ -4,6 +4,7 @@
   shape factory.api.exception_handler sends), by the rules of AutoSchema.error_statuses: a view declares a
   status itself only to say something particular about it, and gets the model with it.
 - Every 201 carries a `Location` header (factory.api.created).
+- Operations that take an Idempotency-Key document its 422 and, on their 201, the Idempotent-Replayed header.
 - Objects that clients read and act on document their conditional requests (ETag, If-None-Match and 304 on the
   detail, If-Match and 412 on its actions: factory.api.ConditionalDetail).
 - Throttled operations document their rate limit: 429 with Retry-After, and the RateLimit-* headers on the answers
@@ -21,7 +22,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import permissions, serializers
 
-from factory.api import NonBlankCharField
+from factory.api import IDEMPOTENCY_KEY, REPLAYED_HEADER, NonBlankCharField
 from factory.limits import CONTROL_CHARACTERS
 
 ERROR = "Error"
@@ -42,6 +43,7 @@ ERROR_DESCRIPTIONS = {
     409: _("The object's current state does not allow this."),
     412: _("The object changed since the version named in If-Match; nothing was done."),
     415: _("The body is not JSON: send Content-Type: application/json."),
+    422: _("The Idempotency-Key was already used with a different body; nothing was done."),
     429: _("Too many requests: call again after the seconds in Retry-After."),
 }
 LOCATION = {
@@ -49,6 +51,15 @@ LOCATION = {
         "description": _("The absolute URL where what was created is read."),
         "schema": {"type": "string", "format": "uri"},
         "required": True,
+    }
+}
+# On the 201 of an operation that takes an Idempotency-Key.
+REPLAYED = {
+    REPLAYED_HEADER: {
+        "description": _(
+            "`true` when the call repeated an Idempotency-Key: what it answers was created by the first call."
+        ),
+        "schema": {"type": "string", "enum": ["true"]},
     }
 }
 # Conditional requests on the views that check If-Match (factory.api.ConditionalDetail).
@@ -141,6 +152,8 @@ class AutoSchema(openapi.AutoSchema):
             operation.setdefault("parameters", []).append(copy.deepcopy(IF_MATCH))
         if "201" in responses:
             responses["201"].setdefault("headers", {}).update(LOCATION)  # factory.api.created sends it
+            if self._takes_idempotency_key(operation):
+                responses["201"]["headers"].update(copy.deepcopy(REPLAYED))
         if self._throttled():
             for code, response in responses.items():
                 if code not in _BEFORE_THE_COUNT:
@@ -189,11 +202,17 @@ class AutoSchema(openapi.AutoSchema):
             found.add(412)
         if self._throttled():
             found.add(429)
+        if self._takes_idempotency_key(operation):
+            found.add(422)
         return found
 
     def _throttled(self) -> bool:
         """Whether this operation's calls are counted against a rate limit (factory.throttling)."""
         return bool(getattr(self.view, "throttle_classes", ()))
+
+    @staticmethod
+    def _takes_idempotency_key(operation) -> bool:
+        return any(p["in"] == "header" and p["name"] == IDEMPOTENCY_KEY.name for p in operation.get("parameters", []))
 
     def _conditional(self) -> bool:
         """Whether this operation is on an object of a view that checks If-Match (factory.api.ConditionalDetail)."""

@@ -2,7 +2,7 @@
 
 Thin on purpose: each endpoint parses its input, finds the order through orders.access /
 orders.selectors (another organization's order answers 404), checks the caller's role, calls one
-service and answers with the order. Domain errors become 400/403/409 in factory.api.exception_handler.
+service and answers with the order. Domain errors become 400/403/409/422 in factory.api.exception_handler.
 """
 
 from collections.abc import Mapping
@@ -149,7 +149,8 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
         order = services.order_submit(
             client=client, actor=request.user, submission_key=submissions.key_of_request(request), **fields
         )
-        return created(request, self._order(order.pk).data, at="api-order-detail", pk=order.pk)
+        answer = self._order(order.pk).data
+        return created(request, answer, at="api-order-detail", pk=order.pk, replayed=submissions.replayed(order))
 
     @extend_schema(
         summary=_("Quote an order before placing it"),

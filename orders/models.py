@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind, ProductType, Sector, Size, Workshop
-from factory import limits
+from factory import limits, submissions
 from factory.dates import moment_words
 
 
@@ -141,9 +141,13 @@ class Order(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=limits.NOTE_MAX, blank=True)
-    # The form or API call that placed the order (factory.submissions): a repeat returns this order.
+    # The form or API call that placed the order, and a digest of what it asked for (factory.submissions): a repeat
+    # returns this order; the same key with another request is refused.
     submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
         _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
+    )
+    submission_digest = models.CharField(
+        _("submission digest"), max_length=submissions.DIGEST_LENGTH, blank=True, default="", editable=False
     )
     compute_pflops_hours = models.DecimalField(
         _("compute used (PFLOPS·h)"), max_digits=14, decimal_places=2, default=Decimal(0)

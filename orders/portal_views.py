@@ -20,9 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from factory import clock
+from factory import clock, submissions
 from factory.actions import act
 from factory.dates import day_words
+from factory.errors import SubmissionKeyReused
 from factory.limits import NOTE_MAX
 from orders import quotes, related, services
 from orders.access import order_for_user, require_organization
@@ -264,6 +265,9 @@ def order_new(request):
     except QuoteNoLongerHolds as error:
         messages.warning(request, error.message)
         return _review(request, form, error.quote)
+    except SubmissionKeyReused:
+        submissions.show_again(form)
+        return render(request, "orders/portal/order_form.html", {"form": form})
     except OrderError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return render(request, "orders/portal/order_form.html", {"form": form})

@@ -284,7 +284,9 @@ def order_submit(
     """Place an order for `client` (by one of its client users, or by staff on its behalf).
 
     A follow-up order names its `parent_order`; `origin` says where it came from (e.g. a ticket). The same
-    `submission_key` twice (a double click, a retried request) places one order and returns it both times.
+    `submission_key` twice (a double click, a retried request) places one order and returns it both times
+    (factory.submissions.replayed says which); with other fields the second time, it places nothing and raises
+    SubmissionKeyReused.
 
     The order keeps the quote it was placed with as its promise: `quoted`, the quote the client saw and
     confirmed (the portal's review page), or else one made now. A quoted date the factory can no longer meet
@@ -293,7 +295,7 @@ def order_submit(
     """
     permissions.check_place(actor, client)
 
-    def place() -> Order:
+    def place(stamp: dict) -> Order:
         cleaned = order_validate(actor=actor, **fields)
         now = clock.now()
         promise = quotes.quote(**{name: cleaned[name] for name in quotes.QUOTED_FIELDS})
@@ -320,7 +322,7 @@ def order_submit(
             promised_delivery=promise.promised_delivery,
             quoted_compute_pflops_hours=promise.estimated_compute_pflops_hours,
             quoted_cost=promise.estimated_cost,
-            submission_key=submission_key,
+            **stamp,
             **cleaned,
         )
         note = _("Follow-up of %(reference)s.") % {"reference": parent_order.reference} if parent_order else ""
@@ -328,8 +330,9 @@ def order_submit(
         _event(order, actor=actor, kind=EventKind.SUBMITTED, to_status=OrderStatus.SUBMITTED, note=note)
         return order
 
-    order, _placed = submissions.create_once(Order, key=submission_key, owner={"placed_by": actor}, create=place)
-    return order
+    # What the order asks for: the quote it was confirmed with is the factory's answer, not part of the request.
+    request = {"client": client, "parent_order": parent_order, "origin": origin, **fields}
+    return submissions.create_once(Order, key=submission_key, owner={"placed_by": actor}, request=request, create=place)
 
 
 @transaction.atomic

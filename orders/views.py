@@ -21,10 +21,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from factory import charts as factory_charts
-from factory import clock, roles
+from factory import clock, roles, submissions
 from factory.actions import act
 from factory.dates import day_words
-from factory.errors import DomainError
+from factory.errors import DomainError, SubmissionKeyReused
 from factory.limits import MESSAGE_MAX, NOTE_MAX
 from factory.people import person_name
 from orders import charts, permissions, related, selectors, services
@@ -472,6 +472,9 @@ def order_create(request):
         return render(request, "orders/staff/order_form.html", {"form": form}, status=400)
     try:
         order = services.order_submit(client=form.cleaned_data["client"], actor=request.user, **form.placed_fields())
+    except SubmissionKeyReused:
+        submissions.show_again(form)
+        return render(request, "orders/staff/order_form.html", {"form": form}, status=400)
     except DomainError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return render(request, "orders/staff/order_form.html", {"form": form}, status=400)

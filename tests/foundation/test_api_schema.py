@@ -86,6 +86,22 @@ def test_every_201_documents_its_location_header(schema):
         assert (location["required"], location["schema"]) == (True, {"type": "string", "format": "uri"}), name
 
 
+def test_operations_taking_an_idempotency_key_document_its_reuse_and_its_replay(schema):
+    taking = {
+        name: operation
+        for name, operation in _operations(schema)
+        if ("header", "Idempotency-Key") in {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+    }
+
+    assert set(taking) == {"POST /api/v1/orders/", "POST /api/v1/tickets/", "POST /api/v1/tickets/{id}/messages/"}
+    for name, operation in taking.items():
+        key = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+        assert "422" in key["description"], name
+        assert operation["responses"]["422"]["content"]["application/json"]["schema"] == ERROR, name
+        assert operation["responses"]["201"]["headers"]["Idempotent-Replayed"]["schema"]["enum"] == ["true"], name
+    assert all("422" not in operation["responses"] for name, operation in _operations(schema) if name not in taking)
+
+
 @pytest.mark.parametrize("objects", ["orders", "tickets", "reviews"])
 def test_details_and_their_actions_document_their_conditional_requests(schema, objects):
     paths = schema["paths"]

@@ -44,6 +44,32 @@ def test_a_double_click_on_confirm_places_one_order(client, client_a):
     assert first.url == second.url
 
 
+def _confirm(client, data):
+    """The portal's two steps: review `data` (the quote shown), then confirm it."""
+    review = client.post("/portal/orders/new/", data)
+    quote = re.search(r'name="quote" value="([^"]+)"', review.content.decode()).group(1)
+    return client.post("/portal/orders/new/", {**data, "confirm": "1", "quote": quote})
+
+
+def test_an_order_form_sent_again_with_edited_answers_places_nothing_and_comes_back_fresh(client, client_a):
+    client.force_login(client_a)
+    _confirm(client, {**_form(title="Ward rounds agent"), "submission_key": KEY})
+
+    # Back in the browser to the sent form, edited and sent again: its key is the one already used.
+    edited = _confirm(client, {**_form(title="Night shift agent"), "submission_key": KEY})
+
+    page = edited.content.decode()
+    assert "This form was already sent once, with other answers" in page
+    assert 'value="Night shift agent"' in page
+    fresh = re.search(r'name="submission_key" value="([0-9a-f]{32})"', page).group(1)
+    assert fresh != KEY
+    assert list(Order.objects.filter(placed_by=client_a).values_list("title", flat=True)) == ["Ward rounds agent"]
+
+    _confirm(client, {**_form(title="Night shift agent"), "submission_key": fresh})
+
+    assert Order.objects.filter(placed_by=client_a, title="Night shift agent").count() == 1
+
+
 def test_staff_resubmitting_the_order_form_places_one_order(client, ops_user, org_a):
     client.force_login(ops_user)
     data = {**_form(title="Claims triage"), "client": org_a.pk, "submission_key": KEY}
@@ -111,6 +137,41 @@ def test_api_ticket_messages_with_an_idempotency_key_are_posted_once(client, ops
         assert response.status_code == 201
 
     assert TicketMessage.objects.filter(ticket=ticket, body="Retry me").count() == 1
+
+
+def test_a_reply_form_sent_again_with_another_text_posts_nothing_more(client, ops_user, org_a, client_a):
+    delivered = order_at("delivered", staff=ops_user, client=org_a, actor=client_a)
+    ticket = open_ticket(order=delivered, actor=client_a)
+    client.force_login(ops_user)
+    client.post(f"/aftersales/tickets/{ticket.pk}/messages/", {"body": "We are on it.", "submission_key": KEY})
+
+    again = client.post(f"/aftersales/tickets/{ticket.pk}/messages/", {"body": "Fixed.", "submission_key": KEY})
+
+    assert again.status_code == 400
+    assert "This form was already sent once, with other answers" in again.content.decode()
+    assert list(TicketMessage.objects.filter(ticket=ticket, author=ops_user).values_list("body", flat=True)) == [
+        "We are on it."
+    ]
+
+
+def test_a_ticket_form_sent_again_with_another_subject_opens_nothing_more(client, ops_user, org_a, client_a):
+    delivered = order_at("delivered", staff=ops_user, client=org_a, actor=client_a)
+    client.force_login(client_a)
+    ticket_form = {
+        "order": delivered.pk,
+        "category": "defect",
+        "severity": "high",
+        "subject": "Letters are late",
+        "body": "Two days late this week.",
+        "submission_key": KEY,
+    }
+    client.post("/portal/tickets/new/", ticket_form)
+
+    again = client.post("/portal/tickets/new/", {**ticket_form, "subject": "Letters are wrong"})
+
+    assert again.status_code == 400
+    assert "This form was already sent once, with other answers" in again.content.decode()
+    assert list(Ticket.objects.filter(order=delivered).values_list("subject", flat=True)) == ["Letters are late"]
 
 
 def test_a_repeated_transition_acts_once(client, ops_user, org_a, client_a):

@@ -111,8 +111,12 @@ def test_a_client_quotes_orders_follows_and_asks_through_the_generated_client(
     )
     place = generated("api.orders.orders_create").sync_detailed
     placed = parsed(place(client=api, body=placing, idempotency_key="ward-7-letters-1"), models.Order)
-    again = parsed(place(client=api, body=placing, idempotency_key="ward-7-letters-1"), models.Order)
-    assert again.id == placed.id
+    replay = place(client=api, body=placing, idempotency_key="ward-7-letters-1")
+    assert parsed(replay, models.Order).id == placed.id
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    placing.size = models.SizeEnum.LARGE
+    reused = place(client=api, body=placing, idempotency_key="ward-7-letters-1")
+    assert (reused.status_code, type(reused.parsed)) == (422, models.Error)
     assert (placed.status, placed.current_workshop) == (models.OrderStatusEnum.SUBMITTED, None)
 
     pages = [
