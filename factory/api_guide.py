@@ -27,7 +27,7 @@ SECTIONS = [
     (
         _("Errors"),
         _(
-            'Every error under /api/ is JSON. Invalid input answers 400 naming each field with its messages: '
+            "Every error under /api/ is JSON. Invalid input answers 400 naming each field with its messages: "
             '`{"title": ["This field may not be blank."]}`, `non_field_errors` for the input as a whole. Any other '
             'error answers `{"detail": "..."}`: 401, 403, 404 (no such object or route, or one you may not see), '
             "409 (the object's current state does not allow the action), 412 (see conditional requests), 415, "
