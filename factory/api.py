@@ -85,8 +85,8 @@ class ConditionalAction:
     refused with 412, so a caller learns of a wrong role (403), a bad body (400) or a state that forbids the
     action (409) first, whatever version it names. The action runs in a transaction with the object locked from
     the moment its version is read; when the version named was not the current one, its changes are rolled back
-    and the answer is 412, unless it is the replay of a call already done (an Idempotency-Key sent again). factory.schema documents the header and the status on every view that
-    `checks_if_match`."""
+    and the answer is 412, unless it is the replay of a call already done (an Idempotency-Key sent again).
+    factory.schema documents the header and the status on every view that `checks_if_match`."""
 
     checks_if_match = True
     detail = True  # a viewset says per route; a view of actions is always on one object

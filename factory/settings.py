@@ -290,10 +290,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "AI Factory Control Center API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # The integrators' guide (auth, errors, paging, idempotency, rate limits) becomes the schema's description.
+    # The integrators' guide (auth, errors, paging, idempotency, rate limits) becomes the schema's description;
+    # every operation gets its example request and answer, declared in each app's api_examples module.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "factory.api_guide.describe_the_api",
+        "factory.api_examples.add_examples",
     ],
     # A request body gets its own component, without the read-only fields and with minLength 1 on the texts
     # that may not be blank: generated clients then build requests from what a request takes.

@@ -26,9 +26,9 @@ def _order_body(**overrides) -> dict:
     return data
 
 
-def _post(client, path, body, key=KEY):
+def _post(client, path, body, key=KEY, **headers):
     text = body if isinstance(body, str) else json.dumps(body)
-    return client.post(path, text, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
+    return client.post(path, text, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key, **headers)
 
 
 @pytest.fixture
@@ -213,3 +213,22 @@ def test_two_bodies_with_one_key_at_the_same_instant_place_one_order_and_refuse_
 
     assert sorted(answer.status_code for answer in answers) == [201, 422]
     assert Order.objects.filter(submission_key=KEY).count() == 1
+
+
+def test_a_message_resent_after_a_timeout_with_its_if_match_is_replayed_not_refused_as_stale(
+    client, client_a, delivered
+):
+    """The first call changed the ticket, so the version its If-Match names is no longer current; the retry must
+    still answer what the first call did, as the key promises."""
+    ticket = open_ticket(order=delivered, actor=client_a)
+    client.force_login(client_a)
+    version = client.get(f"{TICKETS}{ticket.pk}/")["ETag"]
+    path = f"{TICKETS}{ticket.pk}/messages/"
+
+    first = _post(client, path, {"body": "Any news?"}, HTTP_IF_MATCH=version)
+    again = _post(client, path, {"body": "Any news?"}, HTTP_IF_MATCH=version)
+    other = _post(client, path, {"body": "Something else."}, HTTP_IF_MATCH=version, key="another-key-123")
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 412)
+    assert again["Idempotent-Replayed"] == "true"
+    assert TicketMessage.objects.filter(ticket=ticket, body="Any news?").count() == 1
