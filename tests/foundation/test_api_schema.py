@@ -56,7 +56,7 @@ def test_every_error_an_operation_documents_has_the_error_model(schema):
         ("GET /api/v1/orders/", {"400", "401", "403", "404"}),  # a filter that validates; "Invalid page."
         ("GET /api/v1/orders/{id}/", {"401", "403", "404"}),
         ("POST /api/v1/orders/{id}/cancel/", {"400", "401", "403", "404", "409", "412", "415"}),
-        ("GET /api/v1/pools/", {"401", "403"}),  # clients are refused the pools
+        ("GET /api/v1/pools/", {"400", "401", "403", "404"}),  # clients are refused the pools; a sort, a page
         ("GET /api/v1/me/", {"401"}),
     ],
 )
