@@ -8,11 +8,9 @@ severity changes through /severity/ (staff only), so a client can never re-grade
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -35,9 +33,6 @@ from orders import selectors as order_selectors
 from orders.access import orders_visible_to, organization_of
 from orders.models import Order
 from orders.serializers import OrderSerializer
-
-# newest: by opening; urgency: the staff queue's order (running SLA deadline soonest first, then paused, then done).
-SORTS = ("newest", "urgency")
 
 
 class HasTicketAccess(BasePermission):
@@ -62,14 +57,6 @@ def _parse(serializer) -> dict:
             "After-sales and operations staff see every ticket; client users their organization's. Newest first, "
             "or `sort=urgency` for the staff queue's order (the running SLA deadline soonest first)."
         ),
-        parameters=[
-            OpenApiParameter(
-                "sort",
-                OpenApiTypes.STR,
-                enum=list(SORTS),
-                description=_("newest (default) or urgency."),
-            )
-        ],
         responses=TicketSerializer(many=True),
     ),
     retrieve=extend_schema(
@@ -87,21 +74,7 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Ticket.objects.none()
         user = self.request.user
-        if self._sort() == "urgency":
-            tickets = selectors.ticket_queue(user)
-        else:
-            tickets = selectors.tickets_visible_to(user).order_by("-opened_at", "-id")
-        return tickets.prefetch_related(selectors.thread_for(user))
-
-    def _sort(self) -> str:
-        """The `sort` asked for: newest without one; another than SORTS answers 400, as a list filter does."""
-        given = self.request.query_params.get("sort")
-        if given is None:
-            return "newest"
-        try:
-            return serializers.ChoiceField(choices=SORTS).run_validation(given)
-        except ValidationError as error:
-            raise ValidationError({"sort": error.detail}) from None
+        return selectors.tickets_visible_to(user).prefetch_related(selectors.thread_for(user))
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -2,10 +2,11 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import ACTIVE_STATUSES, Category, Severity, Ticket, TicketStatus
+from factory.api import Sort
 from orders.filters import scope_client_filter
 from orders.models import ClientOrganization
 
@@ -31,6 +32,18 @@ class TicketFilter(django_filters.FilterSet):
     # matches the ticket's order and the follow-up order it placed.
     order = django_filters.CharFilter(method="filter_order", label=_("Order (id or reference)"))
     search = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    # urgency is the staff queue's order (by the annotations of aftersales.selectors.tickets): running SLA
+    # deadline soonest first, then tickets waiting for the client, then the rest.
+    sort = Sort(
+        {
+            "newest": (_("Newest first"), ("-opened_at", "-id")),
+            "oldest": (_("Oldest first"), ("opened_at", "id")),
+            "urgency": (
+                _("Most urgent first"),
+                ("urgency_rank", F("next_due").asc(nulls_last=True), "-opened_at", "-id"),
+            ),
+        }
+    )
 
     class Meta:
         model = Ticket

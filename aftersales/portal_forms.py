@@ -41,9 +41,6 @@ class ClientTicketFilter(TicketFilter):
         fields = ["status", "order"]
 
 
-SORTS = [("newest", _("Newest first")), ("urgency", _("Most urgent first"))]
-
-
 def severity_choices(policies: dict) -> list[tuple[str, str]]:
     """Each severity with the promise of its SLA policy, most serious first, so the client picks knowingly."""
     choices = []

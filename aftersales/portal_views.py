@@ -22,7 +22,7 @@ from aftersales import selectors, services
 from aftersales.display import SEVERITY_TONE, STATUS_TONE
 from aftersales.errors import TicketError
 from aftersales.models import RESOLVED_STATUSES, Severity, Ticket, TicketEventKind, TicketStatus
-from aftersales.portal_forms import SORTS, ClientTicketFilter, MessageForm, ReopenForm, TicketOpenForm, TicketRateForm
+from aftersales.portal_forms import ClientTicketFilter, MessageForm, ReopenForm, TicketOpenForm, TicketRateForm
 from factory import clock, submissions
 from factory.actions import act
 from factory.dates import moment_words
@@ -138,12 +138,14 @@ def _history(ticket: Ticket, user) -> list[dict]:
 def ticket_list(request):
     """The organization's tickets, newest first or most urgent first, filtered by status and order."""
     organization = require_organization(request.user)
-    sort = "urgency" if request.GET.get("sort") == "urgency" else "newest"
-    tickets = selectors.ticket_queue(request.user) if sort == "urgency" else selectors.tickets_visible_to(request.user)
+    tickets = selectors.tickets_visible_to(request.user)
     filters = ClientTicketFilter(request.GET, queryset=selectors.with_last_update(tickets, user=request.user))
     page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
-    filtered = filters.form.is_valid() and any(filters.form.cleaned_data.values())
+    # The order the rows come in narrows nothing.
+    filtered = filters.form.is_valid() and any(
+        value for name, value in filters.form.cleaned_data.items() if name != "sort"
+    )
     return render(
         request,
         "aftersales/portal/list.html",
@@ -151,8 +153,6 @@ def ticket_list(request):
             "organization": organization,
             "filters": filters.form,
             "filtered": filtered,
-            "sort": sort,
-            "sorts": SORTS,
             "page": page,
             "rows": [ticket_row(ticket, now) for ticket in page.object_list],
             "can_open": selectors.orders_open_to_tickets(request.user).exists(),

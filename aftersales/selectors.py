@@ -63,11 +63,6 @@ def tickets_visible_to(user) -> QuerySet[Ticket]:
     return tickets().filter(order__client=organization)
 
 
-def ticket_queue(user) -> QuerySet[Ticket]:
-    """By SLA urgency: the running deadline soonest first, then tickets waiting for the client, then the rest."""
-    return tickets_visible_to(user).order_by("urgency_rank", F("next_due").asc(nulls_last=True), "-opened_at", "-id")
-
-
 # What a client sees of a ticket's history: the SLA watch's flags and first-response marks are staff matters.
 CLIENT_EVENT_KINDS = (
     TicketEventKind.OPENED,

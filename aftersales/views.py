@@ -62,7 +62,9 @@ def ticket_queue(request):
     data = request.GET.copy()
     if "status" not in data:
         data["status"] = "active"
-    ticket_filter = TicketFilter(data, queryset=selectors.ticket_queue(request.user))
+    if not data.get("sort"):
+        data["sort"] = "urgency"
+    ticket_filter = TicketFilter(data, queryset=selectors.tickets_visible_to(request.user))
     _label_filter_form(ticket_filter.form)
     page = Paginator(ticket_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()

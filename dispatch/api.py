@@ -17,7 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dispatch import selectors, services
-from dispatch.filters import JobFilter
+from dispatch.filters import JobFilter, PoolFilter
 from dispatch.models import ComputePool, Job
 from dispatch.permissions import POOL_ACTION_ROLES, check_reprioritize
 from dispatch.serializers import (
@@ -69,16 +69,14 @@ def _pool_action_schema(name: str):
 @extend_schema_view(
     list=extend_schema(
         summary=_("Compute pools"),
-        description=_("Every pool with its current load, in-province pools first. Not paginated (pools are few)."),
-        responses=PoolSerializer(many=True),
+        description=_("Every pool with its current load; in-province sites first unless sorted otherwise."),
     ),
     retrieve=extend_schema(summary=_("One compute pool"), responses=PoolSerializer),
 )
 class PoolViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, StaffOnly]
     serializer_class = PoolSerializer
-    pagination_class = None
-    filter_backends = []
+    filterset_class = PoolFilter
     queryset = ComputePool.objects.none()  # for the schema; requests use the selector
 
     def get_queryset(self):
@@ -92,11 +90,15 @@ class PoolViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary=_("A pool's utilization over time"),
-        description=_("One sample per dispatch tick within the last `hours` hours of the factory clock, oldest first."),
+        description=_(
+            "One sample per dispatch tick within the last `hours` hours of the factory clock, oldest first: a time "
+            "series that `hours` bounds (an hours out of its range answers 400), so one array, neither paged nor "
+            "sorted like the lists."
+        ),
         parameters=[UtilizationQuerySerializer],
         responses=UtilizationSampleSerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def utilization(self, request, pk=None):
         pool = selectors.pool_for(pk)
         params = UtilizationQuerySerializer(data=request.query_params)

@@ -7,14 +7,25 @@ API and the services never disagree about what is acceptable.
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
 from dispatch.models import WAITING_STATES, ComputePool, Job, JobState
+from dispatch.selectors import priority_rank
+from factory.api import Sort
 from orders.models import Priority
 
 WAITING = "waiting"
+# Running first, then waiting, then done.
+STATE_RANK = Case(
+    When(state=JobState.RUNNING, then=Value(0)),
+    When(state__in=WAITING_STATES, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+# The share of a pool's capacity in use, ours and other tenants' (capacity is positive: a constraint).
+LOAD = (F("used_pflops") + F("background_pflops")) / F("capacity_pflops")
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -34,6 +45,17 @@ class JobFilter(django_filters.FilterSet):
     priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("Priority"))
     kind = django_filters.ChoiceFilter(choices=PoolKind.choices, label=_("Pool kind"))
     search = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    sort = Sort(
+        {
+            "state": (
+                _("Running, then waiting by priority, then done"),
+                (STATE_RANK, priority_rank().desc(), "queued_at"),
+            ),
+            "queued": (_("Longest waiting first"), ("queued_at",)),
+            "priority": (_("Most urgent first"), (priority_rank().desc(), "queued_at")),
+            "deadline": (_("Soonest deadline first"), ("deadline", "queued_at")),
+        }
+    )
 
     class Meta:
         model = Job
@@ -53,3 +75,19 @@ class JobFilter(django_filters.FilterSet):
             | Q(order__title__icontains=value)
             | Q(order__client__name__icontains=value)
         )
+
+
+class PoolFilter(django_filters.FilterSet):
+    """The pools' list (API only): its sort."""
+
+    sort = Sort(
+        {
+            "site": (_("In-province sites first, then by site"), ("-site__in_province", "site__name", "kind", "name")),
+            "name": (_("Name"), ("name",)),
+            "load": (_("Busiest first"), (LOAD.desc(), "name")),
+        }
+    )
+
+    class Meta:
+        model = ComputePool
+        fields = []

@@ -114,18 +114,8 @@ def pool_utilization(*, pool: ComputePool, hours: int, now: datetime) -> QuerySe
 
 
 def job_list() -> QuerySet[Job]:
-    """Every job with its order, client, step and pool: running first, then waiting by priority, then done."""
-    state_rank = Case(
-        When(state=JobState.RUNNING, then=Value(0)),
-        When(state__in=WAITING_STATES, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    return (
-        Job.objects.select_related("order__client", "step", "pool")
-        .annotate(state_rank=state_rank, priority_rank=priority_rank())
-        .order_by("state_rank", "-priority_rank", "queued_at", "id")
-    )
+    """Every job with its order, client, step and pool, in the order of JobFilter's sort."""
+    return Job.objects.select_related("order__client", "step", "pool")
 
 
 def waiting_jobs() -> QuerySet[Job]:

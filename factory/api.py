@@ -3,17 +3,20 @@
 import hashlib
 import json
 import re
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.functional import lazy
 from django.utils.http import parse_etags
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
-from django_filters import BooleanFilter, CharFilter, ModelChoiceFilter
+from django_filters import BooleanFilter, CharFilter, ChoiceFilter, ModelChoiceFilter
+from django_filters.fields import ChoiceField
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.fields import empty
@@ -44,12 +47,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def created(request, data, *, at: str, pk: int, replayed: bool = False) -> Response:
-    """201 Created, with `Location`: the absolute URL of the API route named `at` for object `pk`, where what
-    was created is read (an order, a ticket; the ticket whose thread a message joined). factory.schema documents
-    the header on every 201. `replayed`: what was created came from an earlier call with the same Idempotency-Key
-    (factory.submissions.replayed), which the answer says in its Idempotent-Replayed header."""
-    headers = {"Location": request.build_absolute_uri(reverse(at, kwargs={"pk": pk}))}
+def created(request, data, *, at: str, pk: int, query: dict | None = None, replayed: bool = False) -> Response:
+    """201 Created, with `Location`: the absolute URL of the API route named `at` for object `pk` (with `query`),
+    where what was created is read (an order, a ticket; the ticket whose thread a message joined; an event, first
+    in its timeline sorted newest first). factory.schema documents the header on every 201. `replayed`: what was
+    created came from an earlier call with the same Idempotency-Key (factory.submissions.replayed), which the
+    answer says in its Idempotent-Replayed header."""
+    location = request.build_absolute_uri(reverse(at, kwargs={"pk": pk}))
+    headers = {"Location": f"{location}?{urlencode(query)}" if query else location}
     if replayed:
         headers[REPLAYED_HEADER] = "true"
     return Response(data, status=status.HTTP_201_CREATED, headers=headers)
@@ -198,10 +203,65 @@ def _check_json_type(field, value) -> None:
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
+class SortField(ChoiceField):
+    """A sort key: an unknown one is refused with the keys the list has."""
+
+    default_error_messages = {
+        "invalid_choice": _("“%(value)s” is not a sort key of this list. Sort by one of: %(keys)s."),
+    }
+
+    def validate(self, value):
+        if value and not self.valid_value(value):
+            keys = ", ".join(str(key) for key, _label in self.choices)
+            raise DjangoValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value, "keys": keys}
+            )
+        super().validate(value)
+
+
+def _sort_description(sort) -> str:
+    keys = "\n".join(f"* `{key}` - {label}" for key, label in sort.extra["choices"])
+    said = gettext(
+        "How the rows are ordered; `%(default)s` when not given. An unknown key answers 400, and so does "
+        "`ordering`: this API sorts with `sort` only."
+    )
+    return f"{said % {'default': sort.default}}\n\n{keys}"
+
+
+def _tied_by_id(order: tuple) -> tuple:
+    named = {term.lstrip("-") for term in order if isinstance(term, str)}
+    return order if named & {"id", "pk"} else (*order, "id")
+
+
+class Sort(ChoiceFilter):
+    """The one sort parameter of every list, `sort`: a filter of the list's filter set, which its page and its
+    API operation share. `keys` names each order, {key: (label, order_by terms)}; the rows' id ends every order
+    that does not name it, so rows that tie keep one order from page to page. The first key is the default,
+    which an absent or empty value gets (a page's form sends it empty). An unknown key answers 400 naming the
+    keys; `ordering`, DRF's name that integrators try, answers 400 naming `sort` (FilterBackend), rather than
+    being a second way to say the same thing. The schema documents the keys as an enum with the default."""
+
+    field_class = SortField
+
+    def __init__(self, keys: dict, **kwargs):
+        self.orders = {key: _tied_by_id(order) for key, (_label, order) in keys.items()}
+        self.default = next(iter(keys))
+        choices = [(key, label) for key, (label, _order) in keys.items()]
+        kwargs.setdefault("label", _("Sort by"))
+        super().__init__(choices=choices, empty_label=None, **kwargs)
+        description = lazy(_sort_description, str)(self)
+        extend_schema_field(
+            {"type": "string", "enum": list(keys), "default": self.default, "description": description}
+        )(self)
+
+    def filter(self, qs, value):
+        return qs.order_by(*self.orders[value or self.default])
+
+
 class FilterBackend(DjangoFilterBackend):
     """django-filter's, refusing (400, by field) a filter it could not use rather than quietly ignoring it: an
-    empty value of any filter but free text, and a yes/no that is neither. The pages share the filter sets and
-    keep reading an empty choice as "any", as their forms send it."""
+    empty value of any filter but free text, a yes/no that is neither, and `ordering` (a list sorts by its
+    `sort`). The pages share the filter sets and keep reading an empty choice as "any", as their forms send it."""
 
     _BOOLEANS = {"true", "false", "True", "False", "1", "0"}
 
@@ -214,6 +274,9 @@ class FilterBackend(DjangoFilterBackend):
                 for value in request.query_params.getlist(name)
                 if (message := self._unusable(given, value))
             }
+            if "ordering" in request.query_params and isinstance(sort := filterset.filters.get("sort"), Sort):
+                keys = ", ".join(sort.orders)
+                errors["ordering"] = [gettext("This API sorts with `sort`, one of: %(keys)s.") % {"keys": keys}]
             if errors:
                 raise ValidationError(errors)
         return filterset

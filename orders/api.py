@@ -23,8 +23,8 @@ from factory import roles, submissions
 from factory.api import IDEMPOTENCY_KEY, ConditionalDetail, created
 from orders import permissions, read_cache, selectors, services
 from orders.access import order_for_user, organization_of, sees_orders_of
-from orders.filters import OrderFilter
-from orders.models import Order, OrderStep
+from orders.filters import OrderEventFilter, OrderFilter
+from orders.models import Order, OrderEvent, OrderStep
 from orders.quotes import quote
 from orders.serializers import (
     OrderCreateSerializer,
@@ -167,12 +167,16 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
 
     @extend_schema(
         summary=_("The order's timeline"),
-        description=_("Oldest first. Clients do not see the factory's internal events."),
+        description=_("Oldest first unless sorted otherwise. Clients do not see the factory's internal events."),
         responses=OrderEventSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    # The rows listed are the order's events: their filter set and their model (for the schema).
+    @action(detail=True, methods=["get"], queryset=OrderEvent.objects.none(), filterset_class=OrderEventFilter)
     def events(self, request, pk=None):
-        return Response(OrderEventSerializer(selectors.order_events(user=request.user, pk=pk), many=True).data)
+        order = order_for_user(request.user, pk)
+        page = self.paginate_queryset(self.filter_queryset(selectors.order_events(user=request.user, order=order)))
+        rows = selectors.events_as_seen_by(user=request.user, order=order, events=page)
+        return self.get_paginated_response(OrderEventSerializer(rows, many=True).data)
 
     # --- Operations -----------------------------------------------------------------------------------
 
@@ -245,8 +249,9 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
             text=change.validated_data["text"],
             rework_steps=_steps_of(order, change.validated_data["rework_steps"]),
         )
-        # Read back in the order's timeline, as a requirement_change event.
-        return created(request, RequirementChangeSerializer(recorded).data, at="api-order-events", pk=order.pk)
+        # Read back as the newest requirement_change event of the order's timeline.
+        body = RequirementChangeSerializer(recorded).data
+        return created(request, body, at="api-order-events", pk=order.pk, query={"sort": "newest"})
 
     # --- The client ----------------------------------------------------------------------------------
 

@@ -7,18 +7,23 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ProductType, Sector, Workshop
 from factory import clock, roles
+from factory.api import Sort
 from orders.access import organization_of
-from orders.models import ACTIVE_STATUSES, HANDED_OVER_STATUSES, ClientOrganization, Order, OrderStatus
+from orders.models import (
+    ACTIVE_STATUSES,
+    HANDED_OVER_STATUSES,
+    ClientOrganization,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Priority,
+)
 
-SORTS = {
-    "newest": ("-created_at",),
-    "oldest": ("created_at",),
-    "due": ("requested_delivery", "-created_at"),
-    "eta": ("eta", "-created_at"),
-    "priority": ("-priority_rank", "-created_at"),
-    "progress": ("-progress", "-created_at"),
-    "reference": ("reference",),
-}
+# Urgent first: the priorities' rank, as they are listed (low … urgent).
+PRIORITY_RANK = Case(
+    *(When(priority=priority, then=Value(rank)) for rank, priority in enumerate(Priority.values)),
+    output_field=IntegerField(),
+)
 
 
 def overdue_q() -> Q:
@@ -56,18 +61,16 @@ class OrderFilter(django_filters.FilterSet):
     current_workshop = django_filters.ChoiceFilter(choices=Workshop.choices, label=_("Current workshop"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
     search = django_filters.CharFilter(method="filter_search", label=_("Search"))
-    sort = django_filters.ChoiceFilter(
-        method="filter_sort",
-        label=_("Sort by"),
-        choices=[
-            ("newest", _("Newest first")),
-            ("oldest", _("Oldest first")),
-            ("due", _("Requested delivery")),
-            ("eta", _("ETA")),
-            ("priority", _("Priority")),
-            ("progress", _("Progress")),
-            ("reference", _("Reference")),
-        ],
+    sort = Sort(
+        {
+            "newest": (_("Newest first"), ("-created_at", "-id")),
+            "oldest": (_("Oldest first"), ("created_at", "id")),
+            "due": (_("Requested delivery"), ("requested_delivery", "-created_at")),
+            "eta": (_("ETA"), ("eta", "-created_at")),
+            "priority": (_("Priority"), (PRIORITY_RANK.desc(), "-created_at")),
+            "progress": (_("Progress"), ("-progress", "-created_at")),
+            "reference": (_("Reference"), ("reference",)),
+        }
     )
 
     class Meta:
@@ -93,12 +96,12 @@ class OrderFilter(django_filters.FilterSet):
             Q(reference__icontains=value) | Q(title__icontains=value) | Q(client__name__icontains=value)
         )
 
-    def filter_sort(self, queryset, name, value):
-        if value == "priority":
-            queryset = queryset.annotate(
-                priority_rank=Case(
-                    *(When(priority=p, then=Value(rank)) for rank, p in enumerate(["low", "normal", "high", "urgent"])),
-                    output_field=IntegerField(),
-                )
-            )
-        return queryset.order_by(*SORTS.get(value, SORTS["newest"]))
+
+class OrderEventFilter(django_filters.FilterSet):
+    """An order's timeline (API only): its sort."""
+
+    sort = Sort({"oldest": (_("Oldest first"), ("at", "id")), "newest": (_("Newest first"), ("-at", "-id"))})
+
+    class Meta:
+        model = OrderEvent
+        fields = []

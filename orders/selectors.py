@@ -185,12 +185,18 @@ def stages_awaiting_review() -> QuerySet[OrderStage]:
     return OrderStage.objects.filter(status=StageStatus.AWAITING_REVIEW).select_related("order__client")
 
 
-def order_events(*, user, pk) -> list[OrderEvent]:
-    """An order's timeline for `user`, oldest first: clients never see internal events."""
-    order = order_for_user(user, pk)
-    events = OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
+def order_events(*, user, order: Order) -> QuerySet[OrderEvent]:
+    """The events of `order`'s timeline that `user` may read, with their actors: clients never see internal events.
+    What is shown of them is `events_as_seen_by`'s."""
+    events = OrderEvent.objects.filter(order=order).select_related("actor")
+    return events if roles.has_role(user) else events.filter(internal=False)
+
+
+def events_as_seen_by(*, user, order: Order, events) -> list[OrderEvent]:
+    """Events of `order` (of `order_events`) with `actor_label` as `user` reads it: staff the username; clients
+    "You" or "Factory staff", and no staff-only notes."""
     if not roles.has_role(user):
-        return _as_client_sees_them(order, events.filter(internal=False))
+        return _as_client_sees_them(order, events)
     events = list(events)
     for event in events:
         event.actor_label = event.actor.username if event.actor_id else None

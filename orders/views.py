@@ -74,7 +74,6 @@ def _label_filter_form(form) -> None:
         "sector": gettext_lazy("All"),
         "current_workshop": gettext_lazy("All"),
         "client": gettext_lazy("All clients"),
-        "sort": None,
     }
     for name, label in empty_labels.items():
         field = form.fields[name]

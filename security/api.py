@@ -45,7 +45,7 @@ def _parse(serializer_class, data) -> dict:
 @extend_schema_view(
     list=extend_schema(
         summary=_("List security reviews"),
-        description=_("Oldest first. Readable by the security and operations roles."),
+        description=_("Oldest first unless sorted otherwise. Readable by the security and operations roles."),
     ),
     retrieve=extend_schema(summary=_("One security review"), responses=ReviewSerializer),
 )
@@ -55,7 +55,7 @@ class ReviewViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
     permission_classes = [roles.role_permission(*permissions.READ_ROLES)]
 
     def get_queryset(self):
-        return selectors.reviews_with_details().order_by("opened_at", "id")
+        return selectors.reviews_with_details()
 
     def get_permissions(self):
         if self.action in ("approve", "reject"):

@@ -2,11 +2,14 @@
 
 import django_filters
 from django import forms
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Workshop
+from factory.api import Sort
 from security.models import Review, ReviewStatus
 
+PENDING_FIRST = Case(When(status=ReviewStatus.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField())
 SENSITIVE_CHOICES = [("", _("All orders")), ("true", _("Sensitive data only")), ("false", _("Not sensitive"))]
 
 
@@ -21,6 +24,14 @@ class ReviewFilter(django_filters.FilterSet):
     # An order id (the API's habit) or its reference such as AF-2026-00042 (what people type, and what the
     # order page links to).
     order = django_filters.CharFilter(method="filter_order", label=_("Order (id or reference)"))
+    # pending is the reviewers' queue: no gate waits longer than it must.
+    sort = Sort(
+        {
+            "opened": (_("Oldest first"), ("opened_at", "id")),
+            "pending": (_("Pending first, then oldest first"), (PENDING_FIRST, "opened_at", "id")),
+            "decided": (_("Latest decision first"), (F("decided_at").desc(nulls_last=True), "-id")),
+        }
+    )
 
     class Meta:
         model = Review

@@ -3,24 +3,21 @@
 from dataclasses import dataclass
 
 from django.db.models import (
-    Case,
     Count,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Prefetch,
     QuerySet,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 
 from factory import clock
 from orders import selectors as order_selectors
 from orders.models import Order, OrderStep
-from security.models import DECIDED_STATUSES, Approval, Review, ReviewStatus
+from security.models import DECIDED_STATUSES, Approval, Review
 
 # --- Lists ------------------------------------------------------------------------------------------
 
@@ -46,17 +43,9 @@ def reviews_with_details() -> QuerySet[Review]:
     )
 
 
-def review_queue() -> QuerySet[Review]:
-    """The reviewers' queue: pending reviews first, then oldest first, so no gate waits longer than it must."""
-    pending_first = Case(
-        When(status=ReviewStatus.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
-    )
-    return reviews().annotate(pending_rank=pending_first).order_by("pending_rank", "opened_at", "id")
-
-
 def review_history() -> QuerySet[Review]:
-    """Decided reviews, newest decision first."""
-    return reviews().filter(status__in=DECIDED_STATUSES).order_by("-decided_at", "-id")
+    """Decided reviews (in the order of ReviewFilter's sort)."""
+    return reviews().filter(status__in=DECIDED_STATUSES)
 
 
 # --- One review -------------------------------------------------------------------------------------

@@ -33,10 +33,12 @@ def _page(request, queryset):
     return page
 
 
-def _list(request, template, queryset, *, default_status="", decided_only=False):
+def _list(request, template, queryset, *, default_sort, default_status="", decided_only=False):
     data = request.GET.copy()
     if default_status and "status" not in data:
         data["status"] = default_status
+    if not data.get("sort"):
+        data["sort"] = default_sort
     filters = ReviewFilter(data, queryset=queryset)
     if decided_only:
         status = filters.form.fields["status"]
@@ -52,13 +54,17 @@ def _list(request, template, queryset, *, default_status="", decided_only=False)
 @roles.role_required(*permissions.DECIDE_ROLES)
 def review_queue(request):
     """Pending reviews by default (pending first, oldest first); filters by workshop, status, sensitivity, order."""
-    return _list(request, "security/queue.html", selectors.review_queue(), default_status=ReviewStatus.PENDING)
+    return _list(
+        request, "security/queue.html", selectors.reviews(), default_sort="pending", default_status=ReviewStatus.PENDING
+    )
 
 
 @roles.role_required(*permissions.DECIDE_ROLES)
 def review_history(request):
     """Decided reviews, newest first."""
-    return _list(request, "security/history.html", selectors.review_history(), decided_only=True)
+    return _list(
+        request, "security/history.html", selectors.review_history(), default_sort="decided", decided_only=True
+    )
 
 
 def _render_review(request, pk, *, checklist=None, reject=None, status=200):

@@ -111,7 +111,7 @@ def test_the_change_and_its_reason_are_on_the_orders_timeline_in_the_api(ops_use
     order = order_at(OrderStatus.ACCEPTED, staff=ops_user)
 
     api_as(dispatcher).post(_api_url(order), {"priority": "high", "reason": "Board review"})
-    events = api_as(ops_user).get(f"/api/v1/orders/{order.pk}/events/").json()
+    events = api_as(ops_user).get(f"/api/v1/orders/{order.pk}/events/").json()["results"]
 
     change = [event for event in events if event["kind"] == EventKind.PRIORITY_CHANGED]
     assert len(change) == 1

@@ -56,7 +56,7 @@ def test_every_error_an_operation_documents_has_the_error_model(schema):
         ("GET /api/v1/orders/", {"400", "401", "403", "404", "429"}),  # a filter that validates; "Invalid page."
         ("GET /api/v1/orders/{id}/", {"401", "403", "404", "429"}),
         ("POST /api/v1/orders/{id}/cancel/", {"400", "401", "403", "404", "409", "412", "415", "429"}),
-        ("GET /api/v1/pools/", {"401", "403", "429"}),  # clients are refused the pools
+        ("GET /api/v1/pools/", {"400", "401", "403", "404", "429"}),  # clients are refused the pools; a sort, a page
         ("GET /api/v1/me/", {"401", "429"}),  # every operation is rate-limited
     ],
 )

@@ -74,6 +74,14 @@ def parsed_list(response, model) -> list:
     return response.parsed
 
 
+def parsed_page(response, page_model, row_model):
+    """A page of a list as the generated models, with rows: an empty page proves nothing."""
+    page = parsed(response, page_model)
+    assert page.results, "an empty page proves nothing"
+    assert all(isinstance(row, row_model) for row in page.results)
+    return page
+
+
 def signed_in(generated, live_server, username):
     """A token through the generated client, sent along with a stale one that must not matter."""
     client, models = generated("client"), generated("models")
@@ -133,11 +141,22 @@ def test_a_client_quotes_orders_follows_and_asks_through_the_generated_client(
 
     order = parsed(generated("api.orders.orders_retrieve").sync_detailed(client=api, id=delivered.pk), models.Order)
     assert order.status == models.OrderStatusEnum.DELIVERED
-    timeline = parsed_list(
-        generated("api.orders.orders_events_list").sync_detailed(client=api, id=delivered.pk), models.OrderEvent
+    timeline = parsed_page(
+        generated("api.orders.orders_events_list").sync_detailed(client=api, id=delivered.pk, page_size=200),
+        models.PaginatedOrderEventList,
+        models.OrderEvent,
     )
-    assert timeline[0].to_status == models.OrderStatusEnum.SUBMITTED
-    assert any(event.workshop is None for event in timeline)
+    assert timeline.results[0].to_status == models.OrderStatusEnum.SUBMITTED
+    assert any(event.workshop is None for event in timeline.results)
+    newest = parsed_page(
+        generated("api.orders.orders_events_list").sync_detailed(
+            client=api, id=delivered.pk, sort=models.OrdersEventsListSort.NEWEST, page_size=1
+        ),
+        models.PaginatedOrderEventList,
+        models.OrderEvent,
+    )
+    assert (newest.count, newest.results[0].id) == (timeline.count, timeline.results[-1].id)
+    assert newest.next_
 
     tracking = api.get_httpx_client().get(order.tracking_url)
     assert tracking.status_code == 200
@@ -177,17 +196,26 @@ def test_staff_accept_and_watch_reviews_pools_and_jobs_through_the_generated_cli
 
     accepted = generated("api.orders.orders_accept_create").sync_detailed(client=api, id=submitted.pk)
     assert parsed(accepted, models.Order).status == models.OrderStatusEnum.ACCEPTED
-    timeline = parsed_list(
-        generated("api.orders.orders_events_list").sync_detailed(client=api, id=in_review.pk), models.OrderEvent
+    timeline = parsed_page(
+        generated("api.orders.orders_events_list").sync_detailed(client=api, id=in_review.pk, page_size=200),
+        models.PaginatedOrderEventList,
+        models.OrderEvent,
     )
-    assert {type(event.workshop) for event in timeline} == {models.WorkshopEnum, type(None)}
+    assert {type(event.workshop) for event in timeline.results} == {models.WorkshopEnum, type(None)}
 
     reviews = parsed(generated("api.reviews.reviews_list").sync_detailed(client=api), models.PaginatedReviewList)
     assert [review.order for review in reviews.results] == [in_review.pk]
-    pools = parsed_list(generated("api.pools.pools_list").sync_detailed(client=api), models.Pool)
-    assert [row.id for row in pools] == [pool.pk]
-    jobs = parsed(generated("api.jobs.jobs_list").sync_detailed(client=api), models.PaginatedJobList)
-    assert jobs.results
+    pools = parsed_page(
+        generated("api.pools.pools_list").sync_detailed(client=api, sort=models.PoolsListSort.LOAD),
+        models.PaginatedPoolList,
+        models.Pool,
+    )
+    assert [row.id for row in pools.results] == [pool.pk]
+    jobs = parsed_page(
+        generated("api.jobs.jobs_list").sync_detailed(client=api, sort=models.JobsListSort.DEADLINE),
+        models.PaginatedJobList,
+        models.Job,
+    )
     assert all(isinstance(job.priority, models.PriorityEnum) for job in jobs.results)
     parsed_list(
         generated("api.pools.pools_utilization_list").sync_detailed(client=api, id=pool.pk), models.UtilizationSample
