@@ -147,7 +147,13 @@ class Order(models.Model):
         _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
     )
     submission_digest = models.CharField(
-        _("submission digest"), max_length=submissions.DIGEST_LENGTH, blank=True, default="", editable=False
+        # A database default too: rows written in bulk (demo.bulk's COPY) name only the columns they fill.
+        _("submission digest"),
+        max_length=submissions.DIGEST_LENGTH,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
     )
     compute_pflops_hours = models.DecimalField(
         _("compute used (PFLOPS·h)"), max_digits=14, decimal_places=2, default=Decimal(0)

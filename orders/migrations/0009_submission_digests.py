@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='submission_digest',
-            field=models.CharField(blank=True, default='', editable=False, max_length=64, verbose_name='submission digest'),
+            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=64, verbose_name='submission digest'),
         ),
     ]
