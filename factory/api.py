@@ -180,7 +180,8 @@ class InputSerializer(serializers.Serializer):
 
 
 def _check_json_type(field, value) -> None:
-    """ValidationError, in the field's own words, when `value` is not of the JSON type the schema gives `field`."""
+    """ValidationError, in the field's own words, when `value` is not of the JSON type the schema gives `field`
+    (or, for a text, longer than its maxLength)."""
     whole = isinstance(value, int) and not isinstance(value, bool)
     if value is None:
         return  # null is the field's own question (allow_null)
@@ -196,8 +197,12 @@ def _check_json_type(field, value) -> None:
     elif isinstance(field, serializers.PrimaryKeyRelatedField):
         if not whole:
             field.fail("incorrect_type", data_type=type(value).__name__)
-    elif isinstance(field, serializers.CharField) and not isinstance(value, str):
-        field.fail("invalid")
+    elif isinstance(field, serializers.CharField):
+        if not isinstance(value, str):
+            field.fail("invalid")
+        if field.max_length is not None and len(value) > field.max_length:
+            # As the schema's maxLength counts: the text as sent, before DRF trims its white space.
+            field.fail("max_length", max_length=field.max_length)
 
 
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")

@@ -111,3 +111,48 @@ def test_other_control_characters_are_refused_by_every_service(text, ops_user, o
 
     with pytest.raises(InvalidRequest, match="control characters"):
         services.order_reject(order=order, actor=ops_user, reason=text)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"priority": "high", "reason": 12}, "reason"),  # a number where the schema says text
+        ({"priority": "high", "reason": ["Board request"]}, "reason"),
+        ({"priority": "high", "reason": " " * 1990 + "Board request"}, "reason"),  # over maxLength as sent
+    ],
+)
+def test_a_body_field_of_another_json_type_or_over_its_length_as_sent_is_refused(body, field, ops_user, dispatcher):
+    """The schema's types and lengths are the API's: DRF alone would take 12 as "12" and count a text's length
+    after trimming it."""
+    order = order_at("in_production", staff=ops_user)
+
+    answer = _api(dispatcher).post(f"/api/v1/orders/{order.pk}/priority/", body, format="json")
+    order.refresh_from_db()
+
+    assert answer.status_code == 400
+    assert list(answer.json()) == [field]
+    assert order.priority == "normal"
+
+
+@pytest.mark.parametrize("value", ["true", 1, "yes"])
+def test_a_yes_or_no_of_another_json_type_is_refused(value, ops_user, org_a, client_a):
+    ticket = open_ticket(order=order_at("delivered", staff=ops_user, client=org_a, actor=client_a), actor=client_a)
+
+    answer = _api(ops_user).post(
+        f"/api/v1/tickets/{ticket.pk}/messages/", {"body": "Checked.", "internal": value}, format="json"
+    )
+
+    assert answer.status_code == 400
+    assert answer.json() == {"internal": ["Must be a valid boolean."]}
+    assert not TicketMessage.objects.filter(body="Checked.").exists()
+
+
+@pytest.mark.parametrize("score", ["5", 4.0, True])
+def test_a_score_that_is_not_a_json_whole_number_is_refused(score, ops_user, org_a, client_a):
+    order = order_at("delivered", staff=ops_user, client=org_a, actor=client_a)
+    _api(client_a).post(f"/api/v1/orders/{order.pk}/confirm/")
+
+    answer = _api(client_a).post(f"/api/v1/orders/{order.pk}/rate/", {"score": score}, format="json")
+
+    assert answer.status_code == 400
+    assert list(answer.json()) == ["score"]
