@@ -12,7 +12,7 @@ from catalog.models import PoolKind
 from dispatch import display
 from dispatch.models import ComputePool, Job, UtilizationSample
 from dispatch.selectors import UTILIZATION_MAX_HOURS
-from factory.api import InputSerializer
+from factory.api import InputSerializer, QuerySerializer
 from factory.limits import NOTE_MAX
 from orders.models import Priority
 
@@ -149,7 +149,7 @@ class JobSerializer(serializers.ModelSerializer):
 # --- Inputs ---------------------------------------------------------------------------------------------
 
 
-class UtilizationQuerySerializer(serializers.Serializer):
+class UtilizationQuerySerializer(QuerySerializer):
     hours = serializers.IntegerField(
         min_value=1,
         max_value=UTILIZATION_MAX_HOURS,

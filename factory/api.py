@@ -179,6 +179,23 @@ class InputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class QuerySerializer(serializers.Serializer):
+    """An operation's query parameters (a quote's, a series' hours): each given at most once and not empty, as the
+    schema describes them. DRF would read the last of repeated values, and an empty one as left out."""
+
+    def to_internal_value(self, data):
+        errors = {}
+        for name in self.fields:
+            given = data.getlist(name) if hasattr(data, "getlist") else [data[name]] if name in data else []
+            if len(given) > 1:
+                errors[name] = [_("Give it once.")]
+            elif given and given[0] == "":
+                errors[name] = [str(serializers.CharField.default_error_messages["blank"])]
+        if errors:
+            raise ValidationError(errors)
+        return super().to_internal_value(data)
+
+
 def _check_json_type(field, value) -> None:
     """ValidationError, in the field's own words, when `value` is not of the JSON type the schema gives `field`
     (or, for a text, longer than its maxLength)."""

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from catalog.models import ProductType, Sector, Size, Workshop
-from factory.api import InputSerializer
+from factory.api import InputSerializer, QuerySerializer
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX
 from orders.models import (
     ClientOrganization,
@@ -180,7 +180,7 @@ class OrderCreateSerializer(InputSerializer):
     requested_delivery = serializers.DateField(help_text=_("A date after today."))
 
 
-class QuoteQuerySerializer(serializers.Serializer):
+class QuoteQuerySerializer(QuerySerializer):
     product_type = serializers.ChoiceField(choices=ProductType.choices)
     size = serializers.ChoiceField(choices=Size.choices)
     priority = serializers.ChoiceField(choices=Priority.choices, help_text=_("Client users may not quote urgent."))

@@ -107,3 +107,24 @@ def test_the_pages_sharing_the_filter_sets_still_read_an_empty_choice_as_any(cli
     client.force_login(ops_user)
 
     assert client.get("/orders/?product_type=&status=&client=").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/pools/{pool}/utilization/?hours=abc&hours=", "hours"),
+        ("/api/v1/pools/{pool}/utilization/?hours=", "hours"),
+        (
+            "/api/v1/orders/quote/?product_type=model&product_type=dataset&size=small&priority=normal"
+            "&data_sensitivity=public",
+            "product_type",
+        ),
+    ],
+)
+def test_an_operations_query_parameter_given_twice_or_empty_is_refused_by_name(ops_user, url, field):
+    from tests.factories import compute_pool
+
+    answer = _api(ops_user).get(url.format(pool=compute_pool().pk))
+
+    assert answer.status_code == 400
+    assert list(answer.json()) == [field]
