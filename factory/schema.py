@@ -7,6 +7,7 @@
 - Operations that take an Idempotency-Key document its 422 and, on their 201, the Idempotent-Replayed header.
 - Objects that clients read and act on document their conditional requests (ETag, If-None-Match and 304 on the
   detail, If-Match and 412 on its actions: factory.api.ConditionalDetail).
+- Every operation documents 503 with Retry-After: the database may be away for a moment (factory.middleware).
 - Throttled operations document their rate limit: 429 with Retry-After, and the RateLimit-* headers on the answers
   that come after the call was counted (factory.throttling).
 - The two ways to authenticate, with how to send them: generators read the token scheme's prefix from its
@@ -45,6 +46,7 @@ ERROR_DESCRIPTIONS = {
     415: _("The body is not JSON: send Content-Type: application/json."),
     422: _("The Idempotency-Key was already used with a different body; nothing was done."),
     429: _("Too many requests: call again after the seconds in Retry-After."),
+    503: _("The factory's database is not answering; nothing was done: call again after the seconds in Retry-After."),
 }
 LOCATION = {
     "Location": {
@@ -159,9 +161,10 @@ class AutoSchema(openapi.AutoSchema):
                 if code not in _BEFORE_THE_COUNT:
                     response.setdefault("headers", {}).update(RATE_LIMIT)
             responses["429"]["headers"].update(RETRY_AFTER)
+        responses["503"].setdefault("headers", {}).update(copy.deepcopy(RETRY_AFTER))
         error = self._error_component()
         for code, response in responses.items():
-            if code.startswith("4") and "content" not in response:
+            if code[0] in "45" and "content" not in response:
                 response["content"] = {"application/json": {"schema": error.ref}}
         operation["responses"] = dict(sorted(responses.items()))
         return operation
@@ -204,6 +207,7 @@ class AutoSchema(openapi.AutoSchema):
             found.add(429)
         if self._takes_idempotency_key(operation):
             found.add(422)
+        found.add(503)  # every operation reads the database (factory.middleware)
         return found
 
     def _throttled(self) -> bool:

@@ -174,6 +174,6 @@ def test_the_schema_lists_the_priority_action_with_the_orders(client, dispatcher
 
     operation = schema["paths"]["/api/v1/orders/{id}/priority/"]["post"]
     assert operation["tags"] == ["orders"]
-    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "415", "429"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "415", "429", "503"}
     body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert set(schema["components"]["schemas"][body]["required"]) == {"priority", "reason"}
