@@ -69,7 +69,7 @@ class SlaPolicy(models.Model):
         return f"{self.get_severity_display()}: {self.first_response_hours} h / {self.resolution_hours} h"
 
 
-class Ticket(models.Model):
+class Ticket(submissions.SubmittedOnce):
     """A client's request about a delivered order, with SLA due times from its severity's policy."""
 
     reference = models.CharField(_("reference"), max_length=20, unique=True)
@@ -103,20 +103,6 @@ class Ticket(models.Model):
     )
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=limits.NOTE_MAX, blank=True)
-    # The form or API call that opened it, and a digest of what it asked for (factory.submissions): a repeat returns
-    # this ticket; the same key with another request is refused.
-    submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
-        _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
-    )
-    submission_digest = models.CharField(
-        # A database default too: rows written in bulk (demo.bulk's COPY) name only the columns they fill.
-        _("submission digest"),
-        max_length=submissions.DIGEST_LENGTH,
-        blank=True,
-        default="",
-        db_default="",
-        editable=False,
-    )
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -153,7 +139,7 @@ class Ticket(models.Model):
         return self.status in ACTIVE_STATUSES
 
 
-class TicketMessage(models.Model):
+class TicketMessage(submissions.SubmittedOnce):
     """One message of a ticket's thread. Internal notes are for staff; clients never see them."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
@@ -162,20 +148,6 @@ class TicketMessage(models.Model):
     internal = models.BooleanField(_("internal note"), default=False)
     body = models.TextField(_("message"), max_length=limits.MESSAGE_MAX)
     at = models.DateTimeField(_("at"))
-    # The form or API call that posted it, and a digest of what it asked for (factory.submissions): a repeat returns
-    # this message; the same key with another request is refused.
-    submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
-        _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
-    )
-    submission_digest = models.CharField(
-        # A database default too: rows written in bulk (demo.bulk's COPY) name only the columns they fill.
-        _("submission digest"),
-        max_length=submissions.DIGEST_LENGTH,
-        blank=True,
-        default="",
-        db_default="",
-        editable=False,
-    )
 
     class Meta:
         ordering = ["at", "id"]

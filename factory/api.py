@@ -179,18 +179,26 @@ class InputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def repeated_or_empty(given: list[str]) -> str | None:
+    """Why the values a query parameter was given are not one value, or None: DRF would read the last of repeated
+    values, and an empty one as left out."""
+    if len(given) > 1:
+        return _("Give it once.")
+    if given and given[0] == "":
+        return str(serializers.CharField.default_error_messages["blank"])
+    return None
+
+
 class QuerySerializer(serializers.Serializer):
     """An operation's query parameters (a quote's, a series' hours): each given at most once and not empty, as the
-    schema describes them. DRF would read the last of repeated values, and an empty one as left out."""
+    schema describes them."""
 
     def to_internal_value(self, data):
         errors = {}
         for name in self.fields:
             given = data.getlist(name) if hasattr(data, "getlist") else [data[name]] if name in data else []
-            if len(given) > 1:
-                errors[name] = [_("Give it once.")]
-            elif given and given[0] == "":
-                errors[name] = [str(serializers.CharField.default_error_messages["blank"])]
+            if message := repeated_or_empty(given):
+                errors[name] = [message]
         if errors:
             raise ValidationError(errors)
         return super().to_internal_value(data)
@@ -356,9 +364,9 @@ class Pagination(PageNumberPagination):
         """Why the values given for a paging parameter cannot be used, or None."""
         if not given:
             return None
+        if message := repeated_or_empty(given):
+            return message
         field = serializers.IntegerField(min_value=1, max_value=maximum)
-        if len(given) > 1:
-            return _("Give it once.")
         try:
             field.run_validation(given[0])
         except ValidationError as error:

@@ -15,7 +15,7 @@ import re
 import uuid
 
 from django import forms
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +34,27 @@ ALREADY_SENT = gettext_lazy(
     "This form was already sent once, with other answers, and that submission stands; nothing was changed now. "
     "Your new answers are kept below in a fresh form: send it to submit them as well."
 )
+
+
+class SubmittedOnce(models.Model):
+    """What a row created by create_once keeps: the key of the form or API call that created it, and a digest of
+    what that call asked for. A repeat of the call answers with this row; the key with another request is refused."""
+
+    submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
+        gettext_lazy("submission key"), max_length=SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
+    )
+    submission_digest = models.CharField(
+        # A database default too: rows written in bulk (demo.bulk's COPY) name only the columns they fill.
+        gettext_lazy("submission digest"),
+        max_length=DIGEST_LENGTH,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True
 
 
 def new_key() -> str:

@@ -96,7 +96,7 @@ def new_tracking_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Order(models.Model):
+class Order(submissions.SubmittedOnce):
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     client = models.ForeignKey(
         ClientOrganization, on_delete=models.PROTECT, related_name="orders", verbose_name=_("client")
@@ -141,20 +141,6 @@ class Order(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=limits.NOTE_MAX, blank=True)
-    # The form or API call that placed the order, and a digest of what it asked for (factory.submissions): a repeat
-    # returns this order; the same key with another request is refused.
-    submission_key = models.CharField(  # noqa: DJ001 - NULL: keyless rows never clash
-        _("submission key"), max_length=limits.SUBMISSION_KEY_MAX, null=True, blank=True, editable=False
-    )
-    submission_digest = models.CharField(
-        # A database default too: rows written in bulk (demo.bulk's COPY) name only the columns they fill.
-        _("submission digest"),
-        max_length=submissions.DIGEST_LENGTH,
-        blank=True,
-        default="",
-        db_default="",
-        editable=False,
-    )
     compute_pflops_hours = models.DecimalField(
         _("compute used (PFLOPS·h)"), max_digits=14, decimal_places=2, default=Decimal(0)
     )

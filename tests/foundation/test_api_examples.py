@@ -218,207 +218,94 @@ def _submitted(people):
     return place_order(client=people.org, actor=people.client)
 
 
-# How each operation's examples are sent (operationId -> a function of the People that makes the objects and
-# answers a Call, or {example name: Call}): as a user of the operations role wherever the operation allows one.
-SCENES = {}
-
-
-def scene(operation_id: str):
-    def register(make):
-        SCENES[operation_id] = make
-        return make
-
-    return register
-
-
-@scene("auth_token_create")
-def _token(p):
-    return Call(None, body={"username": p.client.username, "password": PASSWORD})
-
-
-@scene("me_retrieve")
-def _me(p):
-    return {"client": Call(p.client), "staff": Call(p.ops)}
-
-
-@scene("orders_list")
 def _orders(p):
     _started_order(p, sector="healthcare")
     return Call(p.ops)
 
 
-@scene("orders_create")
-def _place(p):
-    return {"client": Call(p.client), "staff": Call(p.ops, body={"client": p.org.pk})}
-
-
-@scene("orders_quote_retrieve")
-def _quote(p):
-    return Call(p.client)
-
-
-@scene("orders_retrieve")
-def _order(p):
-    return Call(p.ops, _started_order(p)[0].pk)
-
-
-@scene("orders_events_list")
-def _timeline(p):
-    return Call(p.ops, _started_order(p)[0].pk)
-
-
-@scene("orders_accept_create")
-def _accept(p):
-    return Call(p.ops, _submitted(p).pk)
-
-
-@scene("orders_reject_create")
-def _reject(p):
-    return Call(p.ops, _submitted(p).pk)
-
-
-@scene("orders_cancel_create")
-def _cancel(p):
-    return Call(p.client, _submitted(p).pk)
-
-
-@scene("orders_start_production_create")
-def _start(p):
-    return Call(p.ops, order_at(OrderStatus.ACCEPTED, staff=p.ops, client=p.org, actor=p.client).pk)
-
-
-@scene("orders_deliver_create")
-def _deliver(p):
-    return Call(p.ops, _delivered(p, OrderStatus.READY).pk)
-
-
-@scene("orders_confirm_create")
-def _confirm(p):
-    return Call(p.client, _delivered(p).pk)
-
-
-@scene("orders_rate_create")
-def _rate(p):
-    return Call(p.client, _delivered(p).pk)
-
-
-@scene("orders_requirement_changes_create")
 def _requirement_change(p):
     order, finished = _started_order(p)
     return Call(p.ops, order.pk, body={"rework_steps": [finished.pk]})
 
 
-@scene("orders_priority_create")
-def _priority(p):
-    return Call(p.ops, _started_order(p)[0].pk)
-
-
-@scene("pools_list")
 def _pools(p):
     compute_pool()
     return Call(p.ops)
 
 
-@scene("pools_retrieve")
-def _pool(p):
-    return Call(p.ops, compute_pool().pk)
-
-
-@scene("pools_utilization_list")
 def _utilization(p):
     pool = compute_pool()
     dispatch_services.dispatch_tick(now=clock.now())
     return Call(p.ops, pool.pk)
 
 
-@scene("pools_drain_create")
-def _drain(p):
-    return Call(p.dispatcher, compute_pool().pk)
-
-
-@scene("pools_offline_create")
-def _offline(p):
-    return Call(p.dispatcher, compute_pool().pk)
-
-
-@scene("pools_activate_create")
-def _activate(p):
-    return Call(p.dispatcher, compute_pool(state="draining").pk)
-
-
-@scene("jobs_list")
 def _jobs(p):
     _job(p)
     return Call(p.ops)
 
 
-@scene("jobs_retrieve")
-def _one_job(p):
-    return Call(p.ops, _job(p).pk)
-
-
-@scene("reviews_list")
 def _reviews(p):
     _review(p)
     return Call(p.ops)
 
 
-@scene("reviews_retrieve")
-def _one_review(p):
-    return Call(p.ops, _review(p)[0].pk)
-
-
-@scene("reviews_approve_create")
-def _approve(p):
-    return Call(p.reviewer, _review(p)[0].pk)
-
-
-@scene("reviews_reject_create")
 def _send_back(p):
     review, finished = _review(p)
     return Call(p.reviewer, review.pk, body={"rework_steps": [finished.pk]})
 
 
-@scene("tickets_list")
 def _tickets(p):
     _ticket(p)
     return Call(p.ops)
 
 
-@scene("tickets_create")
-def _open(p):
-    return Call(p.client, body={"order": _delivered(p).pk})
-
-
-@scene("tickets_retrieve")
-def _one_ticket(p):
-    return Call(p.ops, _ticket(p).pk)
-
-
-@scene("tickets_messages_create")
 def _write(p):
     ticket = _ticket(p)
     return {"reply": Call(p.client, ticket.pk), "internal_note": Call(p.ops, ticket.pk)}
 
 
-@scene("tickets_status_create")
-def _resolve(p):
-    return Call(p.ops, _ticket(p).pk)
-
-
-@scene("tickets_severity_create")
-def _regrade(p):
-    return Call(p.ops, _ticket(p).pk)
-
-
-@scene("tickets_rate_create")
-def _rate_ticket(p):
-    return Call(p.client, _ticket(p, resolved=True).pk)
-
-
-@scene("tickets_follow_up_order_create")
-def _follow_up(p):
-    return Call(p.ops, _ticket(p).pk)
+# How each operation's examples are sent (operationId -> a function of the People that makes the objects and
+# answers a Call, or {example name: Call}): as a user of the operations role wherever the operation allows one.
+SCENES = {
+    "auth_token_create": lambda p: Call(None, body={"username": p.client.username, "password": PASSWORD}),
+    "me_retrieve": lambda p: {"client": Call(p.client), "staff": Call(p.ops)},
+    "orders_list": _orders,
+    "orders_create": lambda p: {"client": Call(p.client), "staff": Call(p.ops, body={"client": p.org.pk})},
+    "orders_quote_retrieve": lambda p: Call(p.client),
+    "orders_retrieve": lambda p: Call(p.ops, _started_order(p)[0].pk),
+    "orders_events_list": lambda p: Call(p.ops, _started_order(p)[0].pk),
+    "orders_accept_create": lambda p: Call(p.ops, _submitted(p).pk),
+    "orders_reject_create": lambda p: Call(p.ops, _submitted(p).pk),
+    "orders_cancel_create": lambda p: Call(p.client, _submitted(p).pk),
+    "orders_start_production_create": lambda p: Call(
+        p.ops, order_at(OrderStatus.ACCEPTED, staff=p.ops, client=p.org, actor=p.client).pk
+    ),
+    "orders_deliver_create": lambda p: Call(p.ops, _delivered(p, OrderStatus.READY).pk),
+    "orders_confirm_create": lambda p: Call(p.client, _delivered(p).pk),
+    "orders_rate_create": lambda p: Call(p.client, _delivered(p).pk),
+    "orders_requirement_changes_create": _requirement_change,
+    "orders_priority_create": lambda p: Call(p.ops, _started_order(p)[0].pk),
+    "pools_list": _pools,
+    "pools_retrieve": lambda p: Call(p.ops, compute_pool().pk),
+    "pools_utilization_list": _utilization,
+    "pools_drain_create": lambda p: Call(p.dispatcher, compute_pool().pk),
+    "pools_offline_create": lambda p: Call(p.dispatcher, compute_pool().pk),
+    "pools_activate_create": lambda p: Call(p.dispatcher, compute_pool(state="draining").pk),
+    "jobs_list": _jobs,
+    "jobs_retrieve": lambda p: Call(p.ops, _job(p).pk),
+    "reviews_list": _reviews,
+    "reviews_retrieve": lambda p: Call(p.ops, _review(p)[0].pk),
+    "reviews_approve_create": lambda p: Call(p.reviewer, _review(p)[0].pk),
+    "reviews_reject_create": _send_back,
+    "tickets_list": _tickets,
+    "tickets_create": lambda p: Call(p.client, body={"order": _delivered(p).pk}),
+    "tickets_retrieve": lambda p: Call(p.ops, _ticket(p).pk),
+    "tickets_messages_create": _write,
+    "tickets_status_create": lambda p: Call(p.ops, _ticket(p).pk),
+    "tickets_severity_create": lambda p: Call(p.ops, _ticket(p).pk),
+    "tickets_rate_create": lambda p: Call(p.client, _ticket(p, resolved=True).pk),
+    "tickets_follow_up_order_create": lambda p: Call(p.ops, _ticket(p).pk),
+}
 
 
 @dataclass

@@ -56,7 +56,8 @@ def test_every_error_an_operation_documents_has_the_error_model(schema):
         ("GET /api/v1/orders/", {"400", "401", "403", "404", "429", "503"}),  # a filter that validates; "Invalid page."
         ("GET /api/v1/orders/{id}/", {"401", "403", "404", "429", "503"}),
         ("POST /api/v1/orders/{id}/cancel/", {"400", "401", "403", "404", "409", "412", "415", "429", "503"}),
-        ("GET /api/v1/pools/", {"400", "401", "403", "404", "429", "503"}),  # clients are refused the pools; a sort, a page
+        # Clients are refused the pools; a sort, a page.
+        ("GET /api/v1/pools/", {"400", "401", "403", "404", "429", "503"}),
         ("GET /api/v1/me/", {"401", "429", "503"}),  # every operation is rate-limited and reads the database
     ],
 )
