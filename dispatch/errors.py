@@ -15,3 +15,11 @@ class PoolTransitionNotAllowed(DispatchError, IllegalTransition):
 
 class PoolActionNotPermitted(DispatchError, NotPermitted):
     """This person may not change a pool's state (403)."""
+
+
+class ScenarioNotPermitted(DispatchError, NotPermitted):
+    """This person may not plan scenarios (403)."""
+
+
+class ScenarioStateConflict(DispatchError, IllegalTransition):
+    """The scenario, or the person's runs, do not allow this now (409)."""

@@ -62,11 +62,12 @@ class ForecastReport:
     seconds: float
 
 
-def _pools(now):
-    """The pools as the tick sees them, in the tick's order, and their background over time."""
+def present_pools(now):
+    """The pools as the tick sees them, in the tick's order, and their background over time (a pool the database
+    does not hold, a scenario's new one, has none)."""
     pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site").order_by("pk")}
     states = [pool_snapshot(pool, now) for pool in pools.values()]
-    return states, lambda state, at: pool_background(pools[state.id], at)
+    return states, lambda state, at: pool_background(pools[state.id], at) if state.id in pools else 0.0
 
 
 def engine_inputs(now) -> dict:
@@ -120,7 +121,7 @@ def _plan_of(order, jobs_by_step, review_hours: float, now: datetime) -> OrderPl
     )
 
 
-def _present(now):
+def present_orders(now):
     review_hours = expected_gate_hours()
     jobs_by_step = {job.step_id: job for job in Job.objects.filter(state__in=ACTIVE_STATES)}
     orders = order_selectors.orders_in_flight()
@@ -128,7 +129,7 @@ def _present(now):
     return plans, review_hours
 
 
-def _recent(now, review_hours: float, in_flight: int) -> list[OrderPlan] | None:
+def recent_orders(now, review_hours: float, in_flight: int) -> list[OrderPlan] | None:
     """The orders accepted over the lookback, whole, which the demand to expect replays (the module docstring);
     None above FORECAST_EXPECTED_DEMAND_UP_TO orders in flight, where no demand is expected."""
     if in_flight > settings.FORECAST_EXPECTED_DEMAND_UP_TO:
@@ -153,12 +154,12 @@ def forecast_etas(*, now: datetime | None = None) -> ForecastReport:
     """Predict every in-flight order's delivery and write the ETAs through orders' services."""
     started = time.perf_counter()
     now = now or clock.now()
-    pools, background = _pools(now)
-    plans, review_hours = _present(now)
+    pools, background = present_pools(now)
+    plans, review_hours = present_orders(now)
     in_flight = {plan.order_id for plan in plans}
     result = simulation.simulate(
         pools=pools,
-        orders=plans + _expected(_recent(now, review_hours, len(plans)), now=now, first_id=-1),
+        orders=plans + _expected(recent_orders(now, review_hours, len(plans)), now=now, first_id=-1),
         now=now,
         horizon=HORIZON,
         background=background,
@@ -194,6 +195,20 @@ def _record_eta_slips(previous: dict, etas: dict) -> None:
             preemption.save(update_fields=["eta_slips"])
 
 
+def catalog_stages(*, product_type: str, size: str) -> list[list[StepSpec]]:
+    """The work of a new order of this product and size, stage by stage, as its acceptance will lay it out."""
+    workshops = routing_for(product_type)
+    catalog = steps_by_workshop(workshops, size)
+    factor = SIZE_FACTORS[size]
+    return [
+        [
+            StepSpec(kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours * factor))
+            for step in catalog[workshop]
+        ]
+        for workshop in workshops
+    ]
+
+
 # A quote simulates its candidate due on the date it is about to promise, as the placed order will be: a candidate
 # with no due date would never be at risk and would queue behind all the work that is, so its promise would run
 # days late (bench/live_eta.py: small datasets promised 20 days ahead were delivered in 9). The promise depends
@@ -204,22 +219,13 @@ QUOTE_PASSES = 3
 
 def queue_aware_quote(*, product_type: str, size: str, priority: str, data_sensitivity: str, start: datetime) -> Quote:
     """Where a new order would finish if placed now, given everything already in the factory."""
-    workshops = routing_for(product_type)
-    catalog = steps_by_workshop(workshops, size)
-    factor = SIZE_FACTORS[size]
-    stages = [
-        [
-            StepSpec(kind=step.pool_kind, demand=float(step.demand_pflops), work=float(step.work_pflops_hours * factor))
-            for step in catalog[workshop]
-        ]
-        for workshop in workshops
-    ]
+    stages = catalog_stages(product_type=product_type, size=size)
     nominal = nominal_quote(
         product_type=product_type, size=size, priority=priority, data_sensitivity=data_sensitivity, start=start
     )
-    pools, background = _pools(start)
-    plans, review_hours = _present(start)
-    recent = _recent(start, review_hours, len(plans) + 1)
+    pools, background = present_pools(start)
+    plans, review_hours = present_orders(start)
+    recent = recent_orders(start, review_hours, len(plans) + 1)
     # Ties between equal jobs go to the older order: the candidate is newer than every order in the factory, as
     # the placed order will be (its id comes next), and its expected replays count down from -1 as in a forecast.
     candidate_id = max((plan.order_id for plan in plans), default=0) + 1

@@ -295,3 +295,116 @@ class DispatchState(models.Model):
 
     def __str__(self):
         return f"tick {self.ticks} at {self.last_tick_at}"
+
+
+# --- What-if scenarios -----------------------------------------------------------------------------------------
+
+# How far ahead a scenario may look: a year, as far as the factory promises.
+SCENARIO_HORIZON_DAYS_MAX = 365
+# How many changes one scenario holds: a page of them, not a second factory.
+SCENARIO_CHANGES_MAX = 50
+
+
+class ChangeKind(models.TextChoices):
+    """What a scenario may change about the present factory (dispatch.scenario_changes checks each)."""
+
+    POOL_CAPACITY = "pool_capacity", _("A pool's capacity changes")
+    NEW_POOL = "new_pool", _("A new pool at a site")
+    POOL_OFFLINE = "pool_offline", _("A pool offline for a while")
+    POOL_DRAINING = "pool_draining", _("A pool draining for a while")
+    BACKGROUND = "background", _("Extra background load for a while")
+    ORDERS = "orders", _("Orders that may come")
+    ARRIVAL_RATE = "arrival_rate", _("More or fewer orders arriving for a while")
+    POLICY = "policy", _("A dispatch policy parameter")
+
+
+class Scenario(models.Model):
+    """The present factory plus a list of changes, to see what they would do to every promise before making them.
+
+    Its changes stay editable until it is archived; each run keeps the changes it ran with, so a result always
+    says what it assumed. Scenarios are never deleted, only archived: their results are the record of a decision.
+    """
+
+    name = models.CharField(_("name"), max_length=limits.NAME_MAX)
+    description = models.TextField(_("description"), max_length=limits.NOTE_MAX, blank=True)
+    horizon_days = models.PositiveSmallIntegerField(_("horizon (days)"))
+    # [{"kind": ChangeKind, ...its fields}], as dispatch.scenario_changes.clean_change leaves them.
+    changes = models.JSONField(_("changes"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("scenario")
+        verbose_name_plural = _("scenarios")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(horizon_days__gte=1, horizon_days__lte=SCENARIO_HORIZON_DAYS_MAX),
+                name="scenario_horizon_within_a_year",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+# A run not finished yet: each person has at most one (a database constraint below).
+RUN_GOING_STATES = (RunState.QUEUED, RunState.RUNNING)
+
+
+class ScenarioRun(models.Model):
+    """One simulation of a scenario against the baseline (the same factory without its changes), from the moment
+    it ran. Its result is kept: per order the ETA with and without the changes, and the factory's figures."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="runs", verbose_name=_("scenario"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("started by")
+    )
+    state = models.CharField(_("state"), max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    # The scenario's changes and horizon as they were when the run was asked for.
+    changes = models.JSONField(_("changes"), default=list)
+    horizon_days = models.PositiveSmallIntegerField(_("horizon (days)"))
+    progress = models.FloatField(_("progress"), default=0.0)
+    queued_at = models.DateTimeField(_("queued at"))
+    # The factory's moment the simulation started from.
+    simulated_from = models.DateTimeField(_("simulated from"), null=True, blank=True)
+    # Real time, not the factory clock: a worker that stopped is told by its silence (dispatch.services).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    seconds = models.FloatField(_("seconds to run"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    # dispatch.scenarios.ScenarioResult as JSON: {} until the run is done.
+    result = models.JSONField(_("result"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        verbose_name = _("scenario run")
+        verbose_name_plural = _("scenario runs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["started_by"], condition=Q(state__in=["queued", "running"]), name="scenario_one_run_per_person"
+            ),
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=1), name="scenario_run_progress_share"),
+        ]
+        indexes = [models.Index(fields=["scenario", "-queued_at"], name="scenario_run_newest")]
+
+    def __str__(self):
+        return f"{self.scenario} @ {moment_words(self.queued_at)} ({self.state})"
+
+    @property
+    def going(self) -> bool:
+        return self.state in RUN_GOING_STATES

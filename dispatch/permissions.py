@@ -7,7 +7,7 @@ The dispatch tick acts as the system (no person): it moves jobs and steps, never
 
 from django.utils.translation import gettext_lazy as _
 
-from dispatch.errors import PoolActionNotPermitted
+from dispatch.errors import PoolActionNotPermitted, ScenarioNotPermitted
 from factory import roles
 from orders import permissions as order_permissions
 
@@ -40,3 +40,17 @@ def may_reprioritize(user) -> bool:
 def check_reprioritize(actor) -> None:
     """Refuse (OrderActionNotPermitted, 403) an actor who may not change an order's priority."""
     order_permissions.check(actor, order_permissions.PRIORITY)
+
+
+# What-if scenarios: the dispatch and operations centers plan ahead together (create, change, run, archive).
+SCENARIO_ROLES = VIEW_ROLES
+
+
+def may_plan_scenarios(user) -> bool:
+    return user is not None and roles.has_role(user, *SCENARIO_ROLES)
+
+
+def check_scenarios(actor) -> None:
+    """Refuse (ScenarioNotPermitted, 403) an actor outside the planning roles."""
+    if not may_plan_scenarios(actor):
+        raise ScenarioNotPermitted(_("Only the dispatch and operations roles plan scenarios."))

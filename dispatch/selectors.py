@@ -47,6 +47,8 @@ from dispatch.models import (
     PoolStateChange,
     Preemption,
     QueueSample,
+    Scenario,
+    ScenarioRun,
     UtilizationSample,
 )
 from dispatch.services import client_usage_this_month
@@ -411,4 +413,60 @@ def order_job_spans(*, order_id: int) -> list[dict]:
         Job.objects.filter(order_id=order_id, started_at__isnull=False)
         .values("started_at", "finished_at", "demand_pflops", "state")
         .order_by("started_at")
+    )
+
+
+# --- What-if scenarios -----------------------------------------------------------------------------------------
+
+
+def scenario_list(*, archived: bool = False) -> QuerySet[Scenario]:
+    """Scenarios, newest first, each with its latest run's id, state and progress (one query)."""
+    latest = ScenarioRun.objects.filter(scenario=OuterRef("pk")).order_by("-queued_at", "-id")
+    return (
+        Scenario.objects.filter(archived_at__isnull=not archived)
+        .select_related("created_by")
+        .annotate(
+            latest_run_id=Subquery(latest.values("pk")[:1]),
+            latest_run_state=Subquery(latest.values("state")[:1]),
+            latest_run_progress=Subquery(latest.values("progress")[:1]),
+            runs_count=Count("runs", distinct=True),
+        )
+    )
+
+
+def scenario_for(pk) -> Scenario:
+    """The scenario with id `pk`, archived or not (404 otherwise)."""
+    try:
+        return Scenario.objects.select_related("created_by").get(pk=int(pk))
+    except (Scenario.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such scenario.")) from None
+
+
+def scenario_runs(*, scenario: Scenario) -> QuerySet[ScenarioRun]:
+    """A scenario's runs, newest first, without their results (a run's page reads its own)."""
+    return scenario.runs.select_related("started_by").defer("result")
+
+
+def run_for(pk) -> ScenarioRun:
+    """The run with id `pk`, with its scenario and result (404 otherwise)."""
+    try:
+        return ScenarioRun.objects.select_related("scenario", "started_by").get(pk=int(pk))
+    except (ScenarioRun.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such scenario run.")) from None
+
+
+@dataclass
+class ScenarioNames:
+    """What the ids in scenarios' changes name (dispatch.scenario_changes.describe)."""
+
+    pools: dict[int, str]
+    sites: dict[int, str]
+    clients: dict[int, str]
+
+
+def scenario_names() -> ScenarioNames:
+    return ScenarioNames(
+        pools=dict(ComputePool.objects.values_list("pk", "name")),
+        sites=dict(ComputeSite.objects.values_list("pk", "name")),
+        clients=dict(ClientOrganization.objects.values_list("pk", "name")),
     )

@@ -24,6 +24,7 @@ busy after a few tries, never shown as a database outage.
 """
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,9 +39,12 @@ from django.utils.translation import gettext as _
 from dispatch import permissions
 from dispatch.engine import planner, policy
 from dispatch.engine.policy import PRIORITY_RANK
-from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed
+from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed, ScenarioStateConflict
 from dispatch.models import (
     ACTIVE_STATES,
+    RUN_GOING_STATES,
+    SCENARIO_CHANGES_MAX,
+    SCENARIO_HORIZON_DAYS_MAX,
     WAITING_STATES,
     ClientBudget,
     ComputePool,
@@ -52,11 +56,15 @@ from dispatch.models import (
     PoolStateChange,
     Preemption,
     QueueSample,
+    RunState,
+    Scenario,
+    ScenarioRun,
     UtilizationSample,
 )
+from dispatch.scenario_changes import ScenarioChangeInvalid, clean_change
 from factory import clock
 from factory.db import atomic_with_retry, bulk_update_rows
-from factory.limits import NOTE_MAX, clean_text
+from factory.limits import NAME_MAX, NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, OrderStatus, OrderStep, StageStatus, StepStatus
@@ -596,3 +604,165 @@ def _roll_up_compute(order_ids: set[int]) -> None:
         .annotate(work=Sum("done_pflops_hours"), cost=Sum("cost"))
     )
     order_services.orders_set_compute(totals={row["order_id"]: (row["work"], row["cost"]) for row in totals})
+
+
+# --- What-if scenarios ---------------------------------------------------------------------------
+
+# A run whose worker has given no sign of life for this long (real time) has stopped with it: it is failed, so
+# that its owner may run again. Well above the task's time limit (dispatch.tasks.run_scenario).
+RUN_SILENCE = timedelta(minutes=15)
+# The longest error kept with a failed run (the whole trace is in the worker's log).
+RUN_ERROR_MAX = 500
+
+
+def _horizon(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= SCENARIO_HORIZON_DAYS_MAX:
+        raise DispatchInvalid(
+            _("Give a horizon of 1 to %(max)d days.") % {"max": SCENARIO_HORIZON_DAYS_MAX}, field="horizon_days"
+        )
+    return value
+
+
+def _changes(changes) -> list[dict]:
+    """Every change checked (dispatch.scenario_changes); ScenarioChangeInvalid naming the first wrong one."""
+    if not isinstance(changes, list | tuple):
+        raise DispatchInvalid(_("Give the changes as a list."), field="changes")
+    if len(changes) > SCENARIO_CHANGES_MAX:
+        raise DispatchInvalid(
+            _("A scenario holds at most %(max)d changes.") % {"max": SCENARIO_CHANGES_MAX}, field="changes"
+        )
+    cleaned = []
+    for number, change in enumerate(changes, start=1):
+        try:
+            cleaned.append(clean_change(change))
+        except ScenarioChangeInvalid as error:
+            name, messages = next(iter(error.errors.items()))
+            raise DispatchInvalid(f"#{number} {name}: {messages[0]}", field="changes") from error
+    return cleaned
+
+
+def _editable(scenario_id: int) -> Scenario:
+    scenario = Scenario.objects.select_for_update().get(pk=scenario_id)
+    if scenario.archived:
+        raise ScenarioStateConflict(
+            _("Scenario %(name)s is archived: it keeps its results and takes no changes.") % {"name": scenario.name}
+        )
+    return scenario
+
+
+@transaction.atomic
+def scenario_create(*, actor, name: str, horizon_days: int, description: str = "", changes=()) -> Scenario:
+    """A scenario of the present factory with `changes` (each as dispatch.scenario_changes describes it)."""
+    permissions.check_scenarios(actor)
+    name = clean_text(name, field="name", maximum=NAME_MAX, invalid=DispatchInvalid, required=_("Name the scenario."))
+    description = clean_text(description, field="description", maximum=NOTE_MAX, invalid=DispatchInvalid)
+    return Scenario.objects.create(
+        name=name,
+        description=description,
+        horizon_days=_horizon(horizon_days),
+        changes=_changes(changes),
+        created_by=actor,
+        created_at=clock.now(),
+    )
+
+
+@transaction.atomic
+def scenario_add_change(*, scenario: Scenario, actor, change: dict) -> Scenario:
+    permissions.check_scenarios(actor)
+    scenario = _editable(scenario.pk)
+    scenario.changes = _changes([*scenario.changes, change])
+    scenario.save(update_fields=["changes"])
+    return scenario
+
+
+@transaction.atomic
+def scenario_remove_change(*, scenario: Scenario, actor, number: int) -> Scenario:
+    """Remove the scenario's change `number` (counted from 1, as the page and the API number them)."""
+    permissions.check_scenarios(actor)
+    scenario = _editable(scenario.pk)
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(scenario.changes):
+        raise DispatchInvalid(_("The scenario has no change #%(number)s.") % {"number": number}, field="number")
+    scenario.changes = [change for index, change in enumerate(scenario.changes, start=1) if index != number]
+    scenario.save(update_fields=["changes"])
+    return scenario
+
+
+@transaction.atomic
+def scenario_archive(*, scenario: Scenario, actor) -> Scenario:
+    """Archive a scenario: it leaves the list, keeps its results, and takes no changes or runs."""
+    permissions.check_scenarios(actor)
+    scenario = _editable(scenario.pk)
+    scenario.archived_at = clock.now()
+    scenario.save(update_fields=["archived_at"])
+    return scenario
+
+
+def _fail_silent_runs(**where) -> None:
+    ScenarioRun.objects.filter(
+        state__in=RUN_GOING_STATES, heartbeat_at__lt=timezone.now() - RUN_SILENCE, **where
+    ).update(state=RunState.FAILED, error=_("The worker running it stopped."), finished_at=clock.now())
+
+
+@transaction.atomic
+def scenario_run_start(*, scenario: Scenario, actor) -> ScenarioRun:
+    """Queue a run of the scenario (dispatch.tasks.run_scenario); one run at a time per person."""
+    from dispatch import tasks  # the tasks call this module
+
+    permissions.check_scenarios(actor)
+    scenario = _editable(scenario.pk)
+    if not scenario.changes:
+        raise ScenarioStateConflict(_("Add a change first: without changes the scenario is the baseline."))
+    _fail_silent_runs(started_by=actor)
+    going = ScenarioRun.objects.filter(started_by=actor, state__in=RUN_GOING_STATES).select_related("scenario").first()
+    if going is not None:
+        raise ScenarioStateConflict(
+            _("Your run of %(name)s is still going: one run at a time. Wait for it to finish.")
+            % {"name": going.scenario.name}
+        )
+    run = ScenarioRun.objects.create(
+        scenario=scenario,
+        started_by=actor,
+        changes=scenario.changes,
+        horizon_days=scenario.horizon_days,
+        queued_at=clock.now(),
+        heartbeat_at=timezone.now(),
+    )
+    tasks.run_scenario.delay_on_commit(run.pk)
+    return run
+
+
+def scenario_run_execute(*, run_id: int) -> ScenarioRun | None:
+    """Simulate a queued run and keep its result; None when it is not this worker's to run (it ran already, or
+    another worker holds it). Progress is written as it goes, each step committed, for the page's progress bar."""
+    from dispatch import scenarios  # it runs the forecast's engine, and the forecast reads this module
+
+    now = clock.now()
+    claimed = (
+        ScenarioRun.objects.filter(pk=run_id)
+        .filter(Q(state=RunState.QUEUED) | Q(state=RunState.RUNNING, heartbeat_at__lt=timezone.now() - RUN_SILENCE))
+        .update(state=RunState.RUNNING, simulated_from=now, heartbeat_at=timezone.now(), progress=0.0)
+    )
+    if not claimed:
+        return None
+    run = ScenarioRun.objects.get(pk=run_id)
+    going = ScenarioRun.objects.filter(pk=run_id, state=RunState.RUNNING)
+
+    def progress(share: float) -> None:
+        going.update(progress=round(min(max(share, 0.0), 1.0), 3), heartbeat_at=timezone.now())
+
+    started = time.perf_counter()
+    try:
+        result = scenarios.run(changes=run.changes, horizon_days=run.horizon_days, now=now, progress=progress)
+    except Exception as error:
+        logger.exception("scenario run %s failed", run_id)
+        going.update(state=RunState.FAILED, error=str(error)[:RUN_ERROR_MAX], finished_at=clock.now())
+    else:
+        going.update(
+            state=RunState.DONE,
+            result=result,
+            progress=1.0,
+            finished_at=clock.now(),
+            seconds=round(time.perf_counter() - started, 2),
+        )
+    run.refresh_from_db()
+    return run

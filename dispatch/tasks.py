@@ -51,3 +51,12 @@ def dispatch_tick():
 def forecast_etas():
     report = forecast.forecast_etas()
     logger.info("ETA forecast: %s orders, %s ETAs changed, %.2f s", report.orders, report.updated, report.seconds)
+
+
+# One run per person at a time (dispatch.services.scenario_run_start). A run lost with its worker is redelivered
+# (acks_late) and taken up again once its silence shows it stopped (scenario_run_execute).
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=600, time_limit=660)
+def run_scenario(run_id: int):
+    run = services.scenario_run_execute(run_id=run_id)
+    if run is not None:
+        logger.info("scenario run %s: %s in %s s", run.pk, run.state, run.seconds)

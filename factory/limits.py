@@ -14,6 +14,8 @@ from factory.errors import InvalidRequest
 
 # An order's title, a ticket's subject.
 TITLE_MAX = 200
+# A what-if scenario's name.
+NAME_MAX = 120
 # A reason (rejecting, cancelling, sending back, changing a priority or a pool's state), a comment with a rating,
 # a severity change's reason, a review's checklist note or finding.
 NOTE_MAX = 2000

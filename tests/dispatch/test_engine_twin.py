@@ -131,8 +131,8 @@ def test_the_live_tick_and_the_simulation_make_the_same_decisions(settings, ops_
     start = _factory(ops_user, frozen_clock)
     gate_hours = services.expected_gate_hours()
 
-    pools, background = forecast._pools(start)
-    plans, _hours = forecast._present(start)
+    pools, background = forecast.present_pools(start)
+    plans, _hours = forecast.present_orders(start)
     twin = simulation.simulate(
         pools=pools,
         orders=plans,
