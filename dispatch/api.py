@@ -8,28 +8,36 @@ input, find the pool or order (dispatch.selectors, orders.access), call one serv
 order. Domain errors become 400/409 in factory.api.exception_handler.
 """
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dispatch import selectors, services
-from dispatch.filters import JobFilter, PoolFilter
-from dispatch.models import ComputePool, Job
-from dispatch.permissions import POOL_ACTION_ROLES, check_reprioritize
+from dispatch.filters import JobFilter, PoolFilter, ScenarioFilter
+from dispatch.models import ComputePool, Job, Scenario, ScenarioRun
+from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, check_reprioritize
 from dispatch.serializers import (
     JobSerializer,
     PoolActionSerializer,
     PoolSerializer,
     PriorityChangeSerializer,
+    ScenarioChangeSerializer,
+    ScenarioCreateSerializer,
+    ScenarioDetailSerializer,
+    ScenarioRemoveChangeSerializer,
+    ScenarioRunSerializer,
+    ScenarioSerializer,
     UtilizationQuerySerializer,
     UtilizationSampleSerializer,
 )
 from factory import clock, roles
-from factory.api import ConditionalAction
+from factory.api import ConditionalAction, created
 from factory.schema import ERROR_DESCRIPTIONS
 from orders import selectors as order_selectors
 from orders.access import order_for_user
@@ -185,3 +193,143 @@ class OrderPriorityView(ConditionalAction, GenericAPIView):
         services.order_reprioritize(order=order, actor=request.user, **body.validated_data)
         changed = order_for_user(request.user, order.pk, order_selectors.order_list(user=request.user))
         return Response(OrderSerializer(changed, context={"request": request}).data)
+
+
+# --- What-if scenarios ----------------------------------------------------------------------------------------
+
+Planners = roles.role_permission(*SCENARIO_ROLES)
+RUN_LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[202],
+    required=True,
+    description=_("The run's URL: read it until its state is done or failed."),
+)
+
+
+def _scenario(request, pk) -> Response:
+    return Response(ScenarioDetailSerializer(selectors.scenario_for(pk)).data)
+
+
+def _body(serializer_class, request) -> dict:
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("What-if scenarios (dispatch, operations)"),
+        description=_(
+            "The scenarios in use, newest first, each with its latest run; `archived=true` lists the archived ones. "
+            "A scenario is the present factory plus a list of changes; running it simulates the factory with and "
+            "without them from the moment it runs."
+        ),
+    ),
+    retrieve=extend_schema(summary=_("One scenario with its runs"), responses=ScenarioDetailSerializer),
+)
+class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, Planners]
+    serializer_class = ScenarioSerializer
+    filterset_class = ScenarioFilter
+    queryset = Scenario.objects.none()  # for the schema; requests use the selector
+
+    def get_queryset(self):
+        return selectors.scenarios()
+
+    def retrieve(self, request, pk=None):
+        return _scenario(request, pk)
+
+    @extend_schema(
+        summary=_("Make a scenario"),
+        description=_(
+            "A name, a horizon of 1 to 365 days and its changes (each refused with its field errors, numbered: "
+            "`#2 pool: No such pool.`). Changes can be added later too."
+        ),
+        request=ScenarioCreateSerializer,
+        responses={201: ScenarioDetailSerializer},
+    )
+    def create(self, request):
+        scenario = services.scenario_create(actor=request.user, **_body(ScenarioCreateSerializer, request))
+        answer = ScenarioDetailSerializer(selectors.scenario_for(scenario.pk)).data
+        return created(request, answer, at="api-scenario-detail", pk=scenario.pk)
+
+    @extend_schema(
+        summary=_("Add a change to a scenario"),
+        description=_("Refused (409) once the scenario is archived. Runs made before keep the changes they ran with."),
+        request=ScenarioChangeSerializer,
+        responses=ScenarioDetailSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def changes(self, request, pk=None):
+        scenario = selectors.scenario_for(pk)
+        services.scenario_add_change(
+            scenario=scenario, actor=request.user, change=_body(ScenarioChangeSerializer, request)
+        )
+        return _scenario(request, scenario.pk)
+
+    @extend_schema(
+        summary=_("Remove a change from a scenario"),
+        description=_("By its number in the scenario's changes, from 1. Refused (409) once the scenario is archived."),
+        request=ScenarioRemoveChangeSerializer,
+        responses=ScenarioDetailSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="remove-change")
+    def remove_change(self, request, pk=None):
+        scenario = selectors.scenario_for(pk)
+        number = _body(ScenarioRemoveChangeSerializer, request)["number"]
+        services.scenario_remove_change(scenario=scenario, actor=request.user, number=number)
+        return _scenario(request, scenario.pk)
+
+    @extend_schema(
+        summary=_("Archive a scenario"),
+        description=_("It leaves the list and keeps its runs and results; it takes no changes or runs. No body."),
+        request=None,
+        responses=ScenarioDetailSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        scenario = selectors.scenario_for(pk)
+        services.scenario_archive(scenario=scenario, actor=request.user)
+        return _scenario(request, scenario.pk)
+
+    @extend_schema(
+        summary=_("Run a scenario"),
+        description=_(
+            "Queues a simulation of the factory with and without the scenario's changes, from now over its horizon: "
+            "202 with the run, whose URL (Location) tells its progress and, once done, its result. One run at a "
+            "time per person: 409 while yours is still going; 409 too for an archived scenario or one without "
+            "changes. No body."
+        ),
+        request=None,
+        responses={202: ScenarioRunSerializer},
+        parameters=[RUN_LOCATION],
+    )
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        scenario = selectors.scenario_for(pk)
+        run = services.scenario_run_start(scenario=scenario, actor=request.user)
+        location = request.build_absolute_uri(reverse("api-scenario-run-detail", kwargs={"pk": run.pk}))
+        answer = ScenarioRunSerializer(selectors.run_for(run.pk)).data
+        return Response(answer, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary=_("One run of a scenario, with its result"),
+        description=_(
+            "Its state and progress (0 to 1) while it runs; once done, its result: per order the ETA without and "
+            "with the changes and the slip, and for each side the on-time rate, utilization per pool kind over "
+            "the horizon and the mean queue wait per priority. `result` is null until the run is done."
+        ),
+        responses=ScenarioRunSerializer,
+    ),
+)
+class ScenarioRunViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, Planners]
+    serializer_class = ScenarioRunSerializer
+    queryset = ScenarioRun.objects.none()  # for the schema; requests use the selector
+
+    def retrieve(self, request, pk=None):
+        return Response(ScenarioRunSerializer(selectors.run_for(pk)).data)

@@ -11,7 +11,7 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
-from dispatch.models import WAITING_STATES, ComputePool, Job, JobState
+from dispatch.models import WAITING_STATES, ComputePool, Job, JobState, Scenario
 from dispatch.selectors import priority_rank
 from factory.api import Sort
 from orders.models import Priority
@@ -91,3 +91,31 @@ class PoolFilter(django_filters.FilterSet):
     class Meta:
         model = ComputePool
         fields = []
+
+
+class ScenarioFilter(django_filters.FilterSet):
+    """The scenarios' list (API): in use or archived, and its sort."""
+
+    archived = django_filters.BooleanFilter(
+        method="filter_archived",
+        label=_("Archived"),
+        help_text=_("true: the archived scenarios; false (the default): those in use."),
+    )
+    sort = Sort(
+        {
+            "newest": (_("Newest first"), ("-created_at",)),
+            "name": (_("Name"), ("name",)),
+        }
+    )
+
+    class Meta:
+        model = Scenario
+        fields = []
+
+    def filter_archived(self, queryset, name, value):
+        return queryset.filter(archived_at__isnull=not value)
+
+    def filter_queryset(self, queryset):
+        if self.form.cleaned_data.get("archived") is None:
+            queryset = queryset.filter(archived_at__isnull=True)
+        return super().filter_queryset(queryset)

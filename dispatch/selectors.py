@@ -419,25 +419,29 @@ def order_job_spans(*, order_id: int) -> list[dict]:
 # --- What-if scenarios -----------------------------------------------------------------------------------------
 
 
-def scenario_list(*, archived: bool = False) -> QuerySet[Scenario]:
-    """Scenarios, newest first, each with its latest run's id, state and progress (one query)."""
+def scenarios() -> QuerySet[Scenario]:
+    """Scenarios, newest first, each with its latest run's id, state and progress and its runs' count."""
     latest = ScenarioRun.objects.filter(scenario=OuterRef("pk")).order_by("-queued_at", "-id")
-    return (
-        Scenario.objects.filter(archived_at__isnull=not archived)
-        .select_related("created_by")
-        .annotate(
-            latest_run_id=Subquery(latest.values("pk")[:1]),
-            latest_run_state=Subquery(latest.values("state")[:1]),
-            latest_run_progress=Subquery(latest.values("progress")[:1]),
-            runs_count=Count("runs", distinct=True),
-        )
+    runs = ScenarioRun.objects.filter(scenario=OuterRef("pk")).order_by().values("scenario").annotate(n=Count("pk"))
+    return Scenario.objects.select_related("created_by").annotate(
+        latest_run_id=Subquery(latest.values("pk")[:1]),
+        latest_run_state=Subquery(latest.values("state")[:1]),
+        latest_run_progress=Subquery(latest.values("progress")[:1]),
+        runs_count=Coalesce(Subquery(runs.values("n")[:1]), 0),
     )
 
 
+def scenario_list(*, archived: bool = False) -> QuerySet[Scenario]:
+    """The scenarios in use, or the archived ones."""
+    return scenarios().filter(archived_at__isnull=not archived)
+
+
 def scenario_for(pk) -> Scenario:
-    """The scenario with id `pk`, archived or not (404 otherwise)."""
+    """The scenario with id `pk`, archived or not, with its runs newest first in `runs_newest_first` (404
+    otherwise)."""
+    runs = ScenarioRun.objects.select_related("started_by").defer("result").order_by("-queued_at", "-id")
     try:
-        return Scenario.objects.select_related("created_by").get(pk=int(pk))
+        return scenarios().prefetch_related(Prefetch("runs", runs, to_attr="runs_newest_first")).get(pk=int(pk))
     except (Scenario.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No such scenario.")) from None
 

@@ -8,13 +8,23 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import PoolKind
-from dispatch import display
-from dispatch.models import ComputePool, Job, UtilizationSample
+from catalog.models import PoolKind, ProductType, Size
+from dispatch import display, scenario_changes
+from dispatch.models import (
+    SCENARIO_CHANGES_MAX,
+    SCENARIO_HORIZON_DAYS_MAX,
+    ChangeKind,
+    ComputePool,
+    Job,
+    RunState,
+    Scenario,
+    ScenarioRun,
+    UtilizationSample,
+)
 from dispatch.selectors import UTILIZATION_MAX_HOURS
 from factory.api import InputSerializer, QuerySerializer
-from factory.limits import NOTE_MAX
-from orders.models import Priority
+from factory.limits import NAME_MAX, NOTE_MAX
+from orders.models import DataSensitivity, Priority
 
 
 def _pflops(**kwargs):
@@ -171,3 +181,223 @@ class PriorityChangeSerializer(InputSerializer):
         choices=Priority.choices, help_text=_("The new priority; the order's queued and running jobs take it at once.")
     )
     reason = serializers.CharField(max_length=NOTE_MAX, help_text=_("Why the priority changes."))
+
+
+# --- What-if scenarios ----------------------------------------------------------------------------------------
+
+
+class ScenarioChangeSerializer(InputSerializer):
+    """One change of a scenario: its `kind` and the fields that kind takes (the others are left out). The rules are
+    dispatch.scenario_changes's, which the pages and the services apply too."""
+
+    kind = serializers.ChoiceField(
+        choices=ChangeKind.choices,
+        help_text=_(
+            "What changes, and so which fields it takes: `pool_capacity` pool, capacity, start; `new_pool` site, "
+            "pool_kind, capacity, trusted, start; `pool_offline` and `pool_draining` pool, start, end; `background` "
+            "pool, pflops, start, end; `orders` product_type, size, priority, data_sensitivity, client, due, count, "
+            "start (their arrival); `arrival_rate` factor, start, end; `policy` parameter, hours. A change without a "
+            "start takes effect from the moment the scenario runs."
+        ),
+    )
+    pool = serializers.IntegerField(required=False, min_value=1, help_text=_("The id of a compute pool."))
+    site = serializers.IntegerField(required=False, min_value=1, help_text=_("The id of a compute site."))
+    pool_kind = serializers.ChoiceField(choices=PoolKind.choices, required=False, help_text=_("The new pool's kind."))
+    capacity = serializers.FloatField(
+        required=False, min_value=0.01, max_value=scenario_changes.CAPACITY_MAX, help_text=_("PFLOPS.")
+    )
+    trusted = serializers.BooleanField(required=False, help_text=_("The new pool may process sensitive data."))
+    start = serializers.DateTimeField(required=False, help_text=_("When the change takes effect (factory clock)."))
+    end = serializers.DateTimeField(required=False, help_text=_("When a window ends: after its start and after now."))
+    pflops = serializers.FloatField(
+        required=False,
+        min_value=0.01,
+        max_value=scenario_changes.CAPACITY_MAX,
+        help_text=_("Extra background load in PFLOPS, at most the pool's capacity."),
+    )
+    product_type = serializers.ChoiceField(choices=ProductType.choices, required=False)
+    size = serializers.ChoiceField(choices=Size.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    data_sensitivity = serializers.ChoiceField(choices=DataSensitivity.choices, required=False)
+    client = serializers.IntegerField(required=False, min_value=1, help_text=_("The id of a client organization."))
+    due = serializers.DateField(required=False, help_text=_("The hypothetical orders' due date, after today."))
+    count = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=scenario_changes.ORDERS_MAX,
+        help_text=_("How many such orders; 1 if left out."),
+    )
+    factor = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=scenario_changes.FACTOR_MAX,
+        help_text=_("Arrivals multiplied by this in the window: 0.5 halves them, 2 doubles them."),
+    )
+    parameter = serializers.ChoiceField(choices=scenario_changes.Parameter.CHOICES, required=False)
+    hours = serializers.FloatField(
+        required=False, min_value=0, max_value=scenario_changes.POLICY_HOURS_MAX, help_text=_("The parameter's value.")
+    )
+
+    def validate(self, attrs):
+        try:
+            return scenario_changes.clean_change(dict(attrs))
+        except scenario_changes.ScenarioChangeInvalid as error:
+            raise serializers.ValidationError(error.errors) from None
+
+
+class ScenarioCreateSerializer(InputSerializer):
+    name = serializers.CharField(max_length=NAME_MAX, help_text=_("What the scenario asks, in a few words."))
+    horizon_days = serializers.IntegerField(
+        min_value=1, max_value=SCENARIO_HORIZON_DAYS_MAX, help_text=_("How many days ahead to simulate, up to 365.")
+    )
+    description = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
+    changes = ScenarioChangeSerializer(many=True, required=False, max_length=SCENARIO_CHANGES_MAX, default=list)
+
+
+class ScenarioRemoveChangeSerializer(InputSerializer):
+    number = serializers.IntegerField(min_value=1, help_text=_("The change's number in the scenario, from 1."))
+
+
+class RunStateField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=RunState.choices, read_only=True, **kwargs)
+
+
+class RunSummarySerializer(serializers.ModelSerializer):
+    state = RunStateField()
+    started_by = serializers.CharField(source="started_by.username", read_only=True)
+
+    class Meta:
+        model = ScenarioRun
+        fields = ["id", "state", "progress", "started_by", "queued_at", "finished_at"]
+
+
+class ScenarioSerializer(serializers.ModelSerializer):
+    changes = ScenarioChangeSerializer(many=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    archived = serializers.BooleanField(read_only=True)
+    latest_run = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Scenario
+        fields = [
+            "id",
+            "name",
+            "description",
+            "horizon_days",
+            "changes",
+            "created_by",
+            "created_at",
+            "archived",
+            "archived_at",
+            "latest_run",
+        ]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": _("The newest run: its id, state and progress (0 to 1); null before the first."),
+            "properties": {
+                "id": {"type": "integer"},
+                "state": {"$ref": "#/components/schemas/RunStateEnum"},
+                "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+            "required": ["id", "state", "progress"],
+        }
+    )
+    def get_latest_run(self, scenario) -> dict | None:
+        if scenario.latest_run_id is None:
+            return None
+        return {
+            "id": scenario.latest_run_id,
+            "state": scenario.latest_run_state,
+            "progress": scenario.latest_run_progress,
+        }
+
+
+class ScenarioDetailSerializer(ScenarioSerializer):
+    runs = RunSummarySerializer(many=True, read_only=True, source="runs_newest_first")
+
+    class Meta(ScenarioSerializer.Meta):
+        fields = [*ScenarioSerializer.Meta.fields, "runs"]
+
+
+class OrderSlipSerializer(serializers.Serializer):
+    order = serializers.IntegerField(allow_null=True, help_text=_("The order's id; null for a hypothetical order."))
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    client = serializers.CharField()
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    due = serializers.DateTimeField()
+    baseline_eta = serializers.DateTimeField(
+        allow_null=True, help_text=_("Without the changes; null: not within the horizon.")
+    )
+    eta = serializers.DateTimeField(allow_null=True, help_text=_("With the changes; null: not within the horizon."))
+    slip_hours = serializers.FloatField(
+        allow_null=True, help_text=_("How much later with the changes (negative: earlier).")
+    )
+    broken = serializers.BooleanField(help_text=_("On time without the changes, late with them."))
+
+
+class UtilizationSeriesSerializer(serializers.Serializer):
+    at = serializers.ListField(child=serializers.DateTimeField())
+    data_processing = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    training = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    inference = serializers.ListField(child=serializers.FloatField(allow_null=True))
+
+
+class ScenarioFiguresSerializer(serializers.Serializer):
+    on_time_rate = serializers.FloatField(
+        allow_null=True, help_text=_("Share of the orders watched delivered by their due date.")
+    )
+    late = serializers.IntegerField()
+    queue_wait_hours = serializers.DictField(
+        child=serializers.FloatField(), help_text=_("Mean hours a job waited before it started, per priority.")
+    )
+    utilization = UtilizationSeriesSerializer(
+        help_text=_("Our share of what each pool kind offered us (capacity minus background), sample by sample.")
+    )
+
+
+class ScenarioResultSerializer(serializers.Serializer):
+    simulated_from = serializers.DateTimeField()
+    horizon_end = serializers.DateTimeField()
+    orders = OrderSlipSerializer(many=True)
+    baseline = ScenarioFiguresSerializer()
+    scenario = ScenarioFiguresSerializer()
+    broken = serializers.IntegerField(help_text=_("Promises that break: on time without the changes, late with them."))
+    slipped = serializers.IntegerField(help_text=_("Orders delivered at least an hour later."))
+    gained = serializers.IntegerField(help_text=_("Orders delivered at least an hour earlier."))
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class ScenarioRunSerializer(serializers.ModelSerializer):
+    state = RunStateField()
+    started_by = serializers.CharField(source="started_by.username", read_only=True)
+    scenario_name = serializers.CharField(source="scenario.name", read_only=True)
+    changes = ScenarioChangeSerializer(many=True, read_only=True)
+    result = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScenarioRun
+        fields = [
+            "id",
+            "scenario",
+            "scenario_name",
+            "state",
+            "progress",
+            "started_by",
+            "horizon_days",
+            "changes",
+            "queued_at",
+            "simulated_from",
+            "finished_at",
+            "seconds",
+            "error",
+            "result",
+        ]
+
+    @extend_schema_field(ScenarioResultSerializer(allow_null=True))
+    def get_result(self, run) -> dict | None:
+        return run.result or None

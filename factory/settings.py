@@ -307,6 +307,9 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PriorityEnum": "orders.models.Priority",
         "WorkshopEnum": "catalog.models.Workshop",
+        "PoolKindEnum": "catalog.models.PoolKind",
+        "ChangeKindEnum": "dispatch.models.ChangeKind",
+        "RunStateEnum": "dispatch.models.RunState",
     },
     # Served from the installed sidecar package: the machines are offline.
     "SWAGGER_UI_DIST": "SIDECAR",
