@@ -3,7 +3,7 @@ computing center, the job it runs for order AF-2026-00042 (orders.api_examples) 
 
 from django.utils.translation import gettext_lazy as _
 
-from factory.api_examples import example, page
+from factory.api_examples import MomentAhead, example, page
 from orders.api_examples import HOSPITAL, ORDER, ORDER_ID, STEP_IDS
 
 SITE = {"site": "Xinghe Provincial AI Computing Center", "site_city": "Xinghe", "in_province": True}
@@ -120,4 +120,152 @@ example(
     parameters={"id": ORDER_ID},
     body={"priority": "high", "reason": "The new cardiology ward opens two weeks earlier."},
     answer={**ORDER, "priority": "high"},
+)
+
+
+# --- What-if scenarios: the trusted training pool offline three days for its cooling upgrade --------------------
+
+SCENARIO_ID, RUN_ID = 12, 31
+OFFLINE = {"kind": "pool_offline", "pool": POOL["id"], "start": MomentAhead(3, 22), "end": MomentAhead(6, 22)}
+MAKING = {
+    "name": "Hall B cooling upgrade",
+    "description": "Can the trusted training pool go offline for three days next week without breaking a promise?",
+    "horizon_days": 90,
+}
+SCENARIO = {
+    "id": SCENARIO_ID,
+    **MAKING,
+    "changes": [OFFLINE],
+    "created_by": "zhang.wei",
+    "created_at": "2026-09-16T09:12:00+08:00",
+    "archived": False,
+    "archived_at": None,
+    "latest_run": None,
+    "runs": [],
+}
+QUEUED = {
+    "id": RUN_ID,
+    "scenario": SCENARIO_ID,
+    "scenario_name": MAKING["name"],
+    "state": "queued",
+    "progress": 0.0,
+    "started_by": "zhang.wei",
+    "horizon_days": 90,
+    "changes": [OFFLINE],
+    "queued_at": "2026-09-16T09:14:00+08:00",
+    "simulated_from": None,
+    "finished_at": None,
+    "seconds": None,
+    "error": "",
+    "result": None,
+}
+
+
+def _figures(on_time: float, late: int, wait: float, training: list) -> dict:
+    return {
+        "on_time_rate": on_time,
+        "late": late,
+        "queue_wait_hours": {"normal": wait, "high": round(wait / 3, 2)},
+        "utilization": {
+            "at": ["2026-09-16T09:14:00+08:00", "2026-09-17T05:50:00+08:00", "2026-09-18T02:26:00+08:00"],
+            "data_processing": [0.41, 0.38, 0.44],
+            "training": training,
+            "inference": [0.12, 0.1, None],
+        },
+    }
+
+
+DONE = {
+    **QUEUED,
+    "state": "done",
+    "progress": 1.0,
+    "simulated_from": "2026-09-16T09:14:05+08:00",
+    "finished_at": "2026-09-16T09:14:09+08:00",
+    "seconds": 3.8,
+    "result": {
+        "simulated_from": "2026-09-16T09:14:05+08:00",
+        "horizon_end": "2026-12-15T09:14:05+08:00",
+        "orders": [
+            {
+                "order": ORDER_ID,
+                "reference": ORDER["reference"],
+                "title": ORDER["title"],
+                "client": HOSPITAL["client_name"],
+                "priority": "normal",
+                "due": "2026-10-12T18:00:00+08:00",
+                "baseline_eta": "2026-10-09T16:00:00+08:00",
+                "eta": "2026-10-13T11:00:00+08:00",
+                "slip_hours": 91.0,
+                "broken": True,
+            }
+        ],
+        "baseline": _figures(0.94, 2, 5.5, [0.83, 0.9, 0.88]),
+        "scenario": _figures(0.88, 4, 14.25, [0.97, 0.99, 0.98]),
+        "broken": 1,
+        "slipped": 6,
+        "gained": 0,
+        "notes": [],
+    },
+}
+RAN = {**SCENARIO, "latest_run": {"id": RUN_ID, "state": "done", "progress": 1.0}}
+RAN_DETAIL = {
+    **RAN,
+    "runs": [
+        {
+            "id": RUN_ID,
+            "state": "done",
+            "progress": 1.0,
+            "started_by": "zhang.wei",
+            "queued_at": QUEUED["queued_at"],
+            "finished_at": DONE["finished_at"],
+        }
+    ],
+}
+BIGGER = {"kind": "pool_capacity", "pool": POOL["id"], "capacity": 620.0}
+
+example(
+    "scenarios_list",
+    summary=_("The scenarios in use, with their latest run"),
+    answer=page({key: value for key, value in RAN.items() if key != "runs"}),
+)
+example(
+    "scenarios_create",
+    summary=_("A pool offline for three days next week"),
+    body={**MAKING, "changes": [OFFLINE]},
+    answer=SCENARIO,
+    status=201,
+)
+example("scenarios_retrieve", summary=_("A scenario that ran"), parameters={"id": SCENARIO_ID}, answer=RAN_DETAIL)
+example(
+    "scenarios_changes_create",
+    summary=_("Add 200 PFLOPS to the pool as well"),
+    parameters={"id": SCENARIO_ID},
+    body=BIGGER,
+    answer={**SCENARIO, "changes": [OFFLINE, BIGGER]},
+)
+example(
+    "scenarios_remove_change_create",
+    summary=_("Remove a change by its number"),
+    parameters={"id": SCENARIO_ID},
+    body={"number": 2},
+    answer=SCENARIO,
+)
+example(
+    "scenarios_archive_create",
+    summary=_("Archive a scenario once decided"),
+    parameters={"id": SCENARIO_ID},
+    answer={**RAN_DETAIL, "archived": True, "archived_at": "2026-09-18T10:00:00+08:00"},
+)
+example(
+    "scenarios_run_create",
+    summary=_("Run a scenario: its run is queued"),
+    parameters={"id": SCENARIO_ID},
+    answer=QUEUED,
+    status=202,
+)
+example(
+    "scenario_runs_retrieve",
+    summary=_("A run done: a promise breaks"),
+    parameters={"id": RUN_ID},
+    answer=DONE,
 )

@@ -12,7 +12,7 @@ The ground floor's own operation, the token endpoint (factory.views.ObtainToken)
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,6 +33,15 @@ class DaysAhead:
     (orders.services.order_validate): a fixed date would turn a true example false as the clock passes it."""
 
     days: int
+
+
+@dataclass(frozen=True)
+class MomentAhead:
+    """`hour` o'clock (the factory's time zone) `days` after the factory's today, as the schema is read: a scenario's
+    window must end after now (dispatch.scenario_changes), which a fixed moment would stop doing."""
+
+    days: int
+    hour: int
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,9 @@ def _resolved(value: Any) -> Any:
         return [_resolved(item) for item in value]
     if isinstance(value, DaysAhead):
         return (timezone.localdate(clock.now()) + timedelta(days=value.days)).isoformat()
+    if isinstance(value, MomentAhead):
+        day = timezone.localdate(clock.now()) + timedelta(days=value.days)
+        return timezone.make_aware(datetime.combine(day, time(value.hour))).isoformat()
     if isinstance(value, Promise):
         return str(value)
     return value

@@ -15,6 +15,7 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from aftersales import services as aftersales_services
+from dispatch import api_examples as api_examples_of_dispatch
 from dispatch import services as dispatch_services
 from dispatch.models import Job
 from factory import api_examples, clock
@@ -264,6 +265,46 @@ def _write(p):
     return {"reply": Call(p.client, ticket.pk), "internal_note": Call(p.ops, ticket.pk)}
 
 
+def _offline_on(pool) -> dict:
+    """The examples' change (a pool offline next week) on a real pool."""
+    return {**api_examples._resolved(api_examples_of_dispatch.OFFLINE), "pool": pool.pk}
+
+
+def _scenario(p):
+    pool = compute_pool(kind="training")
+    changes = [_offline_on(pool)]
+    return dispatch_services.scenario_create(actor=p.dispatcher, name="Cooling", horizon_days=30, changes=changes), pool
+
+
+def _ran(p):
+    """A scenario with a run done, by the engine itself."""
+    scenario, _pool = _scenario(p)
+    run = dispatch_services.scenario_run_start(scenario=scenario, actor=p.dispatcher)
+    return scenario, dispatch_services.scenario_run_execute(run_id=run.pk)
+
+
+def _scenario_with_two_changes(p):
+    scenario, pool = _scenario(p)
+    dispatch_services.scenario_add_change(
+        scenario=scenario, actor=p.dispatcher, change={"kind": "pool_capacity", "pool": pool.pk, "capacity": 620}
+    )
+    return Call(p.dispatcher, scenario.pk)
+
+
+def _scenarios(p):
+    _ran(p)
+    return Call(p.dispatcher)
+
+
+def _add_change(p):
+    scenario, pool = _scenario(p)
+    return Call(p.dispatcher, scenario.pk, body={"pool": pool.pk})
+
+
+def _new_scenario(p):
+    return Call(p.dispatcher, body={"changes": [_offline_on(compute_pool(kind="training"))]})
+
+
 # How each operation's examples are sent (operationId -> a function of the People that makes the objects and
 # answers a Call, or {example name: Call}): as a user of the operations role wherever the operation allows one.
 SCENES = {
@@ -298,6 +339,14 @@ SCENES = {
     "reviews_approve_create": lambda p: Call(p.reviewer, _review(p)[0].pk),
     "reviews_reject_create": _send_back,
     "tickets_list": _tickets,
+    "scenarios_list": _scenarios,
+    "scenarios_create": _new_scenario,
+    "scenarios_retrieve": lambda p: Call(p.dispatcher, _ran(p)[0].pk),
+    "scenarios_changes_create": _add_change,
+    "scenarios_remove_change_create": _scenario_with_two_changes,
+    "scenarios_archive_create": lambda p: Call(p.dispatcher, _ran(p)[0].pk),
+    "scenarios_run_create": lambda p: Call(p.dispatcher, _scenario(p)[0].pk),
+    "scenario_runs_retrieve": lambda p: Call(p.dispatcher, _ran(p)[1].pk),
     "tickets_create": lambda p: Call(p.client, body={"order": _delivered(p).pk}),
     "tickets_retrieve": lambda p: Call(p.ops, _ticket(p).pk),
     "tickets_messages_create": _write,
