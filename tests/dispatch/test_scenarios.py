@@ -1,0 +1,150 @@
+"""What-if scenarios run by the one engine, through the API as a dispatch director would: a pool offline slips the
+orders that need it then and no other, more capacity never makes a promise later, and a run keeps its result."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from dispatch import forecast
+from dispatch.scenarios import SLIP_TOLERANCE_HOURS
+from factory import clock
+from factory.celery import app as celery_app
+from orders.models import OrderStatus
+from orders.services import stage_release_gate
+from tests.factories import compute_pool, finish_current_stage, gate_reviewer, order_at
+
+pytestmark = pytest.mark.django_db
+
+SCENARIOS = "/api/v1/scenarios/"
+
+
+@pytest.fixture(autouse=True)
+def _no_background_load(settings):
+    settings.DISPATCH_BACKGROUND_LOAD = False
+
+
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks):
+    """Runs are taken by a worker as soon as they are queued: the task runs in the test, as Celery would run it."""
+    celery_app.conf.task_always_eager = True
+    try:
+        yield lambda: django_capture_on_commit_callbacks(execute=True)
+    finally:
+        celery_app.conf.task_always_eager = False
+
+
+def api_as(user) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return api
+
+
+def _factory():
+    """A small factory: one large training pool beside a small one, and room for the other kinds."""
+    compute_pool(kind="data_processing", capacity=300)
+    compute_pool(kind="inference", capacity=300)
+    small = compute_pool(kind="training", capacity=120)
+    large = compute_pool(kind="training", capacity=500)
+    return large, small
+
+
+def _past_gates(order, gates: int, staff):
+    """Drive an order in production through its first `gates` workshops."""
+    reviewer = gate_reviewer()
+    for stage in order.stages.order_by("position")[:gates]:
+        finish_current_stage(order, staff)
+        stage_release_gate(stage=stage, actor=reviewer)
+    order.refresh_from_db()
+    return order
+
+
+def _run(api, worker, changes, *, horizon_days=60):
+    scenario = api.post(SCENARIOS, {"name": "What if", "horizon_days": horizon_days, "changes": changes}, format="json")
+    assert scenario.status_code == 201, scenario.json()
+    with worker():
+        started = api.post(f"{SCENARIOS}{scenario.json()['id']}/run/")
+    assert started.status_code == 202
+    run = api.get(started["Location"]).json()
+    assert run["state"] == "done", run["error"]
+    return run
+
+
+def _slips(run) -> dict[int, float]:
+    return {row["order"]: row["slip_hours"] for row in run["result"]["orders"]}
+
+
+def _moment(**delta) -> str:
+    return (clock.now() + timedelta(**delta)).isoformat()
+
+
+def test_the_largest_training_pool_offline_slips_the_orders_training_then_and_no_order_past_training(
+    dispatcher, ops_user, worker
+):
+    large, _small = _factory()
+    training = _past_gates(order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="agent"), 1, ops_user)
+    past_training = _past_gates(order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="agent"), 2, ops_user)
+    no_training = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset")
+    offline = {"kind": "pool_offline", "pool": large.pk, "start": _moment(minutes=1), "end": _moment(days=3)}
+
+    run = _run(api_as(dispatcher), worker, [offline])
+
+    slips = _slips(run)
+    assert slips[training.pk] >= SLIP_TOLERANCE_HOURS
+    assert abs(slips[past_training.pk]) < SLIP_TOLERANCE_HOURS
+    assert abs(slips[no_training.pk]) < SLIP_TOLERANCE_HOURS
+    assert run["result"]["slipped"] >= 1
+    assert run["progress"] == 1.0
+
+
+def test_adding_capacity_never_makes_an_eta_later(dispatcher, ops_user, worker):
+    large, small = _factory()
+    orders = [
+        order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type=product, priority=priority)
+        for product, priority in [("model", "normal"), ("agent", "high"), ("model", "low"), ("application", "normal")]
+    ]
+    more = [
+        {"kind": "pool_capacity", "pool": small.pk, "capacity": 320},
+        {"kind": "new_pool", "site": large.site_id, "pool_kind": "training", "capacity": 200, "start": _moment(days=2)},
+    ]
+
+    run = _run(api_as(dispatcher), worker, more)
+
+    slips = _slips(run)
+    assert set(slips) == {order.pk for order in orders}
+    assert all(slip < SLIP_TOLERANCE_HOURS for slip in slips.values()), slips
+    assert run["result"]["broken"] == 0
+
+
+def test_a_run_keeps_its_result_and_its_baseline_is_the_forecasts_eta(dispatcher, ops_user, org_a, worker):
+    _factory()
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="model")
+    due = (clock.now().date() + timedelta(days=45)).isoformat()
+    hypothetical = {
+        "kind": "orders",
+        "product_type": "model",
+        "size": "large",
+        "priority": "urgent",
+        "data_sensitivity": "public",
+        "client": org_a.pk,
+        "due": due,
+        "count": 3,
+    }
+
+    with clock.held(clock.now()):
+        forecast.forecast_etas()
+        run = _run(api_as(dispatcher), worker, [hypothetical], horizon_days=50)
+
+    order.refresh_from_db()
+    result = run["result"]
+    rows = {row["reference"] or f"hypothetical-{n}": row for n, row in enumerate(result["orders"])}
+    real = rows[order.reference]
+    assert datetime.fromisoformat(real["baseline_eta"]) == order.eta
+    assert real["slip_hours"] >= 0  # three urgent orders ahead never make it earlier
+    assert [row["client"] for row in result["orders"] if row["order"] is None] == [org_a.name] * 3
+    utilization = result["scenario"]["utilization"]
+    assert len(utilization["at"]) == len(utilization["training"]) > 10
+    assert max(share for share in utilization["training"] if share is not None) <= 1.0
+    assert set(result["scenario"]["queue_wait_hours"]) <= {"low", "normal", "high", "urgent"}
+    assert run["seconds"] is not None
