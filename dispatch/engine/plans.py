@@ -1,5 +1,6 @@
 """What a forward simulation reads and returns: order plans (an order as the engine sees it, possibly in
-progress), per-order outcomes, snapshots of the factory at an instant, and a run's aggregate figures.
+progress), changes to pools over time, per-order outcomes, snapshots of the factory at an instant, usage
+samples, and a run's aggregate figures.
 
 Plain dataclasses, no Django: `dispatch.forecast` builds `OrderPlan`s from the database, the benchmarks
 build them from generated arrivals, and `dispatch.engine.simulation` runs them.
@@ -57,6 +58,17 @@ class OrderPlan:
     current_started_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PoolChange:
+    """From ``at`` on, pool ``pool_id`` is in ``state`` (the planner's ACTIVE, DRAINING or OFFLINE) and/or has
+    ``capacity`` PFLOPS; None keeps what it had. `dispatch.engine.simulation.simulate` says what each does."""
+
+    at: datetime
+    pool_id: int
+    state: str | None = None
+    capacity: float | None = None
+
+
 @dataclass(slots=True)
 class StageOutcome:
     """When a stage became current, when its last step finished (gate opens) and when its gate ended.
@@ -106,6 +118,17 @@ class Snapshot:
     client_usage: dict
 
 
+@dataclass(slots=True)
+class UsageSample:
+    """The factory's compute at instant ``at``, per pool kind: the PFLOPS our running jobs use (on any pool,
+    draining ones included) and the PFLOPS the active pools offer us (capacity minus background, never below 0
+    on a pool)."""
+
+    at: datetime
+    used: dict[str, float]
+    offered: dict[str, float]
+
+
 @dataclass
 class SimulationResult:
     """Per-order predictions and the aggregate figures of one simulated period [started_at, ended_at].
@@ -130,6 +153,9 @@ class SimulationResult:
     # the bound is not counted (that work goes first, oldest first).
     passed_over_log: list[tuple[datetime, int, float, float]] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)  # one per ``snapshot_at`` instant within the period
+    # (at, order, pool) of every running job stopped because its pool went offline (not counted as preemptions)
+    eviction_log: list[tuple[datetime, int, int]] = field(default_factory=list)
+    samples: list[UsageSample] = field(default_factory=list)  # every ``sample_every`` from the start to the end
 
     @property
     def delivered(self) -> int:

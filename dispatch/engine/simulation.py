@@ -22,9 +22,11 @@ waiting high/urgent job crosses the preemption threshold. At each event that can
 (a job queued, a pool of a kind with queued jobs freed, a periodic re-plan) the planner is called with
 the current state. Running jobs keep a constant demand, so their finishes are known in advance; a
 preempted job keeps its progress and is requeued (``queued_at`` = the preemption time). Background
-never evicts running work. Jobs that can never run (no pool of their kind, residency, all pools
-draining or offline, larger than every pool; pool states do not change in a simulation) are set aside:
-their orders get no finish time.
+never evicts running work. Jobs that cannot run (no pool of their kind, residency, all pools draining or
+offline, larger than every active pool) are set aside until a pool change (``pool_changes``: a pool
+drained, taken offline, brought back or added, or its capacity changed at an instant, as in a what-if
+scenario) makes a pool that can run them; without one their orders get no finish time. A pool taken
+offline stops its running jobs, which are requeued with their progress.
 
 **Tick mode** (``simulate(..., tick=timedelta(minutes=5))``): every event waits for the next tick of a
 grid started at ``now``, each tick with waiting jobs re-plans and the planner sees every waiting job, as
@@ -53,11 +55,31 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from dispatch.engine import policy as engine
-from dispatch.engine.planner import ACTIVE, DEFAULT_POLICY, EDF, MULTIFACTOR, JobState, Policy, PoolState, plan
-from dispatch.engine.plans import OrderOutcome, OrderPlan, SimulationResult, Snapshot, StageOutcome
+from dispatch.engine.planner import (
+    ACTIVE,
+    DEFAULT_POLICY,
+    DRAINING,
+    EDF,
+    MULTIFACTOR,
+    OFFLINE,
+    JobState,
+    Policy,
+    PoolState,
+    plan,
+)
+from dispatch.engine.plans import (
+    OrderOutcome,
+    OrderPlan,
+    PoolChange,
+    SimulationResult,
+    Snapshot,
+    StageOutcome,
+    UsageSample,
+)
 
-_FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH = range(6)
+_FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH, _POOL = range(7)
 _INF = math.inf
+_POOL_STATES = (ACTIVE, DRAINING, OFFLINE)
 
 # The demand a forecast expects (`expected_arrivals`): the last four weeks of arrivals, twice over. Work that
 # would arrive later than eight weeks ahead seldom overtakes an order already in the factory: replaying them
@@ -148,6 +170,9 @@ class _Simulator:
         tick=None,
         snapshot_at=(),
         until_done=None,
+        pool_changes=(),
+        sample_every=None,
+        progress=None,
     ):
         self.start = now
         self.policy = policy
@@ -156,13 +181,15 @@ class _Simulator:
         self.pools_by_kind: dict[str, list[PoolState]] = {}
         for p in self.pools:
             self.pools_by_kind.setdefault(p.kind, []).append(p)
-        # Largest active compatible pool per (kind, sensitive): a job larger than that never runs here.
+        # Largest active compatible pool per (kind, sensitive): a job larger than that cannot run until a pool
+        # change makes one that large; it waits aside, in ``set_aside`` (per (kind, sensitive): job id -> (job, order)).
         self.largest: dict[tuple[str, bool], float] = {}
-        for p in self.pools:
-            if p.state == ACTIVE:
-                for sensitive in (False, True) if p.trusted_in_province else (False,):
-                    key = (p.kind, sensitive)
-                    self.largest[key] = max(self.largest.get(key, 0.0), p.capacity)
+        for kind in self.pools_by_kind:
+            self._find_largest(kind)
+        self.set_aside: dict[tuple[str, bool], dict[int, tuple[JobState, _Order]]] = {}
+        # The active pools over time, for the room they offered: (from hours, copies of the active pools then).
+        active = [replace(p) for p in self.pools if p.state == ACTIVE]
+        self.offers: list[tuple[float, list[PoolState]]] = [(0.0, active)]
         if background is True:
             self.background = lambda p, at: engine.background_at(seed * 100_003 + p.id, p.capacity, at)
         elif callable(background):
@@ -211,6 +238,16 @@ class _Simulator:
         self.active: dict[int, _Order] = {}  # orders in the factory: arrived, not finished
         self.snapshot_hours = sorted(max(0.0, (at - now).total_seconds() / 3600.0) for at in snapshot_at)
         self.snapshots: list[Snapshot] = []
+        self.eviction_log: list[tuple[datetime, int, int]] = []
+        if sample_every is not None and sample_every <= timedelta(0):
+            raise ValueError("sample_every must be a positive duration.")
+        self.sample_every = sample_every
+        self.sample_hours = sample_every.total_seconds() / 3600.0 if sample_every else None
+        self.samples: list[UsageSample] = []
+        self.next_sample = 0.0 if sample_every else _INF  # hours of the next sample; it is the len(samples)-th
+        self.progress = progress
+        self.awaited_total = len(self.awaited) if self.awaited is not None else 0
+        self.reported = 0.0  # the last fraction given to ``progress``
         for spec in orders:
             outcome = OrderOutcome(
                 order_id=spec.order_id,
@@ -226,6 +263,23 @@ class _Simulator:
                 self._push(arrival, _ARRIVAL, order)
             else:
                 self._resume(order)
+        self.changes_pending = 0  # pool changes still in the heap
+        for change in sorted(pool_changes, key=lambda c: c.at):
+            pool = self.pool_by_id.get(change.pool_id)
+            if pool is None:
+                raise ValueError(f"A pool change names pool {change.pool_id}, which is not among the pools.")
+            if change.state is not None and change.state not in _POOL_STATES:
+                raise ValueError(f"A pool change to {change.state!r}: a pool is one of {', '.join(_POOL_STATES)}.")
+            if change.capacity is not None and change.capacity < 0:
+                raise ValueError(f"A pool change to a capacity of {change.capacity} PFLOPS: it cannot be negative.")
+            at = (change.at - now).total_seconds() / 3600.0
+            if at > 0:
+                self._push(at, _POOL, change)
+                self.changes_pending += 1
+            else:
+                # Applied after the orders came in, so the jobs running on a pool that is offline from the
+                # start are requeued and the jobs too large before the change get their turn, as later.
+                self._change_pool(change)
 
     # --- helpers ---
 
@@ -303,9 +357,13 @@ class _Simulator:
         return job
 
     def _enqueue(self, job: JobState, order: _Order) -> None:
-        largest = self.largest.get((job.kind, job.sensitive))
+        key = (job.kind, bool(job.sensitive))
+        largest = self.largest.get(key)
         if largest is None or job.demand > largest:
-            return  # no active pool of its kind (and residency) is large enough: it never runs, its order never ends
+            # No active pool of its kind (and residency) is large enough: it waits aside for a pool change, and
+            # without one it never runs and its order never ends.
+            self.set_aside.setdefault(key, {})[job.id] = (job, order)
+            return
         if self.policy.fair:
             rank = (job.deadline - self.start).total_seconds() / 3600.0 - job.hours
         elif self.policy.ordering == EDF:
@@ -399,6 +457,75 @@ class _Simulator:
             return
         order.outcome.stages[order.stage].entered_at = now
         self._step_ready(order)
+
+    # --- pool changes ---
+
+    def _find_largest(self, kind: str) -> None:
+        for sensitive in (False, True):
+            capacities = [
+                p.capacity
+                for p in self.pools_by_kind[kind]
+                if p.state == ACTIVE and (p.trusted_in_province or not sensitive)
+            ]
+            if capacities:
+                self.largest[kind, sensitive] = max(capacities)
+            else:
+                self.largest.pop((kind, sensitive), None)
+
+    def _change_pool(self, change: PoolChange) -> None:
+        """The pool takes its new state and/or capacity now, as the live factory's pool actions do.
+
+        Draining: its running jobs go on, nothing new starts there. Offline: its running jobs stop now and are
+        requeued with their progress (as a preempted job is, but logged in ``eviction_log``). A lower capacity
+        leaves running work alone (as background does); nothing new starts beyond it. Queued work that no
+        active pool can hold any longer waits aside; work set aside that a pool can now hold is queued again
+        (with its queue time: it waited all along).
+        """
+        pool = self.pool_by_id[change.pool_id]
+        kind = pool.kind
+        before = {sensitive: self.largest.get((kind, sensitive), -_INF) for sensitive in (False, True)}
+        if change.state is not None:
+            pool.state = change.state
+        if change.capacity is not None:
+            pool.capacity = change.capacity
+            self.background_at.pop(kind, None)  # a pool's background is a share of its capacity: read it again
+        self._find_largest(kind)
+        after = {sensitive: self.largest.get((kind, sensitive), -_INF) for sensitive in (False, True)}
+        self.offers.append((self.t, [replace(p) for p in self.pools if p.state == ACTIVE]))
+        queue = self.queued[kind]
+        for job_id, entry in list(queue.items()):
+            job = entry[0]
+            sensitive = bool(job.sensitive)
+            if after[sensitive] < before[sensitive] and job.demand > after[sensitive]:
+                del queue[job_id]
+                self.set_aside.setdefault((kind, sensitive), {})[job_id] = entry[:2]
+        if pool.state == OFFLINE:
+            now = self._at(self.t)
+            for run in [run for run in self.running[kind].values() if run.pool is pool]:
+                self._evict(run, now)
+        for sensitive in (False, True):
+            aside = self.set_aside.get((kind, sensitive))
+            if aside and after[sensitive] > before[sensitive]:
+                for job_id, (job, order) in list(aside.items()):
+                    if job.demand <= after[sensitive]:
+                        del aside[job_id]
+                        self._enqueue(job, order)
+        self.dirty.add(kind)
+
+    def _evict(self, run: _Run, now: datetime) -> None:
+        """Stop a job whose pool went offline and requeue it with its progress, queued again from now."""
+        job = run.job
+        remaining = max(0.0, run.w0 - job.demand * (self.t - run.t0))
+        if remaining <= job.demand * 1e-9:
+            self._finish(run)  # its work ends at this very instant: it is done, not stopped
+            return
+        del self.running[job.kind][job.id]
+        job.work_remaining = remaining
+        job.pool_id = None
+        job.queued_at = now
+        self.used_pflops_hours += run.w0 - remaining
+        self.eviction_log.append((now, job.order_id, run.pool.id))
+        self._enqueue(job, run.order)
 
     # --- planning ---
 
@@ -552,6 +679,32 @@ class _Simulator:
         while self.snapshot_hours and self.snapshot_hours[0] <= until:
             self.snapshots.append(self._snapshot(self.snapshot_hours.pop(0)))
 
+    def _take_samples(self, before: float) -> None:
+        """Record a usage sample for every sample instant before ``before``: the state holds from the last event on
+        (so a sample shows what was decided at its instant, unlike a snapshot)."""
+        while self.next_sample < before:
+            at = self.start + self.sample_every * len(self.samples)
+            used = dict.fromkeys(self.pools_by_kind, 0.0)
+            offered = dict.fromkeys(self.pools_by_kind, 0.0)
+            for kind, runs in self.running.items():
+                used[kind] = sum(run.job.demand for run in runs.values())
+            for pool in self.pools:
+                if pool.state == ACTIVE:
+                    background = pool.background if self.background is None else self.background(pool, at)
+                    offered[pool.kind] += max(0.0, pool.capacity - background)
+            self.samples.append(UsageSample(at=at, used=used, offered=offered))
+            self.next_sample = len(self.samples) * self.sample_hours
+
+    def _report_progress(self) -> None:
+        """Tell ``progress`` how far the run is, each time it moved by a hundredth at least."""
+        if self.awaited is not None:
+            done = 1.0 - len(self.awaited) / self.awaited_total if self.awaited_total else 1.0
+        else:
+            done = min(1.0, self.t / self.end) if self.end > 0 else 1.0
+        if done >= self.reported + 0.01:
+            self.reported = done
+            self.progress(done)
+
     def _snapshot(self, t: float) -> Snapshot:
         plans = []
         for order in self.active.values():
@@ -591,9 +744,13 @@ class _Simulator:
                     self.replan_pending = True
             if not heap or (self.awaited is not None and not self.awaited):
                 break
+            if self.changes_pending == len(heap) and not self.active:
+                break  # nothing left to run: only pool changes are still to come
             t = heap[0][0]
             if self.snapshot_hours:
                 self._take_snapshots(min(t, self.end))
+            if self.next_sample < t:
+                self._take_samples(min(t, self.end))
             if t > self.end:
                 stopped = self.end
                 break
@@ -612,14 +769,20 @@ class _Simulator:
                 elif kind == _REPLAN:
                     self.replan_pending = False
                     self.dirty.update(k for k, q in self.queued.items() if q)
+                elif kind == _POOL:
+                    self.changes_pending -= 1
+                    self._change_pool(obj)
                 elif self.queued[obj]:  # a waiting job crossed the preemption threshold
                     self.dirty.add(obj)
+            if self.progress is not None:
+                self._report_progress()
         end = self.t if stopped is None else stopped
         self._take_snapshots(self.end)  # the factory is idle (or stuck) from the last event on
+        self._take_samples(end + 1e-9)  # the end is a sample instant too (the tolerance absorbs rounding)
         for runs in self.running.values():  # partial work of the jobs still running at the end
             for run in runs.values():
                 self.used_pflops_hours += run.job.demand * (end - run.t0)
-        return SimulationResult(
+        result = SimulationResult(
             orders=self.outcomes,
             started_at=self.start,
             ended_at=self._at(end),
@@ -632,20 +795,28 @@ class _Simulator:
             wait_log=self.wait_log,
             passed_over_log=self.passed_over_log,
             snapshots=self.snapshots,
+            eviction_log=self.eviction_log,
+            samples=self.samples,
         )
+        if self.progress is not None and self.reported < 1.0:
+            self.progress(1.0)
+        return result
 
     def _available(self, end: float) -> float:
-        """PFLOPS·h the active pools offered over [0, end]: capacity minus background, midpoint rule per hour."""
+        """PFLOPS·h the active pools offered over [0, end]: capacity minus background, midpoint rule per hour,
+        with the pools active and the capacities in force between pool changes."""
         total = 0.0
-        active = [p for p in self.pools if p.state == ACTIVE]
-        if self.background is None:
-            return sum(p.capacity - p.background for p in active) * end
-        t = 0.0
-        while t < end:
-            step = min(1.0, end - t)
-            at = self._at(t + step / 2)
-            total += sum(p.capacity - self.background(p, at) for p in active) * step
-            t += step
+        for i, (since, active) in enumerate(self.offers):
+            until = min(end, self.offers[i + 1][0]) if i + 1 < len(self.offers) else end
+            if self.background is None:
+                total += sum(p.capacity - p.background for p in active) * max(0.0, until - since)
+                continue
+            t = since
+            while t < until:
+                step = min(1.0, until - t)
+                at = self._at(t + step / 2)
+                total += sum(p.capacity - self.background(p, at) for p in active) * step
+                t += step
         return total
 
 
@@ -686,6 +857,47 @@ def expected_arrivals(
     return expected
 
 
+def scale_arrivals(
+    plans: Sequence[OrderPlan], *, factor: float, start: datetime, end: datetime, first_id: int
+) -> list[OrderPlan]:
+    """The orders arriving in [start, end) ``factor`` times over (a what-if scenario's demand), the others as given.
+
+    In arrival order (then order id), the ``k`` first orders of the period turn into ``floor(k * factor + 1/2)``
+    orders in all, so each order counts ``floor(factor)`` or one more times and the period ``n`` orders
+    turns into ``round(n * factor)`` (halves rounded up): factor 0.5 keeps the first order, the third, the
+    fifth..., 2.5 makes three of the first, two of the second, three of the third..., 0 none. An order kept
+    keeps its id; each further copy gets the next id counting down from ``first_id`` (a negative id below any
+    other in the run, so it never meets a real order's), in arrival order. The result lists the orders in
+    the order given, each one's copies after it.
+
+    A copy arrives with its original, with the same deadline: the copies keep the demand's calendar (hour of
+    day, weekday, a rush) exactly, where spreading them to the next arrival would move work into nights and
+    weekends across the gaps, and several orders at one instant are what a rush looks like to the factory
+    anyway (the planner orders them by rank, not by arrival).
+    """
+    if factor < 0:
+        raise ValueError("An arrival factor cannot be negative.")
+    inside = sorted(
+        (i for i, spec in enumerate(plans) if start <= spec.arrival < end),
+        key=lambda i: (plans[i].arrival, plans[i].order_id),
+    )
+    copies: dict[int, list[int] | None] = {}  # index in plans -> ids of its further copies; None: left out
+    next_id = first_id
+    for k, i in enumerate(inside):
+        # The small epsilon keeps k * factor from landing under a half by a rounding error (0.1 * 5 and the like).
+        count = math.floor((k + 1) * factor + 0.5 + 1e-9) - math.floor(k * factor + 0.5 + 1e-9)
+        copies[i] = list(range(next_id, next_id - (count - 1), -1)) if count > 0 else None
+        next_id -= max(0, count - 1)
+    scaled = []
+    for i, spec in enumerate(plans):
+        if i not in copies:
+            scaled.append(spec)
+        elif copies[i] is not None:
+            scaled.append(spec)
+            scaled.extend(replace(spec, order_id=order_id) for order_id in copies[i])
+    return scaled
+
+
 def simulate(
     *,
     pools: list[PoolState],
@@ -704,6 +916,9 @@ def simulate(
     tick: timedelta | None = None,
     snapshot_at: Sequence[datetime] = (),
     until_done: Collection[int] | None = None,
+    pool_changes: Sequence[PoolChange] = (),
+    sample_every: timedelta | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SimulationResult:
     """Simulate ``orders`` on ``pools`` from ``now`` until all are finished or ``horizon`` has passed.
 
@@ -719,7 +934,29 @@ def simulate(
     at which to record the state as a `Snapshot` in ``result.snapshots`` (in time order; an instant
     before ``now`` is taken at ``now``, one after the horizon is not taken). ``until_done``: order ids; the
     simulation stops as soon as all of them are finished (the others, e.g. expected arrivals, are there for
-    their load only). The inputs are not modified.
+    their load only).
+
+    ``pool_changes``: pools that change state (ACTIVE, DRAINING, OFFLINE) and/or capacity at an instant, as
+    the pool actions of the live factory do (a change at or before ``now`` holds from the start; in tick mode
+    a change waits for the next tick, like any event). Draining: the jobs running there go on to their end,
+    nothing new starts there. Offline: the jobs running there stop at once and are requeued with their
+    progress, queued again from then (their PFLOPS·h count as used; they are logged in
+    ``result.eviction_log``, not counted as preemptions). A lower capacity leaves running work alone, as
+    background does; nothing new starts beyond it. Work that no active pool is large enough for waits aside
+    and is queued again (with its queue time) when a change makes such a pool; only active pools count in
+    the room offered (``available_pflops_hours``), with the capacity in force. A pool that does not exist
+    yet (a pool to add, in a what-if scenario) is given in ``pools`` as OFFLINE, with any id not used by
+    another pool (e.g. negative), and a change to ACTIVE at the instant it comes into service. With a
+    ``background`` callable, the callable must know such pools and capacities.
+
+    ``sample_every``: record a `UsageSample` (per kind, PFLOPS our jobs use and PFLOPS the active pools
+    offer) in ``result.samples`` at ``now``, ``now + sample_every``, ... up to the end of the run, each of
+    the state from that instant on (after the events due then and the decisions they led to). ``progress``: called
+    with the share of the run done, from 0 to 1, in steps of at least a hundredth (so at most about a
+    hundred times), and with 1.0 at the end: the share of ``until_done`` orders finished when it is given,
+    else the share of the horizon passed.
+
+    The inputs are not modified.
     """
     return _Simulator(
         pools=pools,
@@ -738,4 +975,7 @@ def simulate(
         tick=tick,
         snapshot_at=snapshot_at,
         until_done=until_done,
+        pool_changes=pool_changes,
+        sample_every=sample_every,
+        progress=progress,
     ).run()
