@@ -165,7 +165,7 @@ def _figures(on_time: float, late: int, wait: float, training: list) -> dict:
     return {
         "on_time_rate": on_time,
         "late": late,
-        "queue_wait_hours": {"normal": wait, "high": round(wait / 3, 2)},
+        "queue_wait_hours": {"low": None, "normal": wait, "high": round(wait / 3, 2), "urgent": None},
         "utilization": {
             "at": ["2026-09-16T09:14:00+08:00", "2026-09-17T05:50:00+08:00", "2026-09-18T02:26:00+08:00"],
             "data_processing": [0.41, 0.38, 0.44],

@@ -103,7 +103,7 @@ class ScenarioFilter(django_filters.FilterSet):
     )
     sort = Sort(
         {
-            "newest": (_("Newest first"), ("-created_at",)),
+            "newest": (_("Newest first"), ("-created_at", "-id")),
             "name": (_("Name"), ("name",)),
         }
     )

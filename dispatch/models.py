@@ -408,3 +408,7 @@ class ScenarioRun(models.Model):
     @property
     def going(self) -> bool:
         return self.state in RUN_GOING_STATES
+
+    @property
+    def result_when_done(self) -> dict | None:
+        return self.result if self.state == RunState.DONE else None

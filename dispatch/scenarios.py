@@ -261,7 +261,9 @@ def _figures(result: SimulationResult, watched: list[OrderPlan], *, include) -> 
     return {
         "on_time_rate": round(on_time / len(plans), 4) if plans else None,
         "late": len(plans) - on_time,
-        "queue_wait_hours": {name: round(sum(hours) / len(hours), 2) for name, hours in waits.items()},
+        "queue_wait_hours": {
+            name: round(sum(waits[name]) / len(waits[name]), 2) if waits[name] else None for name in PRIORITY_RANK
+        },
         "utilization": {
             "at": [sample.at.isoformat() for sample in result.samples],
             **{

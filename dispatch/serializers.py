@@ -347,13 +347,20 @@ class UtilizationSeriesSerializer(serializers.Serializer):
     inference = serializers.ListField(child=serializers.FloatField(allow_null=True))
 
 
+class QueueWaitSerializer(serializers.Serializer):
+    low = serializers.FloatField(allow_null=True)
+    normal = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    urgent = serializers.FloatField(allow_null=True)
+
+
 class ScenarioFiguresSerializer(serializers.Serializer):
     on_time_rate = serializers.FloatField(
         allow_null=True, help_text=_("Share of the orders watched delivered by their due date.")
     )
     late = serializers.IntegerField()
-    queue_wait_hours = serializers.DictField(
-        child=serializers.FloatField(), help_text=_("Mean hours a job waited before it started, per priority.")
+    queue_wait_hours = QueueWaitSerializer(
+        help_text=_("Mean hours a job waited before it started, per priority; null where no job of it started.")
     )
     utilization = UtilizationSeriesSerializer(
         help_text=_("Our share of what each pool kind offered us (capacity minus background), sample by sample.")
@@ -377,7 +384,9 @@ class ScenarioRunSerializer(serializers.ModelSerializer):
     started_by = serializers.CharField(source="started_by.username", read_only=True)
     scenario_name = serializers.CharField(source="scenario.name", read_only=True)
     changes = ScenarioChangeSerializer(many=True, read_only=True)
-    result = serializers.SerializerMethodField()
+    result = ScenarioResultSerializer(
+        source="result_when_done", read_only=True, allow_null=True, help_text=_("Null until the run is done.")
+    )
 
     class Meta:
         model = ScenarioRun
@@ -397,7 +406,3 @@ class ScenarioRunSerializer(serializers.ModelSerializer):
             "error",
             "result",
         ]
-
-    @extend_schema_field(ScenarioResultSerializer(allow_null=True))
-    def get_result(self, run) -> dict | None:
-        return run.result or None

@@ -27,6 +27,8 @@ from factory.api import IDEMPOTENCY_KEY, REPLAYED_HEADER, NonBlankCharField
 from factory.limits import CONTROL_CHARACTERS
 
 ERROR = "Error"
+# drf-spectacular's name for the schema of null, which it pairs with a choice that may be null.
+NULL = "NullEnum"
 ERROR_SCHEMA = {
     "type": "object",
     "description": _(
@@ -171,6 +173,11 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if schema.get("nullable") and len(schema.get("allOf", ())) == 1 and isinstance(field, serializers.Serializer):
+            # An object or null (a run's result before it is done): drf-spectacular writes `nullable` beside an
+            # allOf, which OAS 3.0 validators read as the object's own schema refusing null. Said as it says a
+            # choice or null instead.
+            schema["oneOf"] = [schema.pop("allOf")[0], self._null_component().ref]
         if direction == "request" and self._is_text(field) and "pattern" not in schema:
             schema["pattern"] = TEXT_PATTERN if field.allow_blank else REQUIRED_TEXT_PATTERN
         return schema
@@ -221,6 +228,11 @@ class AutoSchema(openapi.AutoSchema):
     def _conditional(self) -> bool:
         """Whether this operation is on an object of a view that checks If-Match (factory.api.ConditionalDetail)."""
         return "{" in self.path and getattr(self.view, "checks_if_match", False)
+
+    def _null_component(self) -> ResolvedComponent:
+        component = ResolvedComponent(name=NULL, type=ResolvedComponent.SCHEMA, object=NULL, schema={"enum": [None]})
+        self.registry.register_on_missing(component)
+        return component
 
     def _error_component(self) -> ResolvedComponent:
         schema = copy.deepcopy(ERROR_SCHEMA)  # the generator may change the components it is given

@@ -42,10 +42,11 @@ def api_as(user) -> APIClient:
 
 
 def _factory():
-    """A small factory: one large training pool beside a small one, and room for the other kinds."""
+    """A small factory: one large training pool beside a small one that holds only the lightest training steps (16
+    of 16-64 PFLOPS), and room for the other kinds."""
     compute_pool(kind="data_processing", capacity=300)
     compute_pool(kind="inference", capacity=300)
-    small = compute_pool(kind="training", capacity=120)
+    small = compute_pool(kind="training", capacity=20)
     large = compute_pool(kind="training", capacity=500)
     return large, small
 

@@ -144,6 +144,7 @@ class Floor:
             answers = {answer.position: {"passed": True, "note": ""} for answer in review.answers.all()}
             security_services.review_approve(review=review, reviewer=self.reviewer, answers=answers)
         open_ticket(order=self.delivered, actor=self.client, severity=["low", "critical", "medium"][n % 3])
+        dispatch_services.scenario_create(actor=self.ops, name=f"{'zyx'[n % 3]} scenario {n}", horizon_days=30)
 
 
 @pytest.fixture
@@ -246,6 +247,10 @@ SPECS = {
         "opened": [asc(moment("opened_at")), ID],
         "pending": [asc(_pending_last), asc(moment("opened_at")), ID],
         "decided": [nulls_last("decided_at", descending=True), desc(field("id"))],
+    },
+    "/api/v1/scenarios/": {
+        "newest": [desc(moment("created_at")), desc(field("id"))],
+        "name": [asc(field("name")), ID],
     },
     "/api/v1/tickets/": {
         "newest": [desc(moment("opened_at")), desc(field("id"))],
