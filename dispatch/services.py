@@ -29,6 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -727,7 +728,7 @@ def scenario_run_start(*, scenario: Scenario, actor) -> ScenarioRun:
         queued_at=clock.now(),
         heartbeat_at=timezone.now(),
     )
-    tasks.run_scenario.delay_on_commit(run.pk)
+    transaction.on_commit(partial(tasks.run_scenario.delay, run.pk))
     return run
 
 
