@@ -20,6 +20,7 @@ _NAVIGATION = (
     ("home", _("Operations center"), lambda user: roles.has_role(user)),
     ("orders:list", _("Orders"), lambda user: roles.has_role(user)),
     ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, *dispatch_permissions.VIEW_ROLES)),
+    ("dispatch:scenarios", _("What-if scenarios"), lambda user: dispatch_permissions.may_plan_scenarios(user)),
     ("security:reviews", _("Security reviews"), lambda user: security_permissions.may_decide(user)),
     ("aftersales:tickets", _("Tickets"), lambda user: aftersales_permissions.is_ticket_staff(user)),
     ("portal:home", _("My orders"), lambda user: _is_client(user)),

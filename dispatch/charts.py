@@ -4,15 +4,17 @@ Data come bucketed from Postgres (dispatch.selectors); this module only arranges
 """
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from catalog.models import PoolKind
 from dispatch import selectors
 from dispatch.models import ComputePool, JobState, PoolState
 from factory import charts
+from orders.display import duration_words
 from orders.models import Priority
 
 HISTORY_HOURS = 24
@@ -457,3 +459,245 @@ def order_compute(*, order, now: datetime) -> dict:
         "peak": charts.amount(max(in_use), 2),
     }
     return charts.chart("compute", title=title, empty="", fig=fig, summary=summary)
+
+
+# --- What-if scenarios (dispatch.scenarios' results) ---------------------------------------------------------
+
+# A pool kind has one colour on every scenario figure; a dash tells the runs apart (the baseline is dashed).
+POOL_KIND_COLOURS = dict(zip(PoolKind.values, charts.SERIES_COLOURS, strict=False))
+# Two scenarios side by side: hues apart from the pool kinds' and from the status colours.
+COMPARED_COLOURS = (charts.SERIES_COLOURS[6], charts.SERIES_COLOURS[5])
+# An ETA moved by less than this reads as unchanged (as dispatch.scenarios counts slipped and gained orders).
+SLIP_TOLERANCE_HOURS = 1.0
+
+
+def slip_words(hours: float | None) -> str:
+    """An ETA's move as a duration with its sign: "+1 d 4 h" later, a minus sign earlier, or "no change"."""
+    if hours is None:
+        return "—"
+    if abs(hours) * 60 < 1:
+        return _("no change")
+    return ("+" if hours > 0 else "\u2212") + duration_words(timedelta(hours=abs(hours)))
+
+
+def slip_group(row: dict) -> str:
+    """Which way an order's ETA moved: "broken" (its promise breaks), "later", "earlier" or "same"."""
+    hours = row["slip_hours"] or 0
+    if row["broken"]:
+        return "broken"
+    if hours >= SLIP_TOLERANCE_HOURS:
+        return "later"
+    if hours <= -SLIP_TOLERANCE_HOURS:
+        return "earlier"
+    return "same"
+
+
+def _order_label(row: dict) -> str:
+    return row["reference"] or _("Order that may come (%(client)s)") % {"client": row["client"]}
+
+
+def scenario_slip(orders: list[dict]) -> dict:
+    """Each order's ETA slip with the scenario's changes (hours, later is up), largest first; broken promises red."""
+    title = _("ETA slip per order")
+    rows = [row for row in orders if row["slip_hours"] is not None]
+    rows.sort(key=lambda row: (-row["slip_hours"], _order_label(row)))
+    if not rows:
+        return charts.chart(
+            "slip",
+            title=title,
+            wide=True,
+            empty=_("No order has an ETA both without and with the changes, so no slip to show."),
+            fig=None,
+        )
+    groups = {
+        "broken": (_("Promise breaks"), charts.TONE_COLOURS["red"]),
+        "later": (_("Later"), charts.TONE_COLOURS["amber"]),
+        "earlier": (_("Earlier"), charts.TONE_COLOURS["green"]),
+        "same": (_("Unchanged"), charts.TONE_COLOURS["grey"]),
+    }
+    labels = [_order_label(row) for row in rows]
+    traces = []
+    for group, (name, colour) in groups.items():
+        members = [row for row in rows if slip_group(row) == group]
+        if not members:
+            continue
+        traces.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": [_order_label(row) for row in members],
+                "y": [row["slip_hours"] for row in members],
+                "marker": {"color": colour},
+                "customdata": [[row["client"], slip_words(row["slip_hours"]), name] for row in members],
+                "hovertemplate": "%{x} · %{customdata[0]}<br>%{customdata[1]} (%{y:,.1f} h)<br>%{customdata[2]}"
+                "<extra></extra>",
+            }
+        )
+    fig = charts.figure(
+        traces,
+        title=title,
+        x_title=_("Order"),
+        y_title=_("ETA slip (hours, later is up)"),
+        barmode="relative",
+        height=380,
+        legend={"traceorder": "normal"},
+        xaxis={"type": "category", "categoryorder": "array", "categoryarray": labels},
+        yaxis={"rangemode": "normal", "zeroline": True, "zerolinecolor": charts.CAPACITY_COLOUR, "zerolinewidth": 2},
+    )
+    counts = {group: sum(1 for row in rows if slip_group(row) == group) for group in groups}
+    summary = _(
+        "%(count)d orders compared: %(broken)d promises break, %(later)d later, %(earlier)d earlier; the largest "
+        "slip is %(largest)s (%(order)s)."
+    ) % {"count": len(rows), **counts, "largest": slip_words(rows[0]["slip_hours"]), "order": labels[0]}
+    return charts.chart("slip", title=title, wide=True, empty="", fig=fig, summary=summary)
+
+
+def _utilization_traces(series: list[tuple[str, dict, str]]) -> tuple[list[dict], list[str]]:
+    """One line per pool kind and per run: `series` are (name, the run's figures, dash); the summary's parts."""
+    kinds = dict(PoolKind.choices)
+    traces, parts = [], []
+    for kind, kind_label in kinds.items():
+        means = []
+        for name, figures, dash in series:
+            utilization = figures.get("utilization") or {}
+            shares = utilization.get(kind) or []
+            if not any(share is not None for share in shares):
+                continue
+            known = [share for share in shares if share is not None]
+            means.append(f"{name} {round(100 * sum(known) / len(known))}%")
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"{kind_label} · {name}",
+                    "legendgroup": kind,
+                    "x": [charts.instant(datetime.fromisoformat(at)) for at in utilization["at"]],
+                    "y": [None if share is None else round(100 * share, 1) for share in shares],
+                    "line": {"color": POOL_KIND_COLOURS[kind], "dash": dash, "width": 2},
+                    "hovertemplate": "%{y:.0f}%<extra>%{fullData.name}</extra>",
+                }
+            )
+        if means:
+            parts.append(f"{kind_label}: {', '.join(means)}")
+    return traces, parts
+
+
+def _utilization_chart(key: str, series: list[tuple[str, dict, str]]) -> dict:
+    title = _("Utilization per pool kind over the horizon")
+    traces, parts = _utilization_traces(series)
+    if not traces:
+        return charts.chart(
+            key,
+            title=title,
+            wide=True,
+            empty=_("The simulation sampled no pool's load: no pool of any kind was in service."),
+            fig=None,
+        )
+    fig = charts.figure(
+        traces,
+        title=title,
+        x_title=_("Factory time"),
+        y_title=_("Utilization (percent of capacity)"),
+        height=400,
+        hovermode="x unified",
+        xaxis={"type": "date", "tickformat": "%m-%d"},
+        yaxis={"ticksuffix": "%"},
+        legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"},
+        margin={"r": 230, "b": 56},
+    )
+    summary = _("Mean utilization over the horizon: %(parts)s.") % {"parts": "; ".join(parts)}
+    return charts.chart(key, title=title, wide=True, empty="", fig=fig, summary=summary)
+
+
+def scenario_utilization(result: dict) -> dict:
+    """Utilization per pool kind over the horizon: without the changes dashed, with them solid, one colour a kind."""
+    return _utilization_chart(
+        "utilization",
+        [(_("without the changes"), result["baseline"], "dash"), (_("with the changes"), result["scenario"], "solid")],
+    )
+
+
+def compare_utilization(first: tuple[str, dict], second: tuple[str, dict]) -> dict:
+    """Utilization per pool kind: the baseline (the first run's) dashed, the first scenario solid, the second dotted."""
+    return _utilization_chart(
+        "utilization",
+        [
+            (_("baseline"), first[1]["baseline"], "dash"),
+            (first[0], first[1]["scenario"], "solid"),
+            (second[0], second[1]["scenario"], "dot"),
+        ],
+    )
+
+
+def _compared_orders(result: dict) -> dict:
+    """{order id: row} of the result's orders in flight that have a slip (hypothetical ones have no baseline)."""
+    return {row["order"]: row for row in result["orders"] if row["order"] is not None and row["slip_hours"] is not None}
+
+
+def compare_slip(first: tuple[str, dict], second: tuple[str, dict]) -> dict:
+    """Two scenarios' ETA slip per order side by side, against the baseline (the zero line); largest first."""
+    title = _("ETA slip per order in both scenarios (0 = baseline)")
+    runs = [(name, _compared_orders(result)) for name, result in (first, second)]
+    orders = {order: row for _name, rows in reversed(runs) for order, row in rows.items()}
+    if not orders:
+        return charts.chart(
+            "slip",
+            title=title,
+            wide=True,
+            empty=_("No order has an ETA both without and with either scenario's changes, so no slip to compare."),
+            fig=None,
+        )
+
+    def largest(order):
+        return max(rows[order]["slip_hours"] for _name, rows in runs if order in rows)
+
+    ordered = sorted(orders, key=lambda order: (-largest(order), orders[order]["reference"]))
+    labels = [orders[order]["reference"] for order in ordered]
+    broken_word = _("Promise breaks")
+    traces = []
+    for (name, rows), colour in zip(runs, COMPARED_COLOURS, strict=True):
+        present = [order for order in ordered if order in rows]
+        traces.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": [orders[order]["reference"] for order in present],
+                "y": [rows[order]["slip_hours"] for order in present],
+                "marker": {
+                    "color": colour,
+                    # A broken promise is outlined red, and said in words on hover.
+                    "line": {
+                        "color": [charts.TONE_COLOURS["red"] if rows[order]["broken"] else colour for order in present],
+                        "width": 2,
+                    },
+                },
+                "customdata": [
+                    [
+                        rows[order]["client"],
+                        slip_words(rows[order]["slip_hours"]),
+                        broken_word if rows[order]["broken"] else "",
+                    ]
+                    for order in present
+                ],
+                "hovertemplate": "%{x} · %{customdata[0]}<br>%{customdata[1]} (%{y:,.1f} h)<br>%{customdata[2]}"
+                "<extra>%{fullData.name}</extra>",
+            }
+        )
+    fig = charts.figure(
+        traces,
+        title=title,
+        x_title=_("Order"),
+        y_title=_("ETA slip (hours, later is up)"),
+        barmode="group",
+        height=400,
+        xaxis={"type": "category", "categoryorder": "array", "categoryarray": labels},
+        yaxis={"rangemode": "normal", "zeroline": True, "zerolinecolor": charts.CAPACITY_COLOUR, "zerolinewidth": 2},
+    )
+    summary = _("%(count)d orders: %(first)s breaks %(first_broken)d promises, %(second)s %(second_broken)d.") % {
+        "count": len(ordered),
+        "first": runs[0][0],
+        "first_broken": sum(1 for row in runs[0][1].values() if row["broken"]),
+        "second": runs[1][0],
+        "second_broken": sum(1 for row in runs[1][1].values() if row["broken"]),
+    }
+    return charts.chart("slip", title=title, wide=True, empty="", fig=fig, summary=summary)

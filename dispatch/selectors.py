@@ -29,6 +29,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -47,6 +48,7 @@ from dispatch.models import (
     PoolStateChange,
     Preemption,
     QueueSample,
+    RunState,
     Scenario,
     ScenarioRun,
     UtilizationSample,
@@ -474,3 +476,19 @@ def scenario_names() -> ScenarioNames:
         sites=dict(ComputeSite.objects.values_list("pk", "name")),
         clients=dict(ClientOrganization.objects.values_list("pk", "name")),
     )
+
+
+def scenario_run_rows(*, scenario: Scenario) -> QuerySet[ScenarioRun]:
+    """A scenario's runs as its page lists them, newest first: who started each and its result's counts (promises
+    broken, orders slipped and gained; None until it is done), read in the database without the result itself."""
+    return scenario_runs(scenario=scenario).annotate(
+        **{count: KeyTransform(count, "result") for count in ("broken", "slipped", "gained")}
+    )
+
+
+def runs_to_compare(*, besides: ScenarioRun | None = None, limit: int) -> QuerySet[ScenarioRun]:
+    """The finished runs, newest first, with their scenarios; without their results (a select to compare with)."""
+    runs = ScenarioRun.objects.filter(state=RunState.DONE).select_related("scenario").defer("result", "changes")
+    if besides is not None:
+        runs = runs.exclude(pk=besides.pk)
+    return runs[:limit]

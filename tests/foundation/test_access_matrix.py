@@ -22,7 +22,7 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
 tickets, nor the username of anyone on the staff.
 
-Cells checked: 704 (88 rows: 85 URL patterns, the orders and tickets collections and an order's priority
+Cells checked: 784 (98 rows: 95 URL patterns, the orders and tickets collections and an order's priority
 page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
@@ -35,6 +35,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from factory import clock
+from tests.dispatch.scenario_results import finish_run, scenario_result
 from tests.factories import (
     ClientOrganizationFactory,
     client_user,
@@ -72,7 +73,8 @@ ADMIN = "/admin/"
 # fmt: off
 # Answers per role. Key: "METHOD /url/template/"; value: (object whose id fills {pk}, then one status per
 # role in ROLES order). Objects: "order" (org A's delivered, sensitive order), "ticket" (on that order),
-# "review" (a pending review of another org A order), "pool", "job"; None when the URL has no {pk}.
+# "review" (a pending review of another org A order), "pool", "job", "scenario" (with a change) and "run" (its
+# run, done); None when the URL has no {pk}.
 # {step_pk} is a step of "order", {token} its tracking token.
 #                                                               anon  clA  clB  ops  dis  sec  aft  adm
 EXPECTED: dict[str, tuple] = {
@@ -106,6 +108,19 @@ EXPECTED: dict[str, tuple] = {
     "POST /dispatch/pools/{pk}/activate/":            ("pool",   302, 403, 403, 403, 400, 403, 403, 400),
     "GET /dispatch/orders/{pk}/priority/":            ("order",  302, 403, 403, 200, 200, 403, 403, 200),
     "POST /dispatch/orders/{pk}/priority/":           ("order",  302, 403, 403, 400, 400, 403, 403, 400),
+    # What-if scenarios: dispatch and operations plan them together (dispatch.permissions.SCENARIO_ROLES). An empty
+    # form comes back with its errors (400); a change without its number is refused with a message (302 back); a run
+    # is queued (302 to its page: each cell's savepoint is rolled back, so each person's run is their only one).
+    "GET /dispatch/scenarios/":                       (None,       302, 403, 403, 200, 200, 403, 403, 200),
+    "POST /dispatch/scenarios/create/":               (None,       302, 403, 403, 400, 400, 403, 403, 400),
+    "GET /dispatch/scenarios/compare/":               (None,       302, 403, 403, 200, 200, 403, 403, 200),
+    "GET /dispatch/scenarios/{pk}/":                  ("scenario", 302, 403, 403, 200, 200, 403, 403, 200),
+    "POST /dispatch/scenarios/{pk}/changes/":         ("scenario", 302, 403, 403, 400, 400, 403, 403, 400),
+    "POST /dispatch/scenarios/{pk}/changes/remove/":  ("scenario", 302, 403, 403, 302, 302, 403, 403, 302),
+    "POST /dispatch/scenarios/{pk}/run/":             ("scenario", 302, 403, 403, 302, 302, 403, 403, 302),
+    "POST /dispatch/scenarios/{pk}/archive/":         ("scenario", 302, 403, 403, 302, 302, 403, 403, 302),
+    "GET /dispatch/scenarios/runs/{pk}/":             ("run",      302, 403, 403, 200, 200, 403, 403, 200),
+    "GET /dispatch/scenarios/runs/{pk}/progress/":    ("run",      401, 403, 403, 200, 200, 403, 403, 200),
     # --- Client portal: client users only; another organization's object is 404 ----------------------------
     "GET /portal/tickets/":                           (None,     302, 200, 200, 403, 403, 403, 403, 403),
     "GET /portal/tickets/new/":                       (None,     302, 200, 200, 403, 403, 403, 403, 403),
@@ -261,7 +276,7 @@ def world(django_db_setup, django_db_blocker):
     building the orders through the services for each of the ~700 cells would take minutes.
     """
     from dispatch.models import Job
-    from dispatch.services import dispatch_tick
+    from dispatch.services import dispatch_tick, scenario_create, scenario_run_start
     from orders.models import Order, OrderStep
     from security.services import reviews_open_for_waiting_gates
 
@@ -288,7 +303,16 @@ def world(django_db_setup, django_db_blocker):
         step = OrderStep.objects.filter(stage__order=order).order_by("pk").first()
         # Organization B has an order too, so that client A has something to not see.
         order_b = place_order(client=org_b, actor=users["client_b"], title="Loan risk model")
+        # A scenario with a change, and its run done (its result built for tests, not simulated).
+        scenario = scenario_create(
+            actor=users["dispatch"],
+            name="Hall B cooling maintenance",
+            horizon_days=30,
+            changes=[{"kind": "pool_capacity", "pool": pools[1].pk, "capacity": 2000}],
+        )
+        run = finish_run(scenario_run_start(scenario=scenario, actor=users["dispatch"]), scenario_result([order]))
         ids = {"order": order.pk, "ticket": ticket.pk, "review": review.pk, "pool": pools[0].pk, "job": job.pk}
+        ids |= {"scenario": scenario.pk, "run": run.pk}
         a_refs = [*Order.objects.filter(client=org_a).values_list("reference", flat=True), ticket.reference]
         # What each client may never read: the other organization's name, orders and tickets, and who on the
         # staff acted (the portal and the API both say "Factory staff"; ops-user accepted A's orders).
