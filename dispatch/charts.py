@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from catalog.models import PoolKind
 from dispatch import selectors
 from dispatch.models import ComputePool, JobState, PoolState
+from dispatch.scenarios import SLIP_TOLERANCE_HOURS  # an ETA moved by less reads as unchanged
 from factory import charts
 from orders.display import duration_words
 from orders.models import Priority
@@ -467,8 +468,6 @@ def order_compute(*, order, now: datetime) -> dict:
 POOL_KIND_COLOURS = dict(zip(PoolKind.values, charts.SERIES_COLOURS, strict=False))
 # Two scenarios side by side: hues apart from the pool kinds' and from the status colours.
 COMPARED_COLOURS = (charts.SERIES_COLOURS[6], charts.SERIES_COLOURS[5])
-# An ETA moved by less than this reads as unchanged (as dispatch.scenarios counts slipped and gained orders).
-SLIP_TOLERANCE_HOURS = 1.0
 
 
 def slip_words(hours: float | None) -> str:

@@ -185,6 +185,15 @@ EXPECTED: dict[str, tuple] = {
     "GET /api/v1/pools/{pk}/utilization/":            ("pool",   401, 403, 403, 200, 200, 200, 200, 200),
     "GET /api/v1/jobs/":                              (None,     401, 403, 403, 200, 200, 200, 200, 200),
     "GET /api/v1/jobs/{pk}/":                         ("job",    401, 403, 403, 200, 200, 200, 200, 200),
+    # Scenarios: dispatch and operations; an empty body is refused by field (400); a run is queued (202).
+    "GET /api/v1/scenarios/":                         (None,       401, 403, 403, 200, 200, 403, 403, 200),
+    "POST /api/v1/scenarios/":                        (None,       401, 403, 403, 400, 400, 403, 403, 400),
+    "GET /api/v1/scenarios/{pk}/":                    ("scenario", 401, 403, 403, 200, 200, 403, 403, 200),
+    "POST /api/v1/scenarios/{pk}/changes/":           ("scenario", 401, 403, 403, 400, 400, 403, 403, 400),
+    "POST /api/v1/scenarios/{pk}/remove-change/":     ("scenario", 401, 403, 403, 400, 400, 403, 403, 400),
+    "POST /api/v1/scenarios/{pk}/archive/":           ("scenario", 401, 403, 403, 200, 200, 403, 403, 200),
+    "POST /api/v1/scenarios/{pk}/run/":               ("scenario", 401, 403, 403, 202, 202, 403, 403, 202),
+    "GET /api/v1/scenario-runs/{pk}/":                ("run",      401, 403, 403, 200, 200, 403, 403, 200),
     # Operations read reviews through the API (security/api.py), not in the security center's pages.
     "GET /api/v1/reviews/":                           (None,     401, 403, 403, 200, 403, 200, 403, 200),
     "GET /api/v1/reviews/{pk}/":                      ("review", 401, 403, 403, 200, 403, 200, 403, 200),
