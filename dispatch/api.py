@@ -36,8 +36,8 @@ from dispatch.serializers import (
     UtilizationQuerySerializer,
     UtilizationSampleSerializer,
 )
-from factory import clock, roles
-from factory.api import ConditionalAction, created
+from factory import clock, roles, submissions
+from factory.api import IDEMPOTENCY_KEY, ConditionalAction, created
 from factory.schema import ERROR_DESCRIPTIONS
 from orders import selectors as order_selectors
 from orders.access import order_for_user
@@ -209,7 +209,7 @@ RUN_LOCATION = OpenApiParameter(
 
 
 def _scenario(request, pk) -> Response:
-    return Response(ScenarioDetailSerializer(selectors.scenario_for(pk)).data)
+    return Response(ScenarioDetailSerializer(selectors.scenario_for(pk, with_runs=True)).data)
 
 
 def _body(serializer_class, request) -> dict:
@@ -249,11 +249,17 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         ),
         request=ScenarioCreateSerializer,
         responses={201: ScenarioDetailSerializer},
+        parameters=[IDEMPOTENCY_KEY],
     )
     def create(self, request):
-        scenario = services.scenario_create(actor=request.user, **_body(ScenarioCreateSerializer, request))
-        answer = ScenarioDetailSerializer(selectors.scenario_for(scenario.pk)).data
-        return created(request, answer, at="api-scenario-detail", pk=scenario.pk)
+        scenario = services.scenario_create(
+            actor=request.user,
+            submission_key=submissions.key_of_request(request),
+            **_body(ScenarioCreateSerializer, request),
+        )
+        answer = ScenarioDetailSerializer(selectors.scenario_for(scenario.pk, with_runs=True)).data
+        replayed = submissions.replayed(scenario)
+        return created(request, answer, at="api-scenario-detail", pk=scenario.pk, replayed=replayed)
 
     @extend_schema(
         summary=_("Add a change to a scenario"),

@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
-from factory import limits
+from factory import limits, submissions
 from factory.dates import moment_words
 
 
@@ -318,7 +318,7 @@ class ChangeKind(models.TextChoices):
     POLICY = "policy", _("A dispatch policy parameter")
 
 
-class Scenario(models.Model):
+class Scenario(submissions.SubmittedOnce):
     """The present factory plus a list of changes, to see what they would do to every promise before making them.
 
     Its changes stay editable until it is archived; each run keeps the changes it ran with, so a result always
@@ -345,6 +345,7 @@ class Scenario(models.Model):
                 condition=Q(horizon_days__gte=1, horizon_days__lte=SCENARIO_HORIZON_DAYS_MAX),
                 name="scenario_horizon_within_a_year",
             ),
+            models.UniqueConstraint(fields=["created_by", "submission_key"], name="scenario_made_once_per_submission"),
         ]
 
     def __str__(self):

@@ -28,7 +28,7 @@ from dispatch import charts, display, scenario_changes, selectors, services
 from dispatch.models import SCENARIO_HORIZON_DAYS_MAX, ChangeKind, RunState, Scenario, ScenarioRun
 from dispatch.permissions import SCENARIO_ROLES
 from factory import charts as factory_charts
-from factory import roles
+from factory import roles, submissions
 from factory.actions import act
 from factory.limits import NAME_MAX, NOTE_MAX
 from orders.display import duration_words
@@ -70,6 +70,7 @@ class ScenarioForm(forms.Form):
         required=False,
         widget=forms.Textarea({"rows": 2, "maxlength": NOTE_MAX}),
     )
+    submission_key = submissions.key_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -195,6 +196,7 @@ def scenario_create(request):
             name=data["name"],
             horizon_days=data["horizon_days"],
             description=data["description"],
+            submission_key=submissions.clean_key(data["submission_key"]),
         ),
         success=lambda scenario: (
             _("Scenario %(name)s is made: add the changes it tries, then run it.") % {"name": scenario.name}

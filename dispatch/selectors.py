@@ -438,12 +438,15 @@ def scenario_list(*, archived: bool = False) -> QuerySet[Scenario]:
     return scenarios().filter(archived_at__isnull=not archived)
 
 
-def scenario_for(pk) -> Scenario:
-    """The scenario with id `pk`, archived or not, with its runs newest first in `runs_newest_first` (404
-    otherwise)."""
-    runs = ScenarioRun.objects.select_related("started_by").defer("result").order_by("-queued_at", "-id")
+def scenario_for(pk, *, with_runs: bool = False) -> Scenario:
+    """The scenario with id `pk`, archived or not (404 otherwise); `with_runs`: with its runs newest first, without
+    their results, in `runs_newest_first` (the API's answer)."""
+    found = scenarios()
+    if with_runs:
+        runs = ScenarioRun.objects.select_related("started_by").defer("result").order_by("-queued_at", "-id")
+        found = found.prefetch_related(Prefetch("runs", runs, to_attr="runs_newest_first"))
     try:
-        return scenarios().prefetch_related(Prefetch("runs", runs, to_attr="runs_newest_first")).get(pk=int(pk))
+        return found.get(pk=int(pk))
     except (Scenario.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No such scenario.")) from None
 

@@ -63,7 +63,7 @@ from dispatch.models import (
     UtilizationSample,
 )
 from dispatch.scenario_changes import ScenarioChangeInvalid, clean_change
-from factory import clock
+from factory import clock, submissions
 from factory.db import atomic_with_retry, bulk_update_rows
 from factory.limits import NAME_MAX, NOTE_MAX, clean_text
 from orders import selectors as order_selectors
@@ -652,18 +652,27 @@ def _editable(scenario_id: int) -> Scenario:
 
 
 @transaction.atomic
-def scenario_create(*, actor, name: str, horizon_days: int, description: str = "", changes=()) -> Scenario:
-    """A scenario of the present factory with `changes` (each as dispatch.scenario_changes describes it)."""
+def scenario_create(
+    *, actor, name: str, horizon_days: int, description: str = "", changes=(), submission_key: str | None = None
+) -> Scenario:
+    """A scenario of the present factory with `changes` (each as dispatch.scenario_changes describes it). The same
+    `submission_key` again (a form sent twice, an API call retried) answers with the scenario it made
+    (factory.submissions)."""
     permissions.check_scenarios(actor)
     name = clean_text(name, field="name", maximum=NAME_MAX, invalid=DispatchInvalid, required=_("Name the scenario."))
     description = clean_text(description, field="description", maximum=NOTE_MAX, invalid=DispatchInvalid)
-    return Scenario.objects.create(
-        name=name,
-        description=description,
-        horizon_days=_horizon(horizon_days),
-        changes=_changes(changes),
-        created_by=actor,
-        created_at=clock.now(),
+    request = {
+        "name": name,
+        "description": description,
+        "horizon_days": _horizon(horizon_days),
+        "changes": _changes(changes),
+    }
+    return submissions.create_once(
+        Scenario,
+        key=submission_key,
+        owner={"created_by": actor},
+        request=request,
+        create=lambda stamp: Scenario.objects.create(**request, created_by=actor, created_at=clock.now(), **stamp),
     )
 
 

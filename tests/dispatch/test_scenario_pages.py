@@ -224,6 +224,17 @@ def test_the_list_takes_a_fixed_number_of_queries(client, dispatcher, ops_user, 
 # --- Making a scenario ---------------------------------------------------------------------------------------
 
 
+def test_a_form_sent_twice_makes_one_scenario(client, dispatcher):
+    client.force_login(dispatcher)
+    form = {"name": "Double click", "horizon_days": "30", "description": "", "submission_key": "form-key-0001"}
+
+    first = client.post(CREATE, form)
+    second = client.post(CREATE, form)
+
+    scenario = Scenario.objects.get()
+    assert first["Location"] == second["Location"] == _scenario_url(scenario)
+
+
 def test_a_scenario_is_made_from_the_form_and_opens_its_page(client, dispatcher):
     client.force_login(dispatcher)
 

@@ -242,3 +242,17 @@ def test_a_scenario_without_changes_is_not_run(dispatcher, queued_only):
 @pytest.mark.parametrize("path", [f"{SCENARIOS}999999/", f"{SCENARIOS}abc/", f"{RUNS}999999/"])
 def test_unknown_scenarios_and_runs_answer_404(dispatcher, path):
     assert api_as(dispatcher).get(path).status_code == 404
+
+
+def test_a_scenario_made_twice_with_one_idempotency_key_is_made_once(dispatcher):
+    api = api_as(dispatcher)
+    body = {"name": "Retried", "horizon_days": 30}
+
+    first = api.post(SCENARIOS, body, format="json", HTTP_IDEMPOTENCY_KEY="scenario-0001")
+    again = api.post(SCENARIOS, body, format="json", HTTP_IDEMPOTENCY_KEY="scenario-0001")
+    other = api.post(SCENARIOS, {**body, "horizon_days": 60}, format="json", HTTP_IDEMPOTENCY_KEY="scenario-0001")
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422)
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Scenario.objects.count() == 1

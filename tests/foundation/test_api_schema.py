@@ -102,7 +102,12 @@ def test_operations_taking_an_idempotency_key_document_its_reuse_and_its_replay(
         if ("header", "Idempotency-Key") in {(p["in"], p["name"]) for p in operation.get("parameters", [])}
     }
 
-    assert set(taking) == {"POST /api/v1/orders/", "POST /api/v1/tickets/", "POST /api/v1/tickets/{id}/messages/"}
+    assert set(taking) == {
+        "POST /api/v1/orders/",
+        "POST /api/v1/scenarios/",
+        "POST /api/v1/tickets/",
+        "POST /api/v1/tickets/{id}/messages/",
+    }
     for name, operation in taking.items():
         key = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
         assert "422" in key["description"], name
