@@ -147,8 +147,7 @@ def _run_label(run: ScenarioRun) -> str:
 
 def _list_page(request, *, form: ScenarioForm | None = None, status: int = 200):
     archived = request.GET.get("archived") == "1"
-    # Newest first: the selector's count of runs groups the rows, and a grouped query drops the model's own ordering.
-    scenarios = selectors.scenario_list(archived=archived).order_by("-created_at", "-id")
+    scenarios = selectors.scenario_list(archived=archived)
     page = Paginator(scenarios, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {
