@@ -9,7 +9,7 @@ client (the whole middleware stack, no network), `--warmup` times, then `--reque
 and p95 of those times and the queries one request makes. Targets: median under 150 ms for every page; the
 same query count at every size.
 
-Pages: `/` and `/orders/` as operations, `/dispatch/` as dispatch, `/orders/<id>/` for the order with the
+Pages: `/`, `/plan/` and `/orders/` as operations, `/dispatch/` as dispatch, `/orders/<id>/` for the order with the
 longest timeline, `/portal/` as a client user of the organization with the most orders, `/api/v1/orders/`
 as operations with a token.
 """
@@ -53,6 +53,7 @@ def _pages() -> list[tuple[str, str, dict]]:
     return [
         ("/", "/", {"user": operations}),
         ("/dispatch/", "/dispatch/", {"user": dispatcher}),
+        ("/plan/", "/plan/", {"user": operations}),
         ("/orders/", "/orders/", {"user": operations}),
         ("/orders/<id>/", f"/orders/{longest}/", {"user": operations}),
         ("/portal/", "/portal/", {"user": client_user}),

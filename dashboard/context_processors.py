@@ -4,6 +4,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import permissions as aftersales_permissions
+from dashboard import plan
 from dispatch import permissions as dispatch_permissions
 from factory import roles
 from factory.context_processors import clock_context
@@ -19,6 +20,7 @@ def _is_client(user) -> bool:
 _NAVIGATION = (
     ("home", _("Operations center"), lambda user: roles.has_role(user)),
     ("orders:list", _("Orders"), lambda user: roles.has_role(user)),
+    ("plan", _("Yearly plan"), lambda user: roles.has_role(user, *plan.PLAN_ROLES)),
     ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, *dispatch_permissions.VIEW_ROLES)),
     ("dispatch:scenarios", _("What-if scenarios"), lambda user: dispatch_permissions.may_plan_scenarios(user)),
     ("security:reviews", _("Security reviews"), lambda user: security_permissions.may_decide(user)),

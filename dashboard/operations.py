@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from aftersales import selectors as aftersales_selectors
 from catalog.models import ProductType, Workshop
+from dashboard import plan
 from factory import charts
 from orders import selectors as order_selectors
 from orders.display import duration_words
@@ -71,6 +72,7 @@ def tiles(now: datetime) -> list[Tile]:
     leads = _lead_times(now)
     reviews = Review.objects.filter(status=ReviewStatus.PENDING).aggregate(n=Count("id"), oldest=Min("opened_at"))
     tickets = aftersales_selectors.ticket_counts()
+    course = plan.course(now)
     orders_url = reverse("orders:list")
 
     on_floor = sum(numbers[f"status_{status}"] for status in ON_THE_FLOOR)
@@ -121,6 +123,15 @@ def tiles(now: datetime) -> list[Tile]:
             )
             % {"count": delivered},
             f"{orders_url}?status={OrderStatus.DELIVERED}",
+        ),
+        Tile(
+            "plan",
+            _("Vertical models, last 365 days"),
+            _("%(delivered)s of %(target)s")
+            % {"delivered": charts.amount(course.last_365_days), "target": charts.amount(course.target)},
+            course.outlook,
+            reverse("plan"),
+            course.tone,
         ),
         Tile("lead_time", _("Mean lead time"), mean_lead, " · ".join(lead_parts) or _("no deliveries yet"), orders_url),
         Tile(

@@ -7,5 +7,6 @@ from dashboard import views
 urlpatterns = [
     path("", views.operations_center, name="home"),
     path("live/operations/", views.operations_center_live, name="operations-live"),
+    path("plan/", views.plan_page, name="plan"),
     path("orders/<int:pk>/compliance/", views.compliance_record, name="compliance-record"),
 ]

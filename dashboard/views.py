@@ -3,7 +3,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 
-from dashboard import operations, selectors
+from dashboard import operations, plan, selectors
 from factory import charts, clock, roles
 from orders.access import organization_of
 from security import permissions as security_permissions
@@ -51,3 +51,14 @@ def operations_center_live(request):
 def compliance_record(request, pk):
     """The printable compliance record of a sensitive order."""
     return render(request, "dashboard/compliance_record.html", {"record": selectors.compliance_record(order_id=pk)})
+
+
+@roles.role_required(*plan.PLAN_ROLES)
+def plan_page(request):
+    """Throughput against the yearly plan: delivered vertical models, where work waits, rework, satisfaction."""
+    page = plan.plan(clock.now())
+    return render(
+        request,
+        "dashboard/plan.html",
+        {"plan": page, "charts": page.charts, "figures": charts.figures_by_key(page.charts)},
+    )

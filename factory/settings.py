@@ -441,6 +441,11 @@ ORDER_ETA_FROM_FORECAST = True
 NOMINAL_PRICE_PER_PFLOPS_HOUR = env.str("NOMINAL_PRICE_PER_PFLOPS_HOUR", default="30.00")
 # Resolved tickets the client neither confirms nor reopens close on their own after this many days.
 TICKET_AUTO_CLOSE_DAYS = env.int("TICKET_AUTO_CLOSE_DAYS", default=7)
+# Vertical models (model, agent and application orders) the factory plans to deliver in a year: about what the real
+# factory makes at full load (DESIGN.md). The plan page (/plan/) measures the last 365 days and the year against it.
+FACTORY_YEARLY_TARGET_MODELS = env.int("FACTORY_YEARLY_TARGET_MODELS", default=800)
+if FACTORY_YEARLY_TARGET_MODELS <= 0:
+    raise ImproperlyConfigured("FACTORY_YEARLY_TARGET_MODELS must be a positive number of models.")
 HEALTHZ_BROKER_TIMEOUT = timedelta(seconds=3)
 
 LOGGING = {

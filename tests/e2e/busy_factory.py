@@ -120,6 +120,7 @@ def main_pages(role: str, floor: dict) -> list[str]:
             "/aftersales/tickets/",
             f"/aftersales/tickets/{ticket.pk}/",
             "/dispatch/",
+            "/plan/",
         ],
         "dispatch": [
             "/dispatch/",

@@ -22,7 +22,7 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
 tickets, nor the username of anyone on the staff.
 
-Cells checked: 784 (98 rows: 95 URL patterns, the orders and tickets collections and an order's priority
+Cells checked: 856 (107 rows: 103 URL patterns, the orders and tickets collections and an order's priority
 page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
@@ -82,6 +82,8 @@ EXPECTED: dict[str, tuple] = {
     "GET /":                                          (None,     302, 302, 302, 200, 200, 200, 200, 200),
     "GET /live/operations/":                          (None,     401, 403, 403, 200, 200, 200, 200, 200),
     "GET /orders/{pk}/compliance/":                   ("order",  302, 403, 403, 200, 403, 200, 403, 200),
+    # The yearly plan: operations and dispatch, as the dispatch center (dashboard.plan.PLAN_ROLES).
+    "GET /plan/":                                     (None,     302, 403, 403, 200, 200, 403, 403, 200),
     "GET /orders/":                                   (None,     302, 403, 403, 200, 200, 200, 200, 200),
     "GET /orders/new/":                               (None,     302, 403, 403, 200, 403, 403, 200, 200),
     "GET /orders/{pk}/":                              ("order",  302, 403, 403, 200, 200, 200, 200, 200),
