@@ -765,7 +765,8 @@ def scenario_run_execute(*, run_id: int) -> ScenarioRun | None:
         result = scenarios.run(changes=run.changes, horizon_days=run.horizon_days, now=now, progress=progress)
     except Exception as error:
         logger.exception("scenario run %s failed", run_id)
-        going.update(state=RunState.FAILED, error=str(error)[:RUN_ERROR_MAX], finished_at=clock.now())
+        said = str(error) or type(error).__name__  # a time limit says nothing but its name
+        going.update(state=RunState.FAILED, error=said[:RUN_ERROR_MAX], finished_at=clock.now())
     else:
         going.update(
             state=RunState.DONE,
