@@ -6,8 +6,8 @@ Everything is aggregated in Postgres in a fixed number of queries, whatever the 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Case, Count, F, IntegerField, Min, Prefetch, Q, Value, When
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Avg, Case, Count, DateField, F, IntegerField, Min, Prefetch, Q, Value, When
+from django.db.models.functions import TruncWeek
 from django.urls import reverse
 from django.utils import formats
 from django.utils.timezone import localdate
@@ -285,7 +285,9 @@ def throughput(now: datetime) -> dict:
     since = now - timedelta(weeks=THROUGHPUT_WEEKS)
     rows = (
         Order.objects.filter(status__in=HANDED_OVER_STATUSES, delivered_at__gte=since)
-        .annotate(week=TruncDate(TruncWeek("delivered_at")))
+        # The Monday of the week in the factory's time zone, as a date: truncating that again to a date would
+        # convert it once more and label each week with the Sunday before.
+        .annotate(week=TruncWeek("delivered_at", output_field=DateField()))
         .values("week", "product_type")
         .annotate(n=Count("id"))
         .order_by("week")

@@ -2,13 +2,15 @@
 and a live endpoint; a fixed number of queries whatever the number of orders."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from aftersales import services as aftersales_services
+from dashboard import operations
 from factory import clock
 from orders.models import Order, OrderStatus
 from tests.factories import open_ticket, order_at, place_order
@@ -107,3 +109,13 @@ def test_query_count_does_not_grow_with_orders(client, ops_user, org_a, client_a
     order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a, actor=client_a)
 
     assert count() == small
+
+
+def test_a_week_of_deliveries_is_labelled_with_its_monday(ops_user, org_a, client_a):
+    delivered = order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a, actor=client_a)
+    wednesday_morning = timezone.make_aware(datetime(2026, 12, 2, 1, 30))  # 01:30 in the factory's time zone
+    Order.objects.filter(pk=delivered.pk).update(delivered_at=wednesday_morning)
+
+    chart = operations.throughput(wednesday_morning + timedelta(days=1))
+
+    assert chart["figure"]["data"][0]["x"] == ["2026-11-30"]
