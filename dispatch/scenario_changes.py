@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django import forms
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -211,7 +212,8 @@ def describe(change: dict, *, pools: dict, sites: dict, clients: dict) -> str:
         "client": clients.get(change.get("client"), "?"),
         "start": _moment(change.get("start")),
         "end": _moment(change.get("end")),
-        **{name: change.get(name) for name in ("capacity", "pflops", "factor", "hours", "due", "count")},
+        **{name: _figure(change.get(name)) for name in ("capacity", "pflops", "factor", "hours")},
+        "due": change.get("due"),
     }
     if kind == ChangeKind.POOL_CAPACITY:
         return _("%(pool)s at %(capacity)s PFLOPS from %(start)s") % fields
@@ -239,6 +241,14 @@ def describe(change: dict, *, pools: dict, sites: dict, clients: dict) -> str:
     if kind == ChangeKind.ARRIVAL_RATE:
         return _("Arrivals × %(factor)s from %(start)s until %(end)s") % fields  # noqa: RUF001
     return _("%(parameter)s: %(hours)s h") % {**fields, "parameter": dict(Parameter.CHOICES)[change["parameter"]]}
+
+
+def _figure(value) -> str:
+    """A number as the reader's language writes it, without a fraction it does not have: 600, 1,250, 1.5."""
+    if value is None:
+        return ""
+    places = 0 if float(value).is_integer() else 2
+    return formats.number_format(round(float(value), places), places, use_l10n=True, force_grouping=True)
 
 
 def _moment(value) -> str:

@@ -7,8 +7,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.utils import translation
 
-from dispatch import services, tasks
+from dispatch import scenario_changes, services, tasks
 from dispatch.models import ComputePool, RunState, Scenario, ScenarioRun
 from factory import charts as factory_charts
 from factory import clock
@@ -306,7 +307,7 @@ def test_a_change_is_added_through_its_form_and_read_in_words(client, dispatcher
     assert f'<option value="{pool.pk}">gz-train-a</option>' in page
     scenario.refresh_from_db()
     assert scenario.changes == [{"kind": "pool_capacity", "pool": pool.pk, "capacity": 600.0}]
-    assert "Change #1 added: gz-train-a at 600.0 PFLOPS from the start" in _messages(response)
+    assert "Change #1 added: gz-train-a at 600 PFLOPS from the start" in _messages(response)
     changes = _section(response, "changes")
     assert re.search(r'<li data-change="1" data-kind="pool_capacity">\s*<span>gz-train-a at 600', changes)
     assert 'data-action="remove-change"' in changes
@@ -718,3 +719,11 @@ def test_another_persons_run_does_not_stop_mine(client, dispatcher, ops_user):
 
     assert response.redirect_chain[0][1] == 302
     assert ScenarioRun.objects.filter(started_by=dispatcher, state=RunState.QUEUED).count() == 1
+
+
+def test_a_change_reads_its_figures_as_the_readers_language_writes_them():
+    change = {"kind": "pool_capacity", "pool": 1, "capacity": 1250.5}
+    with translation.override("en"):
+        words = scenario_changes.describe(change, pools={1: "gz-train-a"}, sites={}, clients={})
+
+    assert words == "gz-train-a at 1,250.50 PFLOPS from the start"
