@@ -45,11 +45,15 @@ SAME_START = timedelta(hours=1)
 
 # Waiting to start = amber, simulating = green, finished = green, failed = red (UI.md); the word always goes with it.
 RUN_STATE_TONE = {RunState.QUEUED: "amber", RunState.RUNNING: "green", RunState.DONE: "green", RunState.FAILED: "red"}
-# What a run could not take into account (dispatch.scenarios' note codes), in words.
+# What the page says beside a run's figures (dispatch.scenarios' note codes), in words.
 NOTE_WORDS = {
     "no_expected_demand": gettext_lazy(
         "No order arrived in the last four weeks, so there was no expected demand for the change of the arrival "
         "rate to scale: it changed nothing."
+    ),
+    "more_capacity_reordered": gettext_lazy(
+        "More compute made some orders later: the dispatcher places work greedily, so added room can start some "
+        "work sooner and put other work behind it. The orders that slipped are listed below."
     ),
 }
 

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from dispatch import forecast
+from dispatch import forecast, scenarios
 from dispatch.scenarios import SLIP_TOLERANCE_HOURS
 from factory import clock
 from factory.celery import app as celery_app
@@ -149,3 +149,19 @@ def test_a_run_keeps_its_result_and_its_baseline_is_the_forecasts_eta(dispatcher
     assert max(share for share in utilization["training"] if share is not None) <= 1.0
     assert set(result["scenario"]["queue_wait_hours"]) <= {"low", "normal", "high", "urgent"}
     assert run["seconds"] is not None
+
+
+def test_a_scenario_that_only_adds_compute_says_so_when_orders_still_slip(dispatcher, ops_user, monkeypatch):
+    large, small = _factory()
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="model")
+    more = [{"kind": "pool_capacity", "pool": small.pk, "capacity": 320}]
+    less = [{"kind": "pool_capacity", "pool": large.pk, "capacity": 100}]
+    # Whatever the engine decides, say that one order slipped: the note follows the changes, not the workload.
+    real_result = scenarios._result
+    monkeypatch.setattr(scenarios, "_result", lambda **given: {**real_result(**given), "slipped": 1})
+
+    added = scenarios.run(changes=more, horizon_days=30, now=clock.now())
+    taken = scenarios.run(changes=less, horizon_days=30, now=clock.now())
+
+    assert "more_capacity_reordered" in added["notes"]
+    assert "more_capacity_reordered" not in taken["notes"]
