@@ -1,5 +1,8 @@
 """Django admin for the dispatch center: sites, pools, budgets (editable) and the tick's records (read-only).
 
+Scenarios and their runs are made, changed, run and archived on their pages and through the API (dispatch.services);
+the admin shows them and never deletes one: a run's result is the record of a decision.
+
 Pool states change only through dispatch.services.pool_change_state (so every change has a reason and a
 history, and an offline pool's jobs go back to the queue): the admin offers drain / offline / activate as
 list actions, and the state and current load are read-only on the form. Jobs, preemptions, utilization
@@ -20,6 +23,8 @@ from dispatch.models import (
     Job,
     PoolStateChange,
     Preemption,
+    Scenario,
+    ScenarioRun,
     UtilizationSample,
 )
 from factory.admin import ReadOnlyAdminMixin, ReadOnlyInline
@@ -180,3 +185,29 @@ class ClientBudgetAdmin(admin.ModelAdmin):
             client=obj.client, monthly_pflops_hours=obj.monthly_pflops_hours, warn_at=obj.warn_at, enforce=obj.enforce
         )
         obj.pk = saved.pk
+
+
+class ScenarioRunInline(ReadOnlyInline):
+    model = ScenarioRun
+    fields = ["state", "progress", "started_by", "queued_at", "finished_at", "seconds", "error"]
+    readonly_fields = fields
+    ordering = ["-queued_at", "-id"]
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "horizon_days", "created_by", "created_at", "archived_at"]
+    list_filter = [("archived_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "description"]
+    date_hierarchy = "created_at"
+    list_select_related = ["created_by"]
+    inlines = [ScenarioRunInline]
+
+
+@admin.register(ScenarioRun)
+class ScenarioRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["scenario", "state", "progress", "started_by", "queued_at", "finished_at", "seconds"]
+    list_filter = ["state"]
+    search_fields = ["scenario__name"]
+    date_hierarchy = "queued_at"
+    list_select_related = ["scenario", "started_by"]

@@ -727,3 +727,22 @@ def test_a_change_reads_its_figures_as_the_readers_language_writes_them():
         words = scenario_changes.describe(change, pools={1: "gz-train-a"}, sites={}, clients={})
 
     assert words == "gz-train-a at 1,250.50 PFLOPS from the start"
+
+
+# --- The admin ------------------------------------------------------------------------------------------------
+
+
+def test_the_admin_shows_scenarios_and_their_runs_and_never_deletes_them(client, admin_user, dispatcher, ops_user):
+    scenario = _scenario(dispatcher)
+    run = _done_run(scenario, dispatcher, scenario_result(_orders(1, ops_user), slips=[2.0]))
+    client.force_login(admin_user)
+
+    listed = client.get("/admin/dispatch/scenario/")
+    opened = client.get(f"/admin/dispatch/scenario/{scenario.pk}/change/")
+    deleted = client.post(f"/admin/dispatch/scenario/{scenario.pk}/delete/", {"post": "yes"})
+    run_page = client.get(f"/admin/dispatch/scenariorun/{run.pk}/change/")
+
+    assert scenario.name in listed.content.decode()
+    assert opened.status_code == run_page.status_code == 200
+    assert deleted.status_code == 403
+    assert Scenario.objects.filter(pk=scenario.pk).exists()
