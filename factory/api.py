@@ -219,6 +219,9 @@ def _check_json_type(field, value) -> None:
     elif isinstance(field, serializers.IntegerField):
         if not whole:
             field.fail("invalid")
+    elif isinstance(field, serializers.FloatField):
+        if not (whole or isinstance(value, float)):
+            field.fail("invalid")
     elif isinstance(field, serializers.PrimaryKeyRelatedField):
         if not whole:
             field.fail("incorrect_type", data_type=type(value).__name__)

@@ -256,3 +256,17 @@ def test_a_scenario_made_twice_with_one_idempotency_key_is_made_once(dispatcher)
     assert again.json()["id"] == first.json()["id"]
     assert again["Idempotent-Replayed"] == "true"
     assert Scenario.objects.count() == 1
+
+
+@pytest.mark.parametrize("hours", [False, "2", [2]])
+def test_a_number_of_another_json_type_is_refused_even_where_the_kind_does_not_read_it(dispatcher, hours):
+    pool = compute_pool(kind="training", capacity=400)
+    change = {"kind": "pool_capacity", "pool": pool.pk, "capacity": 600, "hours": hours}
+
+    answer = api_as(dispatcher).post(
+        SCENARIOS, {"name": "Typed", "horizon_days": 30, "changes": [change]}, format="json"
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["changes"] == ["#1 hours: A valid number is required."]
+    assert not Scenario.objects.exists()
