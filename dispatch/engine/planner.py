@@ -22,7 +22,10 @@ What `plan()` does, in the order it does it:
    FIFO policy: queue time only.
 2. **Compatibility.** A job runs on a pool of its own kind; a sensitive job only on a trusted in-province
    pool. Only *active* pools take new work; draining pools keep their running jobs, offline pools run
-   nothing new either.
+   nothing new either. **Maintenance windows**: a pool with ``closes_at`` (the start of its next window)
+   takes only jobs that finish by then (``now + hours <= closes_at``); longer ones go to another pool or wait
+   (reason MAINTENANCE when a pool had room but closes first), and no reservation or preemption puts a job
+   there across the window either.
 3. **Best fit.** A job that fits starts on the compatible active pool with the least free capacity that
    still holds it, which keeps the large holes for large jobs; a job that is not sensitive prefers the
    pools that are not trusted in-province, keeping those for the sensitive work only they may run.
@@ -37,18 +40,26 @@ What `plan()` does, in the order it does it:
    that time. Reservations are per pool, so a reservation made by the sensitive queue also protects its
    head against non-sensitive jobs of the same kind (and vice versa). Without backfill (FIFO, or
    ``Policy(backfill=False)``) nothing overtakes the head of its class.
+   **Holds** (``plan(..., holds=...)``, `Hold`): capacity a client (or one order) bought on a pool from
+   ``start`` to ``end`` is a reservation of the same kind, for the owner: its room (what the owner's running
+   jobs do not fill then) is backfilled before ``start`` only by work that ends by ``start`` (reason HELD
+   otherwise), and from ``start`` to ``end`` only the owner's jobs use it, whatever the priority of the others.
+   The owner's jobs may use free room as anyone's, and the held room as if it were free (a reservation made
+   for another head counts it as taken, so the owner never delays that head by using it).
 5. **Preemption** (fair policy only). A job of priority >= ``Policy.preempt_min_priority`` (high) that has waited at
    least ``Policy.preempt_after`` and does not fit may evict strictly lower-priority running jobs from one compatible
    active pool, except those at risk that rank as high as it (work at risk, ``Policy.at_risk_slack``, ranks high
    running as waiting: only urgent work evicts it, so a job that started because it was at risk is not thrown out by
    the next high one): lowest priority first, then the most recently started, just enough to fit (unneeded victims
    are given back). Among the pools where that works it takes the one whose victims have the lowest top priority,
-   then the least evicted compute. Pools that hold a reservation are left alone (evicting there could delay the job
-   the reservation protects, which is ahead of the preemptor in the queue). Victims get ``pool_id = None`` and keep
-   their ``work_remaining``: the caller requeues them with their progress; ``Plan.preemptions`` records (victim,
-   preemptor).
+   then the least evicted compute. Pools that hold a reservation are left alone (evicting there could
+   delay the job the reservation protects, which is ahead of the preemptor in the queue), and so are pools with a
+   hold the preemptor does not own and would still run at its start (or in it). Victims get
+   ``pool_id = None`` and keep their ``work_remaining``: the caller requeues them with their progress;
+   ``Plan.preemptions`` records (victim, preemptor).
 6. **Pending reasons and expected starts** for every job that does not start, Slurm style; see the
-   reason codes below and `_estimate_starts` for how the expected start is estimated.
+   reason codes below and `_estimate_starts` for how the expected start is estimated (it ignores maintenance
+   windows and holds; the forward simulation accounts for both).
 
 `plan()` mutates its inputs the way the decisions say: a placed job gets its ``pool_id``, a victim loses
 it, and each pool's ``used`` is the sum of the demand it runs after the plan. Pass copies if the
@@ -64,6 +75,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import insort
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -98,6 +110,8 @@ NO_ROOM = "no_room"  # compatible pools are full (Slurm's "Resources")
 HIGHER_PRIORITY_AHEAD = "higher_priority_ahead"  # a higher-priority job is ahead of it (Slurm's "Priority")
 RESERVED = "reserved"  # it would fit now, but would delay the job ahead of it (or, without backfill, overtake it)
 PREEMPTED = "preempted"  # it was just preempted by `Waiting.blocked_by` and waits to run again
+MAINTENANCE = "maintenance"  # the pools it fits close for maintenance before it would finish
+HELD = "held"  # the room it fits is held for another client or order (a `Hold`) before it would finish
 REASONS = (
     NO_POOL_OF_KIND,
     RESIDENCY,
@@ -108,6 +122,8 @@ REASONS = (
     HIGHER_PRIORITY_AHEAD,
     RESERVED,
     PREEMPTED,
+    MAINTENANCE,
+    HELD,
 )
 
 _EPS = 1e-9
@@ -121,6 +137,8 @@ class PoolState:
     ``background`` is what other tenants use right now; ``used`` is what our running jobs hold (on input,
     the planner takes the larger of ``used`` and the demand of the running jobs it is given, so a
     stale value can only make it more careful; on output, it is the allocation after the plan).
+    ``closes_at`` is the start of the pool's next maintenance window as the caller knows it (None: none planned):
+    no job starts there that would not finish by then.
     """
 
     id: int
@@ -130,6 +148,7 @@ class PoolState:
     trusted_in_province: bool
     state: str = ACTIVE
     used: float = 0.0
+    closes_at: datetime | None = None
 
     @property
     def free(self) -> float:
@@ -166,6 +185,28 @@ class JobState:
     def hours(self) -> float:
         """Hours this job still needs at full demand."""
         return self.work_remaining / self.demand if self.demand > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """``pflops`` of pool ``pool_id`` held from ``start`` to ``end`` for one order (``order_id``) or, without
+    one, for every job of one client (``client_id``): a capacity reservation a client bought.
+
+    Before ``start`` other work may use the held room only if it finishes by ``start``; from ``start`` to ``end``
+    the room is the owner's alone (the owner's jobs may also use free room like anyone's).
+    """
+
+    pool_id: int
+    start: datetime
+    end: datetime
+    pflops: float
+    client_id: int | None = None
+    order_id: int | None = None
+
+    def owns(self, job: JobState) -> bool:
+        if self.order_id is not None:
+            return job.order_id == self.order_id
+        return self.client_id is not None and job.client_id == self.client_id
 
 
 # Queue orderings: ours, and the baselines the benchmark compares it with.
@@ -246,30 +287,34 @@ class Plan:
 
 
 class _Reservation:
-    """Capacity promised on one pool to a head job from ``start`` to ``end`` (hours from now).
+    """Capacity promised on one pool to a head job, or held for a `Hold`'s owner, from ``start`` to ``end`` (hours
+    from now).
 
     ``spare`` is the pool's free capacity at ``start`` once every reservation active then is counted:
-    a job placed now that still runs at ``start`` must not need more than that.
+    a job placed now that still runs at ``start`` must not need more than that. A hold's ``job`` is None.
     """
 
-    __slots__ = ("demand", "end", "job", "pool", "spare", "start")
+    __slots__ = ("demand", "end", "hold", "job", "pool", "spare", "start")
 
-    def __init__(self, job, pool, start, end, demand):
+    def __init__(self, job, pool, start, end, demand, hold=None):
         self.job = job
         self.pool = pool
         self.start = start
         self.end = end
         self.demand = demand
         self.spare = 0.0
+        self.hold = hold
 
 
 class _Pool:
     __slots__ = (
         "active",
         "classes",
+        "closes",
         "eff",
         "extra",
         "free",
+        "holds",
         "id",
         "releases",
         "reservations",
@@ -292,51 +337,72 @@ class _Pool:
         self.releases: list[tuple[float, float, int]] | None = None  # sorted (finish hours, demand, job id)
         self.reservations: list[_Reservation] = []
         self.classes: list[_Class] = []
+        self.holds: list[_Reservation] = []  # the holds among ``reservations``
+        self.closes = _INF  # hours until the pool closes for maintenance
 
     def get_releases(self) -> list[tuple[float, float, int]]:
         if self.releases is None:
             self.releases = sorted((hours, job.demand, job.id) for job, hours in self.running)
         return self.releases
 
-    def free_at(self, t: float) -> float:
-        """Free capacity at t hours from now, after the releases due by then and the reservations active then."""
+    def free_at(self, t: float, job: JobState | None = None) -> float:
+        """Free capacity at t hours from now, after the releases due by then and the reservations active then
+        (for ``job``, its own holds' room is free)."""
         free = self.free
         for at, demand, _ in self.get_releases():
             if at > t:
                 break
             free += demand
         for r in self.reservations:
-            if r.start <= t < r.end:
+            if r.start <= t < r.end and (r.hold is None or job is None or not r.hold.owns(job)):
                 free -= r.demand
         return free
 
-    def refusing(self, demand: float, end: float) -> _Reservation | None:
-        """The reservation that a job of ``demand`` running until ``end`` would delay, if any."""
+    def allowance(self, r: _Reservation, job: JobState) -> float:
+        """What ``job`` may take of the pool's room at ``r.start`` without delaying ``r``: its spare, plus the room
+        the job's own holds keep then (the reservation was made without it); unlimited for the job's own hold."""
+        if not self.holds:
+            return r.spare
+        if r.hold is not None and r.hold.owns(job):
+            return _INF
+        own = sum(h.demand for h in self.holds if h.start <= r.start < h.end and h.hold.owns(job))
+        return r.spare + own
+
+    def refusing(self, job: JobState, end: float) -> _Reservation | None:
+        """The reservation (or hold) that ``job`` running until ``end`` would delay, if any."""
+        demand = job.demand
         for r in self.reservations:
-            if r.start < end and r.spare + _EPS < demand:
+            if r.start < end and self.allowance(r, job) + _EPS < demand:
                 return r
         return None
 
-    def earliest_start(self, demand: float, hours: float) -> float:
-        """Earliest time (hours from now) this pool can run the job without delaying its reservations."""
-        if self.eff + _EPS < demand:
+    def earliest_start(self, job: JobState, hours: float) -> float:
+        """Earliest time (hours from now) this pool can run the job without delaying its reservations and before it
+        closes for maintenance (infinite when it cannot)."""
+        demand = job.demand
+        if self.eff + _EPS < demand or hours > self.closes + _EPS:
             return _INF
+        latest = self.closes - hours + _EPS
         releases = self.get_releases()
         if not self.reservations:
             free = self.free
             if free + _EPS >= demand:
                 return 0.0
             for at, d, _ in releases:
+                if at > latest:
+                    break
                 free += d
                 if free + _EPS >= demand:
                     return at
             return _INF
         candidates = sorted({0.0, *(at for at, _, _ in releases), *(r.end for r in self.reservations)})
         for t in candidates:
-            if self.free_at(t) + _EPS < demand:
+            if t > latest:
+                break
+            if self.free_at(t, job) + _EPS < demand:
                 continue
             end = t + hours
-            if all(not (t < r.start < end) or r.spare + _EPS >= demand for r in self.reservations):
+            if all(not (t < r.start < end) or self.allowance(r, job) + _EPS >= demand for r in self.reservations):
                 return t
         return _INF
 
@@ -429,12 +495,13 @@ def plan(
     now: datetime,
     policy: Policy = DEFAULT_POLICY,
     estimate_starts: bool = True,
+    holds: Sequence[Hold] = (),
 ) -> Plan:
     """Decide which queued jobs start now, where, and which running jobs they preempt.
 
     See the module docstring for the rules. ``estimate_starts=False`` skips the expected-start estimate
     (every ``Waiting.expected_start`` is then None except the heads' reservations), which the forward
-    simulation does not need.
+    simulation does not need. ``holds``: capacity held for one client or order over a period (`Hold`).
     """
     fair = policy.fair
     backfill = policy.backfill
@@ -458,6 +525,10 @@ def plan(
     for pool in by_id.values():
         pool.extra = max(0.0, pool.src.used - pool.run_demand)  # allocated by something we were not shown
         pool.free = pool.eff - pool.run_demand - pool.extra if pool.active else -_INF
+        if pool.src.closes_at is not None:
+            pool.closes = _hours_between(pool.src.closes_at, now)
+    if holds:
+        _hold_room(holds, by_id, now)
     classes = _classes(by_id)
 
     # 1. Order the queue once.
@@ -502,13 +573,17 @@ def plan(
             continue
 
         refused_by = None
+        closing = False  # a pool had room but closes for maintenance before the job would finish
         if demand <= cls.largest_hole() + _EPS:
             best = None
             for pool in cls.pools:
                 free = pool.free
                 if free + _EPS >= demand and (best is None or (pool.trusted, free) < (best.trusted, best.free)):
+                    if hours > pool.closes + _EPS:
+                        closing = True
+                        continue
                     if pool.reservations:
-                        blocker = pool.refusing(demand, hours)
+                        blocker = pool.refusing(job, hours)
                         if blocker is not None:
                             refused_by = refused_by or blocker
                             continue
@@ -535,7 +610,7 @@ def plan(
         if head is None:
             best_start, best_pool = _INF, None
             for pool in cls.pools:
-                start = pool.earliest_start(demand, hours)
+                start = pool.earliest_start(job, hours)
                 if start < best_start:
                     best_start, best_pool = start, pool
             if best_pool is not None:
@@ -544,10 +619,14 @@ def plan(
                 heads.append(reservation)
                 result.reservations[job.id] = (best_pool.id, now + timedelta(hours=best_start))
 
-        if refused_by is not None:
+        if refused_by is not None and refused_by.hold is not None:
+            waiting[job.id] = Waiting(HELD, None)
+        elif refused_by is not None:
             blocker = refused_by.job
             reason = HIGHER_PRIORITY_AHEAD if fair and blocker.priority > job.priority else RESERVED
             waiting[job.id] = Waiting(reason, None, blocker.id)
+        elif closing:
+            waiting[job.id] = Waiting(MAINTENANCE, None)
         elif head is not None and fair and head.job.priority > job.priority:
             waiting[job.id] = Waiting(HIGHER_PRIORITY_AHEAD, None, head.job.id)
         elif cls.relaxed is not None and demand <= cls.relaxed.largest_hole() + _EPS:
@@ -572,6 +651,25 @@ def plan(
     for pool in by_id.values():
         pool.src.used = pool.run_demand + pool.extra
     return result
+
+
+def _hold_room(holds: Sequence[Hold], pools: dict[int, _Pool], now: datetime) -> None:
+    """Turn the holds into reservations on their active pools: from its start (now at the earliest) to its end, the
+    room a hold keeps is what its owner's running jobs do not already fill then."""
+    for hold in holds:
+        pool = pools.get(hold.pool_id)
+        end = _hours_between(hold.end, now)
+        if pool is None or not pool.active or end <= 0:
+            continue
+        start = max(0.0, _hours_between(hold.start, now))
+        filled = sum(job.demand for job, hours in pool.running if hours > start and hold.owns(job))
+        # Kept when the owner fills it, too: it still keeps others from preempting the owner's work there.
+        reservation = _Reservation(None, pool, start, end, max(0.0, hold.pflops - filled), hold)
+        pool.reservations.append(reservation)
+        pool.holds.append(reservation)
+    for pool in pools.values():
+        for reservation in pool.holds:
+            reservation.spare = pool.free_at(reservation.start)
 
 
 def _hours(span: timedelta | None) -> float | None:
@@ -641,8 +739,12 @@ def _preempt(
         return False  # placing and evicting only make it harder: the same answer as before
     best = None
     for pool in cls.pools:
-        if pool.reservations or pool.eff + _EPS < demand:
+        if pool.eff + _EPS < demand or hours > pool.closes + _EPS:
             continue
+        if pool.reservations and any(
+            r.hold is None or (r.start < hours and not r.hold.owns(job)) for r in pool.reservations
+        ):
+            continue  # the head job a reservation protects, or a hold's room, would be delayed
         need = demand - pool.free
         # Jobs placed in this round just had their turn (an aged job can come before its preemptor): never victims.
         # Work at risk ranks high (dispatch.engine.policy.queue_rank) while it runs, too: only urgent work evicts it.
@@ -714,7 +816,8 @@ def _estimate_starts(waiting_jobs, pools, now, waiting):
     that makes room, and release their demand when they finish. Within a group, jobs start in queue
     order. A head starts at its reservation; any waiting job starts no earlier than the first release in
     its groups (it does not fit now). Ignored: fragmentation across pools (a job larger than every
-    single hole may be estimated early), future backfill and preemption, and background changes. The
+    single hole may be estimated early), future backfill and preemption, background changes, maintenance
+    windows and holds. The
     forward simulation (``dispatch.engine.simulation``) gives the precise prediction.
     """
     groups: dict[tuple[str, bool], _Group] = {}

@@ -1,6 +1,6 @@
 """What a forward simulation reads and returns: order plans (an order as the engine sees it, possibly in
-progress), changes to pools over time, per-order outcomes, snapshots of the factory at an instant, usage
-samples, and a run's aggregate figures.
+progress), changes to pools over time and maintenance windows, per-order outcomes, snapshots of the factory at an
+instant, usage samples, and a run's aggregate figures.
 
 Plain dataclasses, no Django: `dispatch.forecast` builds `OrderPlan`s from the database, the benchmarks
 build them from generated arrivals, and `dispatch.engine.simulation` runs them.
@@ -67,6 +67,16 @@ class PoolChange:
     pool_id: int
     state: str | None = None
     capacity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A maintenance window: pool ``pool_id`` is closed from ``start`` to ``end``. `dispatch.engine.simulation.simulate`
+    says what happens to the work around it."""
+
+    pool_id: int
+    start: datetime
+    end: datetime
 
 
 @dataclass(slots=True)

@@ -28,6 +28,14 @@ drained, taken offline, brought back or added, or its capacity changed at an ins
 scenario) makes a pool that can run them; without one their orders get no finish time. A pool taken
 offline stops its running jobs, which are requeued with their progress.
 
+**Maintenance windows** (``maintenance``): a pool closes from a window's start to its end. Before each planning
+round every pool's ``closes_at`` is set to the start of its next window, so the planner starts there only work
+that finishes before it (longer work goes to another pool or waits); at the start the pool goes offline (through
+the pool-change machinery: the jobs still running, which started before the window was known, are stopped and
+requeued with their progress) and at the end it returns to the state it had. **Holds** (``holds``, the planner's
+`Hold`): capacity held for one client or order over a period is passed to every planning round, and the
+simulation re-plans at each hold's start and end, so the owner's queued work starts the moment its room is held.
+
 **Tick mode** (``simulate(..., tick=timedelta(minutes=5))``): every event waits for the next tick of a
 grid started at ``now``, each tick with waiting jobs re-plans and the planner sees every waiting job, as
 the dispatch tick does. The twin test (tests/dispatch/test_engine_twin.py) runs the live tick and the
@@ -50,6 +58,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -62,6 +71,7 @@ from dispatch.engine.planner import (
     EDF,
     MULTIFACTOR,
     OFFLINE,
+    Hold,
     JobState,
     Policy,
     PoolState,
@@ -75,9 +85,10 @@ from dispatch.engine.plans import (
     Snapshot,
     StageOutcome,
     UsageSample,
+    Window,
 )
 
-_FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH, _POOL = range(7)
+_FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH, _POOL, _WINDOW, _HOLD = range(9)
 _INF = math.inf
 _POOL_STATES = (ACTIVE, DRAINING, OFFLINE)
 
@@ -173,10 +184,13 @@ class _Simulator:
         pool_changes=(),
         sample_every=None,
         progress=None,
+        holds=(),
+        maintenance=(),
     ):
         self.start = now
         self.policy = policy
-        self.pools = [replace(p, used=0.0) for p in pools]
+        # A pool closes for maintenance only in a window of ``maintenance``: a ``closes_at`` given would never pass.
+        self.pools = [replace(p, used=0.0, closes_at=None) for p in pools]
         self.pool_by_id = {p.id: p for p in self.pools}
         self.pools_by_kind: dict[str, list[PoolState]] = {}
         for p in self.pools:
@@ -280,6 +294,33 @@ class _Simulator:
                 # Applied after the orders came in, so the jobs running on a pool that is offline from the
                 # start are requeued and the jobs too large before the change get their turn, as later.
                 self._change_pool(change)
+        self.window_starts: dict[int, list[float]] = {}  # pool id -> starts of its windows, hours from now, in order
+        self.reopen: dict[int, str] = {}  # pool id -> the state it returns to when its current window ends
+        for pool_id, start, end in _merged_windows(maintenance, self.pool_by_id, now):
+            self.window_starts.setdefault(pool_id, []).append(start)
+            if start > 0:
+                self._push(start, _WINDOW, (pool_id, True))
+                self.changes_pending += 1
+            else:
+                self._window(pool_id, True)
+            self._push(end, _WINDOW, (pool_id, False))
+            self.changes_pending += 1
+        self.holds: list[Hold] = []
+        for hold in holds:
+            pool = self.pool_by_id.get(hold.pool_id)
+            if pool is None:
+                raise ValueError(f"A hold names pool {hold.pool_id}, which is not among the pools.")
+            if hold.end <= hold.start:
+                raise ValueError("A hold ends after it starts.")
+            if hold.end <= now:
+                continue
+            self.holds.append(hold)
+            # The owner's work starts the moment its room is held, and others may use the room once it is not.
+            for at in (hold.start, hold.end):
+                hours = (at - now).total_seconds() / 3600.0
+                if hours > 0:
+                    self._push(hours, _HOLD, pool.kind)
+                    self.changes_pending += 1
 
     # --- helpers ---
 
@@ -512,6 +553,25 @@ class _Simulator:
                         self._enqueue(job, order)
         self.dirty.add(kind)
 
+    def _window(self, pool_id: int, closing: bool) -> None:
+        """A maintenance window begins (the pool goes offline, evicting its running jobs with their progress) or ends
+        (the pool returns to the state it had when the window began)."""
+        pool = self.pool_by_id[pool_id]
+        if closing:
+            self.reopen[pool_id] = pool.state
+            state = OFFLINE
+        else:
+            state = self.reopen.pop(pool_id, pool.state)
+        self._change_pool(PoolChange(at=self._at(self.t), pool_id=pool_id, state=state))
+
+    def _closes_at(self, pool: PoolState, t: float) -> datetime | None:
+        """The start of the pool's next maintenance window after ``t``, as the dispatch tick knows it."""
+        starts = self.window_starts.get(pool.id)
+        if not starts:
+            return None
+        i = bisect_right(starts, t)
+        return self._at(starts[i]) if i < len(starts) else None
+
     def _evict(self, run: _Run, now: datetime) -> None:
         """Stop a job whose pool went offline and requeue it with its progress, queued again from now."""
         job = run.job
@@ -640,16 +700,28 @@ class _Simulator:
             if client not in usage:
                 usage[client] = self._usage(client, t)
             job.client_recent_usage = usage[client]
+        windows = self.window_starts
         for kind in kinds:
             for pool in self.pools_by_kind[kind]:
                 pool.used = 0.0
+                if windows:
+                    pool.closes_at = self._closes_at(pool, t)
                 pools.append(pool)
             for run in self.running[kind].values():
                 job = run.job
                 job.work_remaining = max(0.0, run.w0 - job.demand * (t - run.t0))
                 running.append(job)
         self.plans += 1
-        result = plan(pools=pools, queued=queued, running=running, now=now, policy=self.policy, estimate_starts=False)
+        holds = [hold for hold in self.holds if hold.end > now] if self.holds else ()
+        result = plan(
+            pools=pools,
+            queued=queued,
+            running=running,
+            now=now,
+            policy=self.policy,
+            estimate_starts=False,
+            holds=holds,
+        )
 
         for victim_id, preemptor_id in result.preemptions:
             for kind in kinds:
@@ -772,6 +844,13 @@ class _Simulator:
                 elif kind == _POOL:
                     self.changes_pending -= 1
                     self._change_pool(obj)
+                elif kind == _WINDOW:
+                    self.changes_pending -= 1
+                    self._window(*obj)
+                elif kind == _HOLD:
+                    self.changes_pending -= 1
+                    if self.queued[obj]:
+                        self.dirty.add(obj)
                 elif self.queued[obj]:  # a waiting job crossed the preemption threshold
                     self.dirty.add(obj)
             if self.progress is not None:
@@ -818,6 +897,35 @@ class _Simulator:
                 total += sum(p.capacity - self.background(p, at) for p in active) * step
                 t += step
         return total
+
+
+def _merged_windows(
+    maintenance: Sequence[Window], pools: dict[int, PoolState], now: datetime
+) -> list[tuple[int, float, float]]:
+    """(pool id, start, end) in hours from ``now`` of each window not over by ``now``, overlapping windows of a pool
+    merged into one."""
+    by_pool: dict[int, list[tuple[float, float]]] = {}
+    for window in maintenance:
+        if window.pool_id not in pools:
+            raise ValueError(f"A maintenance window names pool {window.pool_id}, which is not among the pools.")
+        if window.end <= window.start:
+            raise ValueError("A maintenance window ends after it starts.")
+        start = (window.start - now).total_seconds() / 3600.0
+        end = (window.end - now).total_seconds() / 3600.0
+        if end > 0:
+            by_pool.setdefault(window.pool_id, []).append((start, end))
+    merged = []
+    for pool_id, spans in by_pool.items():
+        spans.sort()
+        current = list(spans[0])
+        for start, end in spans[1:]:
+            if start <= current[1]:
+                current[1] = max(current[1], end)
+            else:
+                merged.append((pool_id, *current))
+                current = [start, end]
+        merged.append((pool_id, *current))
+    return merged
 
 
 def expected_arrivals(
@@ -919,6 +1027,8 @@ def simulate(
     pool_changes: Sequence[PoolChange] = (),
     sample_every: timedelta | None = None,
     progress: Callable[[float], None] | None = None,
+    holds: Sequence[Hold] = (),
+    maintenance: Sequence[Window] = (),
 ) -> SimulationResult:
     """Simulate ``orders`` on ``pools`` from ``now`` until all are finished or ``horizon`` has passed.
 
@@ -949,6 +1059,11 @@ def simulate(
     another pool (e.g. negative), and a change to ACTIVE at the instant it comes into service. With a
     ``background`` callable, the callable must know such pools and capacities.
 
+    ``maintenance``: `Window`s in which a pool is closed (module docstring); overlapping windows of a pool count as
+    one, and at a window's end the pool returns to the state it had at its start. The pools' own ``closes_at`` is
+    ignored: the windows say when pools close. ``holds``: `Hold`s passed to the planner at every round (see
+    `dispatch.engine.planner`), with a re-plan at each one's start and end.
+
     ``sample_every``: record a `UsageSample` (per kind, PFLOPS our jobs use and PFLOPS the active pools
     offer) in ``result.samples`` at ``now``, ``now + sample_every``, ... up to the end of the run, each of
     the state from that instant on (after the events due then and the decisions they led to). ``progress``: called
@@ -978,4 +1093,6 @@ def simulate(
         pool_changes=pool_changes,
         sample_every=sample_every,
         progress=progress,
+        holds=holds,
+        maintenance=maintenance,
     ).run()
