@@ -28,7 +28,7 @@ from aftersales.serializers import (
     TicketSeveritySerializer,
 )
 from factory import submissions
-from factory.api import IDEMPOTENCY_KEY, ConditionalDetail, created
+from factory.api import IDEMPOTENCY_KEY, ConditionalDetail, created, validated
 from orders import selectors as order_selectors
 from orders.access import orders_visible_to, organization_of
 from orders.models import Order
@@ -43,11 +43,6 @@ class HasTicketAccess(BasePermission):
     def has_permission(self, request, view):
         user = request.user
         return permissions.is_ticket_staff(user) or organization_of(user) is not None
-
-
-def _parse(serializer) -> dict:
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 @extend_schema_view(
@@ -102,7 +97,7 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
     )
     def create(self, request):
         orders = orders_visible_to(request.user, Order.objects.all())
-        data = _parse(TicketCreateSerializer(data=request.data, orders=orders))
+        data = validated(TicketCreateSerializer(data=request.data, orders=orders))
         ticket = services.ticket_open(actor=request.user, submission_key=submissions.key_of_request(request), **data)
         answer = self._ticket(ticket.pk).data
         return created(request, answer, at="api-ticket-detail", pk=ticket.pk, replayed=submissions.replayed(ticket))
@@ -121,7 +116,7 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
     @action(detail=True, methods=["post"])
     def messages(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
-        data = _parse(TicketMessageCreateSerializer(data=request.data))
+        data = validated(TicketMessageCreateSerializer(data=request.data))
         message = services.ticket_post_message(
             ticket=ticket, actor=request.user, submission_key=submissions.key_of_request(request), **data
         )
@@ -140,7 +135,7 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
-        data = _parse(TicketMoveSerializer(data=request.data))
+        data = validated(TicketMoveSerializer(data=request.data))
         services.ticket_change_status(ticket=ticket, actor=request.user, **data)
         return self._ticket(ticket.pk)
 
@@ -154,7 +149,7 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
     def severity(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
         permissions.check_staff(request.user)
-        data = _parse(TicketSeveritySerializer(data=request.data))
+        data = validated(TicketSeveritySerializer(data=request.data))
         services.ticket_change_severity(ticket=ticket, actor=request.user, **data)
         return self._ticket(ticket.pk)
 
@@ -168,7 +163,7 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
     def rate(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
         permissions.check_client(request.user, ticket)
-        data = _parse(TicketRateSerializer(data=request.data))
+        data = validated(TicketRateSerializer(data=request.data))
         services.ticket_rate(ticket=ticket, actor=request.user, **data)
         return self._ticket(ticket.pk)
 
@@ -186,7 +181,7 @@ class TicketViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVi
     def follow_up_order(self, request, pk=None):
         ticket = selectors.ticket_detail(user=request.user, pk=pk)
         permissions.check_staff(request.user)
-        data = _parse(FollowUpOrderCreateSerializer(data=request.data))
+        data = validated(FollowUpOrderCreateSerializer(data=request.data))
         order = services.ticket_create_follow_up_order(ticket=ticket, actor=request.user, **data)
         order = order_selectors.order_list(user=request.user).get(pk=order.pk)
         body = OrderSerializer(order, context=self.get_serializer_context()).data

@@ -37,7 +37,7 @@ from dispatch.serializers import (
     UtilizationSampleSerializer,
 )
 from factory import clock, roles, submissions
-from factory.api import IDEMPOTENCY_KEY, ConditionalAction, created
+from factory.api import IDEMPOTENCY_KEY, ConditionalAction, created, validated
 from factory.schema import ERROR_DESCRIPTIONS
 from orders import selectors as order_selectors
 from orders.access import order_for_user
@@ -109,16 +109,14 @@ class PoolViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def utilization(self, request, pk=None):
         pool = selectors.pool_for(pk)
-        params = UtilizationQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        samples = selectors.pool_utilization(pool=pool, hours=params.validated_data["hours"], now=clock.now())
+        hours = validated(UtilizationQuerySerializer(data=request.query_params))["hours"]
+        samples = selectors.pool_utilization(pool=pool, hours=hours, now=clock.now())
         return Response(UtilizationSampleSerializer(samples, many=True).data)
 
     def _change_state(self, request, pk, name: str) -> Response:
         pool = selectors.pool_for(pk)
-        body = PoolActionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.pool_change_state(pool=pool, action=name, actor=request.user, reason=body.validated_data["reason"])
+        reason = validated(PoolActionSerializer(data=request.data))["reason"]
+        services.pool_change_state(pool=pool, action=name, actor=request.user, reason=reason)
         return self._pool(pool.pk)
 
     @_pool_action_schema("drain")
@@ -188,9 +186,8 @@ class OrderPriorityView(ConditionalAction, GenericAPIView):
     def post(self, request, pk):
         order = order_for_user(request.user, pk)
         check_reprioritize(request.user)
-        body = PriorityChangeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.order_reprioritize(order=order, actor=request.user, **body.validated_data)
+        change = validated(PriorityChangeSerializer(data=request.data))
+        services.order_reprioritize(order=order, actor=request.user, **change)
         changed = order_for_user(request.user, order.pk, order_selectors.order_list(user=request.user))
         return Response(OrderSerializer(changed, context={"request": request}).data)
 
@@ -210,12 +207,6 @@ RUN_LOCATION = OpenApiParameter(
 
 def _scenario(request, pk) -> Response:
     return Response(ScenarioDetailSerializer(selectors.scenario_for(pk, with_runs=True)).data)
-
-
-def _body(serializer_class, request) -> dict:
-    body = serializer_class(data=request.data)
-    body.is_valid(raise_exception=True)
-    return body.validated_data
 
 
 @extend_schema_view(
@@ -255,7 +246,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         scenario = services.scenario_create(
             actor=request.user,
             submission_key=submissions.key_of_request(request),
-            **_body(ScenarioCreateSerializer, request),
+            **validated(ScenarioCreateSerializer(data=request.data)),
         )
         answer = ScenarioDetailSerializer(selectors.scenario_for(scenario.pk, with_runs=True)).data
         replayed = submissions.replayed(scenario)
@@ -271,7 +262,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def changes(self, request, pk=None):
         scenario = selectors.scenario_for(pk)
         services.scenario_add_change(
-            scenario=scenario, actor=request.user, change=_body(ScenarioChangeSerializer, request)
+            scenario=scenario, actor=request.user, change=validated(ScenarioChangeSerializer(data=request.data))
         )
         return _scenario(request, scenario.pk)
 
@@ -284,7 +275,7 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="remove-change")
     def remove_change(self, request, pk=None):
         scenario = selectors.scenario_for(pk)
-        number = _body(ScenarioRemoveChangeSerializer, request)["number"]
+        number = validated(ScenarioRemoveChangeSerializer(data=request.data))["number"]
         services.scenario_remove_change(scenario=scenario, actor=request.user, number=number)
         return _scenario(request, scenario.pk)
 

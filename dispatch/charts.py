@@ -495,6 +495,35 @@ def _order_label(row: dict) -> str:
     return row["reference"] or _("Order that may come (%(client)s)") % {"client": row["client"]}
 
 
+def _slip_bars(name: str, rows: list[dict], *, marker: dict, named: bool) -> dict:
+    """One bar per order row, its ETA slip in hours; the hover names the order, its client, the slip in words and
+    whether its promise breaks, and the bars' name if `named`."""
+    broken = _("Promise breaks")
+    return {
+        "type": "bar",
+        "name": name,
+        "x": [_order_label(row) for row in rows],
+        "y": [row["slip_hours"] for row in rows],
+        "marker": marker,
+        "customdata": [[row["client"], slip_words(row["slip_hours"]), broken if row["broken"] else ""] for row in rows],
+        "hovertemplate": "%{x} · %{customdata[0]}<br>%{customdata[1]} (%{y:,.1f} h)<br>%{customdata[2]}"
+        + ("<extra>%{fullData.name}</extra>" if named else "<extra></extra>"),
+    }
+
+
+def _slip_figure(traces: list[dict], *, title: str, labels: list[str], **layout) -> dict:
+    """Orders along x in `labels`' order, their slips up from the baseline's zero line."""
+    return charts.figure(
+        traces,
+        title=title,
+        x_title=_("Order"),
+        y_title=_("ETA slip (hours, later is up)"),
+        xaxis={"type": "category", "categoryorder": "array", "categoryarray": labels},
+        yaxis={"rangemode": "normal", "zeroline": True, "zerolinecolor": charts.CAPACITY_COLOUR, "zerolinewidth": 2},
+        **layout,
+    )
+
+
 def scenario_slip(orders: list[dict]) -> dict:
     """Each order's ETA slip with the scenario's changes (hours, later is up), largest first; broken promises red."""
     title = _("ETA slip per order")
@@ -518,31 +547,10 @@ def scenario_slip(orders: list[dict]) -> dict:
     traces = []
     for group, (name, colour) in groups.items():
         members = [row for row in rows if slip_group(row) == group]
-        if not members:
-            continue
-        traces.append(
-            {
-                "type": "bar",
-                "name": name,
-                "x": [_order_label(row) for row in members],
-                "y": [row["slip_hours"] for row in members],
-                "marker": {"color": colour},
-                "customdata": [[row["client"], slip_words(row["slip_hours"]), name] for row in members],
-                "hovertemplate": "%{x} · %{customdata[0]}<br>%{customdata[1]} (%{y:,.1f} h)<br>%{customdata[2]}"
-                "<extra></extra>",
-            }
-        )
-    fig = charts.figure(
-        traces,
-        title=title,
-        x_title=_("Order"),
-        y_title=_("ETA slip (hours, later is up)"),
-        barmode="relative",
-        height=380,
-        legend={"traceorder": "normal"},
-        xaxis={"type": "category", "categoryorder": "array", "categoryarray": labels},
-        yaxis={"rangemode": "normal", "zeroline": True, "zerolinecolor": charts.CAPACITY_COLOUR, "zerolinewidth": 2},
-    )
+        if members:
+            traces.append(_slip_bars(name, members, marker={"color": colour}, named=False))
+    legend = {"traceorder": "normal"}
+    fig = _slip_figure(traces, title=title, labels=labels, barmode="relative", height=380, legend=legend)
     counts = {group: sum(1 for row in rows if slip_group(row) == group) for group in groups}
     summary = _(
         "%(count)d orders compared: %(broken)d promises break, %(later)d later, %(earlier)d earlier; the largest "
@@ -652,46 +660,20 @@ def compare_slip(first: tuple[str, dict], second: tuple[str, dict]) -> dict:
 
     ordered = sorted(orders, key=lambda order: (-largest(order), orders[order]["reference"]))
     labels = [orders[order]["reference"] for order in ordered]
-    broken_word = _("Promise breaks")
     traces = []
     for (name, rows), colour in zip(runs, COMPARED_COLOURS, strict=True):
-        present = [order for order in ordered if order in rows]
+        present = [rows[order] for order in ordered if order in rows]
+        # A broken promise is outlined red, and said in words on hover.
+        outline = {"color": [charts.TONE_COLOURS["red"] if row["broken"] else colour for row in present], "width": 2}
         traces.append(
-            {
-                "type": "bar",
-                "name": name,
-                "x": [orders[order]["reference"] for order in present],
-                "y": [rows[order]["slip_hours"] for order in present],
-                "marker": {
-                    "color": colour,
-                    # A broken promise is outlined red, and said in words on hover.
-                    "line": {
-                        "color": [charts.TONE_COLOURS["red"] if rows[order]["broken"] else colour for order in present],
-                        "width": 2,
-                    },
-                },
-                "customdata": [
-                    [
-                        rows[order]["client"],
-                        slip_words(rows[order]["slip_hours"]),
-                        broken_word if rows[order]["broken"] else "",
-                    ]
-                    for order in present
-                ],
-                "hovertemplate": "%{x} · %{customdata[0]}<br>%{customdata[1]} (%{y:,.1f} h)<br>%{customdata[2]}"
-                "<extra>%{fullData.name}</extra>",
-            }
+            _slip_bars(
+                name,
+                present,
+                marker={"color": colour, "line": outline},
+                named=True,
+            )
         )
-    fig = charts.figure(
-        traces,
-        title=title,
-        x_title=_("Order"),
-        y_title=_("ETA slip (hours, later is up)"),
-        barmode="group",
-        height=400,
-        xaxis={"type": "category", "categoryorder": "array", "categoryarray": labels},
-        yaxis={"rangemode": "normal", "zeroline": True, "zerolinecolor": charts.CAPACITY_COLOUR, "zerolinewidth": 2},
-    )
+    fig = _slip_figure(traces, title=title, labels=labels, barmode="group", height=400)
     summary = _("%(count)d orders: %(first)s breaks %(first_broken)d promises, %(second)s %(second_broken)d.") % {
         "count": len(ordered),
         "first": runs[0][0],

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
 from dispatch.models import WAITING_STATES, ComputePool, Job, JobState, Scenario
-from dispatch.selectors import priority_rank
+from dispatch.selectors import in_use_or_archived, priority_rank
 from factory.api import Sort
 from orders.models import Priority
 
@@ -113,9 +113,9 @@ class ScenarioFilter(django_filters.FilterSet):
         fields = []
 
     def filter_archived(self, queryset, name, value):
-        return queryset.filter(archived_at__isnull=not value)
+        return in_use_or_archived(queryset, archived=value)
 
     def filter_queryset(self, queryset):
         if self.form.cleaned_data.get("archived") is None:
-            queryset = queryset.filter(archived_at__isnull=True)
+            queryset = in_use_or_archived(queryset, archived=False)
         return super().filter_queryset(queryset)

@@ -433,9 +433,19 @@ def scenarios() -> QuerySet[Scenario]:
     )
 
 
+def in_use_or_archived(scenarios: QuerySet[Scenario], *, archived: bool) -> QuerySet[Scenario]:
+    """The scenarios in use, or the archived ones: one rule for the page and the API's filter."""
+    return scenarios.filter(archived_at__isnull=not archived)
+
+
 def scenario_list(*, archived: bool = False) -> QuerySet[Scenario]:
     """The scenarios in use, or the archived ones."""
-    return scenarios().filter(archived_at__isnull=not archived)
+    return in_use_or_archived(scenarios(), archived=archived)
+
+
+def _runs_newest_first() -> QuerySet[ScenarioRun]:
+    """Runs newest first with who started them, without their results (lists read only the counts)."""
+    return ScenarioRun.objects.select_related("started_by").defer("result").order_by("-queued_at", "-id")
 
 
 def scenario_for(pk, *, with_runs: bool = False) -> Scenario:
@@ -443,8 +453,7 @@ def scenario_for(pk, *, with_runs: bool = False) -> Scenario:
     their results, in `runs_newest_first` (the API's answer)."""
     found = scenarios()
     if with_runs:
-        runs = ScenarioRun.objects.select_related("started_by").defer("result").order_by("-queued_at", "-id")
-        found = found.prefetch_related(Prefetch("runs", runs, to_attr="runs_newest_first"))
+        found = found.prefetch_related(Prefetch("runs", _runs_newest_first(), to_attr="runs_newest_first"))
     try:
         return found.get(pk=int(pk))
     except (Scenario.DoesNotExist, ValueError, TypeError):
@@ -453,7 +462,7 @@ def scenario_for(pk, *, with_runs: bool = False) -> Scenario:
 
 def scenario_runs(*, scenario: Scenario) -> QuerySet[ScenarioRun]:
     """A scenario's runs, newest first, without their results (a run's page reads its own)."""
-    return scenario.runs.select_related("started_by").defer("result")
+    return _runs_newest_first().filter(scenario=scenario)
 
 
 def run_for(pk) -> ScenarioRun:

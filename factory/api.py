@@ -145,6 +145,12 @@ class ConditionalDetail(ConditionalAction):
         return response
 
 
+def validated(serializer) -> dict:
+    """The serializer's data once valid; a 400 with field messages otherwise (the API's one way to read input)."""
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def is_api_request(request) -> bool:
     """Whether a request is the API's: its answers, errors included, are JSON in the shape of API.md."""
     return request.path.startswith("/api/")

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from factory import roles, submissions
-from factory.api import IDEMPOTENCY_KEY, ConditionalDetail, created
+from factory.api import IDEMPOTENCY_KEY, ConditionalDetail, created, validated
 from orders import permissions, read_cache, selectors, services
 from orders.access import order_for_user, organization_of, sees_orders_of
 from orders.filters import OrderEventFilter, OrderFilter
@@ -139,9 +139,7 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
             given = request.data.get("client") if isinstance(request.data, Mapping) else None
             if given not in (None, "") and str(given) != str(organization.pk):
                 raise ValidationError({"client": [_("You can only place orders for your own organization.")]})
-        serializer = OrderCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        fields = dict(serializer.validated_data)
+        fields = dict(validated(OrderCreateSerializer(data=request.data)))
         named_client = fields.pop("client", None)
         client = organization or named_client
         if client is None:
@@ -160,10 +158,9 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def quote(self, request):
-        params = QuoteQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        services.check_priority_allowed(actor=request.user, priority=params.validated_data["priority"])
-        return Response(QuoteSerializer(quote(**params.validated_data)).data)
+        params = validated(QuoteQuerySerializer(data=request.query_params))
+        services.check_priority_allowed(actor=request.user, priority=params["priority"])
+        return Response(QuoteSerializer(quote(**params)).data)
 
     @extend_schema(
         summary=_("The order's timeline"),
@@ -196,9 +193,7 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
     def reject(self, request, pk=None):
         order = order_for_user(request.user, pk)
         permissions.check(request.user, permissions.REJECT)
-        reason = ReasonSerializer(data=request.data)
-        reason.is_valid(raise_exception=True)
-        services.order_reject(order=order, actor=request.user, **reason.validated_data)
+        services.order_reject(order=order, actor=request.user, **validated(ReasonSerializer(data=request.data)))
         return self._order(order.pk)
 
     @_action_schema(
@@ -210,9 +205,7 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
     def cancel(self, request, pk=None):
         order = order_for_user(request.user, pk)
         permissions.check(request.user, permissions.CANCEL, order)
-        reason = ReasonSerializer(data=request.data)
-        reason.is_valid(raise_exception=True)
-        services.order_cancel(order=order, actor=request.user, **reason.validated_data)
+        services.order_cancel(order=order, actor=request.user, **validated(ReasonSerializer(data=request.data)))
         return self._order(order.pk)
 
     @_action_schema(summary=_("Start production of an accepted order (operations)"))
@@ -241,13 +234,12 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
     def requirement_changes(self, request, pk=None):
         order = order_for_user(request.user, pk)
         permissions.check(request.user, permissions.REQUIREMENT_CHANGE)
-        change = RequirementChangeCreateSerializer(data=request.data)
-        change.is_valid(raise_exception=True)
+        change = validated(RequirementChangeCreateSerializer(data=request.data))
         recorded = services.order_record_requirement_change(
             order=order,
             actor=request.user,
-            text=change.validated_data["text"],
-            rework_steps=_steps_of(order, change.validated_data["rework_steps"]),
+            text=change["text"],
+            rework_steps=_steps_of(order, change["rework_steps"]),
         )
         # Read back as the newest requirement_change event of the order's timeline.
         body = RequirementChangeSerializer(recorded).data
@@ -271,9 +263,7 @@ class OrderViewSet(ConditionalDetail, mixins.ListModelMixin, viewsets.GenericVie
     def rate(self, request, pk=None):
         order = order_for_user(request.user, pk)
         permissions.check(request.user, permissions.RATE, order)
-        rating = RateSerializer(data=request.data)
-        rating.is_valid(raise_exception=True)
-        services.order_rate(order=order, actor=request.user, **rating.validated_data)
+        services.order_rate(order=order, actor=request.user, **validated(RateSerializer(data=request.data)))
         return self._order(order.pk)
 
 
