@@ -75,6 +75,16 @@ _REASONS = {
         _("It would fit now, but would delay the job ahead of it, which has room reserved."),
         "amber",
     ),
+    planner.MAINTENANCE: (
+        _("Pool closes for maintenance"),
+        _("A pool has room, but closes for a maintenance window before it would finish; it runs elsewhere or after."),
+        "amber",
+    ),
+    planner.HELD: (
+        _("Room reserved for another client"),
+        _("The room it fits is reserved for another client or order before it would finish."),
+        "amber",
+    ),
     planner.PREEMPTED: (
         _("Preempted"),
         _("More urgent work took its place; it runs again with its progress kept."),

@@ -23,3 +23,7 @@ class ScenarioNotPermitted(DispatchError, NotPermitted):
 
 class ScenarioStateConflict(DispatchError, IllegalTransition):
     """The scenario, or the person's runs, do not allow this now (409)."""
+
+
+class ReservationConflict(DispatchError, IllegalTransition):
+    """The pool's time is already booked, or the reservation is past changing (409)."""

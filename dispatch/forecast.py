@@ -33,13 +33,16 @@ from catalog.selectors import routing_for, steps_by_workshop
 from dispatch.engine import simulation
 from dispatch.engine.plans import OrderPlan, StepSpec
 from dispatch.engine.policy import PRIORITY_RANK
-from dispatch.models import ACTIVE_STATES, ComputePool, Job, Preemption
+from dispatch.models import ACTIVE_STATES, ComputePool, Job, PoolState, Preemption
 from dispatch.services import (
+    booked_holds,
+    bookings_in_force,
     client_recent_usage,
     client_usage_this_month,
     enforced_budgets,
     expected_gate_hours,
     hold_dispatch_lock,
+    maintenance_windows,
     month_start,
     order_due,
     pool_background,
@@ -64,19 +67,27 @@ class ForecastReport:
 
 def present_pools(now):
     """The pools as the tick sees them, in the tick's order, and their background over time (a pool the database
-    does not hold, a scenario's new one, has none)."""
+    does not hold, a scenario's new one, has none). A pool closed by a maintenance window under way is given in the
+    state it had before: the simulation closes it again for the rest of the window and reopens it as that."""
     pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site").order_by("pk")}
     states = [pool_snapshot(pool, now) for pool in pools.values()]
+    reopening = {b.pool_id: b.state_before for b in bookings_in_force(now) if b.began_at is not None}
+    for state in states:
+        if state.id in reopening and state.state == PoolState.OFFLINE:
+            state.state = reopening[state.id]
     return states, lambda state, at: pool_background(pools[state.id], at) if state.id in pools else 0.0
 
 
 def engine_inputs(now) -> dict:
     """What the simulation needs besides pools and orders, built as the tick builds it (dispatch.engine.policy)."""
+    bookings = bookings_in_force(now)
     return {
         "client_usage": client_recent_usage(now),
         "budgets": enforced_budgets(),
         "month_usage": client_usage_this_month(now, in_progress=False),  # the simulation counts active jobs
         "month_start": month_start,
+        "holds": booked_holds(bookings, now),
+        "maintenance": maintenance_windows(bookings, now),
     }
 
 

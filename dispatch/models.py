@@ -7,8 +7,10 @@ Compute is simulated: pools, background load and job progress are computed by th
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
@@ -285,6 +287,107 @@ class ClientBudget(models.Model):
 
     def __str__(self):
         return f"{self.client}: {self.monthly_pflops_hours} PFLOPS·h/month"
+
+
+class ReservationKind(models.TextChoices):
+    RESERVATION = "reservation", _("Reservation")
+    MAINTENANCE = "maintenance", _("Maintenance window")
+
+
+class _Span(Func):
+    """[start, end) as a Postgres range, for the exclusion constraint below."""
+
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Reservation(models.Model):
+    """A pool's time booked ahead: `pflops` of it held for one client or one order (a reservation), or the whole
+    pool closed for maintenance (a maintenance window).
+
+    The planner holds a reservation's room for its owner from `start` to `end` and lets other work use it before
+    only if that work ends by `start`; no work starts on a pool that it would still run on when a window begins,
+    and the tick takes the pool offline for the window (its running jobs requeued with their progress) and brings
+    it back at the end. The forecast, and so every ETA and quote, sees both. Never deleted: cancelled, with who,
+    when and why, so the pool's history says what was planned.
+    """
+
+    kind = models.CharField(_("kind"), max_length=12, choices=ReservationKind.choices)
+    pool = models.ForeignKey(ComputePool, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("pool"))
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    pflops = models.DecimalField(_("held (PFLOPS)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    client = models.ForeignKey(
+        "orders.ClientOrganization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("client"),
+    )
+    # Held for this order's jobs alone; its client is `client`.
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("order")
+    )
+    reason = models.TextField(_("reason"), max_length=limits.NOTE_MAX)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    cancel_reason = models.TextField(_("why cancelled"), max_length=limits.NOTE_MAX, blank=True)
+    # A maintenance window as the tick carried it out: when the pool closed and reopened, and the state it had.
+    began_at = models.DateTimeField(_("pool closed at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("pool reopened at"), null=True, blank=True)
+    state_before = models.CharField(_("state before"), max_length=10, choices=PoolState.choices, blank=True)
+    # A scenario run whose pool changes this window was promoted from (dispatch.services.scenario_promote).
+    promoted_from = models.ForeignKey(
+        "ScenarioRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="promoted",
+        verbose_name=_("promoted from the scenario run"),
+    )
+
+    class Meta:
+        ordering = ["start", "id"]
+        verbose_name = _("reservation or maintenance window")
+        verbose_name_plural = _("reservations and maintenance windows")
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="reservation_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(kind="reservation", pflops__gt=0, client__isnull=False)
+                | Q(kind="maintenance", pflops__isnull=True, client__isnull=True, order__isnull=True),
+                name="reservation_holds_room_for_a_client_window_closes_all",
+            ),
+            # A pool is closed by one window at a time; the sum of overlapping reservations is checked by the
+            # service under the dispatch lock (a sum is beyond a constraint).
+            ExclusionConstraint(
+                name="maintenance_windows_of_a_pool_do_not_overlap",
+                expressions=[
+                    (_Span("start", "end", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("pool", RangeOperators.EQUAL),
+                ],
+                condition=Q(kind="maintenance", cancelled_at__isnull=True),
+            ),
+        ]
+        indexes = [models.Index(fields=["pool", "end"], name="reservation_pool_end")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.pool} {moment_words(self.start)}\u2013{moment_words(self.end)}"
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
 
 class DispatchState(models.Model):

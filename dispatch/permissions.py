@@ -32,6 +32,13 @@ def check_pool_action(actor) -> None:
         raise PoolActionNotPermitted(_("Only the dispatch role drains, takes offline or activates pools."))
 
 
+def check_pool_booking(actor) -> None:
+    """Refuse (PoolActionNotPermitted, 403) an actor who may not book a pool's time: reservations and maintenance
+    windows are pool actions planned ahead, so the same role books them."""
+    if not may_act_on_pools(actor):
+        raise PoolActionNotPermitted(_("Only the dispatch role reserves capacity or schedules maintenance."))
+
+
 def may_reprioritize(user) -> bool:
     """Whether `user` may change an order's priority (and so that of its jobs)."""
     return order_permissions.may(user, order_permissions.PRIORITY)

@@ -39,8 +39,9 @@ from django.utils.translation import gettext as _
 
 from dispatch import permissions
 from dispatch.engine import planner, policy
+from dispatch.engine.plans import Window
 from dispatch.engine.policy import PRIORITY_RANK
-from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed, ScenarioStateConflict
+from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed, ReservationConflict, ScenarioStateConflict
 from dispatch.models import (
     ACTIVE_STATES,
     RUN_GOING_STATES,
@@ -57,6 +58,8 @@ from dispatch.models import (
     PoolStateChange,
     Preemption,
     QueueSample,
+    Reservation,
+    ReservationKind,
     RunState,
     Scenario,
     ScenarioRun,
@@ -64,11 +67,12 @@ from dispatch.models import (
 )
 from dispatch.scenario_changes import ScenarioChangeInvalid, clean_change
 from factory import clock, submissions
+from factory.dates import moment_words
 from factory.db import atomic_with_retry, bulk_update_rows
 from factory.limits import NAME_MAX, NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
-from orders.models import Order, OrderStatus, OrderStep, StageStatus, StepStatus
+from orders.models import IN_FLIGHT_STATUSES, ClientOrganization, Order, OrderStatus, OrderStep, StageStatus, StepStatus
 from orders.quotes import promise_due
 
 logger = logging.getLogger(__name__)
@@ -134,6 +138,283 @@ def _requeue_jobs_of(pool: ComputePool, *, now: datetime) -> None:
     order_services.steps_mark_ready(step_ids=[job.step_id for job in jobs])
     pool.used_pflops = Decimal(0)
     pool.save(update_fields=["used_pflops"])
+
+
+# --- Reservations and maintenance windows --------------------------------------------------------
+
+# As far ahead as a pool's time may be booked: as far as a what-if scenario looks.
+BOOKING_AHEAD_MAX = timedelta(days=SCENARIO_HORIZON_DAYS_MAX)
+
+
+def _moment(value, *, field: str) -> datetime:
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise DispatchInvalid(_("Give a date and time with its time zone."), field=field)
+    return value
+
+
+def _booking_span(start, end, *, now: datetime) -> tuple[datetime, datetime]:
+    """A booking's [start, end); a start already passed books from now on (the tick acts on it at once)."""
+    start, end = _moment(start, field="start"), _moment(end, field="end")
+    if end <= start:
+        raise DispatchInvalid(_("The end must come after the start."), field="end")
+    if end <= now:
+        raise DispatchInvalid(_("The end has already passed on the factory clock."), field="end")
+    if start > now + BOOKING_AHEAD_MAX:
+        raise DispatchInvalid(_("Book at most 365 days ahead."), field="start")
+    return start, end
+
+
+def _span_words(booking) -> str:
+    return f"{moment_words(booking.start)} \u2013 {moment_words(booking.end)}"
+
+
+def _booking_words(booking: Reservation) -> str:
+    """A booking named in a conflict: what it is, whose, how much and when."""
+    if booking.kind == ReservationKind.MAINTENANCE:
+        return _("maintenance window #%(id)d (%(span)s)") % {"id": booking.pk, "span": _span_words(booking)}
+    owner = booking.order.reference if booking.order_id else booking.client.name
+    return _("reservation #%(id)d for %(owner)s: %(pflops)s PFLOPS, %(span)s") % {
+        "id": booking.pk,
+        "owner": owner,
+        "pflops": booking.pflops,
+        "span": _span_words(booking),
+    }
+
+
+def _peak_held(bookings: list[Reservation], start: datetime, end: datetime) -> tuple[Decimal, datetime, list]:
+    """The most PFLOPS the reservations hold at one instant of [start, end), that instant and who holds it then."""
+    peak, at, holders = Decimal(0), start, []
+    for instant in sorted({start} | {b.start for b in bookings if start < b.start < end}):
+        holding = [b for b in bookings if b.start <= instant < b.end]
+        held = sum((b.pflops for b in holding), Decimal(0))
+        if held > peak:
+            peak, at, holders = held, instant, holding
+    return peak, at, holders
+
+
+def _check_booking_conflicts(*, kind: str, pool: ComputePool, start, end, pflops, others: list[Reservation]) -> None:
+    windows = [b for b in others if b.kind == ReservationKind.MAINTENANCE]
+    reservations = [b for b in others if b.kind == ReservationKind.RESERVATION]
+    if kind == ReservationKind.MAINTENANCE:
+        if windows or reservations:
+            raise ReservationConflict(
+                _("Pool %(pool)s is already booked then: %(conflict)s. Cancel it first or choose other times.")
+                % {"pool": pool.name, "conflict": "; ".join(_booking_words(b) for b in windows + reservations)}
+            )
+        return
+    if windows:
+        raise ReservationConflict(
+            _("Pool %(pool)s is closed then: %(conflict)s. Room held in it could not be used.")
+            % {"pool": pool.name, "conflict": "; ".join(_booking_words(b) for b in windows)}
+        )
+    peak, at, holders = _peak_held(reservations, start, end)
+    if peak + pflops > pool.capacity_pflops:
+        raise ReservationConflict(
+            _(
+                "Pool %(pool)s has %(capacity)s PFLOPS: at %(at)s this would hold %(total)s, with %(conflict)s. "
+                "Hold less, or choose other times or another pool."
+            )
+            % {
+                "pool": pool.name,
+                "capacity": pool.capacity_pflops,
+                "at": moment_words(at),
+                "total": peak + pflops,
+                "conflict": "; ".join(_booking_words(b) for b in holders),
+            }
+        )
+
+
+def _held_pflops(value, pool: ComputePool) -> Decimal:
+    try:
+        pflops = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (ArithmeticError, ValueError, TypeError):
+        raise DispatchInvalid(_("Give the PFLOPS to hold as a number."), field="pflops") from None
+    if value is None or isinstance(value, bool) or not pflops.is_finite() or pflops <= 0:
+        raise DispatchInvalid(_("Hold more than 0 PFLOPS."), field="pflops")
+    if pflops > pool.capacity_pflops:
+        raise DispatchInvalid(
+            _("Pool %(pool)s has only %(capacity)s PFLOPS.") % {"pool": pool.name, "capacity": pool.capacity_pflops},
+            field="pflops",
+        )
+    return pflops
+
+
+def _booking_owner(client, order) -> tuple[ClientOrganization, Order | None]:
+    """Whose room a reservation holds: one client's, or one order's (its client's, for its jobs alone)."""
+    if order is not None:
+        if client is not None and client.pk != order.client_id:
+            raise DispatchInvalid(_("The order is not this client's: name the client or the order."), field="client")
+        if order.status not in IN_FLIGHT_STATUSES:
+            raise DispatchInvalid(
+                _("Order %(order)s is %(status)s: only accepted work runs.")
+                % {"order": order.reference, "status": order.get_status_display()},
+                field="order",
+            )
+        return order.client, order
+    if client is None:
+        raise DispatchInvalid(_("Name the client or the order the room is held for."), field="client")
+    return client, None
+
+
+@atomic_with_retry
+def reservation_create(
+    *,
+    actor,
+    kind: str,
+    pool: ComputePool,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    pflops=None,
+    client: ClientOrganization | None = None,
+    order: Order | None = None,
+    promoted_from: ScenarioRun | None = None,
+) -> Reservation:
+    """Book a pool's time ahead: hold `pflops` for a client or one order (a reservation), or close the whole pool
+    (a maintenance window). Booking more than the pool's capacity at any instant, room in a window, or a window
+    over another booking is refused (409) naming what it conflicts with."""
+    permissions.check_pool_booking(actor)
+    if kind not in ReservationKind.values:
+        raise DispatchInvalid(_("Choose a reservation or a maintenance window."), field="kind")
+    reason = clean_text(
+        reason, field="reason", maximum=NOTE_MAX, invalid=DispatchInvalid, required=_("Say why the time is booked.")
+    )
+    now = clock.now()
+    start, end = _booking_span(start, end, now=now)
+    if kind == ReservationKind.RESERVATION:
+        pflops = _held_pflops(pflops, pool)
+        client, order = _booking_owner(client, order)
+    elif pflops is not None or client is not None or order is not None:
+        raise DispatchInvalid(
+            _("A maintenance window closes the whole pool: give no PFLOPS, client or order."), field="kind"
+        )
+    hold_dispatch_lock()
+    pool = ComputePool.objects.select_for_update().get(pk=pool.pk)
+    others = list(
+        Reservation.objects.filter(pool=pool, cancelled_at__isnull=True, start__lt=end, end__gt=start)
+        .exclude(ended_at__isnull=False)
+        .select_related("client", "order")
+    )
+    _check_booking_conflicts(kind=kind, pool=pool, start=start, end=end, pflops=pflops, others=others)
+    return Reservation.objects.create(
+        kind=kind,
+        pool=pool,
+        start=start,
+        end=end,
+        pflops=pflops,
+        client=client,
+        order=order,
+        reason=reason,
+        created_by=actor,
+        created_at=now,
+        promoted_from=promoted_from,
+    )
+
+
+@atomic_with_retry
+def reservation_cancel(*, reservation: Reservation, actor, reason: str) -> Reservation:
+    """Cancel a booking that is not over; a maintenance window under way ends now and its pool comes back."""
+    permissions.check_pool_booking(actor)
+    reason = clean_text(
+        reason, field="reason", maximum=NOTE_MAX, invalid=DispatchInvalid, required=_("Say why it is cancelled.")
+    )
+    hold_dispatch_lock()
+    booking = Reservation.objects.select_for_update().select_related("pool").get(pk=reservation.pk)
+    now = clock.now()
+    if booking.cancelled:
+        raise ReservationConflict(_("It was already cancelled on %(at)s.") % {"at": moment_words(booking.cancelled_at)})
+    if booking.end <= now or booking.ended_at is not None:
+        raise ReservationConflict(_("It is over: it stays as the record of what was booked."))
+    if booking.began_at is not None:
+        _reopen(
+            booking, now=now, actor=actor, reason=_("Maintenance window cancelled: %(reason)s") % {"reason": reason}
+        )
+    booking.cancelled_at, booking.cancelled_by, booking.cancel_reason = now, actor, reason
+    booking.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason", "ended_at"])
+    return booking
+
+
+def _set_pool_state(pool: ComputePool, state: str, *, now: datetime, actor, reason: str) -> None:
+    PoolStateChange.objects.create(pool=pool, at=now, from_state=pool.state, to_state=state, actor=actor, reason=reason)
+    pool.state = state
+    pool.save(update_fields=["state"])
+
+
+def _close_for_window(window: Reservation, pool: ComputePool, *, now: datetime) -> None:
+    """The window begins: the pool goes offline, its running jobs back to the queue with their progress."""
+    window.began_at, window.state_before = now, pool.state
+    if pool.state != PoolState.OFFLINE:
+        reason = _("Maintenance window #%(id)d: %(reason)s") % {"id": window.pk, "reason": window.reason}
+        _set_pool_state(pool, PoolState.OFFLINE, now=now, actor=None, reason=reason)
+        _requeue_jobs_of(pool, now=now)
+    window.save(update_fields=["began_at", "state_before"])
+
+
+def _reopen(window: Reservation, *, now: datetime, actor, reason: str) -> None:
+    """The window ends: the pool returns to the state it had when it closed, unless someone changed it since."""
+    window.ended_at = now
+    pool = window.pool
+    if pool.state == PoolState.OFFLINE and window.state_before != PoolState.OFFLINE:
+        _set_pool_state(pool, window.state_before, now=now, actor=actor, reason=reason)
+
+
+def bookings_in_force(now: datetime) -> list[Reservation]:
+    """The reservations and maintenance windows not over at `now` (under way or to come), and the windows the tick
+    closed a pool for that it has not reopened yet; by start. One query for the tick, the forecast and quotes."""
+    return list(
+        Reservation.objects.filter(cancelled_at__isnull=True, ended_at__isnull=True)
+        .filter(Q(end__gt=now) | Q(began_at__isnull=False))
+        .order_by("start", "id")
+    )
+
+
+def _carry_out_windows(pools: dict[int, ComputePool], bookings: list[Reservation], now: datetime) -> None:
+    """Close the pools whose maintenance window has begun and reopen those whose window has ended (the tick)."""
+    for window in bookings:
+        if window.kind != ReservationKind.MAINTENANCE:
+            continue
+        window.pool = pools[window.pool_id]
+        if window.began_at is None and window.start <= now < window.end:
+            _close_for_window(window, window.pool, now=now)
+        elif window.began_at is not None and window.end <= now:
+            reason = _("Maintenance window #%(id)d is over.") % {"id": window.pk}
+            _reopen(window, now=now, actor=None, reason=reason)
+            window.save(update_fields=["ended_at"])
+
+
+def booked_holds(bookings: list[Reservation], now: datetime) -> list[planner.Hold]:
+    """The reservations not over, as the planner holds them (the tick, the forecast and quotes alike)."""
+    return [
+        planner.Hold(
+            pool_id=b.pool_id,
+            start=b.start,
+            end=b.end,
+            pflops=float(b.pflops),
+            client_id=b.client_id,
+            order_id=b.order_id,
+        )
+        for b in bookings
+        if b.kind == ReservationKind.RESERVATION and b.end > now
+    ]
+
+
+def maintenance_windows(bookings: list[Reservation], now: datetime) -> list[Window]:
+    """The maintenance windows not over, as the simulation takes them."""
+    return [
+        Window(pool_id=b.pool_id, start=b.start, end=b.end)
+        for b in bookings
+        if b.kind == ReservationKind.MAINTENANCE and b.end > now
+    ]
+
+
+def closing_times(bookings: list[Reservation], now: datetime) -> dict[int, datetime]:
+    """Pool id -> the start of its next maintenance window to come (the planner starts there only work that ends by
+    then)."""
+    closing: dict[int, datetime] = {}
+    for window in bookings:
+        if window.kind == ReservationKind.MAINTENANCE and window.start > now and window.pool_id not in closing:
+            closing[window.pool_id] = window.start
+    return closing
 
 
 # --- Priorities and budgets ----------------------------------------------------------------------
@@ -265,8 +546,10 @@ def _tick(now: datetime) -> TickReport:
     touched_orders: set[int] = set()
     _advance_running(pools, elapsed, now, report, touched_orders)
     _close_orphaned_jobs(now, pools)
+    bookings = bookings_in_force(now)
+    _carry_out_windows(pools, bookings, now)
     report.created = _create_jobs_for_ready_steps(now)
-    _place(pools, now, report, touched_orders)
+    _place(pools, bookings, now, report, touched_orders)
     _record_pools(pools, now)
     if touched_orders:
         _roll_up_compute(touched_orders)
@@ -404,8 +687,9 @@ def pool_background(pool: ComputePool, at: datetime) -> float:
     return policy.background_at(pool.background_seed, float(pool.capacity_pflops), at)
 
 
-def pool_snapshot(pool: ComputePool, now) -> planner.PoolState:
-    """The pool as the planner sees it; its recorded background is what the room left lets it show."""
+def pool_snapshot(pool: ComputePool, now, *, closes_at: datetime | None = None) -> planner.PoolState:
+    """The pool as the planner sees it; its recorded background is what the room left lets it show. `closes_at`:
+    the start of its next maintenance window."""
     capacity = float(pool.capacity_pflops)
     wanted = pool_background(pool, now)
     room = capacity - float(pool.used_pflops)
@@ -418,6 +702,7 @@ def pool_snapshot(pool: ComputePool, now) -> planner.PoolState:
         trusted_in_province=pool.trusted and pool.site.in_province,
         state=pool.state,
         used=float(pool.used_pflops),
+        closes_at=closes_at,
     )
 
 
@@ -439,7 +724,7 @@ def _job_state(job: Job, usage: dict[int, float]) -> planner.JobState:
     )
 
 
-def _place(pools, now, report: TickReport, touched: set[int]) -> None:
+def _place(pools, bookings: list[Reservation], now, report: TickReport, touched: set[int]) -> None:
     usage = client_recent_usage(now)
     budgets = enforced_budgets()
     over_budget = policy.held_clients(month_usage=client_usage_this_month(now), budgets=budgets) if budgets else set()
@@ -454,8 +739,9 @@ def _place(pools, now, report: TickReport, touched: set[int]) -> None:
     ]
     held_ids = {job.pk for job in held}
     queued = [_job_state(job, usage) for job in active if job.state in WAITING_STATES and job.pk not in held_ids]
-    pool_states = [pool_snapshot(pool, now) for pool in pools.values()]
-    plan = planner.plan(pools=pool_states, queued=queued, running=running, now=now)
+    closing = closing_times(bookings, now)
+    pool_states = [pool_snapshot(pool, now, closes_at=closing.get(pool.pk)) for pool in pools.values()]
+    plan = planner.plan(pools=pool_states, queued=queued, running=running, now=now, holds=booked_holds(bookings, now))
 
     before = {job.pk: _placement_fields(job) for job in active}
     placed_steps, preempted_steps, preemptions = [], [], []
