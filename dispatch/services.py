@@ -242,6 +242,7 @@ def _held_pflops(value, pool: ComputePool) -> Decimal:
 def _booking_owner(client, order) -> tuple[ClientOrganization, Order | None]:
     """Whose room a reservation holds: one client's, or one order's (its client's, for its jobs alone)."""
     if order is not None:
+        order = Order.objects.select_related("client").get(pk=order.pk)  # its status now, not as the caller read it
         if client is not None and client.pk != order.client_id:
             raise DispatchInvalid(_("The order is not this client's: name the client or the order."), field="client")
         if order.status not in IN_FLIGHT_STATUSES:
