@@ -21,12 +21,14 @@ from rest_framework.response import Response
 from dispatch import selectors, services
 from dispatch.filters import JobFilter, PoolFilter, ScenarioFilter
 from dispatch.models import ComputePool, Job, Scenario, ScenarioRun
-from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, check_reprioritize
+from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, check_pool_booking, check_reprioritize
 from dispatch.serializers import (
     JobSerializer,
     PoolActionSerializer,
     PoolSerializer,
     PriorityChangeSerializer,
+    PromoteSerializer,
+    PromotionSerializer,
     ScenarioChangeSerializer,
     ScenarioCreateSerializer,
     ScenarioDetailSerializer,
@@ -330,3 +332,22 @@ class ScenarioRunViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request, pk=None):
         return Response(ScenarioRunSerializer(selectors.run_for(pk)).data)
+
+    @extend_schema(
+        summary=_("Make a run's pools offline real maintenance windows (dispatch)"),
+        description=_(
+            "Books each pool the finished run took offline between two times as a maintenance window, recording the "
+            "run and the reason: all or none. Refused (409) when the run is not done, was promoted already, takes no "
+            "pool offline, or a window conflicts with a booking (named). Capacity changes, draining and new pools "
+            "are made with the pool actions and in the admin."
+        ),
+        request=PromoteSerializer,
+        responses={201: PromotionSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def promote(self, request, pk=None):
+        run = selectors.run_for(pk)
+        check_pool_booking(request.user)
+        reason = validated(PromoteSerializer(data=request.data))["reason"]
+        windows = services.scenario_promote(run=run, actor=request.user, reason=reason)
+        return Response(PromotionSerializer({"run": run.pk, "windows": windows}).data, status=201)

@@ -21,12 +21,12 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from dispatch import charts, display, scenario_changes, selectors, services
 from dispatch.models import SCENARIO_HORIZON_DAYS_MAX, ChangeKind, RunState, Scenario, ScenarioRun
-from dispatch.permissions import SCENARIO_ROLES
+from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, may_act_on_pools
 from factory import charts as factory_charts
 from factory import roles, submissions
 from factory.actions import act
@@ -474,7 +474,40 @@ def run_detail(request, pk):
     }
     if run.state == RunState.DONE:
         context.update(_result_context(run))
+        context.update(_promotion_context(request, run))
     return render(request, "dispatch/scenario_run.html", context)
+
+
+def _promotion_context(request, run: ScenarioRun) -> dict:
+    """What of the run's changes can be made real (its pools offline between two times, as maintenance windows),
+    what was, and whether this person may."""
+    return {
+        "promotable": [
+            number for number, change in enumerate(run.changes, 1) if change["kind"] == ChangeKind.POOL_OFFLINE
+        ],
+        "promoted": list(selectors.promoted_windows(run=run)),
+        "may_promote": may_act_on_pools(request.user),
+        "reason_max": NOTE_MAX,
+    }
+
+
+@roles.role_required(*POOL_ACTION_ROLES)
+@require_POST
+def run_promote(request, pk):
+    run = selectors.run_for(pk)
+    return act(
+        request,
+        perform=lambda data: services.scenario_promote(run=run, actor=request.user, reason=request.POST.get("reason")),
+        success=lambda windows: (
+            ngettext(
+                "%(count)d maintenance window booked: the tick takes the pool offline when it begins.",
+                "%(count)d maintenance windows booked: the tick takes each pool offline when its window begins.",
+                len(windows),
+            )
+            % {"count": len(windows)}
+        ),
+        back=_run_url(run.pk) + "#promote",
+    )
 
 
 @roles.role_required(*SCENARIO_ROLES, live=True)

@@ -48,6 +48,7 @@ from dispatch.models import (
     PoolStateChange,
     Preemption,
     QueueSample,
+    Reservation,
     RunState,
     Scenario,
     ScenarioRun,
@@ -471,6 +472,11 @@ def run_for(pk) -> ScenarioRun:
         return ScenarioRun.objects.select_related("scenario", "started_by").get(pk=int(pk))
     except (ScenarioRun.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No such scenario run.")) from None
+
+
+def promoted_windows(*, run: ScenarioRun) -> QuerySet[Reservation]:
+    """The maintenance windows a run's changes were made into, with their pools."""
+    return Reservation.objects.filter(promoted_from=run).select_related("pool").order_by("start", "id")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dispatch.models import (
     ChangeKind,
     ComputePool,
     Job,
+    Reservation,
     RunState,
     Scenario,
     ScenarioRun,
@@ -172,6 +173,25 @@ class PoolActionSerializer(InputSerializer):
     reason = serializers.CharField(
         max_length=NOTE_MAX, help_text=_("Why the pool's state changes (kept in its history).")
     )
+
+
+class PromoteSerializer(InputSerializer):
+    reason = serializers.CharField(
+        max_length=NOTE_MAX, help_text=_("Why the run's changes are made real (kept on each window booked).")
+    )
+
+
+class PromotedWindowSerializer(serializers.ModelSerializer):
+    pool_name = serializers.CharField(source="pool.name", read_only=True, help_text=_("The pool's name."))
+
+    class Meta:
+        model = Reservation
+        fields = ["id", "pool", "pool_name", "start", "end", "reason"]
+
+
+class PromotionSerializer(serializers.Serializer):
+    run = serializers.IntegerField(help_text=_("The run whose changes were made real."))
+    windows = PromotedWindowSerializer(many=True, help_text=_("The maintenance windows booked, by start."))
 
 
 class PriorityChangeSerializer(InputSerializer):

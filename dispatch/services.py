@@ -48,6 +48,7 @@ from dispatch.models import (
     SCENARIO_CHANGES_MAX,
     SCENARIO_HORIZON_DAYS_MAX,
     WAITING_STATES,
+    ChangeKind,
     ClientBudget,
     ComputePool,
     DailyCost,
@@ -1064,3 +1065,66 @@ def scenario_run_execute(*, run_id: int) -> ScenarioRun | None:
         )
     run.refresh_from_db()
     return run
+
+
+@atomic_with_retry
+def scenario_promote(*, run: ScenarioRun, actor, reason: str) -> list[Reservation]:
+    """Make a finished run's pools offline between two times real maintenance windows, all or none, each recording
+    the run it came from and the reason. The scenario's other changes are not bookings: capacity, new pools and
+    draining are the pool's own actions and the admin's, and the rest (load, orders, policy) are not the factory's to
+    schedule."""
+    permissions.check_pool_booking(actor)
+    reason = clean_text(
+        reason,
+        field="reason",
+        maximum=NOTE_MAX,
+        invalid=DispatchInvalid,
+        required=_("Say why the scenario's changes are made real."),
+    )
+    run = ScenarioRun.objects.select_for_update().select_related("scenario").get(pk=run.pk)
+    if run.state != RunState.DONE:
+        raise ScenarioStateConflict(
+            _("Only a finished run's changes are made real: this run is %(state)s.")
+            % {"state": RunState(run.state).label.lower()}
+        )
+    if (earlier := Reservation.objects.filter(promoted_from=run).order_by("created_at").first()) is not None:
+        raise ScenarioStateConflict(
+            _("This run's changes were made real on %(at)s.") % {"at": moment_words(earlier.created_at)}
+        )
+    offline = ChangeKind.POOL_OFFLINE
+    windows = [(number, change) for number, change in enumerate(run.changes, 1) if change["kind"] == offline]
+    if not windows:
+        raise ScenarioStateConflict(
+            _(
+                "This run takes no pool offline between two times, so there is no maintenance window to book. "
+                "Change capacity or drain a pool with the pool's actions; add pools in the admin."
+            )
+        )
+    pools = ComputePool.objects.in_bulk([change["pool"] for _number, change in windows])
+    now = clock.now()
+    booked = []
+    for number, change in windows:
+        try:
+            pool = pools[change["pool"]]
+            booked.append(
+                reservation_create(
+                    actor=actor,
+                    kind=ReservationKind.MAINTENANCE,
+                    pool=pool,
+                    start=datetime.fromisoformat(change["start"]) if change.get("start") else now,
+                    end=datetime.fromisoformat(change["end"]),
+                    reason=_("%(reason)s (scenario %(scenario)s, run #%(run)d, change #%(number)d)")
+                    % {"reason": reason, "scenario": run.scenario.name, "run": run.pk, "number": number},
+                    promoted_from=run,
+                )
+            )
+        except KeyError:
+            raise ScenarioStateConflict(
+                _("Change #%(number)d names a pool that no longer exists: nothing was booked.") % {"number": number}
+            ) from None
+        except (DispatchInvalid, ReservationConflict) as refused:
+            raise ScenarioStateConflict(
+                _("Change #%(number)d cannot be booked, so nothing was: %(problem)s")
+                % {"number": number, "problem": refused}
+            ) from None
+    return booked

@@ -26,4 +26,5 @@ urlpatterns = [
     path("scenarios/<int:pk>/archive/", scenario_views.scenario_archive, name="scenario-archive"),
     path("scenarios/runs/<int:pk>/", scenario_views.run_detail, name="scenario-run"),
     path("scenarios/runs/<int:pk>/progress/", scenario_views.run_progress, name="scenario-run-progress"),
+    path("scenarios/runs/<int:pk>/promote/", scenario_views.run_promote, name="scenario-run-promote"),
 ]

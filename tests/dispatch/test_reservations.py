@@ -137,7 +137,8 @@ def test_overlapping_reservations_beyond_capacity_are_refused_naming_the_conflic
     message = str(refused.value)
     assert f"reservation #{first.pk} for {org_a.name}" in message
     assert f"reservation #{second.pk} for {org_b.name}" in message
-    assert "110" in message and "100" in message
+    assert "110" in message
+    assert "100" in message
     # Once the first is over, the same room fits; and a cancelled one holds nothing.
     later = _book(dispatcher, pool, t0, start=5, end=9, pflops=70, client=org_b)
     services.reservation_cancel(reservation=later, actor=dispatcher, reason="The client moved its run")
@@ -303,7 +304,8 @@ def test_cancelling_a_window_under_way_brings_the_pool_back_now(dispatcher, ops_
     window.refresh_from_db()
     # Back to what it was before the window: draining, as the dispatcher had left it.
     assert pool.state == PoolState.DRAINING
-    assert window.cancelled_at is not None and window.ended_at is not None
+    assert window.cancelled_at is not None
+    assert window.ended_at is not None
     assert PoolStateChange.objects.filter(pool=pool).latest("at", "id").actor == dispatcher
 
 

@@ -22,7 +22,7 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
 tickets, nor the username of anyone on the staff.
 
-Cells checked: 856 (107 rows: 103 URL patterns, the orders and tickets collections and an order's priority
+Cells checked: 872 (109 rows: 105 URL patterns, the orders and tickets collections and an order's priority
 page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
@@ -123,6 +123,8 @@ EXPECTED: dict[str, tuple] = {
     "POST /dispatch/scenarios/{pk}/archive/":         ("scenario", 302, 403, 403, 302, 302, 403, 403, 302),
     "GET /dispatch/scenarios/runs/{pk}/":             ("run",      302, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/scenarios/runs/{pk}/progress/":    ("run",      401, 403, 403, 200, 200, 403, 403, 200),
+    # Making a run's changes real books maintenance windows: the dispatch role's (an empty reason is refused).
+    "POST /dispatch/scenarios/runs/{pk}/promote/":     ("run",      302, 403, 403, 403, 302, 403, 403, 302),
     # --- Client portal: client users only; another organization's object is 404 ----------------------------
     "GET /portal/tickets/":                           (None,     302, 200, 200, 403, 403, 403, 403, 403),
     "GET /portal/tickets/new/":                       (None,     302, 200, 200, 403, 403, 403, 403, 403),
@@ -196,6 +198,7 @@ EXPECTED: dict[str, tuple] = {
     "POST /api/v1/scenarios/{pk}/archive/":           ("scenario", 401, 403, 403, 200, 200, 403, 403, 200),
     "POST /api/v1/scenarios/{pk}/run/":               ("scenario", 401, 403, 403, 202, 202, 403, 403, 202),
     "GET /api/v1/scenario-runs/{pk}/":                ("run",      401, 403, 403, 200, 200, 403, 403, 200),
+    "POST /api/v1/scenario-runs/{pk}/promote/":       ("run",      401, 403, 403, 403, 400, 403, 403, 400),
     # Operations read reviews through the API (security/api.py), not in the security center's pages.
     "GET /api/v1/reviews/":                           (None,     401, 403, 403, 200, 403, 200, 403, 200),
     "GET /api/v1/reviews/{pk}/":                      ("review", 401, 403, 403, 200, 403, 200, 403, 200),

@@ -347,6 +347,7 @@ SCENES = {
     "scenarios_archive_create": lambda p: Call(p.dispatcher, _ran(p)[0].pk),
     "scenarios_run_create": lambda p: Call(p.dispatcher, _scenario(p)[0].pk),
     "scenario_runs_retrieve": lambda p: Call(p.dispatcher, _ran(p)[1].pk),
+    "scenario_runs_promote_create": lambda p: Call(p.dispatcher, _ran(p)[1].pk),
     "tickets_create": lambda p: Call(p.client, body={"order": _delivered(p).pk}),
     "tickets_retrieve": lambda p: Call(p.ops, _ticket(p).pk),
     "tickets_messages_create": _write,
