@@ -141,6 +141,7 @@ def play_story() -> str:
         play(streams, hands, until=now, strict=True)
     write_history(story, now)
     set_budgets()
+    book_pool_time(now)
     # Work waiting now is placed on the pools, gates get their reviews, ETAs are forecast, SLAs watched. The tick and
     # the forecast run at the story's present, however long building it took on an accelerated clock (bin/run): the
     # next tick advances the running jobs by the time that passed since, and the showcase waits counted from there.
@@ -170,6 +171,31 @@ def planner_statistics(start: datetime, until: datetime) -> Iterator[datetime]:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {tables}")
         moment += timedelta(days=1)
+
+
+def book_pool_time(now: datetime) -> None:
+    """A maintenance window next week and a reservation the hospital bought, so a newcomer sees both on the pool
+    pages and in every ETA the forecast gives."""
+    dispatcher = get_user_model().objects.get(username="dispatcher")
+    day = (now + timedelta(days=5)).replace(hour=22, minute=0)
+    dispatch_services.reservation_create(
+        actor=dispatcher,
+        kind="maintenance",
+        pool=ComputePool.objects.get(name="qinghe-train"),
+        start=day,
+        end=day + timedelta(hours=10),
+        reason="Cooling loop service agreed with the Qinghe Industrial Park Data Center.",
+    )
+    dispatch_services.reservation_create(
+        actor=dispatcher,
+        kind="reservation",
+        pool=ComputePool.objects.get(name="xinghe-train-trusted"),
+        start=day - timedelta(days=2),
+        end=day + timedelta(days=1),
+        pflops=120,
+        client=demo_organization("qinghe-hospital"),
+        reason="The hospital's quarterly imaging model refresh, bought ahead.",
+    )
 
 
 def set_budgets() -> None:

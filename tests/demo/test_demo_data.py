@@ -29,6 +29,7 @@ from dispatch.models import (
     JobState,
     Preemption,
     QueueSample,
+    Reservation,
     UtilizationSample,
 )
 from factory import clock
@@ -228,6 +229,14 @@ def test_a_past_that_every_chart_can_draw(demo_factory):
     # Compute rolled up on orders matches their jobs.
     for order in Order.objects.annotate(jobs_cost=Sum("jobs__cost")).filter(jobs_cost__isnull=False)[:20]:
         assert order.compute_cost == order.jobs_cost
+
+
+def test_a_maintenance_window_and_a_reservation_are_booked_ahead(demo_factory):
+    booked = Reservation.objects.filter(start__gt=clock.now(), cancelled_at=None)
+    assert sorted(booked.values_list("kind", "pool__name", "client__name")) == [
+        ("maintenance", "qinghe-train", None),
+        ("reservation", "xinghe-train-trusted", "Qinghe Provincial People's Hospital"),
+    ]
 
 
 def test_nothing_in_the_future_and_only_known_people_acted(demo_factory):

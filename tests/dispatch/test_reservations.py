@@ -14,6 +14,7 @@ from dispatch.forecast import forecast_etas
 from dispatch.models import ComputePool, Job, JobState, PoolState, PoolStateChange, Reservation
 from factory import clock
 from orders.models import OrderStatus
+from orders.quotes import quote
 from tests.factories import compute_pool, order_at
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +328,15 @@ def test_the_forecast_sees_a_window_on_the_pool_an_order_needs(dispatcher, ops_u
     order.refresh_from_db()
 
     assert order.eta > without + timedelta(days=10)
+
+
+def test_a_quote_sees_a_window_over_every_pool_of_a_kind(dispatcher, t0):
+    for kind in ("data_processing", "training", "inference"):
+        compute_pool(kind=kind, capacity=1000)
+    fields = {"product_type": "model", "size": "small", "priority": "normal", "data_sensitivity": "internal"}
+    open_all_month = quote(**fields).promised_delivery
+
+    training = ComputePool.objects.get(kind="training")
+    _book(dispatcher, training, t0, start=0.5, end=24 * 20, kind="maintenance", reason="Hall rebuilt")
+
+    assert quote(**fields).promised_delivery >= open_all_month + timedelta(days=10)
