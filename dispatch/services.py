@@ -93,6 +93,11 @@ POOL_TRANSITIONS = {
 }
 
 
+def _reason(value, *, required: str) -> str:
+    """Why a person acts (kept with what they did): a text they must give, `required` saying so."""
+    return clean_text(value, field="reason", maximum=NOTE_MAX, invalid=DispatchInvalid, required=required)
+
+
 def hold_dispatch_lock() -> None:
     """Wait for the dispatch lock; it is held to the end of the transaction (see the lock order above)."""
     with connection.cursor() as cursor:
@@ -103,13 +108,7 @@ def hold_dispatch_lock() -> None:
 def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> ComputePool:
     """Drain (finish running jobs, take no new ones), take offline (running jobs requeue) or activate a pool."""
     permissions.check_pool_action(actor)
-    reason = clean_text(
-        reason,
-        field="reason",
-        maximum=NOTE_MAX,
-        invalid=DispatchInvalid,
-        required=_("Say why the pool's state changes."),
-    )
+    reason = _reason(reason, required=_("Say why the pool's state changes."))
     target, allowed_from = POOL_TRANSITIONS[action]
     hold_dispatch_lock()
     pool = ComputePool.objects.select_for_update().get(pk=pool.pk)
@@ -278,9 +277,7 @@ def reservation_create(
     permissions.check_pool_booking(actor)
     if kind not in ReservationKind.values:
         raise DispatchInvalid(_("Choose a reservation or a maintenance window."), field="kind")
-    reason = clean_text(
-        reason, field="reason", maximum=NOTE_MAX, invalid=DispatchInvalid, required=_("Say why the time is booked.")
-    )
+    reason = _reason(reason, required=_("Say why the time is booked."))
     now = clock.now()
     start, end = _booking_span(start, end, now=now)
     if kind == ReservationKind.RESERVATION:
@@ -317,9 +314,7 @@ def reservation_create(
 def reservation_cancel(*, reservation: Reservation, actor, reason: str) -> Reservation:
     """Cancel a booking that is not over; a maintenance window under way ends now and its pool comes back."""
     permissions.check_pool_booking(actor)
-    reason = clean_text(
-        reason, field="reason", maximum=NOTE_MAX, invalid=DispatchInvalid, required=_("Say why it is cancelled.")
-    )
+    reason = _reason(reason, required=_("Say why it is cancelled."))
     hold_dispatch_lock()
     booking = Reservation.objects.select_for_update().select_related("pool").get(pk=reservation.pk)
     now = clock.now()
@@ -1074,13 +1069,7 @@ def scenario_promote(*, run: ScenarioRun, actor, reason: str) -> list[Reservatio
     draining are the pool's own actions and the admin's, and the rest (load, orders, policy) are not the factory's to
     schedule."""
     permissions.check_pool_booking(actor)
-    reason = clean_text(
-        reason,
-        field="reason",
-        maximum=NOTE_MAX,
-        invalid=DispatchInvalid,
-        required=_("Say why the scenario's changes are made real."),
-    )
+    reason = _reason(reason, required=_("Say why the scenario's changes are made real."))
     run = ScenarioRun.objects.select_for_update().select_related("scenario").get(pk=run.pk)
     if run.state != RunState.DONE:
         raise ScenarioStateConflict(
