@@ -1,6 +1,7 @@
 """What-if scenarios in a browser: a dispatcher makes a scenario, adds a change through its form, runs it and watches
-the progress bar follow the run to its result, whose figures are drawn; then compares two runs. The run's task is not
-sent (no worker here): the test moves the run forward itself, as the worker would. The result and compare pages pass
+the progress bar follow the run to its result, whose figures are drawn, and books its pool offline as a real maintenance
+window; then compares two runs. The run's task is not sent (no worker here): the test moves the run forward itself, as
+the worker would. The result and compare pages pass
 axe and fit a phone."""
 
 from datetime import timedelta
@@ -82,6 +83,12 @@ def test_a_scenario_is_made_run_followed_to_its_result_and_compared(page, screen
     assert page.locator("[data-broken]").count() == 1
     screenshot("scenario-result")
     _fits_a_phone_and_passes_axe(page, page.url)
+
+    # Decided: the pool offline becomes a real maintenance window, with one action and a reason.
+    page.get_by_label("Why").fill("Cooling loop service agreed with the center")
+    page.get_by_role("button", name="Book the maintenance windows").click()
+    page.get_by_text("1 maintenance window booked").wait_for()
+    assert page.locator('[data-testid="run-promote"] [data-window]').inner_text().startswith("gz-train-a")
 
     # Another scenario's finished run, compared with this one from the run's page.
     other = services.scenario_create(
