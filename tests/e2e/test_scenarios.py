@@ -1,8 +1,7 @@
 """What-if scenarios in a browser: a dispatcher makes a scenario, adds a change through its form, runs it and watches
 the progress bar follow the run to its result, whose figures are drawn, and books its pool offline as a real maintenance
 window; then compares two runs. The run's task is not sent (no worker here): the test moves the run forward itself, as
-the worker would. The result and compare pages pass
-axe and fit a phone."""
+the worker would. The result and compare pages pass axe and fit a phone."""
 
 from datetime import timedelta
 
