@@ -35,6 +35,7 @@ from dispatch.engine.plans import OrderPlan, StepSpec
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import ACTIVE_STATES, ComputePool, Job, Preemption
 from dispatch.services import (
+    client_entitlements,
     client_recent_usage,
     client_usage_this_month,
     enforced_budgets,
@@ -74,6 +75,7 @@ def engine_inputs(now) -> dict:
     """What the simulation needs besides pools and orders, built as the tick builds it (dispatch.engine.policy)."""
     return {
         "client_usage": client_recent_usage(now),
+        "entitlements": client_entitlements(),
         "budgets": enforced_budgets(),
         "month_usage": client_usage_this_month(now, in_progress=False),  # the simulation counts active jobs
         "month_start": month_start,

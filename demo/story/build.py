@@ -141,6 +141,7 @@ def play_story() -> str:
         play(streams, hands, until=now, strict=True)
     write_history(story, now)
     set_budgets()
+    set_entitlements()
     # Work waiting now is placed on the pools, gates get their reviews, ETAs are forecast, SLAs watched. The tick and
     # the forecast run at the story's present, however long building it took on an accelerated clock (bin/run): the
     # next tick advances the running jobs by the time that passed since, and the showcase waits counted from there.
@@ -170,6 +171,24 @@ def planner_statistics(start: datetime, until: datetime) -> Iterator[datetime]:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {tables}")
         moment += timedelta(days=1)
+
+
+# A few clients entitled to more of some pool kinds than the others (weight 1, the default), so the fairness page
+# and the queue show entitlements at work: the hospital's large training programme, the bank's inference services,
+# the data bureau's data processing.
+DEMO_ENTITLEMENTS = (
+    ("qinghe-hospital", "training", 3),
+    ("qinghe-hospital", "inference", 2),
+    ("jinhai-rural-bank", "training", 2),
+    ("jinhai-rural-bank", "inference", 3),
+    ("lanxi-data-bureau", "data_processing", 2),
+)
+
+
+def set_entitlements() -> None:
+    """The clients' entitlements of DEMO_ENTITLEMENTS, for fair share."""
+    for key, kind, weight in DEMO_ENTITLEMENTS:
+        dispatch_services.client_entitlement_set(client=demo_organization(key), kind=kind, weight=Decimal(weight))
 
 
 def set_budgets() -> None:
