@@ -599,9 +599,10 @@ def fairness(*, now: datetime) -> Fairness:
         .annotate(count=Count("id"), first=Min("expected_start"), last=Max("expected_start"))
     }
     months = _months_back(now, FAIRNESS_MONTHS)
+    since = timezone.make_aware(datetime.combine(months[0], datetime.min.time()))  # in the factory's time zone
     monthly: dict[int, dict[date, float]] = {}
     for row in (
-        Job.objects.filter(state=JobState.DONE, finished_at__gte=months[0], finished_at__lte=now)
+        Job.objects.filter(state=JobState.DONE, finished_at__gte=since, finished_at__lte=now)
         .order_by()
         .annotate(month=TruncMonth("finished_at", output_field=DateField()))
         .values("order__client_id", "month")
