@@ -22,6 +22,7 @@ _NAVIGATION = (
     ("orders:list", _("Orders"), lambda user: roles.has_role(user)),
     ("plan", _("Yearly plan"), lambda user: roles.has_role(user, *plan.PLAN_ROLES)),
     ("dispatch:center", _("Dispatch center"), lambda user: roles.has_role(user, *dispatch_permissions.VIEW_ROLES)),
+    ("dispatch:fairness", _("Fairness"), lambda user: roles.has_role(user, *dispatch_permissions.VIEW_ROLES)),
     ("dispatch:scenarios", _("What-if scenarios"), lambda user: dispatch_permissions.may_plan_scenarios(user)),
     ("security:reviews", _("Security reviews"), lambda user: security_permissions.may_decide(user)),
     ("aftersales:tickets", _("Tickets"), lambda user: aftersales_permissions.is_ticket_staff(user)),

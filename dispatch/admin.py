@@ -18,6 +18,7 @@ from dispatch.errors import DispatchError
 from dispatch.models import (
     WAITING_STATES,
     ClientBudget,
+    ClientEntitlement,
     ComputePool,
     ComputeSite,
     Job,
@@ -184,6 +185,20 @@ class ClientBudgetAdmin(admin.ModelAdmin):
         saved = services.client_budget_set(
             client=obj.client, monthly_pflops_hours=obj.monthly_pflops_hours, warn_at=obj.warn_at, enforce=obj.enforce
         )
+        obj.pk = saved.pk
+
+
+@admin.register(ClientEntitlement)
+class ClientEntitlementAdmin(admin.ModelAdmin):
+    list_display = ["client", "kind", "weight"]
+    list_filter = ["kind"]
+    search_fields = ["client__name"]
+    list_select_related = ["client"]
+    autocomplete_fields = ["client"]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, like every other write (the form has already checked the values).
+        saved = services.client_entitlement_set(client=obj.client, kind=obj.kind, weight=obj.weight)
         obj.pk = saved.pk
 
 

@@ -682,3 +682,67 @@ def compare_slip(first: tuple[str, dict], second: tuple[str, dict]) -> dict:
         "second_broken": sum(1 for row in runs[1][1].values() if row["broken"]),
     }
     return charts.chart("slip", title=title, wide=True, empty="", fig=fig, summary=summary)
+
+
+FAIRNESS_CHART_CLIENTS = 8  # the largest users over the year; more bars than this cannot be told apart
+
+
+def fairness_months(data: selectors.Fairness) -> dict:
+    """Compute each client finished per month over the last 12 months (PFLOPS·h), the largest users' bars, with
+    each one's monthly budget as a dashed line of the same colour."""
+    title = _("Compute per client per month, last 12 months")
+    rows = sorted((row for row in data.rows if row.year_pflops_hours > 0), key=lambda row: -row.year_pflops_hours)[
+        :FAIRNESS_CHART_CLIENTS
+    ]
+    if not rows:
+        return charts.chart(
+            "fairness-months",
+            title=title,
+            empty=_("No compute finished in the last 12 months. Each client's finished jobs count here by month."),
+            fig=None,
+        )
+    months = [charts.instant(month) for month in data.months]
+    traces = []
+    for i, row in enumerate(rows):
+        colour = charts.SERIES_COLOURS[i % len(charts.SERIES_COLOURS)]
+        name = row.client.name
+        traces.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": months,
+                "y": [round(used, 1) for _month, used in row.months],
+                "marker": {"color": colour},
+                "hovertemplate": f"{name}<br>%{{x|%Y-%m}}: %{{y:,.0f}} PFLOPS·h<extra></extra>",
+            }
+        )
+        if row.budget_pflops_hours is not None:
+            budget_name = _("%(client)s: budget") % {"client": name}
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": budget_name,
+                    "x": months,
+                    "y": [row.budget_pflops_hours] * len(months),
+                    "line": {"color": colour, "dash": "dash", "width": 1.5},
+                    "hovertemplate": f"{budget_name}: %{{y:,.0f}} PFLOPS·h<extra></extra>",
+                }
+            )
+    fig = charts.figure(
+        traces,
+        title=title,
+        x_title=_("Month (factory time)"),
+        y_title=_("PFLOPS·h"),
+        barmode="group",
+        xaxis={"type": "date", "tickformat": "%Y-%m", "dtick": "M1"},
+        yaxis={"tickformat": ",.0f"},
+        height=380,
+        margin={"b": 140},
+    )
+    top = rows[0]
+    summary = _("%(client)s used the most: %(used)s PFLOPS·h over the last 12 months.") % {
+        "client": top.client.name,
+        "used": charts.amount(top.year_pflops_hours),
+    }
+    return charts.chart("fairness-months", title=title, empty="", fig=fig, summary=summary, wide=True)

@@ -37,6 +37,7 @@ from dispatch.models import ACTIVE_STATES, ComputePool, Job, PoolState, Preempti
 from dispatch.services import (
     booked_holds,
     bookings_in_force,
+    client_entitlements,
     client_recent_usage,
     client_usage_this_month,
     enforced_budgets,
@@ -83,6 +84,7 @@ def engine_inputs(now) -> dict:
     bookings = bookings_in_force(now)
     return {
         "client_usage": client_recent_usage(now),
+        "entitlements": client_entitlements(),
         "budgets": enforced_budgets(),
         "month_usage": client_usage_this_month(now, in_progress=False),  # the simulation counts active jobs
         "month_start": month_start,

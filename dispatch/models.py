@@ -390,6 +390,31 @@ class Reservation(models.Model):
         return self.cancelled_at is not None
 
 
+class ClientEntitlement(models.Model):
+    """A client's entitlement to a pool kind, as Kueue's nominal quota: its weight there for fair share
+    (dispatch.engine.policy.fair_share_usage). Clients that both saturate the kind get it in proportion to their
+    weights; a client alone may use all of it. A client without a row for a kind weighs
+    dispatch.engine.policy.DEFAULT_ENTITLEMENT there."""
+
+    client = models.ForeignKey(
+        "orders.ClientOrganization", on_delete=models.CASCADE, related_name="entitlements", verbose_name=_("client")
+    )
+    kind = models.CharField(_("pool kind"), max_length=20, choices=PoolKind.choices)
+    weight = models.DecimalField(_("entitlement (weight)"), max_digits=8, decimal_places=2)
+
+    class Meta:
+        ordering = ["client", "kind"]
+        verbose_name = _("client entitlement")
+        verbose_name_plural = _("client entitlements")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "kind"], name="entitlement_one_per_client_kind"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="entitlement_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.client}: {self.kind} {self.weight}"
+
+
 class DispatchState(models.Model):
     """The single row the tick locks and advances: when simulated compute was last brought up to date."""
 

@@ -5,13 +5,14 @@ dataclass built from a fixed number of queries, whatever the number of pools, jo
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import (
     Avg,
     Case,
     Count,
+    DateField,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
@@ -19,6 +20,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -30,15 +32,18 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KeyTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import PoolKind
+from dispatch.engine import policy
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import (
     WAITING_STATES,
     ClientBudget,
+    ClientEntitlement,
     ComputePool,
     ComputeSite,
     DailyCost,
@@ -54,7 +59,7 @@ from dispatch.models import (
     ScenarioRun,
     UtilizationSample,
 )
-from dispatch.services import client_usage_this_month
+from dispatch.services import client_recent_usage, client_usage_this_month, month_start
 from orders.models import ClientOrganization, Priority
 
 UTILIZATION_MAX_HOURS = 720  # 30 days of samples: what a chart of utilization over time may ask for
@@ -510,3 +515,158 @@ def runs_to_compare(*, besides: ScenarioRun | None = None, limit: int) -> QueryS
     if besides is not None:
         runs = runs.exclude(pk=besides.pk)
     return runs[:limit]
+
+
+# --- Fairness and entitlements ---------------------------------------------------------------------------
+
+FAIRNESS_MONTHS = 12  # budget use shown per month, this month included
+
+
+@dataclass(frozen=True)
+class KindShare:
+    """One client on one pool kind: what it is entitled to, what it used recently and what it runs now.
+
+    Shares are among the clients on the fairness page (every client with an entitlement, recent usage, work in the
+    factory or a budget); a client without an entitlement weighs DEFAULT_ENTITLEMENT."""
+
+    kind: str
+    label: str
+    weight: float
+    entitled: float  # weight / the weights of every listed client on the kind, 0..1
+    recent_pflops_hours: float  # decayed (dispatch.engine.policy.USAGE_HALF_LIFE)
+    recent: float | None  # of every listed client's recent usage of the kind; None when nobody used it
+    running_pflops: float
+    running: float | None  # of the PFLOPS our jobs of the kind run now; None when none runs
+
+
+@dataclass(frozen=True)
+class FairnessRow:
+    client: ClientOrganization
+    kinds: list[KindShare]  # in PoolKind order
+    waiting: int
+    next_start: datetime | None  # the earliest expected start of its waiting jobs
+    last_start: datetime | None  # the latest one
+    months: list[tuple[date, float]]  # (first day of the month, PFLOPS·h finished then), oldest first
+    budget_pflops_hours: float | None  # monthly
+
+    @property
+    def year_pflops_hours(self) -> float:
+        return sum(used for _month, used in self.months)
+
+    @property
+    def months_over_budget(self) -> int:
+        if self.budget_pflops_hours is None:
+            return 0
+        return sum(used > self.budget_pflops_hours for _month, used in self.months)
+
+
+@dataclass(frozen=True)
+class Fairness:
+    rows: list[FairnessRow]
+    months: list[date]  # the months the rows count, oldest first
+    half_life: timedelta
+    default_weight: float
+
+
+def _months_back(now: datetime, count: int) -> list[date]:
+    """The first days of the last ``count`` months in the factory's time zone, this one last."""
+    first = month_start(now).date()
+    months = [first]
+    while len(months) < count:
+        months.append((months[-1] - timedelta(days=1)).replace(day=1))
+    return months[::-1]
+
+
+def fairness(*, now: datetime) -> Fairness:
+    """Per client: entitlement, recent usage and running share per pool kind, waiting jobs and their expected starts,
+    and compute used per month against its budget over the last 12 months.
+
+    Six queries whatever the number of clients or jobs: entitlements; recent usage (the tick's own,
+    dispatch.services.client_recent_usage); PFLOPS running per client and kind; waiting jobs per client; PFLOPS·h
+    finished per client and month; the clients with their budgets. Clients with work, usage, an entitlement or a
+    budget are listed, the largest recent users first."""
+    weights = {
+        (client, kind): float(weight)
+        for client, kind, weight in ClientEntitlement.objects.values_list("client_id", "kind", "weight")
+    }
+    recent = client_recent_usage(now)
+    running = {
+        (row["order__client_id"], row["kind"]): float(row["pflops"])
+        for row in Job.objects.filter(state=JobState.RUNNING)
+        .order_by()
+        .values("order__client_id", "kind")
+        .annotate(pflops=Sum("demand_pflops"))
+    }
+    waiting = {
+        row["order__client_id"]: row
+        for row in Job.objects.filter(state__in=WAITING_STATES)
+        .order_by()
+        .values("order__client_id")
+        .annotate(count=Count("id"), first=Min("expected_start"), last=Max("expected_start"))
+    }
+    months = _months_back(now, FAIRNESS_MONTHS)
+    since = timezone.make_aware(datetime.combine(months[0], datetime.min.time()))  # in the factory's time zone
+    monthly: dict[int, dict[date, float]] = {}
+    for row in (
+        Job.objects.filter(state=JobState.DONE, finished_at__gte=since, finished_at__lte=now)
+        .order_by()
+        .annotate(month=TruncMonth("finished_at", output_field=DateField()))
+        .values("order__client_id", "month")
+        .annotate(used=Sum("done_pflops_hours"))
+    ):
+        monthly.setdefault(row["order__client_id"], {})[row["month"]] = float(row["used"] or 0)
+    ids = {client for client, _kind in (*weights, *recent, *running)} | set(waiting) | set(monthly)
+    clients = list(
+        ClientOrganization.objects.filter(Q(pk__in=ids) | Q(compute_budget__isnull=False)).select_related(
+            "compute_budget"
+        )
+    )
+    kinds = PoolKind.choices
+    weight_of = {
+        kind: {client.pk: policy.entitlement_of(weights, client.pk, kind) for client in clients} for kind, _ in kinds
+    }
+    totals = {
+        kind: (
+            sum(weight_of[kind].values()),
+            sum(recent.get((client.pk, kind), 0.0) for client in clients),
+            sum(value for (_client, k), value in running.items() if k == kind),
+        )
+        for kind, _ in kinds
+    }
+    rows = []
+    for client in clients:
+        shares = []
+        for kind, label in kinds:
+            weight, entitled_total = weight_of[kind][client.pk], totals[kind][0]
+            used, used_total = recent.get((client.pk, kind), 0.0), totals[kind][1]
+            pflops, running_total = running.get((client.pk, kind), 0.0), totals[kind][2]
+            shares.append(
+                KindShare(
+                    kind=kind,
+                    label=label,
+                    weight=weight,
+                    entitled=weight / entitled_total,
+                    recent_pflops_hours=used,
+                    recent=used / used_total if used_total > 0 else None,
+                    running_pflops=pflops,
+                    running=pflops / running_total if running_total > 0 else None,
+                )
+            )
+        queue = waiting.get(client.pk)
+        budget = getattr(client, "compute_budget", None)
+        used_by_month = monthly.get(client.pk, {})
+        rows.append(
+            FairnessRow(
+                client=client,
+                kinds=shares,
+                waiting=queue["count"] if queue else 0,
+                next_start=queue["first"] if queue else None,
+                last_start=queue["last"] if queue else None,
+                months=[(month, used_by_month.get(month, 0.0)) for month in months],
+                budget_pflops_hours=float(budget.monthly_pflops_hours) if budget is not None else None,
+            )
+        )
+    rows.sort(key=lambda row: (-sum(share.recent_pflops_hours for share in row.kinds), -row.waiting, row.client.name))
+    return Fairness(
+        rows=rows, months=months, half_life=policy.USAGE_HALF_LIFE, default_weight=policy.DEFAULT_ENTITLEMENT
+    )

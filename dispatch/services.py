@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import partial
 
 from django.conf import settings
@@ -37,6 +37,7 @@ from django.db.models import Avg, Count, DateTimeField, DurationField, Expressio
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.models import PoolKind
 from dispatch import permissions
 from dispatch.engine import planner, policy
 from dispatch.engine.plans import Window
@@ -50,6 +51,7 @@ from dispatch.models import (
     WAITING_STATES,
     ChangeKind,
     ClientBudget,
+    ClientEntitlement,
     ComputePool,
     DailyCost,
     DispatchState,
@@ -444,6 +446,27 @@ def client_budget_set(*, client, monthly_pflops_hours, warn_at=Decimal("0.80"), 
     return budget
 
 
+@transaction.atomic
+def client_entitlement_set(*, client, kind: str, weight) -> ClientEntitlement:
+    """Set a client's entitlement to a pool kind: its weight for fair share from the next dispatch tick on (and in
+    every forecast), as Kueue's nominal quota. A positive number; clients without one weigh
+    dispatch.engine.policy.DEFAULT_ENTITLEMENT."""
+    if kind not in PoolKind.values:
+        raise DispatchInvalid(_("Choose a pool kind."), field="kind")
+    try:
+        weight = Decimal(str(weight)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        weight = None
+    if weight is None or not weight.is_finite() or weight <= 0:
+        raise DispatchInvalid(_("The entitlement must be a positive number."), field="weight")
+    if weight >= Decimal("1000000"):
+        raise DispatchInvalid(_("The entitlement must be under 1,000,000."), field="weight")
+    entitlement, _created = ClientEntitlement.objects.update_or_create(
+        client=client, kind=kind, defaults={"weight": weight}
+    )
+    return entitlement
+
+
 def month_start(now: datetime) -> datetime:
     """The start of ``now``'s month in the factory's time zone: budgets count from there."""
     local = timezone.localtime(now)
@@ -460,17 +483,18 @@ def client_usage_this_month(now: datetime, *, in_progress: bool = True) -> dict[
 
 
 _RECENT_USAGE_SQL = """
-SELECT o.client_id,
+SELECT o.client_id, job.kind,
        SUM(job.done_pflops_hours * power(0.5, EXTRACT(EPOCH FROM (%(now)s - job.finished_at)) / %(half_life)s))
   FROM dispatch_job AS job
   JOIN orders_order AS o ON o.id = job.order_id
  WHERE job.state = 'done' AND job.finished_at > %(since)s AND job.finished_at <= %(now)s
- GROUP BY o.client_id
+ GROUP BY o.client_id, job.kind
 """
 
 
-def client_recent_usage(now: datetime) -> dict[int, float]:
-    """Each client's fair-share usage at ``now``: its finished work, decayed from when each job finished."""
+def client_recent_usage(now: datetime) -> dict[tuple[int, str], float]:
+    """Each client's fair-share usage of each pool kind at ``now``, (client id, kind) -> PFLOPS·h: its finished
+    work there, decayed from when each job finished (dispatch.engine.policy)."""
     params = {
         "now": now,
         "since": now - policy.USAGE_HORIZON,
@@ -478,7 +502,16 @@ def client_recent_usage(now: datetime) -> dict[int, float]:
     }
     with connection.cursor() as cursor:
         cursor.execute(_RECENT_USAGE_SQL, params)
-        return {client: float(used) for client, used in cursor.fetchall()}
+        return {(client, kind): float(used) for client, kind, used in cursor.fetchall()}
+
+
+def client_entitlements() -> dict[tuple[int, str], float]:
+    """(client id, pool kind) -> the client's entitlement there; a pair not listed weighs
+    dispatch.engine.policy.DEFAULT_ENTITLEMENT."""
+    return {
+        (client, kind): float(weight)
+        for client, kind, weight in ClientEntitlement.objects.values_list("client_id", "kind", "weight")
+    }
 
 
 def enforced_budgets() -> dict[int, float]:
@@ -703,7 +736,8 @@ def pool_snapshot(pool: ComputePool, now, *, closes_at: datetime | None = None) 
     )
 
 
-def _job_state(job: Job, usage: dict[int, float]) -> planner.JobState:
+def _job_state(job: Job, usage: dict, entitlements: dict) -> planner.JobState:
+    """The job as the planner sees it; ``usage`` and ``entitlements`` per (client, kind), the fair-share inputs."""
     return planner.JobState(
         id=job.pk,
         order_id=job.order_id,
@@ -716,18 +750,19 @@ def _job_state(job: Job, usage: dict[int, float]) -> planner.JobState:
         queued_at=job.queued_at,
         sensitive=job.sensitive,
         pool_id=job.pool_id,
-        client_recent_usage=usage.get(job.client_id, 0.0),
+        client_recent_usage=usage.get((job.client_id, job.kind), 0.0),
         started_at=job.started_at,
+        entitlement=policy.entitlement_of(entitlements, job.client_id, job.kind),
     )
 
 
 def _place(pools, bookings: list[Reservation], now, report: TickReport, touched: set[int]) -> None:
-    usage = client_recent_usage(now)
+    usage, entitlements = client_recent_usage(now), client_entitlements()
     budgets = enforced_budgets()
     over_budget = policy.held_clients(month_usage=client_usage_this_month(now), budgets=budgets) if budgets else set()
     active = list(Job.objects.filter(state__in=ACTIVE_STATES).annotate(client_id=F("order__client_id")))
     jobs = {job.pk: job for job in active}
-    running = [_job_state(job, usage) for job in active if job.state == JobState.RUNNING]
+    running = [_job_state(job, usage, entitlements) for job in active if job.state == JobState.RUNNING]
     held = [
         job
         for job in active
@@ -735,7 +770,9 @@ def _place(pools, bookings: list[Reservation], now, report: TickReport, touched:
         and policy.is_held(priority=PRIORITY_RANK[job.priority], client_id=job.client_id, held=over_budget)
     ]
     held_ids = {job.pk for job in held}
-    queued = [_job_state(job, usage) for job in active if job.state in WAITING_STATES and job.pk not in held_ids]
+    queued = [
+        _job_state(job, usage, entitlements) for job in active if job.state in WAITING_STATES and job.pk not in held_ids
+    ]
     closing = closing_times(bookings, now)
     pool_states = [pool_snapshot(pool, now, closes_at=closing.get(pool.pk)) for pool in pools.values()]
     plan = planner.plan(pools=pool_states, queued=queued, running=running, now=now, holds=booked_holds(bookings, now))

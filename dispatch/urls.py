@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.center, name="center"),
     path("live/", views.center_live, name="live"),
     path("jobs/", views.job_list, name="jobs"),
+    path("fairness/", views.fairness, name="fairness"),
     path("pools/<int:pk>/", views.pool_detail, name="pool"),
     path("pools/<int:pk>/drain/", views.pool_action, {"action": "drain"}, name="pool-drain"),
     path("pools/<int:pk>/offline/", views.pool_action, {"action": "offline"}, name="pool-offline"),

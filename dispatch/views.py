@@ -340,6 +340,36 @@ def pool_detail(request, pk):
     return _pool_page(request, selectors.pool_for(pk))
 
 
+@roles.role_required(*VIEW_ROLES)
+def fairness(request):
+    """Fair share by client: entitlement, recent usage and running share per pool kind, the jobs waiting and when
+    they are expected to start, and compute per month against the budget over the last 12 months."""
+    now = clock.now()
+    data = selectors.fairness(now=now)
+    chart_list = [charts.fairness_months(data)]
+    rows = [
+        {
+            "row": row,
+            "next_relative": relative_to_now(row.next_start, now) if row.next_start else "",
+            "budget_pct": _percent(row.year_pflops_hours, row.budget_pflops_hours * len(row.months))
+            if row.budget_pflops_hours
+            else None,
+        }
+        for row in data.rows
+    ]
+    return render(
+        request,
+        "dispatch/fairness.html",
+        {
+            "data": data,
+            "rows": rows,
+            "half_life": duration_words(data.half_life),
+            "charts": chart_list,
+            "figures": factory_charts.figures_by_key(chart_list),
+        },
+    )
+
+
 # --- Actions --------------------------------------------------------------------------------------------
 
 

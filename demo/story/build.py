@@ -142,6 +142,7 @@ def play_story() -> str:
     write_history(story, now)
     set_budgets()
     book_pool_time(now)
+    set_entitlements()
     # Work waiting now is placed on the pools, gates get their reviews, ETAs are forecast, SLAs watched. The tick and
     # the forecast run at the story's present, however long building it took on an accelerated clock (bin/run): the
     # next tick advances the running jobs by the time that passed since, and the showcase waits counted from there.
@@ -196,6 +197,24 @@ def book_pool_time(now: datetime) -> None:
         client=demo_organization("qinghe-hospital"),
         reason="The hospital's quarterly imaging model refresh, bought ahead.",
     )
+
+
+# A few clients entitled to more of some pool kinds than the others (weight 1, the default), so the fairness page
+# and the queue show entitlements at work: the hospital's large training programme, the bank's inference services,
+# the data bureau's data processing.
+DEMO_ENTITLEMENTS = (
+    ("qinghe-hospital", "training", 3),
+    ("qinghe-hospital", "inference", 2),
+    ("jinhai-rural-bank", "training", 2),
+    ("jinhai-rural-bank", "inference", 3),
+    ("lanxi-data-bureau", "data_processing", 2),
+)
+
+
+def set_entitlements() -> None:
+    """The clients' entitlements of DEMO_ENTITLEMENTS, for fair share."""
+    for key, kind, weight in DEMO_ENTITLEMENTS:
+        dispatch_services.client_entitlement_set(client=demo_organization(key), kind=kind, weight=Decimal(weight))
 
 
 def set_budgets() -> None:

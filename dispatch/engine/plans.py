@@ -120,7 +120,8 @@ class Snapshot:
     ``orders`` are the orders that had arrived and were not finished; each keeps its full ``stages``, with
     its position in ``current_stage_index`` / ``current_step_index``, the PFLOPS·h done on its current
     step, the pool that step runs on (or None while it waits), its queue time and, during a gate, the
-    hours of review left. Events due exactly at ``at`` have not happened yet.
+    hours of review left. Events due exactly at ``at`` have not happened yet. ``client_usage``: (client, pool
+    kind) -> recent PFLOPS·h then, as `simulate` takes it.
     """
 
     at: datetime

@@ -28,8 +28,11 @@ so everything the planner is fed that is not a plain fact of the database is def
 * **Per-step deadlines**: the latest finish of a step that still lets its order meet its due date at
   nominal speed (the due date minus the hours of every later step and gate), so "least slack first"
   ranks steps by the risk to their order, not by their own length.
-* **Fair share**: a client's recent usage is the PFLOPS·h of its finished jobs, each decayed with a
-  half-life of ``USAGE_HALF_LIFE`` from the moment it finished.
+* **Fair share**: a client's recent usage of a pool kind is the PFLOPS·h of its finished jobs of that kind,
+  each decayed with a half-life of ``USAGE_HALF_LIFE`` from the moment it finished. Each client is entitled to a
+  share of each kind (its weight there, ``DEFAULT_ENTITLEMENT`` unless set, as Kueue's nominal quota): fair share
+  ranks by usage per unit of entitlement, `fair_share_usage`, so clients that both saturate a kind get it in
+  proportion to their entitlements, and a client alone may use all of it.
 * **Budget holds**: a client with an enforced monthly budget whose jobs finished this month have used it
   up gets its waiting jobs held until the month turns (urgent work is never held).
 * **Background load** of other tenants, held constant for ``BACKGROUND_STEP`` at a time (on a grid of
@@ -60,6 +63,9 @@ USAGE_HALF_LIFE = timedelta(days=7)
 # Finished work older than this many half-lives weighs under 0.1 % and is not read at all.
 USAGE_HORIZON = USAGE_HALF_LIFE * 10
 BACKGROUND_STEP = timedelta(minutes=15)
+# The weight of a client on a pool kind for which no entitlement is set: with none set, every client weighs
+# alike (the equal shares fair share had before entitlements).
+DEFAULT_ENTITLEMENT = 1.0
 
 # The origin of the grids of absolute time: background steps, and the hours latest starts are ranked in.
 GRID_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -106,6 +112,23 @@ def decay(value: float, hours: float, half_life: timedelta = USAGE_HALF_LIFE) ->
     """``value`` PFLOPS·h of usage, ``hours`` later."""
     half = half_life.total_seconds() / 3600.0
     return value * 0.5 ** (hours / half) if value and half > 0 else value
+
+
+def fair_share_usage(usage: float, entitlement: float) -> float:
+    """What fair share ranks a client by on a pool kind: its recent ``usage`` of the kind (PFLOPS·h) per unit of its
+    ``entitlement`` there (Slurm's usage / shares), the lower first.
+
+    Normalising among the clients competing for the kind (usage over their total usage, entitlement over their
+    total entitlement) multiplies every client's value by the same factor, so it orders them alike; the multifactor
+    baseline, which needs the normalised value, divides by the totals itself.
+    """
+    return usage / entitlement
+
+
+def entitlement_of(entitlements: Mapping[tuple[int, str], float], client_id: int, kind: str) -> float:
+    """A client's weight on a pool kind: its entitlement there (``entitlements``: (client, kind) -> weight), else
+    ``DEFAULT_ENTITLEMENT``. The tick and the simulation read entitlements through this alone."""
+    return entitlements.get((client_id, kind), DEFAULT_ENTITLEMENT)
 
 
 def held_clients(*, month_usage: Mapping[int, float], budgets: Mapping[int, float]) -> set[int]:

@@ -175,6 +175,7 @@ class _Simulator:
         replan_every,
         client_usage,
         usage_half_life,
+        entitlements=None,
         budgets=None,
         month_usage=None,
         month_start=None,
@@ -219,7 +220,12 @@ class _Simulator:
         self.threshold_hours = (
             policy.preempt_after.total_seconds() / 3600.0 if policy.fair and policy.preempt_after is not None else None
         )
-        self.usage = {client: (value, 0.0) for client, value in (client_usage or {}).items()}
+        # Fair share (dispatch.engine.policy): (client, kind) -> (decayed PFLOPS·h, hours at which it held), and
+        # (client, kind) -> entitlement.
+        self.usage = {key: (value, 0.0) for key, value in (client_usage or {}).items()}
+        self.entitlements = dict(entitlements or {})
+        if any(weight <= 0 for weight in self.entitlements.values()):
+            raise ValueError("An entitlement is a positive weight.")
         # Budget holds (dispatch.engine.policy): enforced monthly budgets, and the work finished this month.
         self.budgets = dict(budgets or {})
         self.month_start = month_start
@@ -234,6 +240,8 @@ class _Simulator:
         # kind -> job id -> (job, order, rank); the rank orders the jobs that do not fit, see _relevant.
         self.queued: dict[str, dict[int, tuple]] = {kind: {} for kind in self.pools_by_kind}
         self.slack_step = policy.slack_granularity.total_seconds() / 3600.0
+        self.fair_span = policy.fair_share_span.total_seconds() / 3600.0 if policy.fair_share_span else None
+        self.grid_offset = (now - engine.GRID_EPOCH).total_seconds() / 3600.0  # hours from the grid's origin
         self.running: dict[str, dict[int, _Run]] = {kind: {} for kind in self.pools_by_kind}
         self.background_at: dict[str, datetime] = {}  # kind -> the background step its pools' load is of
         self.dirty: set[str] = set()  # kinds to plan at the current time
@@ -333,13 +341,19 @@ class _Simulator:
     def _at(self, t: float) -> datetime:
         return self.start + timedelta(hours=t)
 
-    def _usage(self, client, t: float) -> float:
-        value, since = self.usage.get(client, (0.0, t))
+    def _usage(self, key, t: float) -> float:
+        """``key``'s (client, kind) recent usage at ``t`` hours."""
+        value, since = self.usage.get(key, (0.0, t))
         return engine.decay(value, t - since, self.half_life)
 
-    def _credit(self, client, amount: float) -> None:
-        """A job finished: its whole work counts for fair share and against the client's monthly budget."""
-        self.usage[client] = (self._usage(client, self.t) + amount, self.t)
+    def _fair_share(self, job: JobState, t: float) -> float:
+        """The job's fair-share value at ``t``: what the planner ranks it by (dispatch.engine.policy)."""
+        usage = self._usage((job.client_id, job.kind), t)
+        return engine.fair_share_usage(usage, engine.entitlement_of(self.entitlements, job.client_id, job.kind))
+
+    def _credit(self, client, kind: str, amount: float) -> None:
+        """A job finished: its whole work counts for fair share on its kind and against the client's monthly budget."""
+        self.usage[client, kind] = (self._usage((client, kind), self.t) + amount, self.t)
         if self.month is not None:
             self._turn_month()
             self.month_usage[client] = self.month_usage.get(client, 0.0) + amount
@@ -391,6 +405,7 @@ class _Simulator:
             deadline=order.deadlines[order.stage][order.step],
             queued_at=queued_at,
             sensitive=spec.sensitive,
+            entitlement=engine.entitlement_of(self.entitlements, spec.client_id, step.kind),
         )
         job.started_at = started_at
         self.next_job_id += 1
@@ -477,7 +492,7 @@ class _Simulator:
         job, order = run.job, run.order
         del self.running[job.kind][job.id]
         self.used_pflops_hours += run.w0
-        self._credit(job.client_id, order.spec.stages[order.stage][order.step].work)
+        self._credit(job.client_id, job.kind, order.spec.stages[order.stage][order.step].work)
         if self.queued[job.kind]:
             self.dirty.add(job.kind)
         steps = order.outcome.steps[order.stage]
@@ -671,9 +686,24 @@ class _Simulator:
                 if top == cap:
                     oldest = min(e[3] for e in tops) + 1e-6
                     picked.extend(e[0] for e in tops if e[3] <= oldest)
-                else:
-                    near = min(e[2] for e in tops) + 2 * self.slack_step + 1e-6
-                    picked.extend(e[0] for e in tops if e[2] <= near)
+                    continue
+                # Within a rank, work at risk or past saving goes first by least slack; the rest by fair share,
+                # then least slack (dispatch.engine.planner, ordering).
+                pressed = [e for e in tops if e[2] < risk_line]
+                if not pressed and self.fair_span is not None:
+                    window = {id(e): math.floor((e[2] + self.grid_offset) / self.fair_span) for e in tops}
+                    first = min(window.values())
+                    tops = [e for e in tops if window[id(e)] == first]
+                if not pressed:
+                    shares = {}
+                    for e in tops:
+                        if (key := (e[0].client_id, kind)) not in shares:
+                            shares[key] = self._fair_share(e[0], t)
+                    least = min(shares.values())
+                    least += abs(least) * 1e-9
+                    pressed = [e for e in tops if shares[e[0].client_id, kind] <= least]
+                near = min(e[2] for e in pressed) + 2 * self.slack_step + 1e-6
+                picked.extend(e[0] for e in pressed if e[2] <= near)
             else:
                 best = min(e[2] for e in entries)
                 picked.extend(e[0] for e in entries if e[2] == best)
@@ -696,10 +726,10 @@ class _Simulator:
         pools, running = [], []
         usage: dict = {}
         for job in queued:
-            client = job.client_id
-            if client not in usage:
-                usage[client] = self._usage(client, t)
-            job.client_recent_usage = usage[client]
+            key = (job.client_id, job.kind)
+            if key not in usage:
+                usage[key] = self._usage(key, t)
+            job.client_recent_usage = usage[key]
         windows = self.window_starts
         for kind in kinds:
             for pool in self.pools_by_kind[kind]:
@@ -800,7 +830,7 @@ class _Simulator:
                 fields["running_pool_id"] = run.pool.id if run is not None else None
                 fields["queued_at"] = job.queued_at
             plans.append(replace(spec, **fields))
-        usage = {client: self._usage(client, t) for client in self.usage}
+        usage = {key: self._usage(key, t) for key in self.usage}
         return Snapshot(at=self._at(t), orders=plans, client_usage=usage)
 
     # --- main loop ---
@@ -1018,6 +1048,7 @@ def simulate(
     replan_every: timedelta = timedelta(hours=1),
     client_usage: dict | None = None,
     usage_half_life: timedelta = engine.USAGE_HALF_LIFE,
+    entitlements: dict | None = None,
     budgets: dict | None = None,
     month_usage: dict | None = None,
     month_start: Callable[[datetime], datetime] | None = None,
@@ -1036,7 +1067,9 @@ def simulate(
     ...)`` (seed 0: the pool id as seed); a callable ``(pool, at) -> PFLOPS`` supplies it (e.g. with the
     seed each pool has in the database); False keeps each pool's given ``background``. The pools' ``used``
     is ignored: the simulation counts the jobs it runs, starting with the orders' ``running_pool_id``.
-    ``client_usage`` gives the clients' recent PFLOPS·h at ``now`` for fair share (`dispatch.engine.policy`).
+    ``client_usage`` gives the clients' recent PFLOPS·h at ``now`` per pool kind, (client, kind) -> PFLOPS·h, and
+    ``entitlements`` their weights, (client, kind) -> weight (``DEFAULT_ENTITLEMENT`` where none is given), for
+    fair share (`dispatch.engine.policy`).
     ``budgets`` (client -> enforced PFLOPS·h a month), ``month_usage`` (client -> PFLOPS·h finished this
     month) and ``month_start`` (an instant -> the start of its month in the factory's time zone) model budget
     holds. ``tick``: run in tick mode, exactly as the dispatch tick of that period decides (see `_Simulator`).
@@ -1084,6 +1117,7 @@ def simulate(
         replan_every=replan_every,
         client_usage=client_usage,
         usage_half_life=usage_half_life,
+        entitlements=entitlements,
         budgets=budgets,
         month_usage=month_usage,
         month_start=month_start,

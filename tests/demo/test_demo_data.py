@@ -273,3 +273,15 @@ def test_the_dispatch_center_shows_queues_a_preemption_and_backfill_in_its_first
     assert Preemption.objects.exclude(eta_slips={}).exists()
     assert Job.objects.filter(backfilled=True).exists()
     assert minutes <= 2 * 60  # by construction, not by luck: the first forecast after the preemption measures it
+
+
+def test_a_few_clients_are_entitled_to_more_of_some_pool_kinds_and_the_fairness_page_shows_them(demo_factory):
+    from dispatch import selectors as dispatch_selectors
+
+    weights = dispatch_services.client_entitlements()
+    assert len(set(weights.values())) >= 2  # distinct entitlements, besides the default weight of the others
+    data = dispatch_selectors.fairness(now=clock.now())
+    assert len(data.rows) >= 10
+    entitled = {(row.client.pk, share.kind): share.weight for row in data.rows for share in row.kinds}
+    assert all(entitled[key] == weight for key, weight in weights.items())
+    assert any(share.running for row in data.rows for share in row.kinds)

@@ -67,7 +67,7 @@ def _pools():
 # --- Who may open the pages and act --------------------------------------------------------------------------
 
 
-PAGES = [CENTER, JOBS, "pool", "priority"]
+PAGES = [CENTER, JOBS, "pool", "priority", "/dispatch/fairness/"]
 
 
 def _path(path: str, staff) -> str:

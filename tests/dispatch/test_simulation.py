@@ -121,10 +121,22 @@ def test_fair_share_runs_the_client_with_less_recent_usage_first():
     heavy = order(1, [step(2)], client=100)
     light = order(2, [step(2)], client=200)
 
-    result = sim([pool(1)], [heavy, light], client_usage={100: 10_000.0, 200: 5.0})
+    # Recent usage is per client and pool kind.
+    result = sim([pool(1)], [heavy, light], client_usage={(100, "training"): 10_000.0, (200, "training"): 5.0})
 
     assert result.orders[2].finished_at == NOW + 2 * H
     assert result.orders[1].finished_at == NOW + 4 * H
+
+
+def test_fair_share_counts_only_the_usage_of_the_jobs_pool_kind():
+    heavy_elsewhere = order(1, [step(2)], client=100)
+    light_elsewhere = order(2, [step(2)], client=200)
+
+    usage = {(100, "inference"): 10_000.0, (200, "training"): 5.0}
+    result = sim([pool(1)], [heavy_elsewhere, light_elsewhere], client_usage=usage)
+
+    assert result.orders[1].finished_at == NOW + 2 * H
+    assert result.orders[2].finished_at == NOW + 4 * H
 
 
 def test_an_order_beyond_the_horizon_has_no_finish_time():

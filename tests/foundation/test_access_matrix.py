@@ -22,7 +22,7 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
 tickets, nor the username of anyone on the staff.
 
-Cells checked: 872 (109 rows: 105 URL patterns, the orders and tickets collections and an order's priority
+Cells checked: 880 (110 rows: 106 URL patterns, the orders and tickets collections and an order's priority
 page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
@@ -103,6 +103,7 @@ EXPECTED: dict[str, tuple] = {
     "GET /dispatch/":                                 (None,     302, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/live/":                            (None,     401, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/jobs/":                            (None,     302, 403, 403, 200, 200, 403, 403, 200),
+    "GET /dispatch/fairness/":                        (None,     302, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/pools/{pk}/":                      ("pool",   302, 403, 403, 200, 200, 403, 403, 200),
     # A refused action shows its form again with the reason: no reason given (400).
     "POST /dispatch/pools/{pk}/drain/":               ("pool",   302, 403, 403, 403, 400, 403, 403, 400),
