@@ -54,6 +54,7 @@ from dispatch.models import (
     Preemption,
     QueueSample,
     Reservation,
+    ReservationKind,
     RunState,
     Scenario,
     ScenarioRun,
@@ -321,6 +322,21 @@ class DispatchCenter:
     budgets: list[BudgetRow] = field(default_factory=list)
 
 
+def _next_maintenance(now: datetime) -> dict:
+    """Annotations: the start and end of each pool's maintenance window under way or next to come."""
+    windows = Reservation.objects.filter(
+        pool=OuterRef("pk"),
+        kind=ReservationKind.MAINTENANCE,
+        cancelled_at__isnull=True,
+        ended_at__isnull=True,
+        end__gt=now,
+    ).order_by("start", "id")
+    return {
+        "window_start": Subquery(windows.values("start")[:1]),
+        "window_end": Subquery(windows.values("end")[:1]),
+    }
+
+
 def dispatch_center(*, now: datetime, rows: int = 20) -> DispatchCenter:
     """Everything the dispatch center shows, in a fixed number of queries (each list cut at `rows`).
 
@@ -328,7 +344,7 @@ def dispatch_center(*, now: datetime, rows: int = 20) -> DispatchCenter:
     of the last 24 hours, the queue, running jobs, recent preemptions, usage per client, clients with
     budgets (9).
     """
-    pools = list(pool_list())
+    pools = list(pool_list().annotate(**_next_maintenance(now)))
     site_totals = ComputeSite.objects.aggregate(monitored=Coalesce(Sum("monitored_pflops"), Decimal(0)), n=Count("id"))
     counts = job_counts(now=now)
     preemptions_24h = Preemption.objects.filter(at__gt=now - PREEMPTION_WINDOW, at__lte=now).count()

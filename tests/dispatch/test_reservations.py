@@ -1,6 +1,7 @@
 """Reservations and maintenance windows: booking a pool's time ahead, what is refused, and what the tick, the
 planner and the forecast make of a booking."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -340,3 +341,20 @@ def test_a_quote_sees_a_window_over_every_pool_of_a_kind(dispatcher, t0):
     _book(dispatcher, training, t0, start=0.5, end=24 * 20, kind="maintenance", reason="Hall rebuilt")
 
     assert quote(**fields).promised_delivery >= open_all_month + timedelta(days=10)
+
+
+def test_the_dispatch_center_shows_each_pools_next_maintenance_window(client, dispatcher, t0):
+    closing, other = compute_pool(kind="training"), compute_pool(kind="inference")
+    window = _book(dispatcher, closing, t0, start=30, end=40, kind="maintenance", reason="Cooling loop")
+    _book(dispatcher, closing, t0, start=60, end=70, kind="maintenance", reason="Later")
+    cancelled = _book(dispatcher, other, t0, start=30, end=40, kind="maintenance", reason="Not needed")
+    services.reservation_cancel(reservation=cancelled, actor=dispatcher, reason="Parts late")
+    client.force_login(dispatcher)
+
+    page = client.get("/dispatch/").content.decode()
+
+    rows = dict(re.findall(r'<tr data-pool="([^"]+)"[^>]*>(.*?)(?=<tr data-pool=|</tbody>)', page, re.S))
+    assert "data-maintenance" not in rows[other.name]
+    assert f'href="/dispatch/pools/{closing.pk}/#bookings">Maintenance ' in rows[closing.name]
+    assert rows[closing.name].count("data-maintenance") == 1  # the next one only
+    assert window.start.astimezone().strftime("%H:%M") in rows[closing.name]
