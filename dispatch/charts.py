@@ -107,6 +107,8 @@ def utilization(
     shapes, x_range = booking_bands(bookings or [], now=now, since=buckets[0])
     if shapes:
         summary = f"{summary} {_bands_summary(bookings or [], now=now, since=buckets[0])}"
+    if x_range:
+        title = _("Utilization over the last 24 h, and the bookings of the week ahead")
     fig = charts.figure(
         traces,
         title=title,
@@ -178,6 +180,7 @@ def booking_bands(bookings: list, *, now: datetime, since: datetime) -> tuple[li
                 "label": {
                     "text": _band_label(booking),
                     "textposition": "top left",
+                    "padding": 8,
                     "font": {"size": 11, "color": charts.CAPACITY_COLOUR},
                 },
             }

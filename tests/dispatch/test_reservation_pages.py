@@ -315,8 +315,9 @@ def test_bookings_are_drawn_as_bands_one_tone_per_kind_and_the_axis_reaches_them
     assert bands[1]["x1"] == factory_charts.instant(window.end)
     assert layout["xaxis"]["range"][1] == factory_charts.instant(window.end)  # the axis goes on to the window's end
     assert any(shape["type"] == "line" for shape in layout["shapes"])  # and marks now
-    summary = client.get(_page(pool)).context["charts"][0]["summary"]
-    assert f"Shaded: Reserved #{held.pk}" in summary
+    chart = client.get(_page(pool)).context["charts"][0]
+    assert f"Shaded: Reserved #{held.pk}" in chart["summary"]
+    assert chart["title"] == "Utilization over the last 24 h, and the bookings of the week ahead"
 
 
 def test_the_chart_leaves_out_cancelled_bookings_and_those_beyond_a_week(client, dispatcher, pool, org_a):
