@@ -69,7 +69,7 @@ def test_a_dispatcher_books_a_maintenance_window_sees_it_as_a_band_and_cancels_i
 
     page.get_by_text(f"Maintenance window #{window.pk} cancelled.").wait_for()
     bookings.get_by_text("Nothing booked ahead").wait_for()
-    bookings.get_by_text("The last booking over or cancelled").click()
+    bookings.get_by_text("Recently over or cancelled (1)").click()
     past = page.get_by_test_id("bookings-over")
     assert past.locator("[data-status]").inner_text() == "Cancelled"
     assert "Chillers delivered late" in past.inner_text()
