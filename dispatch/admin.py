@@ -1,5 +1,8 @@
 """Django admin for the dispatch center: sites, pools, budgets (editable) and the tick's records (read-only).
 
+Reservations and maintenance windows are booked and cancelled on a pool's page and through the API
+(dispatch.services.reservation_create, reservation_cancel); the admin shows them, never changes one.
+
 Scenarios and their runs are made, changed, run and archived on their pages and through the API (dispatch.services);
 the admin shows them and never deletes one: a run's result is the record of a decision.
 
@@ -24,6 +27,7 @@ from dispatch.models import (
     Job,
     PoolStateChange,
     Preemption,
+    Reservation,
     Scenario,
     ScenarioRun,
     UtilizationSample,
@@ -226,3 +230,12 @@ class ScenarioRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["scenario__name"]
     date_hierarchy = "queued_at"
     list_select_related = ["scenario", "started_by"]
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "kind", "pool", "start", "end", "pflops", "client", "order", "created_by", "cancelled_at"]
+    list_filter = ["kind", ("cancelled_at", admin.EmptyFieldListFilter), "pool"]
+    search_fields = ["pool__name", "client__name", "order__reference", "reason"]
+    date_hierarchy = "start"
+    list_select_related = ["pool", "client", "order", "created_by"]

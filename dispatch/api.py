@@ -1,4 +1,5 @@
-"""The dispatch REST API (API.md "Dispatch"): /api/v1/pools/ and /api/v1/jobs/, and the orders' priority
+"""The dispatch REST API (API.md "Dispatch", "Planning"): /api/v1/pools/, /api/v1/jobs/, /api/v1/scenarios/ and
+/api/v1/reservations/, and the orders' priority
 action POST /api/v1/orders/{id}/priority/ (API.md "Orders"), served here because it moves the order's jobs and
 orders does not import dispatch; the schema lists it with the orders' endpoints.
 
@@ -19,9 +20,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dispatch import selectors, services
-from dispatch.filters import JobFilter, PoolFilter, ScenarioFilter
-from dispatch.models import ComputePool, Job, Scenario, ScenarioRun
-from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, check_pool_booking, check_reprioritize
+from dispatch.filters import JobFilter, PoolFilter, ReservationFilter, ScenarioFilter
+from dispatch.models import ComputePool, Job, Reservation, Scenario, ScenarioRun
+from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, VIEW_ROLES, check_pool_booking, check_reprioritize
 from dispatch.serializers import (
     JobSerializer,
     PoolActionSerializer,
@@ -29,6 +30,9 @@ from dispatch.serializers import (
     PriorityChangeSerializer,
     PromoteSerializer,
     PromotionSerializer,
+    ReservationCancelSerializer,
+    ReservationCreateSerializer,
+    ReservationSerializer,
     ScenarioChangeSerializer,
     ScenarioCreateSerializer,
     ScenarioDetailSerializer,
@@ -351,3 +355,79 @@ class ScenarioRunViewSet(viewsets.GenericViewSet):
         reason = validated(PromoteSerializer(data=request.data))["reason"]
         windows = services.scenario_promote(run=run, actor=request.user, reason=reason)
         return Response(PromotionSerializer({"run": run.pk, "windows": windows}).data, status=201)
+
+
+# --- Reservations and maintenance windows ----------------------------------------------------------------------
+
+DispatchCenterStaff = roles.role_permission(*VIEW_ROLES)
+
+
+def _reservation(pk) -> Response:
+    booking = selectors.reservation_for(pk, now=clock.now())
+    return Response(ReservationSerializer(booking).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Reservations and maintenance windows (dispatch, operations)"),
+        description=_(
+            "A pool's time booked ahead: room held for a client or an order (a reservation), or the whole pool closed "
+            "(a maintenance window). Each with its `state` on the factory clock; cancelled and past ones stay listed "
+            "as the record of what was planned. `in_force=true` lists the upcoming and under way ones."
+        ),
+    ),
+    retrieve=extend_schema(summary=_("One reservation or maintenance window"), responses=ReservationSerializer),
+)
+class ReservationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, DispatchCenterStaff]
+    serializer_class = ReservationSerializer
+    filterset_class = ReservationFilter
+    queryset = Reservation.objects.none()  # for the schema; requests use the selector
+
+    def get_queryset(self):
+        return selectors.reservations(now=clock.now())
+
+    def retrieve(self, request, pk=None):
+        return _reservation(pk)
+
+    @extend_schema(
+        summary=_("Book a pool's time (dispatch role)"),
+        description=_(
+            "A reservation holds `pflops` of the pool for one client or one order from `start` to `end`: the planner "
+            "keeps that room for them and lets other work use it only if it finishes before `start`. A maintenance "
+            "window (no `pflops`, client or order) closes the whole pool: no job starts there that would still run "
+            "when it begins, running jobs are checkpointed and requeued when it starts, and the pool comes back at "
+            "its end. Forecasts and quotes count both. Bad fields answer 400 by field; booking more than the pool's "
+            "capacity at any moment, room in a window or a window over another booking answers 409 naming what it "
+            "conflicts with."
+        ),
+        request=ReservationCreateSerializer,
+        responses={201: ReservationSerializer},
+    )
+    def create(self, request):
+        booking = services.reservation_create(
+            actor=request.user, **validated(ReservationCreateSerializer(data=request.data))
+        )
+        answer = _reservation(booking.pk).data
+        return created(request, answer, at="api-reservation-detail", pk=booking.pk)
+
+    @extend_schema(
+        summary=_("Cancel a reservation or maintenance window (dispatch role)"),
+        description=_(
+            "It stays listed, cancelled, with who cancelled it, when and why. A maintenance window under way ends at "
+            "once and its pool returns to the state it had before. One already cancelled or over answers 409."
+        ),
+        request=ReservationCancelSerializer,
+        responses=ReservationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        booking = selectors.reservation_for(pk, now=clock.now())
+        reason = validated(ReservationCancelSerializer(data=request.data))["reason"]
+        services.reservation_cancel(reservation=booking, actor=request.user, reason=reason)
+        return _reservation(booking.pk)
+
+    def get_permissions(self):
+        if self.action in ("create", "cancel"):
+            return [IsAuthenticated(), DispatchOnly()]
+        return super().get_permissions()

@@ -290,3 +290,88 @@ example(
     },
     status=201,
 )
+
+
+# --- Reservations and maintenance windows: room held for the hospital's order, and the cooling upgrade booked --------
+
+RESERVATION_ID, WINDOW_ID = 57, 58
+HOLDING = {
+    "kind": "reservation",
+    "pool": POOL["id"],
+    "start": MomentAhead(1, 20),
+    "end": MomentAhead(3, 8),
+    "pflops": 64.0,
+    "order": ORDER_ID,
+    "reason": "The hospital's fine-tuning run must finish before the cardiology ward opens.",
+}
+CLOSING = {
+    "kind": "maintenance",
+    "pool": POOL["id"],
+    "start": MomentAhead(3, 22),
+    "end": MomentAhead(6, 22),
+    "reason": "Hall B cooling upgrade: the pool is off while the chillers are replaced.",
+}
+BOOKED = {
+    "pool_name": POOL["name"],
+    "state": "upcoming",
+    "created_by": "zhang.wei",
+    "created_at": "2026-09-16T10:02:00+08:00",
+    "cancelled_at": None,
+    "cancelled_by": None,
+    "cancel_reason": "",
+}
+RESERVED = {
+    "id": RESERVATION_ID,
+    **HOLDING,
+    **BOOKED,
+    "client": HOSPITAL["client"],
+    "client_name": HOSPITAL["client_name"],
+    "order_reference": ORDER["reference"],
+}
+WINDOW = {
+    "id": WINDOW_ID,
+    **CLOSING,
+    **BOOKED,
+    "pflops": None,
+    "client": None,
+    "client_name": None,
+    "order": None,
+    "order_reference": None,
+}
+
+example(
+    "reservations_list",
+    summary=_("What is booked from now on"),
+    parameters={"in_force": True},
+    answer=page(RESERVED, WINDOW),
+)
+example("reservations_retrieve", summary=_("A maintenance window"), parameters={"id": WINDOW_ID}, answer=WINDOW)
+example(
+    "reservations_create",
+    "reservation",
+    summary=_("Hold 64 PFLOPS for an order's jobs"),
+    body=HOLDING,
+    answer=RESERVED,
+    status=201,
+)
+example(
+    "reservations_create",
+    "maintenance",
+    summary=_("Close a pool for three days of maintenance"),
+    body=CLOSING,
+    answer=WINDOW,
+    status=201,
+)
+example(
+    "reservations_cancel_create",
+    summary=_("Cancel a reservation no longer needed"),
+    parameters={"id": RESERVATION_ID},
+    body={"reason": "The hospital moved the ward's opening to next spring."},
+    answer={
+        **RESERVED,
+        "state": "cancelled",
+        "cancelled_at": "2026-09-17T09:30:00+08:00",
+        "cancelled_by": "zhang.wei",
+        "cancel_reason": "The hospital moved the ward's opening to next spring.",
+    },
+)

@@ -5,7 +5,14 @@ never match it."""
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from dispatch.api import JobViewSet, OrderPriorityView, PoolViewSet, ScenarioRunViewSet, ScenarioViewSet
+from dispatch.api import (
+    JobViewSet,
+    OrderPriorityView,
+    PoolViewSet,
+    ReservationViewSet,
+    ScenarioRunViewSet,
+    ScenarioViewSet,
+)
 
 # SimpleRouter: no API root view at /api/v1/, which other apps' routes share.
 router = SimpleRouter()
@@ -13,6 +20,7 @@ router.register("pools", PoolViewSet, basename="api-pool")
 router.register("jobs", JobViewSet, basename="api-job")
 router.register("scenarios", ScenarioViewSet, basename="api-scenario")
 router.register("scenario-runs", ScenarioRunViewSet, basename="api-scenario-run")
+router.register("reservations", ReservationViewSet, basename="api-reservation")
 
 urlpatterns = [
     # The routers' pattern for an id: any id reaches the view, which answers a bad one with a JSON 404 as the

@@ -6,7 +6,7 @@ Data come bucketed from Postgres (dispatch.selectors); this module only arranges
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -30,9 +30,12 @@ PRIORITY_COLOURS = {
 }
 
 
-def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = False) -> dict:
+def utilization(
+    pools: list[ComputePool], *, now: datetime, one_pool: bool = False, bookings: list | None = None
+) -> dict:
     """Our load stacked per pool (per site when there are many pools) on top of other tenants' background
-    load, under the capacity line. With `one_pool`, the load of `pools`' only pool (a pool's own page)."""
+    load, under the capacity line. With `one_pool`, the load of `pools`' only pool (a pool's own page), and its
+    `bookings` (reservations and maintenance windows not cancelled) as bands: see `booking_bands`."""
     title = _("Utilization over the last 24 h")
     # One band per pool while a person can tell them apart; beyond that, one band per site.
     per_site = len(pools) > MAX_POOL_BANDS
@@ -101,6 +104,11 @@ def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = Fal
         in_use=[background[bucket] + sum(used[band].get(bucket, 0.0) for band in used) for bucket in buckets],
         capacity=capacity[buckets[-1]],
     )
+    shapes, x_range = booking_bands(bookings or [], now=now, since=buckets[0])
+    if shapes:
+        summary = f"{summary} {_bands_summary(bookings or [], now=now, since=buckets[0])}"
+    if x_range:
+        title = _("Utilization over the last 24 h, and the bookings of the week ahead")
     fig = charts.figure(
         traces,
         title=title,
@@ -108,12 +116,99 @@ def utilization(pools: list[ComputePool], *, now: datetime, one_pool: bool = Fal
         y_title=_("PFLOPS"),
         height=380,
         hovermode="x unified",
-        xaxis={"type": "date", "tickformat": "%H:%M\n%m-%d"},
+        xaxis={"type": "date", "tickformat": "%H:%M\n%m-%d", **({"range": x_range} if x_range else {})},
+        shapes=shapes,
         # One entry per band: a column beside the plot keeps the plot its full height.
         legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"},
         margin={"r": 170, "b": 56},
     )
     return charts.chart("utilization", wide=True, title=title, empty="", fig=fig, summary=summary)
+
+
+# How far ahead a pool's chart looks for bookings: a week, so that the next maintenance window or reservation is
+# seen beside the last day's load. The x axis reaches as far as the bookings it finds, never further.
+BOOKINGS_AHEAD = timedelta(days=7)
+# Maintenance closes the pool: the red of "out of service" (dispatch.display.POOL_STATE_TONE); a reservation holds
+# room for someone: the amber of "held, waiting". Light, under the load, so the load stays readable.
+BAND_COLOURS = {"maintenance": charts.TONE_COLOURS["red"], "reservation": charts.TONE_COLOURS["amber"]}
+BAND_OPACITY = 0.16
+
+
+def _band_label(booking) -> str:
+    if booking.kind == "maintenance":
+        return _("Maintenance #%(id)d") % {"id": booking.pk}
+    owner = booking.order.reference if booking.order_id else booking.client.name
+    return _("Reserved #%(id)d: %(pflops)s PFLOPS for %(owner)s") % {
+        "id": booking.pk,
+        "pflops": charts.amount(float(booking.pflops), 1 if booking.pflops % 1 else 0),
+        "owner": owner,
+    }
+
+
+def _banded(bookings: list, *, now: datetime, since: datetime) -> list:
+    """The bookings a pool's chart draws: those overlapping its last day or starting within BOOKINGS_AHEAD."""
+    return [b for b in bookings if b.cancelled_at is None and b.end > since and b.start < now + BOOKINGS_AHEAD]
+
+
+def booking_bands(bookings: list, *, now: datetime, since: datetime) -> tuple[list[dict], list[str] | None]:
+    """A pool's reservations and maintenance windows as shaded bands over the whole height of its utilization chart
+    (plotly shapes: x in factory time, y the plot's height), each labelled with what it is, one legend entry per kind;
+    and the x range that shows them: from the chart's first point to the end of the last band drawn (at most
+    BOOKINGS_AHEAD from now), or None when no band reaches past now. A dotted line marks now when the axis goes on
+    into the future."""
+    drawn = sorted(_banded(bookings, now=now, since=since), key=lambda b: (b.start, b.pk))
+    names = {"maintenance": _("Maintenance window"), "reservation": _("Reserved room")}
+    shapes, named = [], set()
+    for booking in drawn:
+        start, end = max(booking.start, since), min(booking.end, now + BOOKINGS_AHEAD)
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": charts.instant(start),
+                "x1": charts.instant(end),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": BAND_COLOURS[booking.kind],
+                "opacity": BAND_OPACITY,
+                "line": {"width": 1, "color": BAND_COLOURS[booking.kind]},
+                "layer": "below",
+                "name": names[booking.kind],
+                "legendgroup": booking.kind,
+                "showlegend": booking.kind not in named,
+                "label": {
+                    "text": _band_label(booking),
+                    "textposition": "top left",
+                    "padding": 8,
+                    "font": {"size": 11, "color": charts.CAPACITY_COLOUR},
+                },
+            }
+        )
+        named.add(booking.kind)
+    last = max((min(b.end, now + BOOKINGS_AHEAD) for b in drawn), default=now)
+    if last <= now:
+        return shapes, None
+    return [*shapes, {**charts.now_line(now), "x0": charts.instant(now), "x1": charts.instant(now)}], [
+        charts.instant(since),
+        charts.instant(last),
+    ]
+
+
+def _bands_summary(bookings: list, *, now: datetime, since: datetime) -> str:
+    """The bands in words, for the chart's text alternative."""
+    drawn = sorted(_banded(bookings, now=now, since=since), key=lambda b: (b.start, b.pk))
+    return _("Shaded: %(bands)s.") % {
+        "bands": "; ".join(
+            _("%(what)s, %(start)s to %(end)s")
+            % {
+                "what": _band_label(booking),
+                "start": formats.date_format(timezone.localtime(booking.start), "SHORT_DATETIME_FORMAT"),
+                "end": formats.date_format(timezone.localtime(booking.end), "SHORT_DATETIME_FORMAT"),
+            }
+            for booking in drawn
+        )
+    }
 
 
 def _utilization_summary(pool_name, *, bands: int, per_site: bool, in_use: list[float], capacity: float) -> str:

@@ -11,8 +11,8 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
-from dispatch.models import WAITING_STATES, ComputePool, Job, JobState, Scenario
-from dispatch.selectors import in_use_or_archived, priority_rank
+from dispatch.models import WAITING_STATES, ComputePool, Job, JobState, Reservation, ReservationKind, Scenario
+from dispatch.selectors import IN_FORCE_STATES, BookingState, in_use_or_archived, priority_rank
 from factory.api import Sort
 from orders.models import Priority
 
@@ -119,3 +119,49 @@ class ScenarioFilter(django_filters.FilterSet):
         if self.form.cleaned_data.get("archived") is None:
             queryset = in_use_or_archived(queryset, archived=False)
         return super().filter_queryset(queryset)
+
+
+class ReservationFilter(django_filters.FilterSet):
+    """The reservations' and maintenance windows' list (API): what a dispatcher asks of the bookings, such as
+    what is booked on this pool from now on (`pool`, `in_force=true`), which windows close pools next week (`kind`,
+    `starts_before`, `ends_after`), or what a client or an order holds. The rows carry their `state`
+    (dispatch.selectors.reservations)."""
+
+    pool = django_filters.ModelChoiceFilter(queryset=ComputePool.objects.all(), label=_("Pool"))
+    kind = django_filters.ChoiceFilter(choices=ReservationKind.choices, label=_("Kind"))
+    state = django_filters.ChoiceFilter(choices=BookingState.choices, label=_("State"))
+    in_force = django_filters.BooleanFilter(
+        method="filter_in_force",
+        label=_("In force"),
+        help_text=_("true: upcoming and under way (neither over nor cancelled); false: over or cancelled."),
+    )
+    client = IdFilter(field_name="client", label=_("Client id"))
+    order = IdFilter(field_name="order", label=_("Order id"))
+    starts_before = django_filters.IsoDateTimeFilter(
+        field_name="start",
+        lookup_expr="lt",
+        label=_("Starts before"),
+        help_text=_("Bookings that begin before this moment; with `ends_after`, those overlapping a span."),
+    )
+    ends_after = django_filters.IsoDateTimeFilter(
+        field_name="end",
+        lookup_expr="gt",
+        label=_("Ends after"),
+        help_text=_("Bookings that end after this moment."),
+    )
+    sort = Sort(
+        {
+            "start": (_("Soonest start first"), ("start", "id")),
+            "latest": (_("Latest start first"), ("-start", "-id")),
+            "newest": (_("Booked most recently first"), ("-created_at", "-id")),
+        }
+    )
+
+    class Meta:
+        model = Reservation
+        fields = ["pool", "kind", "state", "client", "order"]
+
+    def filter_in_force(self, queryset, name, value):
+        if value:
+            return queryset.filter(state__in=IN_FORCE_STATES)
+        return queryset.exclude(state__in=IN_FORCE_STATES)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.db import models
 from django.db.models import (
     Avg,
     Case,
@@ -61,7 +62,7 @@ from dispatch.models import (
     UtilizationSample,
 )
 from dispatch.services import client_recent_usage, client_usage_this_month, month_start
-from orders.models import ClientOrganization, Priority
+from orders.models import ClientOrganization, Order, Priority
 
 UTILIZATION_MAX_HOURS = 720  # 30 days of samples: what a chart of utilization over time may ask for
 PREEMPTION_WINDOW = timedelta(hours=24)
@@ -119,6 +120,87 @@ def pool_utilization(*, pool: ComputePool, hours: int, now: datetime) -> QuerySe
     return UtilizationSample.objects.filter(pool=pool, at__gt=now - timedelta(hours=hours), at__lte=now).order_by(
         "at", "id"
     )
+
+
+# --- Reservations and maintenance windows ---------------------------------------------------------------
+
+
+class BookingState(models.TextChoices):
+    """Where a reservation or maintenance window stands on the factory clock (read, never stored)."""
+
+    UPCOMING = "upcoming", _("Upcoming")
+    UNDER_WAY = "under_way", _("Under way")
+    OVER = "over", _("Over")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+IN_FORCE_STATES = (BookingState.UPCOMING, BookingState.UNDER_WAY)
+# The bookings over or cancelled that a pool's page still lists, the most recent first.
+RECENT_BOOKINGS = 5
+
+
+def booking_state(now: datetime) -> Case:
+    """A booking's BookingState at `now`: cancelled, over (its end passed, or the tick reopened its pool), under way
+    (its start passed) or upcoming. One rule for the API's answers and filters and the pool's page."""
+    moment = Value(now, output_field=DateTimeField())
+    return Case(
+        When(cancelled_at__isnull=False, then=Value(BookingState.CANCELLED)),
+        When(Q(ended_at__isnull=False) | Q(end__lte=moment), then=Value(BookingState.OVER)),
+        When(start__lte=moment, then=Value(BookingState.UNDER_WAY)),
+        default=Value(BookingState.UPCOMING),
+        output_field=models.CharField(),
+    )
+
+
+def reservations(*, now: datetime) -> QuerySet[Reservation]:
+    """Every reservation and maintenance window with its pool, owner and who booked and cancelled it, and its
+    `state` at `now`, soonest start first."""
+    return (
+        Reservation.objects.select_related("pool", "client", "order", "created_by", "cancelled_by")
+        .annotate(state=booking_state(now))
+        .order_by("start", "id")
+    )
+
+
+def reservation_for(pk, *, now: datetime) -> Reservation:
+    """One booking as `reservations` gives it; 404 when there is none."""
+    try:
+        return reservations(now=now).get(pk=int(pk))
+    except (Reservation.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such reservation or maintenance window.")) from None
+
+
+@dataclass(frozen=True)
+class PoolBookings:
+    ahead: list[Reservation]  # upcoming and under way, soonest first
+    recent: list[Reservation]  # over or cancelled, the latest end first (at most RECENT_BOOKINGS)
+
+    def drawn(self) -> list[Reservation]:
+        """The bookings that hold or close the pool's time (not cancelled), for the utilization chart."""
+        return [booking for booking in [*self.ahead, *self.recent] if booking.state != BookingState.CANCELLED]
+
+
+def pool_bookings(*, pool: ComputePool, now: datetime, rows: int) -> PoolBookings:
+    """A pool's bookings for its page, in two queries: those in force (at most `rows`), and the last few over or
+    cancelled."""
+    booked = reservations(now=now).filter(pool=pool)
+    return PoolBookings(
+        ahead=list(booked.filter(state__in=IN_FORCE_STATES)[:rows]),
+        recent=list(booked.exclude(state__in=IN_FORCE_STATES).order_by("-end", "-id")[:RECENT_BOOKINGS]),
+    )
+
+
+def booking_clients() -> QuerySet[ClientOrganization]:
+    """The clients room can be held for, by name (the booking form's select)."""
+    return ClientOrganization.objects.order_by("name").only("pk", "name")
+
+
+def order_by_reference(reference: str) -> Order | None:
+    """The order with this reference (as a person types it), with its client; None when there is none."""
+    reference = (reference or "").strip().upper()
+    if not reference:
+        return None
+    return Order.objects.select_related("client").filter(reference=reference).first()
 
 
 # --- Jobs -----------------------------------------------------------------------------------------------

@@ -17,15 +17,16 @@ from dispatch.models import (
     ComputePool,
     Job,
     Reservation,
+    ReservationKind,
     RunState,
     Scenario,
     ScenarioRun,
     UtilizationSample,
 )
-from dispatch.selectors import UTILIZATION_MAX_HOURS
-from factory.api import InputSerializer, QuerySerializer
+from dispatch.selectors import UTILIZATION_MAX_HOURS, BookingState
+from factory.api import InputSerializer, NonBlankCharField, QuerySerializer
 from factory.limits import NAME_MAX, NOTE_MAX
-from orders.models import DataSensitivity, Priority
+from orders.models import ClientOrganization, DataSensitivity, Order, Priority
 
 
 def _pflops(**kwargs):
@@ -426,3 +427,108 @@ class ScenarioRunSerializer(serializers.ModelSerializer):
             "error",
             "result",
         ]
+
+
+# --- Reservations and maintenance windows ---------------------------------------------------------------------
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=ReservationKind.choices, read_only=True)
+    pool_name = serializers.CharField(source="pool.name", read_only=True)
+    pflops = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+        help_text=_("PFLOPS held for the client or order; null for a maintenance window (it closes the whole pool)."),
+    )
+    client = serializers.IntegerField(
+        source="client_id", read_only=True, allow_null=True, help_text=_("Client organization id; null for a window.")
+    )
+    client_name = serializers.CharField(source="client.name", read_only=True, allow_null=True, default=None)
+    order = serializers.IntegerField(
+        source="order_id", read_only=True, allow_null=True, help_text=_("The order the room is held for, if one.")
+    )
+    order_reference = serializers.CharField(source="order.reference", read_only=True, allow_null=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    cancelled_by = serializers.CharField(source="cancelled_by.username", read_only=True, allow_null=True, default=None)
+    state = serializers.ChoiceField(
+        choices=BookingState.choices,
+        read_only=True,
+        help_text=_(
+            "On the factory clock: upcoming, under way (its start passed), over (its end passed) or cancelled."
+        ),
+    )
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "kind",
+            "pool",
+            "pool_name",
+            "start",
+            "end",
+            "pflops",
+            "client",
+            "client_name",
+            "order",
+            "order_reference",
+            "reason",
+            "state",
+            "created_by",
+            "created_at",
+            "cancelled_at",
+            "cancelled_by",
+            "cancel_reason",
+        ]
+        read_only_fields = fields
+
+
+class ReservationCreateSerializer(InputSerializer):
+    """A booking as API.md names its fields. What a booking must be (an end after its start and after now, room
+    within the pool's capacity, a client or an order for a reservation, nothing held by a window) is
+    dispatch.services.reservation_create's to say, by field."""
+
+    kind = serializers.ChoiceField(
+        choices=ReservationKind.choices,
+        help_text=_("`reservation` holds `pflops` for a client or an order; `maintenance` closes the whole pool."),
+    )
+    pool = serializers.PrimaryKeyRelatedField(
+        queryset=ComputePool.objects.all(),
+        error_messages={"does_not_exist": _("No such pool."), "incorrect_type": _("No such pool.")},
+        help_text=_("The id of a compute pool."),
+    )
+    start = serializers.DateTimeField(
+        help_text=_("When it begins (factory clock); a start already passed books from now.")
+    )
+    end = serializers.DateTimeField(help_text=_("When it ends: after its start and after now."))
+    pflops = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0.01,
+        help_text=_("A reservation's PFLOPS, at most the pool's capacity; left out for a maintenance window."),
+    )
+    client = serializers.PrimaryKeyRelatedField(
+        queryset=ClientOrganization.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": _("No such client."), "incorrect_type": _("No such client.")},
+        help_text=_("A reservation's client organization id (or give `order`)."),
+    )
+    order = serializers.PrimaryKeyRelatedField(
+        queryset=Order.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": _("No such order."), "incorrect_type": _("No such order.")},
+        help_text=_("Id of an accepted order whose jobs alone may use the room (its client's reservation)."),
+    )
+    reason = NonBlankCharField(max_length=NOTE_MAX, help_text=_("Why the time is booked."))
+
+
+class ReservationCancelSerializer(InputSerializer):
+    reason = NonBlankCharField(max_length=NOTE_MAX, help_text=_("Why it is cancelled."))

@@ -8,11 +8,14 @@ Anonymous visitors go to the login page, other roles get 403. Each action is a P
 service; a refused request is answered with the form again and the reason in words, and changes nothing.
 The actions' forms live on their own pages (the pool's page, the order's priority page), not in every row
 of the center: the center stays quick to draw and its live refresh never replaces a form being filled.
+A pool's page also lists its reservations and maintenance windows (dispatch.services.reservation_create) and, for
+the dispatch role, books and cancels them; operations see them read-only.
 Reads come from dispatch.selectors, changes from dispatch.services.
 """
 
 from datetime import datetime, timedelta
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import JsonResponse
@@ -25,11 +28,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dispatch import charts, display, selectors, services
+from dispatch.errors import ReservationConflict
 from dispatch.filters import JobFilter
-from dispatch.models import ComputePool, Job, JobState
+from dispatch.models import ComputePool, Job, JobState, Reservation, ReservationKind
 from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROLES, may_act_on_pools, may_reprioritize
 from factory import charts as factory_charts
 from factory import clock, roles
+from factory.actions import act
+from factory.dates import moment_words
 from factory.errors import DomainError, http_status
 from factory.limits import NOTE_MAX
 from orders.access import order_for_user
@@ -195,6 +201,84 @@ def _budget_row(row: selectors.BudgetRow) -> dict:
     }
 
 
+# Where a booking stands, as its badge shows it (UI.md: the word goes with the colour): waiting to begin = amber,
+# under way = green, over or cancelled = grey (nothing left to watch).
+BOOKING_STATE_TONE = {
+    selectors.BookingState.UPCOMING: "amber",
+    selectors.BookingState.UNDER_WAY: "green",
+    selectors.BookingState.OVER: "grey",
+    selectors.BookingState.CANCELLED: "grey",
+}
+
+
+class BookingForm(forms.Form):
+    """A reservation or maintenance window booked on a pool's page. dispatch.services.reservation_create holds the
+    rules (an end after the start and after now, room within the pool, a client or an order for a reservation,
+    nothing held by a window), and its refusals come back on these fields; a conflict with another booking above
+    them."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=ReservationKind.choices)
+    start = forms.DateTimeField(
+        label=gettext_lazy("Start"), widget=forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    end = forms.DateTimeField(
+        label=gettext_lazy("End"), widget=forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    pflops = forms.DecimalField(
+        label=gettext_lazy("PFLOPS held"),
+        required=False,
+        help_text=gettext_lazy("For a reservation; leave empty for a maintenance window, which closes the whole pool."),
+        widget=forms.NumberInput({"step": "0.01", "min": "0.01"}),
+    )
+    client = forms.ModelChoiceField(
+        label=gettext_lazy("Client"),
+        queryset=selectors.booking_clients(),
+        required=False,
+        empty_label=gettext_lazy("No client (a window, or an order's)"),
+        help_text=gettext_lazy("A reservation holds its room for one client, or for one order below."),
+    )
+    order = forms.CharField(
+        label=gettext_lazy("Order reference"),
+        required=False,
+        max_length=20,
+        help_text=gettext_lazy("To hold the room for this order's jobs alone, e.g. AF-2026-00042."),
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        required=False,
+        widget=forms.Textarea({"rows": 2, "maxlength": NOTE_MAX}),
+    )
+
+    def clean_order(self) -> Order | None:
+        reference = self.cleaned_data["order"]
+        if not reference.strip():
+            return None
+        order = selectors.order_by_reference(reference)
+        if order is None:
+            raise forms.ValidationError(_("No order has the reference %(reference)s.") % {"reference": reference})
+        return order
+
+
+def _booking_row(booking: Reservation, *, now: datetime, can_act: bool) -> dict:
+    in_force = booking.state in selectors.IN_FORCE_STATES
+    if booking.state == selectors.BookingState.UPCOMING:
+        relative = relative_to_now(booking.start, now)
+    elif booking.state == selectors.BookingState.UNDER_WAY:
+        relative = _("ends %(when)s") % {"when": relative_to_now(booking.end, now)}
+    else:
+        relative = ""
+    return {
+        "booking": booking,
+        "maintenance": booking.kind == ReservationKind.MAINTENANCE,
+        "state": selectors.BookingState(booking.state),
+        "tone": BOOKING_STATE_TONE[booking.state],
+        "duration": duration_words(booking.end - booking.start),
+        "relative": relative,
+        "order_url": reverse("orders:detail", args=[booking.order_id]) if booking.order_id else "",
+        "cancel_url": reverse("dispatch:booking-cancel", args=[booking.pk]) if can_act and in_force else "",
+    }
+
+
 # --- Pages ----------------------------------------------------------------------------------------------
 
 
@@ -303,11 +387,20 @@ def job_list(request):
     )
 
 
-def _pool_page(request, pool: ComputePool, *, failed: dict | None = None, status: int = 200):
-    """A pool's page; `failed` is the refused action (`name`, `reason`) whose form opens again, filled in."""
+def _pool_page(
+    request,
+    pool: ComputePool,
+    *,
+    failed: dict | None = None,
+    booking_form: BookingForm | None = None,
+    status: int = 200,
+):
+    """A pool's page; `failed` is the refused action (`name`, `reason`) whose form opens again, filled in;
+    `booking_form` a refused booking, shown again open with its errors."""
     now = clock.now()
     can_act = may_act_on_pools(request.user)
-    chart_list = [charts.utilization([pool], now=now, one_pool=True)]
+    bookings = selectors.pool_bookings(pool=pool, now=now, rows=POOL_PAGE_ROWS)
+    chart_list = [charts.utilization([pool], now=now, one_pool=True, bookings=bookings.drawn())]
     page = reverse("dispatch:pool", args=[pool.pk])
     running = selectors.running_jobs().filter(pool=pool)[:POOL_PAGE_ROWS]
     return render(
@@ -321,6 +414,11 @@ def _pool_page(request, pool: ComputePool, *, failed: dict | None = None, status
             ],
             "can_reprioritize": may_reprioritize(request.user),
             "changes": selectors.pool_history(pool=pool)[:POOL_PAGE_ROWS],
+            "booking_rows": [_booking_row(booking, now=now, can_act=can_act) for booking in bookings.ahead],
+            "past_booking_rows": [_booking_row(booking, now=now, can_act=False) for booking in bookings.recent],
+            # The form only for those who may book: its select of clients is a query the others need not pay for.
+            "booking_form": (booking_form or BookingForm()) if can_act else None,
+            "booking_open": booking_form is not None,
             "page_rows": POOL_PAGE_ROWS,
             "can_act_on_pools": can_act,
             "open_action": (failed or {}).get("name") or request.GET.get("action", ""),
@@ -394,6 +492,66 @@ def pool_action(request, pk, action):
         },
     )
     return _back(request, reverse("dispatch:pool", args=[pool.pk]))
+
+
+def _booked_words(booking: Reservation) -> str:
+    span = {"pool": booking.pool.name, "start": moment_words(booking.start), "end": moment_words(booking.end)}
+    if booking.kind == ReservationKind.MAINTENANCE:
+        return (
+            _(
+                "Maintenance window booked on pool %(pool)s from %(start)s to %(end)s: no job starts there that would "
+                "still run then, and the pool closes for it and comes back at its end."
+            )
+            % span
+        )
+    owner = booking.order.reference if booking.order_id else booking.client.name
+    return _("%(pflops)s PFLOPS of pool %(pool)s held for %(owner)s from %(start)s to %(end)s.") % {
+        **span,
+        "pflops": booking.pflops,
+        "owner": owner,
+    }
+
+
+@roles.role_required(*POOL_ACTION_ROLES)
+@require_POST
+def pool_book(request, pk):
+    """Book a reservation or a maintenance window on a pool (dispatch role)."""
+    pool = selectors.pool_for(pk)
+    back = reverse("dispatch:pool", args=[pool.pk]) + "#bookings"
+    return act(
+        request,
+        form=BookingForm(request.POST),
+        again=lambda form: _pool_page(request, pool, booking_form=form),
+        perform=lambda data: services.reservation_create(actor=request.user, pool=pool, **data),
+        success=_booked_words,
+        back=back,
+        on_form=(ReservationConflict,),
+    )
+
+
+def _cancelled_words(booking: Reservation) -> str:
+    if booking.kind == ReservationKind.RESERVATION:
+        return _("Reservation #%(id)d cancelled: its room is open to any work again.") % {"id": booking.pk}
+    if booking.began_at is not None:
+        return _(
+            "Maintenance window #%(id)d cancelled: it ended now, and pool %(pool)s is back in the state it had before."
+        ) % {"id": booking.pk, "pool": booking.pool.name}
+    return _("Maintenance window #%(id)d cancelled.") % {"id": booking.pk}
+
+
+@roles.role_required(*POOL_ACTION_ROLES)
+@require_POST
+def booking_cancel(request, pk):
+    """Cancel a reservation or maintenance window, with the reason the dispatcher gives; back to its pool's page."""
+    booking = selectors.reservation_for(pk, now=clock.now())
+    return act(
+        request,
+        perform=lambda data: services.reservation_cancel(
+            reservation=booking, actor=request.user, reason=request.POST.get("reason", "")
+        ),
+        success=_cancelled_words,
+        back=reverse("dispatch:pool", args=[booking.pool_id]) + "#bookings",
+    )
 
 
 def _priority_page(request, order, *, reason: str = "", priority: str = "", status: int = 200):

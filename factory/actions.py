@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 
 from factory import submissions
-from factory.errors import DomainError, InvalidRequest, SubmissionKeyReused
+from factory.errors import DomainError, InvalidRequest, SubmissionKeyReused, http_status
 
 
 def act(
@@ -28,13 +28,16 @@ def act(
     back: str,
     again: Callable[[forms.Form], HttpResponse] | None = None,
     then: Callable[[Any], str] | None = None,
+    on_form: tuple[type[DomainError], ...] = (),
 ) -> HttpResponse:
     """Run `perform(data)` with the form's cleaned data (`{}` for an action without a form) and say what happened.
 
     `form`: the action's bound form, or None. `success`: the message once done (or a function of what `perform`
     returned). `back`: the URL of the page the action is on; a refusal that is not about the form goes there with
     its message, and so does success unless `then(result)` names another URL. `again(form)` (with a form): the
-    page again with the form's errors, answered with 400.
+    page again with the form's errors, answered with 400. `on_form`: refusals that are about what the form asks
+    rather than the page's object (a booking that conflicts with another): shown above the form, kept filled in,
+    answered with their own status (409).
     """
     if form is not None and not form.is_valid():
         return _again(again, form)
@@ -45,6 +48,13 @@ def act(
             return _refused(request, error, back)
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return _again(again, form)
+    except on_form as error:
+        if form is None:
+            return _refused(request, error, back)
+        form.add_error(None, error.message)
+        response = again(form)
+        response.status_code = http_status(error)
+        return response
     except SubmissionKeyReused as error:
         if form is None:
             return _refused(request, error, back)

@@ -310,6 +310,8 @@ SPECTACULAR_SETTINGS = {
         "PoolKindEnum": "catalog.models.PoolKind",
         "ChangeKindEnum": "dispatch.models.ChangeKind",
         "RunStateEnum": "dispatch.models.RunState",
+        "ReservationKindEnum": "dispatch.models.ReservationKind",
+        "BookingStateEnum": "dispatch.selectors.BookingState",
     },
     # Served from the installed sidecar package: the machines are offline.
     "SWAGGER_UI_DIST": "SIDECAR",

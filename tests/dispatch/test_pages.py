@@ -376,8 +376,9 @@ def test_a_pool_page_takes_a_fixed_number_of_queries(client, dispatcher, ops_use
 
     # 1 session, 2 user, 3 role groups, 4 the pool with its site and last change, 5 the utilization
     # history bucketed in Postgres, 6 its running jobs with orders, clients and steps, 7 its state changes
-    # with who made them.
-    with django_assert_num_queries(7):
+    # with who made them, 8 its bookings in force, 9 its last bookings over or cancelled, 10 the clients of the
+    # booking form (tests/dispatch/test_reservation_pages.py counts it with bookings).
+    with django_assert_num_queries(10):
         response = client.get(f"/dispatch/pools/{pool.pk}/")
 
     assert len(_rows(response, "data-change")) == 2 * changes
@@ -751,7 +752,17 @@ def test_jobs_list_takes_a_fixed_number_of_queries(client, dispatcher, ops_user,
 
 
 @pytest.mark.parametrize(
-    "model", ["computesite", "computepool", "job", "preemption", "utilizationsample", "clientbudget", "poolstatechange"]
+    "model",
+    [
+        "computesite",
+        "computepool",
+        "job",
+        "preemption",
+        "utilizationsample",
+        "clientbudget",
+        "poolstatechange",
+        "reservation",
+    ],
 )
 def test_admin_lists_every_dispatch_record(client, admin_user, ops_user, model):
     _pools()

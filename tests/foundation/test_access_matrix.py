@@ -22,12 +22,13 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
 tickets, nor the username of anyone on the staff.
 
-Cells checked: 880 (110 rows: 106 URL patterns, the orders and tickets collections and an order's priority
-page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
+Cells checked: 928 (116 rows: 111 URL patterns, the orders, tickets and reservations collections and an order's
+priority page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
@@ -73,8 +74,8 @@ ADMIN = "/admin/"
 # fmt: off
 # Answers per role. Key: "METHOD /url/template/"; value: (object whose id fills {pk}, then one status per
 # role in ROLES order). Objects: "order" (org A's delivered, sensitive order), "ticket" (on that order),
-# "review" (a pending review of another org A order), "pool", "job", "scenario" (with a change) and "run" (its
-# run, done); None when the URL has no {pk}.
+# "review" (a pending review of another org A order), "pool", "job", "scenario" (with a change), "run" (its
+# run, done) and "booking" (a maintenance window ahead on another pool); None when the URL has no {pk}.
 # {step_pk} is a step of "order", {token} its tracking token.
 #                                                               anon  clA  clB  ops  dis  sec  aft  adm
 EXPECTED: dict[str, tuple] = {
@@ -109,6 +110,10 @@ EXPECTED: dict[str, tuple] = {
     "POST /dispatch/pools/{pk}/drain/":               ("pool",   302, 403, 403, 403, 400, 403, 403, 400),
     "POST /dispatch/pools/{pk}/offline/":             ("pool",   302, 403, 403, 403, 400, 403, 403, 400),
     "POST /dispatch/pools/{pk}/activate/":            ("pool",   302, 403, 403, 403, 400, 403, 403, 400),
+    # Booking a pool's time is the dispatch role's: an empty booking form comes back with its errors (400); a
+    # cancellation without a reason is refused with a message on the pool's page (302 back).
+    "POST /dispatch/pools/{pk}/reservations/":        ("pool",    302, 403, 403, 403, 400, 403, 403, 400),
+    "POST /dispatch/reservations/{pk}/cancel/":       ("booking", 302, 403, 403, 403, 302, 403, 403, 302),
     "GET /dispatch/orders/{pk}/priority/":            ("order",  302, 403, 403, 200, 200, 403, 403, 200),
     "POST /dispatch/orders/{pk}/priority/":           ("order",  302, 403, 403, 400, 400, 403, 403, 400),
     # What-if scenarios: dispatch and operations plan them together (dispatch.permissions.SCENARIO_ROLES). An empty
@@ -200,6 +205,12 @@ EXPECTED: dict[str, tuple] = {
     "POST /api/v1/scenarios/{pk}/run/":               ("scenario", 401, 403, 403, 202, 202, 403, 403, 202),
     "GET /api/v1/scenario-runs/{pk}/":                ("run",      401, 403, 403, 200, 200, 403, 403, 200),
     "POST /api/v1/scenario-runs/{pk}/promote/":       ("run",      401, 403, 403, 403, 400, 403, 403, 400),
+    # Reservations and maintenance windows: dispatch and operations read them, dispatch books and cancels them (an
+    # empty body is refused by field: 400).
+    "GET /api/v1/reservations/":                      (None,      401, 403, 403, 200, 200, 403, 403, 200),
+    "POST /api/v1/reservations/":                     (None,      401, 403, 403, 403, 400, 403, 403, 400),
+    "GET /api/v1/reservations/{pk}/":                 ("booking", 401, 403, 403, 200, 200, 403, 403, 200),
+    "POST /api/v1/reservations/{pk}/cancel/":         ("booking", 401, 403, 403, 403, 400, 403, 403, 400),
     # Operations read reviews through the API (security/api.py), not in the security center's pages.
     "GET /api/v1/reviews/":                           (None,     401, 403, 403, 200, 403, 200, 403, 200),
     "GET /api/v1/reviews/{pk}/":                      ("review", 401, 403, 403, 200, 403, 200, 403, 200),
@@ -291,7 +302,7 @@ def world(django_db_setup, django_db_blocker):
     building the orders through the services for each of the ~700 cells would take minutes.
     """
     from dispatch.models import Job
-    from dispatch.services import dispatch_tick, scenario_create, scenario_run_start
+    from dispatch.services import dispatch_tick, reservation_create, scenario_create, scenario_run_start
     from orders.models import Order, OrderStep
     from security.services import reviews_open_for_waiting_gates
 
@@ -327,7 +338,15 @@ def world(django_db_setup, django_db_blocker):
         )
         run = finish_run(scenario_run_start(scenario=scenario, actor=users["dispatch"]), scenario_result([order]))
         ids = {"order": order.pk, "ticket": ticket.pk, "review": review.pk, "pool": pools[0].pk, "job": job.pk}
-        ids |= {"scenario": scenario.pk, "run": run.pk}
+        window = reservation_create(
+            actor=users["dispatch"],
+            kind="maintenance",
+            pool=pools[2],
+            start=clock.now() + timedelta(days=2),
+            end=clock.now() + timedelta(days=3),
+            reason="Hall C power work",
+        )
+        ids |= {"scenario": scenario.pk, "run": run.pk, "booking": window.pk}
         a_refs = [*Order.objects.filter(client=org_a).values_list("reference", flat=True), ticket.reference]
         # What each client may never read: the other organization's name, orders and tickets, and who on the
         # staff acted (the portal and the API both say "Factory staff"; ops-user accepted A's orders).

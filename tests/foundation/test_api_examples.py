@@ -3,7 +3,7 @@ schema the serializers make, and accepted by the server, as an integrator readin
 examples phase would send them."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -305,6 +305,47 @@ def _new_scenario(p):
     return Call(p.dispatcher, body={"changes": [_offline_on(compute_pool(kind="training"))]})
 
 
+def _in_flight(p):
+    return order_at(OrderStatus.IN_PRODUCTION, staff=p.ops, client=p.org, actor=p.client)
+
+
+def _booked(p):
+    """A reservation of a training pool for an order in production, and a maintenance window on another."""
+    moment = api_examples._resolved
+    holding, closing = moment(api_examples_of_dispatch.HOLDING), moment(api_examples_of_dispatch.CLOSING)
+    reservation = dispatch_services.reservation_create(
+        actor=p.dispatcher,
+        kind="reservation",
+        pool=compute_pool(kind="training", capacity=400),
+        start=datetime.fromisoformat(holding["start"]),
+        end=datetime.fromisoformat(holding["end"]),
+        pflops=64,
+        order=_in_flight(p),
+        reason="Room for the fine-tuning run.",
+    )
+    window = dispatch_services.reservation_create(
+        actor=p.dispatcher,
+        kind="maintenance",
+        pool=compute_pool(kind="training"),
+        start=datetime.fromisoformat(closing["start"]),
+        end=datetime.fromisoformat(closing["end"]),
+        reason="Cooling upgrade.",
+    )
+    return reservation, window
+
+
+def _reservations(p):
+    _booked(p)
+    return Call(p.ops)
+
+
+def _book(p):
+    return {
+        "reservation": Call(p.dispatcher, body={"pool": compute_pool(kind="training").pk, "order": _in_flight(p).pk}),
+        "maintenance": Call(p.dispatcher, body={"pool": compute_pool(kind="training").pk}),
+    }
+
+
 # How each operation's examples are sent (operationId -> a function of the People that makes the objects and
 # answers a Call, or {example name: Call}): as a user of the operations role wherever the operation allows one.
 SCENES = {
@@ -348,6 +389,10 @@ SCENES = {
     "scenarios_run_create": lambda p: Call(p.dispatcher, _scenario(p)[0].pk),
     "scenario_runs_retrieve": lambda p: Call(p.dispatcher, _ran(p)[1].pk),
     "scenario_runs_promote_create": lambda p: Call(p.dispatcher, _ran(p)[1].pk),
+    "reservations_list": _reservations,
+    "reservations_retrieve": lambda p: Call(p.ops, _booked(p)[1].pk),
+    "reservations_create": _book,
+    "reservations_cancel_create": lambda p: Call(p.dispatcher, _booked(p)[0].pk),
     "tickets_create": lambda p: Call(p.client, body={"order": _delivered(p).pk}),
     "tickets_retrieve": lambda p: Call(p.ops, _ticket(p).pk),
     "tickets_messages_create": _write,

@@ -112,10 +112,11 @@ class Floor:
     """Rows in every list, each batch a day after the last, with priorities, due dates, severities and loads that
     disagree with the order they were made in."""
 
-    def __init__(self, *, ops_user, reviewer, org_a, client_a, move_clock):
-        self.ops, self.reviewer, self.org, self.client, self.move_clock = (
+    def __init__(self, *, ops_user, reviewer, dispatcher, org_a, client_a, move_clock):
+        self.ops, self.reviewer, self.dispatcher, self.org, self.client, self.move_clock = (
             ops_user,
             reviewer,
+            dispatcher,
             org_a,
             client_a,
             move_clock,
@@ -138,7 +139,19 @@ class Floor:
         order_at(OrderStatus.IN_PRODUCTION, staff=self.ops, client=self.org, actor=self.client, **due)
         order_at(OrderStatus.AWAITING_REVIEW, staff=self.ops, client=self.org, actor=self.ops, priority=priority)
         order_services.order_record_requirement_change(order=self.timeline, actor=self.ops, text=f"Change {n}")
-        compute_pool(name=f"{'zyx'[n % 3]}-pool-{n}", capacity=100 + 50 * n, in_province=n % 2 == 0)
+        pool = compute_pool(name=f"{'zyx'[n % 3]}-pool-{n}", capacity=100 + 50 * n, in_province=n % 2 == 0)
+        # Booked later each batch, each for sooner than the one before: booking order and start order disagree.
+        start = clock.now() + timedelta(days=20 - 3 * n)
+        dispatch_services.reservation_create(
+            actor=self.dispatcher,
+            kind="reservation",
+            pool=pool,
+            start=start,
+            end=start + timedelta(hours=6 + n),
+            pflops=10,
+            client=self.org,
+            reason=f"Booking {n}",
+        )
         dispatch_services.dispatch_tick(now=clock.now())
         for review in security_services.reviews_open_for_waiting_gates()[: n % 2]:
             answers = {answer.position: {"passed": True, "note": ""} for answer in review.answers.all()}
@@ -148,8 +161,15 @@ class Floor:
 
 
 @pytest.fixture
-def floor(ops_user, reviewer, org_a, client_a, move_clock) -> Floor:
-    return Floor(ops_user=ops_user, reviewer=reviewer, org_a=org_a, client_a=client_a, move_clock=move_clock)
+def floor(ops_user, reviewer, dispatcher, org_a, client_a, move_clock) -> Floor:
+    return Floor(
+        ops_user=ops_user,
+        reviewer=reviewer,
+        dispatcher=dispatcher,
+        org_a=org_a,
+        client_a=client_a,
+        move_clock=move_clock,
+    )
 
 
 # --- Each key orders as it says -----------------------------------------------------------------------
@@ -247,6 +267,11 @@ SPECS = {
         "opened": [asc(moment("opened_at")), ID],
         "pending": [asc(_pending_last), asc(moment("opened_at")), ID],
         "decided": [nulls_last("decided_at", descending=True), desc(field("id"))],
+    },
+    "/api/v1/reservations/": {
+        "start": [asc(moment("start")), ID],
+        "latest": [desc(moment("start")), desc(field("id"))],
+        "newest": [desc(moment("created_at")), desc(field("id"))],
     },
     "/api/v1/scenarios/": {
         "newest": [desc(moment("created_at")), desc(field("id"))],
