@@ -353,7 +353,8 @@ class ScenarioRunViewSet(viewsets.GenericViewSet):
         run = selectors.run_for(pk)
         check_pool_booking(request.user)
         reason = validated(PromoteSerializer(data=request.data))["reason"]
-        windows = services.scenario_promote(run=run, actor=request.user, reason=reason)
+        services.scenario_promote(run=run, actor=request.user, reason=reason)
+        windows = selectors.promoted_windows(run=run, now=clock.now())
         return Response(PromotionSerializer({"run": run.pk, "windows": windows}).data, status=201)
 
 

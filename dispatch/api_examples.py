@@ -269,27 +269,6 @@ example(
     parameters={"id": RUN_ID},
     answer=DONE,
 )
-example(
-    "scenario_runs_promote_create",
-    summary=_("Make the run's pool offline a real maintenance window"),
-    parameters={"id": RUN_ID},
-    body={"reason": "Cooling loop service agreed with the center for next week"},
-    answer={
-        "run": RUN_ID,
-        "windows": [
-            {
-                "id": 7,
-                "pool": POOL["id"],
-                "pool_name": POOL["name"],
-                "start": OFFLINE["start"],
-                "end": OFFLINE["end"],
-                "reason": "Cooling loop service agreed with the center for next week (scenario Hall B cooling, run "
-                f"#{RUN_ID}, change #1)",
-            }
-        ],
-    },
-    status=201,
-)
 
 
 # --- Reservations and maintenance windows: room held for the hospital's order, and the cooling upgrade booked --------
@@ -374,4 +353,25 @@ example(
         "cancelled_by": "zhang.wei",
         "cancel_reason": "The hospital moved the ward's opening to next spring.",
     },
+)
+
+
+example(
+    "scenario_runs_promote_create",
+    summary=_("Make the run's pool offline a real maintenance window"),
+    parameters={"id": RUN_ID},
+    body={"reason": "Cooling loop service agreed with the center for next week"},
+    answer={
+        "run": RUN_ID,
+        "windows": [
+            {
+                **WINDOW,
+                "start": OFFLINE["start"],
+                "end": OFFLINE["end"],
+                "reason": "Cooling loop service agreed with the center for next week (scenario Hall B cooling, run "
+                f"#{RUN_ID}, change #1)",
+            }
+        ],
+    },
+    status=201,
 )

@@ -28,7 +28,7 @@ from dispatch import charts, display, scenario_changes, selectors, services
 from dispatch.models import SCENARIO_HORIZON_DAYS_MAX, ChangeKind, RunState, Scenario, ScenarioRun
 from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, may_act_on_pools
 from factory import charts as factory_charts
-from factory import roles, submissions
+from factory import clock, roles, submissions
 from factory.actions import act
 from factory.limits import NAME_MAX, NOTE_MAX
 from orders.display import duration_words
@@ -485,7 +485,7 @@ def _promotion_context(request, run: ScenarioRun) -> dict:
         "promotable": [
             number for number, change in enumerate(run.changes, 1) if change["kind"] == ChangeKind.POOL_OFFLINE
         ],
-        "promoted": list(selectors.promoted_windows(run=run)),
+        "promoted": list(selectors.promoted_windows(run=run, now=clock.now())),
         "may_promote": may_act_on_pools(request.user),
         "reason_max": NOTE_MAX,
     }

@@ -577,9 +577,9 @@ def run_for(pk) -> ScenarioRun:
         raise Http404(_("No such scenario run.")) from None
 
 
-def promoted_windows(*, run: ScenarioRun) -> QuerySet[Reservation]:
-    """The maintenance windows a run's changes were made into, with their pools."""
-    return Reservation.objects.filter(promoted_from=run).select_related("pool").order_by("start", "id")
+def promoted_windows(*, run: ScenarioRun, now: datetime) -> QuerySet[Reservation]:
+    """The maintenance windows a run's changes were made into, as `reservations` reads them."""
+    return reservations(now=now).filter(promoted_from=run)
 
 
 @dataclass

@@ -182,19 +182,6 @@ class PromoteSerializer(InputSerializer):
     )
 
 
-class PromotedWindowSerializer(serializers.ModelSerializer):
-    pool_name = serializers.CharField(source="pool.name", read_only=True, help_text=_("The pool's name."))
-
-    class Meta:
-        model = Reservation
-        fields = ["id", "pool", "pool_name", "start", "end", "reason"]
-
-
-class PromotionSerializer(serializers.Serializer):
-    run = serializers.IntegerField(help_text=_("The run whose changes were made real."))
-    windows = PromotedWindowSerializer(many=True, help_text=_("The maintenance windows booked, by start."))
-
-
 class PriorityChangeSerializer(InputSerializer):
     """POST /api/v1/orders/{id}/priority/: the order's new priority, and why (on the order's timeline)."""
 
@@ -532,3 +519,8 @@ class ReservationCreateSerializer(InputSerializer):
 
 class ReservationCancelSerializer(InputSerializer):
     reason = NonBlankCharField(max_length=NOTE_MAX, help_text=_("Why it is cancelled."))
+
+
+class PromotionSerializer(serializers.Serializer):
+    run = serializers.IntegerField(help_text=_("The run whose changes were made real."))
+    windows = ReservationSerializer(many=True, help_text=_("The maintenance windows booked, by start."))
