@@ -404,13 +404,17 @@ class ReservationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         ),
         request=ReservationCreateSerializer,
         responses={201: ReservationSerializer},
+        parameters=[IDEMPOTENCY_KEY],
     )
     def create(self, request):
         booking = services.reservation_create(
-            actor=request.user, **validated(ReservationCreateSerializer(data=request.data))
+            actor=request.user,
+            submission_key=submissions.key_of_request(request),
+            **validated(ReservationCreateSerializer(data=request.data)),
         )
         answer = _reservation(booking.pk).data
-        return created(request, answer, at="api-reservation-detail", pk=booking.pk)
+        replayed = submissions.replayed(booking)
+        return created(request, answer, at="api-reservation-detail", pk=booking.pk, replayed=replayed)
 
     @extend_schema(
         summary=_("Cancel a reservation or maintenance window (dispatch role)"),

@@ -301,7 +301,7 @@ class _Span(Func):
     output_field = DateTimeRangeField()
 
 
-class Reservation(models.Model):
+class Reservation(submissions.SubmittedOnce):
     """A pool's time booked ahead: `pflops` of it held for one client or one order (a reservation), or the whole
     pool closed for maintenance (a maintenance window).
 
@@ -378,6 +378,9 @@ class Reservation(models.Model):
                     ("pool", RangeOperators.EQUAL),
                 ],
                 condition=Q(kind="maintenance", cancelled_at__isnull=True),
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "submission_key"], name="reservation_booked_once_per_submission"
             ),
         ]
         indexes = [models.Index(fields=["pool", "end"], name="reservation_pool_end")]

@@ -272,10 +272,12 @@ def reservation_create(
     client: ClientOrganization | None = None,
     order: Order | None = None,
     promoted_from: ScenarioRun | None = None,
+    submission_key: str | None = None,
 ) -> Reservation:
     """Book a pool's time ahead: hold `pflops` for a client or one order (a reservation), or close the whole pool
     (a maintenance window). Booking more than the pool's capacity at any instant, room in a window, or a window
-    over another booking is refused (409) naming what it conflicts with."""
+    over another booking is refused (409) naming what it conflicts with. The same `submission_key` again (a form
+    sent twice, an API call retried) answers with the booking it made (factory.submissions)."""
     permissions.check_pool_booking(actor)
     if kind not in ReservationKind.values:
         raise DispatchInvalid(_("Choose a reservation or a maintenance window."), field="kind")
@@ -289,26 +291,32 @@ def reservation_create(
         raise DispatchInvalid(
             _("A maintenance window closes the whole pool: give no PFLOPS, client or order."), field="kind"
         )
+    request = {
+        "kind": kind,
+        "pool": pool,
+        "start": start,
+        "end": end,
+        "pflops": pflops,
+        "client": client,
+        "order": order,
+        "reason": reason,
+    }
     hold_dispatch_lock()
-    pool = ComputePool.objects.select_for_update().get(pk=pool.pk)
-    others = list(
-        Reservation.objects.filter(pool=pool, cancelled_at__isnull=True, start__lt=end, end__gt=start)
-        .exclude(ended_at__isnull=False)
-        .select_related("client", "order")
-    )
-    _check_booking_conflicts(kind=kind, pool=pool, start=start, end=end, pflops=pflops, others=others)
-    return Reservation.objects.create(
-        kind=kind,
-        pool=pool,
-        start=start,
-        end=end,
-        pflops=pflops,
-        client=client,
-        order=order,
-        reason=reason,
-        created_by=actor,
-        created_at=now,
-        promoted_from=promoted_from,
+
+    def book(stamp: dict) -> Reservation:
+        locked = ComputePool.objects.select_for_update().get(pk=pool.pk)
+        others = list(
+            Reservation.objects.filter(pool=locked, cancelled_at__isnull=True, start__lt=end, end__gt=start)
+            .exclude(ended_at__isnull=False)
+            .select_related("client", "order")
+        )
+        _check_booking_conflicts(kind=kind, pool=locked, start=start, end=end, pflops=pflops, others=others)
+        return Reservation.objects.create(
+            **{**request, "pool": locked}, created_by=actor, created_at=now, promoted_from=promoted_from, **stamp
+        )
+
+    return submissions.create_once(
+        Reservation, key=submission_key, owner={"created_by": actor}, request=request, create=book
     )
 
 

@@ -33,7 +33,7 @@ from dispatch.filters import JobFilter
 from dispatch.models import ComputePool, Job, JobState, Reservation, ReservationKind
 from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROLES, may_act_on_pools, may_reprioritize
 from factory import charts as factory_charts
-from factory import clock, roles
+from factory import clock, roles, submissions
 from factory.actions import act
 from factory.dates import moment_words
 from factory.errors import DomainError, http_status
@@ -248,6 +248,7 @@ class BookingForm(forms.Form):
         required=False,
         widget=forms.Textarea({"rows": 2, "maxlength": NOTE_MAX}),
     )
+    submission_key = submissions.key_field()
 
     def clean_order(self) -> Order | None:
         reference = self.cleaned_data["order"]
@@ -522,7 +523,11 @@ def pool_book(request, pk):
         request,
         form=BookingForm(request.POST),
         again=lambda form: _pool_page(request, pool, booking_form=form),
-        perform=lambda data: services.reservation_create(actor=request.user, pool=pool, **data),
+        perform=lambda data: services.reservation_create(
+            actor=request.user,
+            pool=pool,
+            **{**data, "submission_key": submissions.clean_key(data["submission_key"])},
+        ),
         success=_booked_words,
         back=back,
         on_form=(ReservationConflict,),

@@ -353,3 +353,14 @@ def test_a_window_under_way_is_drawn_up_to_a_week_ahead_and_the_past_one_within_
     # The page read the clock a moment before this test did.
     assert timedelta(0) <= week_ahead - datetime.fromisoformat(bands[1]["x1"]) < timedelta(seconds=5)
     assert layout["xaxis"]["range"][1] == bands[1]["x1"]
+
+
+def test_a_booking_form_sent_twice_books_once(client, dispatcher, pool):
+    client.force_login(dispatcher)
+    form = _form(submission_key="booking-form-0001")
+
+    first = client.post(f"/dispatch/pools/{pool.pk}/reservations/", form)
+    again = client.post(f"/dispatch/pools/{pool.pk}/reservations/", form)
+
+    assert first.status_code == again.status_code == 302
+    assert Reservation.objects.count() == 1

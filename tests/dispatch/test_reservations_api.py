@@ -386,3 +386,18 @@ def test_the_list_takes_a_fixed_number_of_queries(dispatcher, ops_user, org_a, d
         answer = api.get(URL)
 
     assert answer.json()["count"] == bookings
+
+
+def test_a_booking_sent_twice_with_one_idempotency_key_is_booked_once(dispatcher, pool):
+    api = _api(dispatcher)
+    body = {"kind": "maintenance", "pool": pool.pk, "start": _at(days=1), "end": _at(days=2), "reason": "Chillers"}
+
+    first = api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="booking-0001")
+    again = api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="booking-0001")
+    other = api.post(URL, {**body, "reason": "Other"}, format="json", HTTP_IDEMPOTENCY_KEY="booking-0001")
+
+    # Without the key, the same body again would be refused as a window over the first one (409).
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422)
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Reservation.objects.count() == 1
