@@ -481,11 +481,10 @@ def run_detail(request, pk):
 def _promotion_context(request, run: ScenarioRun) -> dict:
     """What of the run's changes can be made real (its pools offline between two times, as maintenance windows),
     what was, and whether this person may."""
+    promotable = [number for number, change in enumerate(run.changes, 1) if change["kind"] == ChangeKind.POOL_OFFLINE]
     return {
-        "promotable": [
-            number for number, change in enumerate(run.changes, 1) if change["kind"] == ChangeKind.POOL_OFFLINE
-        ],
-        "promoted": list(selectors.promoted_windows(run=run, now=clock.now())),
+        "promotable": promotable,
+        "promoted": list(selectors.promoted_windows(run=run, now=clock.now())) if promotable else [],
         "may_promote": may_act_on_pools(request.user),
         "reason_max": NOTE_MAX,
     }
