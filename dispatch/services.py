@@ -127,6 +127,11 @@ def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> 
     pool.save(update_fields=["state"])
     if target == PoolState.OFFLINE:
         _requeue_jobs_of(pool, now=now)
+    # A person who changes the state of a pool closed for maintenance takes it over: the window under way ends now, so
+    # its end does not undo their change, and the tick and the forecast both see the pool as they left it.
+    Reservation.objects.filter(
+        pool=pool, kind=ReservationKind.MAINTENANCE, began_at__isnull=False, ended_at__isnull=True
+    ).update(ended_at=now)
     return pool
 
 
@@ -155,7 +160,8 @@ def _moment(value, *, field: str) -> datetime:
 
 
 def _booking_span(start, end, *, now: datetime) -> tuple[datetime, datetime]:
-    """A booking's [start, end); a start already passed books from now on (the tick acts on it at once)."""
+    """A booking's [start, end); a start already passed books from now on (the tick acts on it at once), so that
+    what is booked never reaches back over bookings that are over."""
     start, end = _moment(start, field="start"), _moment(end, field="end")
     if end <= start:
         raise DispatchInvalid(_("The end must come after the start."), field="end")
@@ -163,7 +169,7 @@ def _booking_span(start, end, *, now: datetime) -> tuple[datetime, datetime]:
         raise DispatchInvalid(_("The end has already passed on the factory clock."), field="end")
     if start > now + BOOKING_AHEAD_MAX:
         raise DispatchInvalid(_("Book at most 365 days ahead."), field="start")
-    return start, end
+    return max(start, now), end
 
 
 def _span_words(booking) -> str:
@@ -231,7 +237,7 @@ def _held_pflops(value, pool: ComputePool) -> Decimal:
         pflops = Decimal(str(value)).quantize(Decimal("0.01"))
     except (ArithmeticError, ValueError, TypeError):
         raise DispatchInvalid(_("Give the PFLOPS to hold as a number."), field="pflops") from None
-    if value is None or isinstance(value, bool) or not pflops.is_finite() or pflops <= 0:
+    if not pflops.is_finite() or pflops <= 0:
         raise DispatchInvalid(_("Hold more than 0 PFLOPS."), field="pflops")
     if pflops > pool.capacity_pflops:
         raise DispatchInvalid(

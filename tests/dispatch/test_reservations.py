@@ -358,3 +358,43 @@ def test_the_dispatch_center_shows_each_pools_next_maintenance_window(client, di
     assert f'href="/dispatch/pools/{closing.pk}/#bookings">Maintenance ' in rows[closing.name]
     assert rows[closing.name].count("data-maintenance") == 1  # the next one only
     assert window.start.astimezone().strftime("%H:%M") in rows[closing.name]
+
+
+def test_a_start_already_passed_books_from_now_and_never_reaches_over_bookings_that_are_over(
+    dispatcher, org_a, t0, move_clock
+):
+    pool = compute_pool(kind="training", capacity=100)
+    _book(dispatcher, pool, t0, start=1, end=3, pflops=80, client=org_a)
+    window = _book(dispatcher, pool, t0, start=4, end=6, kind="maintenance")
+    move_clock(hours=5)
+    services.dispatch_tick()  # closes the pool for the window
+    move_clock(hours=2)
+    services.dispatch_tick()  # and reopens it: both bookings are over
+
+    again = _book(dispatcher, pool, t0, start=4.5, end=10, kind="maintenance", reason="Second pass")
+    services.reservation_cancel(reservation=again, actor=dispatcher, reason="Not needed after all")
+    room = _book(dispatcher, pool, t0, start=2, end=12, pflops=50, client=org_a)
+
+    window.refresh_from_db()
+    assert window.ended_at is not None
+    assert again.start >= t0 + timedelta(hours=7)
+    assert room.start >= t0 + timedelta(hours=7)
+
+
+def test_a_pool_taken_over_by_hand_during_its_window_stays_as_left(dispatcher, t0, move_clock):
+    pool = compute_pool(kind="training", capacity=100)
+    window = _book(dispatcher, pool, t0, start=1, end=9, kind="maintenance")
+    move_clock(hours=2)
+    services.dispatch_tick()
+    services.pool_change_state(pool=pool, action="activate", actor=dispatcher, reason="Repair done early")
+
+    window.refresh_from_db()
+    assert window.ended_at is not None
+    assert services.maintenance_windows(services.bookings_in_force(clock.now()), clock.now()) == []
+    move_clock(hours=8)
+    services.dispatch_tick()
+    services.pool_change_state(pool=pool, action="offline", actor=dispatcher, reason="A fault")
+    move_clock(hours=1)
+    services.dispatch_tick()
+    pool.refresh_from_db()
+    assert pool.state == PoolState.OFFLINE  # the window's end did not bring it back
