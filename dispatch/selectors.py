@@ -44,7 +44,6 @@ from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import (
     WAITING_STATES,
     ClientBudget,
-    ClientEntitlement,
     ComputePool,
     ComputeSite,
     DailyCost,
@@ -61,7 +60,7 @@ from dispatch.models import (
     ScenarioRun,
     UtilizationSample,
 )
-from dispatch.services import client_recent_usage, client_usage_this_month, month_start
+from dispatch.services import client_entitlements, client_recent_usage, client_usage_this_month, month_start
 from orders.models import ClientOrganization, Order, Priority
 
 UTILIZATION_MAX_HOURS = 720  # 30 days of samples: what a chart of utilization over time may ask for
@@ -683,10 +682,7 @@ def fairness(*, now: datetime) -> Fairness:
     dispatch.services.client_recent_usage); PFLOPS running per client and kind; waiting jobs per client; PFLOPS·h
     finished per client and month; the clients with their budgets. Clients with work, usage, an entitlement or a
     budget are listed, the largest recent users first."""
-    weights = {
-        (client, kind): float(weight)
-        for client, kind, weight in ClientEntitlement.objects.values_list("client_id", "kind", "weight")
-    }
+    weights = client_entitlements()
     recent = client_recent_usage(now)
     running = {
         (row["order__client_id"], row["kind"]): float(row["pflops"])
