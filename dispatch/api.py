@@ -20,12 +20,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dispatch import selectors, services
-from dispatch.filters import JobFilter, PoolFilter, ReservationFilter, ScenarioFilter
-from dispatch.models import ComputePool, Job, Reservation, Scenario, ScenarioRun
+from dispatch.filters import JobFilter, PoolChangeFilter, PoolFilter, ReservationFilter, ScenarioFilter
+from dispatch.models import ComputePool, Job, Reservation, Scenario, ScenarioRun, ScheduledPoolChange
 from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, VIEW_ROLES, check_pool_booking, check_reprioritize
 from dispatch.serializers import (
     JobSerializer,
     PoolActionSerializer,
+    PoolChangeCreateSerializer,
     PoolSerializer,
     PriorityChangeSerializer,
     PromoteSerializer,
@@ -39,6 +40,7 @@ from dispatch.serializers import (
     ScenarioRemoveChangeSerializer,
     ScenarioRunSerializer,
     ScenarioSerializer,
+    ScheduledPoolChangeSerializer,
     UtilizationQuerySerializer,
     UtilizationSampleSerializer,
 )
@@ -338,12 +340,14 @@ class ScenarioRunViewSet(viewsets.GenericViewSet):
         return Response(ScenarioRunSerializer(selectors.run_for(pk)).data)
 
     @extend_schema(
-        summary=_("Make a run's pools offline real maintenance windows (dispatch)"),
+        summary=_("Make a run's pool changes real (dispatch)"),
         description=_(
-            "Books each pool the finished run took offline between two times as a maintenance window, recording the "
-            "run and the reason: all or none. Refused (409) when the run is not done, was promoted already, takes no "
-            "pool offline, or a window conflicts with a booking (named). Capacity changes, draining and new pools "
-            "are made with the pool actions and in the admin."
+            "Makes the finished run's pool changes real, all or none, each recording the run and the reason: a pool "
+            "offline or draining between two times becomes a maintenance window (`windows`), a capacity change a "
+            "scheduled pool change and a new pool a pool made now, offline, scheduled to come online "
+            "(`pool_changes`). The tick carries each out when its time comes; forecasts and quotes count them at "
+            "once. Refused (409) when the run is not done, was promoted already, changes no pool, or a change "
+            "conflicts with a booking (named)."
         ),
         request=PromoteSerializer,
         responses={201: PromotionSerializer},
@@ -354,8 +358,9 @@ class ScenarioRunViewSet(viewsets.GenericViewSet):
         check_pool_booking(request.user)
         reason = validated(PromoteSerializer(data=request.data))["reason"]
         services.scenario_promote(run=run, actor=request.user, reason=reason)
-        windows = selectors.promoted_windows(run=run, now=clock.now())
-        return Response(PromotionSerializer({"run": run.pk, "windows": windows}).data, status=201)
+        promoted = selectors.promoted(run=run, now=clock.now())
+        answer = {"run": run.pk, "windows": promoted.windows, "pool_changes": promoted.pool_changes}
+        return Response(PromotionSerializer(answer).data, status=201)
 
 
 # --- Reservations and maintenance windows ----------------------------------------------------------------------
@@ -431,6 +436,81 @@ class ReservationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         reason = validated(ReservationCancelSerializer(data=request.data))["reason"]
         services.reservation_cancel(reservation=booking, actor=request.user, reason=reason)
         return _reservation(booking.pk)
+
+    def get_permissions(self):
+        if self.action in ("create", "cancel"):
+            return [IsAuthenticated(), DispatchOnly()]
+        return super().get_permissions()
+
+
+# --- Scheduled pool changes --------------------------------------------------------------------------------------
+
+
+def _pool_change(pk) -> Response:
+    return Response(ScheduledPoolChangeSerializer(selectors.scheduled_change_for(pk)).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Scheduled pool changes (dispatch, operations)"),
+        description=_(
+            "A pool's capacity and/or state set from a time on: more capacity from a date, a cut, a new pool coming "
+            "online. The tick carries each out when its time comes (`carried_out_at`, with what the pool had "
+            "before); forecasts and quotes count it at once. Cancelled and carried-out ones stay listed. "
+            "`pending=true` lists those to come."
+        ),
+    ),
+    retrieve=extend_schema(summary=_("One scheduled pool change"), responses=ScheduledPoolChangeSerializer),
+)
+class PoolChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, DispatchCenterStaff]
+    serializer_class = ScheduledPoolChangeSerializer
+    filterset_class = PoolChangeFilter
+    queryset = ScheduledPoolChange.objects.none()  # for the schema; requests use the selector
+
+    def get_queryset(self):
+        return selectors.scheduled_changes()
+
+    def retrieve(self, request, pk=None):
+        return _pool_change(pk)
+
+    @extend_schema(
+        summary=_("Schedule a pool change (dispatch role)"),
+        description=_(
+            "From `at` on (a time passed: at the next tick) the pool has `capacity_pflops` and/or is in `state`. A "
+            "capacity cut below what runs then requeues the least urgent, latest started jobs with their progress "
+            "until the rest fit. Bad fields answer 400 by field; a cut below what the pool's reservations hold "
+            "after `at` answers 409 naming them."
+        ),
+        request=PoolChangeCreateSerializer,
+        responses={201: ScheduledPoolChangeSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    def create(self, request):
+        change = services.pool_change_schedule(
+            actor=request.user,
+            submission_key=submissions.key_of_request(request),
+            **validated(PoolChangeCreateSerializer(data=request.data)),
+        )
+        answer = _pool_change(change.pk).data
+        replayed = submissions.replayed(change)
+        return created(request, answer, at="api-pool-change-detail", pk=change.pk, replayed=replayed)
+
+    @extend_schema(
+        summary=_("Cancel a scheduled pool change (dispatch role)"),
+        description=_(
+            "It stays listed, cancelled, with who cancelled it, when and why; the pool keeps its capacity and state. "
+            "One already cancelled or carried out answers 409."
+        ),
+        request=ReservationCancelSerializer,
+        responses=ScheduledPoolChangeSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        change = selectors.scheduled_change_for(pk)
+        reason = validated(ReservationCancelSerializer(data=request.data))["reason"]
+        services.pool_change_cancel(change=change, actor=request.user, reason=reason)
+        return _pool_change(change.pk)
 
     def get_permissions(self):
         if self.action in ("create", "cancel"):

@@ -288,6 +288,7 @@ CLOSING = {
     "pool": POOL["id"],
     "start": MomentAhead(3, 22),
     "end": MomentAhead(6, 22),
+    "closes_to": "offline",
     "reason": "Hall B cooling upgrade: the pool is off while the chillers are replaced.",
 }
 BOOKED = {
@@ -306,6 +307,7 @@ RESERVED = {
     "client": HOSPITAL["client"],
     "client_name": HOSPITAL["client_name"],
     "order_reference": ORDER["reference"],
+    "closes_to": "",
 }
 WINDOW = {
     "id": WINDOW_ID,
@@ -356,9 +358,61 @@ example(
 )
 
 
+# --- Scheduled pool changes: hall B's new racks -------------------------------------------------------------------
+
+POOL_CHANGE_ID = 31
+GROWING = {
+    "pool": POOL["id"],
+    "at": MomentAhead(14, 8),
+    "capacity_pflops": 620.0,
+    "reason": "Hall B's new racks are accepted on the 14th: 108 PFLOPS more.",
+}
+GROWN = {
+    "id": POOL_CHANGE_ID,
+    **GROWING,
+    "pool_name": POOL["name"],
+    "state": "",
+    "created_by": "zhang.wei",
+    "created_at": "2026-09-16T10:05:00+08:00",
+    "cancelled_at": None,
+    "cancelled_by": None,
+    "cancel_reason": "",
+    "carried_out_at": None,
+    "capacity_before": None,
+    "state_before": "",
+    "promoted_from": None,
+}
+
+example(
+    "pool_changes_list", summary=_("What is to change on the pools"), parameters={"pending": True}, answer=page(GROWN)
+)
+example(
+    "pool_changes_retrieve", summary=_("More capacity from a date"), parameters={"id": POOL_CHANGE_ID}, answer=GROWN
+)
+example(
+    "pool_changes_create",
+    summary=_("More capacity from the day the new racks are accepted"),
+    body=GROWING,
+    answer=GROWN,
+    status=201,
+)
+example(
+    "pool_changes_cancel_create",
+    summary=_("Cancel a change that will not happen"),
+    parameters={"id": POOL_CHANGE_ID},
+    body={"reason": "The racks' delivery slipped to next quarter."},
+    answer={
+        **GROWN,
+        "cancelled_at": "2026-09-20T15:10:00+08:00",
+        "cancelled_by": "zhang.wei",
+        "cancel_reason": "The racks' delivery slipped to next quarter.",
+    },
+)
+
+
 example(
     "scenario_runs_promote_create",
-    summary=_("Make the run's pool offline a real maintenance window"),
+    summary=_("Make the run's pool changes real"),
     parameters={"id": RUN_ID},
     body={"reason": "Cooling loop service agreed with the center for next week"},
     answer={
@@ -372,6 +426,7 @@ example(
                 f"#{RUN_ID}, change #1)",
             }
         ],
+        "pool_changes": [],
     },
     status=201,
 )

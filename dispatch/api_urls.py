@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 from dispatch.api import (
     JobViewSet,
     OrderPriorityView,
+    PoolChangeViewSet,
     PoolViewSet,
     ReservationViewSet,
     ScenarioRunViewSet,
@@ -21,6 +22,7 @@ router.register("jobs", JobViewSet, basename="api-job")
 router.register("scenarios", ScenarioViewSet, basename="api-scenario")
 router.register("scenario-runs", ScenarioRunViewSet, basename="api-scenario-run")
 router.register("reservations", ReservationViewSet, basename="api-reservation")
+router.register("pool-changes", PoolChangeViewSet, basename="api-pool-change")
 
 urlpatterns = [
     # The routers' pattern for an id: any id reaches the view, which answers a bad one with a JSON 404 as the

@@ -135,6 +135,8 @@ BAND_OPACITY = 0.16
 
 
 def _band_label(booking) -> str:
+    if booking.kind == "maintenance" and booking.closes_to == "draining":
+        return _("Maintenance #%(id)d, draining") % {"id": booking.pk}
     if booking.kind == "maintenance":
         return _("Maintenance #%(id)d") % {"id": booking.pk}
     owner = booking.order.reference if booking.order_id else booking.client.name

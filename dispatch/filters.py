@@ -11,7 +11,17 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
-from dispatch.models import WAITING_STATES, ComputePool, Job, JobState, Reservation, ReservationKind, Scenario
+from dispatch.models import (
+    PENDING_POOL_CHANGE,
+    WAITING_STATES,
+    ComputePool,
+    Job,
+    JobState,
+    Reservation,
+    ReservationKind,
+    Scenario,
+    ScheduledPoolChange,
+)
 from dispatch.selectors import IN_FORCE_STATES, BookingState, in_use_or_archived, priority_rank
 from factory.api import Sort
 from orders.models import Priority
@@ -165,3 +175,30 @@ class ReservationFilter(django_filters.FilterSet):
         if value:
             return queryset.filter(state__in=IN_FORCE_STATES)
         return queryset.exclude(state__in=IN_FORCE_STATES)
+
+
+class PoolChangeFilter(django_filters.FilterSet):
+    """The scheduled pool changes' list (API): what is to change on a pool (`pool`, `pending=true`), what was carried
+    out or cancelled, or what a scenario run was made into (`promoted_from`)."""
+
+    pool = django_filters.ModelChoiceFilter(queryset=ComputePool.objects.all(), label=_("Pool"))
+    pending = django_filters.BooleanFilter(
+        method="filter_pending",
+        label=_("Pending"),
+        help_text=_("true: neither carried out nor cancelled; false: carried out or cancelled."),
+    )
+    promoted_from = IdFilter(field_name="promoted_from", label=_("Scenario run id"))
+    sort = Sort(
+        {
+            "at": (_("Soonest first"), ("at", "id")),
+            "latest": (_("Latest first"), ("-at", "-id")),
+            "newest": (_("Scheduled most recently first"), ("-created_at", "-id")),
+        }
+    )
+
+    class Meta:
+        model = ScheduledPoolChange
+        fields = ["pool", "promoted_from"]
+
+    def filter_pending(self, queryset, name, value):
+        return queryset.filter(PENDING_POOL_CHANGE) if value else queryset.exclude(PENDING_POOL_CHANGE)

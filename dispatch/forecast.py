@@ -33,7 +33,7 @@ from catalog.selectors import routing_for, steps_by_workshop
 from dispatch.engine import simulation
 from dispatch.engine.plans import OrderPlan, StepSpec
 from dispatch.engine.policy import PRIORITY_RANK
-from dispatch.models import ACTIVE_STATES, ComputePool, Job, PoolState, Preemption
+from dispatch.models import ACTIVE_STATES, ComputePool, Job, Preemption
 from dispatch.services import (
     booked_holds,
     bookings_in_force,
@@ -47,7 +47,9 @@ from dispatch.services import (
     month_start,
     order_due,
     pool_background,
+    pool_changes_pending,
     pool_snapshot,
+    scheduled_pool_changes,
 )
 from factory import clock
 from factory.db import atomic_with_retry
@@ -68,14 +70,15 @@ class ForecastReport:
 
 def present_pools(now):
     """The pools as the tick sees them, in the tick's order, and their background over time (a pool the database
-    does not hold, a scenario's new one, has none). A pool closed by a maintenance window under way is given in the
-    state it had before: the simulation closes it again for the rest of the window and reopens it as that."""
+    does not hold, a scenario's new one, has none). A pool closed or drained by a maintenance window under way is
+    given in the state it had before: the simulation closes it again for the rest of the window and reopens it as
+    that."""
     pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site").order_by("pk")}
     states = [pool_snapshot(pool, now) for pool in pools.values()]
-    reopening = {b.pool_id: b.state_before for b in bookings_in_force(now) if b.began_at is not None}
+    reopening = {b.pool_id: b for b in bookings_in_force(now) if b.began_at is not None}
     for state in states:
-        if state.id in reopening and state.state == PoolState.OFFLINE:
-            state.state = reopening[state.id]
+        if (window := reopening.get(state.id)) is not None and state.state == window.closes_to:
+            state.state = window.state_before
     return states, lambda state, at: pool_background(pools[state.id], at) if state.id in pools else 0.0
 
 
@@ -90,6 +93,7 @@ def engine_inputs(now) -> dict:
         "month_start": month_start,
         "holds": booked_holds(bookings, now),
         "maintenance": maintenance_windows(bookings, now),
+        "pool_changes": scheduled_pool_changes(pool_changes_pending()),
     }
 
 

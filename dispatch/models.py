@@ -294,6 +294,13 @@ class ReservationKind(models.TextChoices):
     MAINTENANCE = "maintenance", _("Maintenance window")
 
 
+# The states a maintenance window may hold its pool in.
+WINDOW_STATES = [
+    (PoolState.OFFLINE.value, PoolState.OFFLINE.label),
+    (PoolState.DRAINING.value, PoolState.DRAINING.label),
+]
+
+
 class _Span(Func):
     """[start, end) as a Postgres range, for the exclusion constraint below."""
 
@@ -348,6 +355,11 @@ class Reservation(submissions.SubmittedOnce):
     began_at = models.DateTimeField(_("pool closed at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("pool reopened at"), null=True, blank=True)
     state_before = models.CharField(_("state before"), max_length=10, choices=PoolState.choices, blank=True)
+    # What a maintenance window does to its pool: offline (running jobs requeued) or draining (they finish, nothing
+    # new starts); a reservation leaves it blank.
+    closes_to = models.CharField(
+        _("pool during the window"), max_length=10, choices=WINDOW_STATES, default=PoolState.OFFLINE, blank=True
+    )
     # A scenario run whose pool changes this window was promoted from (dispatch.services.scenario_promote).
     promoted_from = models.ForeignKey(
         "ScenarioRun",
@@ -365,8 +377,14 @@ class Reservation(submissions.SubmittedOnce):
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="reservation_ends_after_start"),
             models.CheckConstraint(
-                condition=Q(kind="reservation", pflops__gt=0, client__isnull=False)
-                | Q(kind="maintenance", pflops__isnull=True, client__isnull=True, order__isnull=True),
+                condition=Q(kind="reservation", pflops__gt=0, client__isnull=False, closes_to="")
+                | Q(
+                    kind="maintenance",
+                    pflops__isnull=True,
+                    client__isnull=True,
+                    order__isnull=True,
+                    closes_to__in=[state for state, _label in WINDOW_STATES],
+                ),
                 name="reservation_holds_room_for_a_client_window_closes_all",
             ),
             # A pool is closed by one window at a time; the sum of overlapping reservations is checked by the
@@ -387,6 +405,77 @@ class Reservation(submissions.SubmittedOnce):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.pool} {moment_words(self.start)}\u2013{moment_words(self.end)}"
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+# A scheduled pool change still to come: neither carried out nor cancelled.
+PENDING_POOL_CHANGE = Q(carried_out_at__isnull=True, cancelled_at__isnull=True)
+
+
+class ScheduledPoolChange(submissions.SubmittedOnce):
+    """A pool's capacity and/or state set from a time on: more or less capacity from a date, or a new pool (made
+    offline at once) coming online. The tick carries it out when its time comes; the forecast, and so every ETA and
+    quote, sees it before. A capacity cut below what runs there requeues the pool's latest, least urgent jobs with
+    their progress until it fits. Never deleted: cancelled with who, when and why, or carried out with what the
+    pool had before."""
+
+    pool = models.ForeignKey(
+        ComputePool, on_delete=models.PROTECT, related_name="scheduled_changes", verbose_name=_("pool")
+    )
+    at = models.DateTimeField(_("from"))
+    capacity_pflops = models.DecimalField(
+        _("new capacity (PFLOPS)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    state = models.CharField(_("new state"), max_length=10, choices=PoolState.choices, blank=True)
+    reason = models.TextField(_("reason"), max_length=limits.NOTE_MAX)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    cancel_reason = models.TextField(_("why cancelled"), max_length=limits.NOTE_MAX, blank=True)
+    carried_out_at = models.DateTimeField(_("carried out at"), null=True, blank=True)
+    capacity_before = models.DecimalField(
+        _("capacity before (PFLOPS)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    state_before = models.CharField(_("state before"), max_length=10, choices=PoolState.choices, blank=True)
+    promoted_from = models.ForeignKey(
+        "ScenarioRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="promoted_pool_changes",
+        verbose_name=_("promoted from the scenario run"),
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("scheduled pool change")
+        verbose_name_plural = _("scheduled pool changes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity_pflops__gt=0) | Q(capacity_pflops__isnull=True, state__gt=""),
+                name="scheduled_pool_change_changes_something",
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "submission_key"], name="scheduled_pool_change_made_once_per_submission"
+            ),
+        ]
+        indexes = [models.Index(fields=["carried_out_at", "at"], name="scheduled_pool_change_pending")]
+
+    def __str__(self):
+        return f"{self.pool} {moment_words(self.at)}"
 
     @property
     def cancelled(self) -> bool:

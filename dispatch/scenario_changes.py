@@ -174,7 +174,7 @@ FORMS: dict[str, type[forms.Form]] = {
     ChangeKind.POLICY: PolicyChange,
 }
 # The pool changes a scenario may turn into real ones (dispatch.services).
-POOL_KINDS = (ChangeKind.POOL_CAPACITY, ChangeKind.POOL_OFFLINE, ChangeKind.POOL_DRAINING)
+PROMOTABLE_KINDS = (ChangeKind.POOL_CAPACITY, ChangeKind.NEW_POOL, ChangeKind.POOL_OFFLINE, ChangeKind.POOL_DRAINING)
 
 
 def _plain(value):

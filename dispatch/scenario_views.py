@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from dispatch import charts, display, scenario_changes, selectors, services
 from dispatch.models import SCENARIO_HORIZON_DAYS_MAX, ChangeKind, RunState, Scenario, ScenarioRun
 from dispatch.permissions import POOL_ACTION_ROLES, SCENARIO_ROLES, may_act_on_pools
+from dispatch.scenario_changes import PROMOTABLE_KINDS
 from factory import charts as factory_charts
 from factory import clock, roles, submissions
 from factory.actions import act
@@ -479,12 +480,12 @@ def run_detail(request, pk):
 
 
 def _promotion_context(request, run: ScenarioRun) -> dict:
-    """What of the run's changes can be made real (its pools offline between two times, as maintenance windows),
+    """What of the run's changes can be made real (its pool changes: dispatch.scenario_changes.PROMOTABLE_KINDS),
     what was, and whether this person may."""
-    promotable = [number for number, change in enumerate(run.changes, 1) if change["kind"] == ChangeKind.POOL_OFFLINE]
+    promotable = [number for number, change in enumerate(run.changes, 1) if change["kind"] in PROMOTABLE_KINDS]
     return {
         "promotable": promotable,
-        "promoted": list(selectors.promoted_windows(run=run, now=clock.now())) if promotable else [],
+        "promoted": selectors.promoted(run=run, now=clock.now()) if promotable else None,
         "may_promote": may_act_on_pools(request.user),
         "reason_max": NOTE_MAX,
     }
@@ -497,13 +498,13 @@ def run_promote(request, pk):
     return act(
         request,
         perform=lambda data: services.scenario_promote(run=run, actor=request.user, reason=request.POST.get("reason")),
-        success=lambda windows: (
+        success=lambda promotion: (
             ngettext(
-                "%(count)d maintenance window booked: the tick takes the pool offline when it begins.",
-                "%(count)d maintenance windows booked: the tick takes each pool offline when its window begins.",
-                len(windows),
+                "%(count)d pool change made real: the tick carries it out when its time comes.",
+                "%(count)d pool changes made real: the tick carries out each when its time comes.",
+                len(promotion),
             )
-            % {"count": len(windows)}
+            % {"count": len(promotion)}
         ),
         back=_run_url(run.pk) + "#promote",
     )

@@ -56,11 +56,13 @@ def run(*, changes: list[dict], horizon_days: int, now: datetime, progress: Call
         "sample_every": max(timedelta(hours=1), horizon / SAMPLES),
         **engine_inputs(now),
     }
+    scheduled = common.pop("pool_changes")  # the real ones, in both; the scenario's come after them
 
     baseline = simulation.simulate(
         pools=pools,
         orders=plans + expected,
         background=background,
+        pool_changes=scheduled,
         progress=lambda share: report(share / 2),
         **common,
     )
@@ -69,7 +71,7 @@ def run(*, changes: list[dict], horizon_days: int, now: datetime, progress: Call
         pools=pools + fork.new_pools,
         orders=plans + fork.hypothetical + fork.scaled(expected),
         background=fork.background(background),
-        pool_changes=fork.pool_changes,
+        pool_changes=[*scheduled, *fork.pool_changes],
         policy=fork.policy,
         progress=lambda share: report(0.5 + share / 2),
         **common,

@@ -42,6 +42,7 @@ from catalog.models import PoolKind
 from dispatch.engine import policy
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.models import (
+    PENDING_POOL_CHANGE,
     WAITING_STATES,
     ClientBudget,
     ComputePool,
@@ -58,6 +59,7 @@ from dispatch.models import (
     RunState,
     Scenario,
     ScenarioRun,
+    ScheduledPoolChange,
     UtilizationSample,
 )
 from dispatch.services import client_entitlements, client_recent_usage, client_usage_this_month, month_start
@@ -186,6 +188,61 @@ def pool_bookings(*, pool: ComputePool, now: datetime, rows: int) -> PoolBooking
     return PoolBookings(
         ahead=list(booked.filter(state__in=IN_FORCE_STATES)[:rows]),
         recent=list(booked.exclude(state__in=IN_FORCE_STATES).order_by("-end", "-id")[:RECENT_BOOKINGS]),
+    )
+
+
+@dataclass(frozen=True)
+class PoolSchedule:
+    ahead: list[ScheduledPoolChange]  # not carried out or cancelled, soonest first
+    recent: list[ScheduledPoolChange]  # carried out or cancelled, the latest first (at most RECENT_BOOKINGS)
+
+
+def scheduled_changes() -> QuerySet[ScheduledPoolChange]:
+    """Every scheduled pool change with its pool and who made and cancelled it, soonest first."""
+    return ScheduledPoolChange.objects.select_related("pool", "created_by", "cancelled_by", "promoted_from").order_by(
+        "at", "id"
+    )
+
+
+def pool_scheduled_changes(*, pool: ComputePool, rows: int) -> PoolSchedule:
+    """A pool's scheduled changes for its page, in two queries: those to come (at most `rows`), and the last few
+    carried out or cancelled."""
+    changes = scheduled_changes().filter(pool=pool)
+    return PoolSchedule(
+        ahead=list(changes.filter(PENDING_POOL_CHANGE).order_by("at", "id")[:rows]),
+        recent=list(
+            changes.exclude(PENDING_POOL_CHANGE)
+            .annotate(settled=Coalesce("carried_out_at", "cancelled_at"))
+            .order_by("-settled", "-id")[:RECENT_BOOKINGS]
+        ),
+    )
+
+
+def scheduled_change_for(pk) -> ScheduledPoolChange:
+    """One scheduled pool change with its pool; 404 when there is none."""
+    try:
+        return scheduled_changes().get(pk=int(pk))
+    except (ScheduledPoolChange.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such scheduled pool change.")) from None
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """What a run's pool changes were made into (dispatch.services.scenario_promote)."""
+
+    windows: list[Reservation]
+    pool_changes: list[ScheduledPoolChange]
+
+    def __bool__(self):
+        return bool(self.windows or self.pool_changes)
+
+
+def promoted(*, run: ScenarioRun, now: datetime) -> Promoted:
+    """The maintenance windows (as `reservations` reads them) and the scheduled pool changes a run's changes were
+    made into, each by time."""
+    return Promoted(
+        windows=list(reservations(now=now).filter(promoted_from=run)),
+        pool_changes=list(scheduled_changes().filter(promoted_from=run).order_by("at", "id")),
     )
 
 
@@ -574,11 +631,6 @@ def run_for(pk) -> ScenarioRun:
         return ScenarioRun.objects.select_related("scenario", "started_by").get(pk=int(pk))
     except (ScenarioRun.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No such scenario run.")) from None
-
-
-def promoted_windows(*, run: ScenarioRun, now: datetime) -> QuerySet[Reservation]:
-    """The maintenance windows a run's changes were made into, as `reservations` reads them."""
-    return reservations(now=now).filter(promoted_from=run)
 
 
 @dataclass

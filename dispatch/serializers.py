@@ -13,14 +13,17 @@ from dispatch import display, scenario_changes
 from dispatch.models import (
     SCENARIO_CHANGES_MAX,
     SCENARIO_HORIZON_DAYS_MAX,
+    WINDOW_STATES,
     ChangeKind,
     ComputePool,
     Job,
+    PoolState,
     Reservation,
     ReservationKind,
     RunState,
     Scenario,
     ScenarioRun,
+    ScheduledPoolChange,
     UtilizationSample,
 )
 from dispatch.selectors import UTILIZATION_MAX_HOURS, BookingState
@@ -440,6 +443,15 @@ class ReservationSerializer(serializers.ModelSerializer):
     order_reference = serializers.CharField(source="order.reference", read_only=True, allow_null=True, default=None)
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     cancelled_by = serializers.CharField(source="cancelled_by.username", read_only=True, allow_null=True, default=None)
+    closes_to = serializers.ChoiceField(
+        choices=WINDOW_STATES,
+        read_only=True,
+        allow_blank=True,
+        help_text=_(
+            "A maintenance window's pool: `offline` (running jobs requeued with their progress) or `draining` (they "
+            "finish, nothing new starts); blank for a reservation."
+        ),
+    )
     state = serializers.ChoiceField(
         choices=BookingState.choices,
         read_only=True,
@@ -462,6 +474,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "client_name",
             "order",
             "order_reference",
+            "closes_to",
             "reason",
             "state",
             "created_by",
@@ -514,6 +527,13 @@ class ReservationCreateSerializer(InputSerializer):
         error_messages={"does_not_exist": _("No such order."), "incorrect_type": _("No such order.")},
         help_text=_("Id of an accepted order whose jobs alone may use the room (its client's reservation)."),
     )
+    closes_to = serializers.ChoiceField(
+        choices=WINDOW_STATES,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("A maintenance window's pool: `offline` (the default) or `draining`; left out for a reservation."),
+    )
     reason = NonBlankCharField(max_length=NOTE_MAX, help_text=_("Why the time is booked."))
 
 
@@ -521,6 +541,88 @@ class ReservationCancelSerializer(InputSerializer):
     reason = NonBlankCharField(max_length=NOTE_MAX, help_text=_("Why it is cancelled."))
 
 
+class ScheduledPoolChangeSerializer(serializers.ModelSerializer):
+    pool_name = serializers.CharField(source="pool.name", read_only=True)
+    capacity_pflops = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+        help_text=_("The pool's capacity from `at`; null keeps it."),
+    )
+    capacity_before = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+        help_text=_("What it had when the change was carried out."),
+    )
+    state = serializers.ChoiceField(
+        choices=PoolState.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text=_("The pool's state from `at`; blank keeps it."),
+    )
+    state_before = serializers.ChoiceField(choices=PoolState.choices, read_only=True, allow_blank=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    cancelled_by = serializers.CharField(source="cancelled_by.username", read_only=True, allow_null=True, default=None)
+    promoted_from = serializers.IntegerField(source="promoted_from_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ScheduledPoolChange
+        fields = [
+            "id",
+            "pool",
+            "pool_name",
+            "at",
+            "capacity_pflops",
+            "state",
+            "reason",
+            "created_by",
+            "created_at",
+            "cancelled_at",
+            "cancelled_by",
+            "cancel_reason",
+            "carried_out_at",
+            "capacity_before",
+            "state_before",
+            "promoted_from",
+        ]
+        read_only_fields = fields
+
+
+class PoolChangeCreateSerializer(InputSerializer):
+    """A scheduled pool change. What it must be (something to change, a positive capacity, no cut below what the
+    pool's reservations hold) is dispatch.services.pool_change_schedule's to say, by field."""
+
+    pool = serializers.PrimaryKeyRelatedField(
+        queryset=ComputePool.objects.all(),
+        error_messages={"does_not_exist": _("No such pool."), "incorrect_type": _("No such pool.")},
+        help_text=_("The id of a compute pool."),
+    )
+    at = serializers.DateTimeField(help_text=_("From when (factory clock); a time passed means at the next tick."))
+    capacity_pflops = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0.01,
+        help_text=_("The new capacity; left out to keep it."),
+    )
+    state = serializers.ChoiceField(
+        choices=PoolState.choices,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("The new state; left out to keep it. Give a capacity, a state or both."),
+    )
+    reason = NonBlankCharField(max_length=NOTE_MAX, help_text=_("Why the pool changes."))
+
+
 class PromotionSerializer(serializers.Serializer):
     run = serializers.IntegerField(help_text=_("The run whose changes were made real."))
     windows = ReservationSerializer(many=True, help_text=_("The maintenance windows booked, by start."))
+    pool_changes = ScheduledPoolChangeSerializer(
+        many=True, help_text=_("The capacity changes and new pools scheduled, by time.")
+    )

@@ -40,19 +40,22 @@ from django.utils.translation import gettext as _
 from catalog.models import PoolKind
 from dispatch import permissions
 from dispatch.engine import planner, policy
-from dispatch.engine.plans import Window
+from dispatch.engine.plans import PoolChange, Window
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed, ReservationConflict, ScenarioStateConflict
 from dispatch.models import (
     ACTIVE_STATES,
+    PENDING_POOL_CHANGE,
     RUN_GOING_STATES,
     SCENARIO_CHANGES_MAX,
     SCENARIO_HORIZON_DAYS_MAX,
     WAITING_STATES,
+    WINDOW_STATES,
     ChangeKind,
     ClientBudget,
     ClientEntitlement,
     ComputePool,
+    ComputeSite,
     DailyCost,
     DispatchState,
     Job,
@@ -66,9 +69,10 @@ from dispatch.models import (
     RunState,
     Scenario,
     ScenarioRun,
+    ScheduledPoolChange,
     UtilizationSample,
 )
-from dispatch.scenario_changes import ScenarioChangeInvalid, clean_change
+from dispatch.scenario_changes import CAPACITY_MAX, PROMOTABLE_KINDS, ScenarioChangeInvalid, clean_change
 from factory import clock, submissions
 from factory.dates import moment_words
 from factory.db import atomic_with_retry, bulk_update_rows
@@ -179,7 +183,11 @@ def _span_words(booking) -> str:
 def _booking_words(booking: Reservation) -> str:
     """A booking named in a conflict: what it is, whose, how much and when."""
     if booking.kind == ReservationKind.MAINTENANCE:
-        return _("maintenance window #%(id)d (%(span)s)") % {"id": booking.pk, "span": _span_words(booking)}
+        return _("maintenance window #%(id)d, pool %(state)s (%(span)s)") % {
+            "id": booking.pk,
+            "state": PoolState(booking.closes_to).label.lower(),
+            "span": _span_words(booking),
+        }
     owner = booking.order.reference if booking.order_id else booking.client.name
     return _("reservation #%(id)d for %(owner)s: %(pflops)s PFLOPS, %(span)s") % {
         "id": booking.pk,
@@ -200,7 +208,9 @@ def _peak_held(bookings: list[Reservation], start: datetime, end: datetime) -> t
     return peak, at, holders
 
 
-def _check_booking_conflicts(*, kind: str, pool: ComputePool, start, end, pflops, others: list[Reservation]) -> None:
+def _check_booking_conflicts(
+    *, kind: str, pool: ComputePool, start, end, pflops, others: list[Reservation], capacity: Decimal
+) -> None:
     windows = [b for b in others if b.kind == ReservationKind.MAINTENANCE]
     reservations = [b for b in others if b.kind == ReservationKind.RESERVATION]
     if kind == ReservationKind.MAINTENANCE:
@@ -216,15 +226,15 @@ def _check_booking_conflicts(*, kind: str, pool: ComputePool, start, end, pflops
             % {"pool": pool.name, "conflict": "; ".join(_booking_words(b) for b in windows)}
         )
     peak, at, holders = _peak_held(reservations, start, end)
-    if peak + pflops > pool.capacity_pflops:
+    if peak + pflops > capacity:
         raise ReservationConflict(
             _(
-                "Pool %(pool)s has %(capacity)s PFLOPS: at %(at)s this would hold %(total)s, with %(conflict)s. "
+                "Pool %(pool)s has %(capacity)s PFLOPS then: at %(at)s this would hold %(total)s, with %(conflict)s. "
                 "Hold less, or choose other times or another pool."
             )
             % {
                 "pool": pool.name,
-                "capacity": pool.capacity_pflops,
+                "capacity": capacity,
                 "at": moment_words(at),
                 "total": peak + pflops,
                 "conflict": "; ".join(_booking_words(b) for b in holders),
@@ -277,13 +287,15 @@ def reservation_create(
     pflops=None,
     client: ClientOrganization | None = None,
     order: Order | None = None,
+    closes_to: str | None = None,
     promoted_from: ScenarioRun | None = None,
     submission_key: str | None = None,
 ) -> Reservation:
     """Book a pool's time ahead: hold `pflops` for a client or one order (a reservation), or close the whole pool
-    (a maintenance window). Booking more than the pool's capacity at any instant, room in a window, or a window
-    over another booking is refused (409) naming what it conflicts with. The same `submission_key` again (a form
-    sent twice, an API call retried) answers with the booking it made (factory.submissions)."""
+    (a maintenance window: `closes_to` offline, the default, or draining). Booking more than the pool's capacity at
+    any instant (its scheduled capacity changes counted), room in a window, or a window over another booking is
+    refused (409) naming what it conflicts with. The same `submission_key` again (a form sent twice, an API call
+    retried) answers with the booking it made (factory.submissions)."""
     permissions.check_pool_booking(actor)
     if kind not in ReservationKind.values:
         raise DispatchInvalid(_("Choose a reservation or a maintenance window."), field="kind")
@@ -291,12 +303,19 @@ def reservation_create(
     now = clock.now()
     start, end = _booking_span(start, end, now=now)
     if kind == ReservationKind.RESERVATION:
+        if closes_to:
+            raise DispatchInvalid(_("A reservation leaves its pool open: only a window closes it."), field="closes_to")
         pflops = _held_pflops(pflops, pool)
         client, order = _booking_owner(client, order)
+        closes_to = ""
     elif pflops is not None or client is not None or order is not None:
         raise DispatchInvalid(
             _("A maintenance window closes the whole pool: give no PFLOPS, client or order."), field="kind"
         )
+    else:
+        closes_to = closes_to or PoolState.OFFLINE
+        if closes_to not in dict(WINDOW_STATES):
+            raise DispatchInvalid(_("A window takes its pool offline or drains it."), field="closes_to")
     request = {
         "kind": kind,
         "pool": pool,
@@ -305,6 +324,7 @@ def reservation_create(
         "pflops": pflops,
         "client": client,
         "order": order,
+        "closes_to": closes_to,
         "reason": reason,
     }
     hold_dispatch_lock()
@@ -316,7 +336,10 @@ def reservation_create(
             .exclude(ended_at__isnull=False)
             .select_related("client", "order")
         )
-        _check_booking_conflicts(kind=kind, pool=locked, start=start, end=end, pflops=pflops, others=others)
+        capacity = _least_capacity(locked, start, end, scheduled=pool_changes_pending(pool=locked))
+        _check_booking_conflicts(
+            kind=kind, pool=locked, start=start, end=end, pflops=pflops, others=others, capacity=capacity
+        )
         return Reservation.objects.create(
             **{**request, "pool": locked}, created_by=actor, created_at=now, promoted_from=promoted_from, **stamp
         )
@@ -353,13 +376,19 @@ def _set_pool_state(pool: ComputePool, state: str, *, now: datetime, actor, reas
     pool.save(update_fields=["state"])
 
 
+# How far each state closes a pool: a window never opens a pool more than it was.
+_CLOSED = {PoolState.ACTIVE: 0, PoolState.DRAINING: 1, PoolState.OFFLINE: 2}
+
+
 def _close_for_window(window: Reservation, pool: ComputePool, *, now: datetime) -> None:
-    """The window begins: the pool goes offline, its running jobs back to the queue with their progress."""
+    """The window begins: the pool goes offline, its running jobs back to the queue with their progress, or drains
+    (its running jobs finish, nothing new starts)."""
     window.began_at, window.state_before = now, pool.state
-    if pool.state != PoolState.OFFLINE:
+    if _CLOSED[pool.state] < _CLOSED[window.closes_to]:
         reason = _("Maintenance window #%(id)d: %(reason)s") % {"id": window.pk, "reason": window.reason}
-        _set_pool_state(pool, PoolState.OFFLINE, now=now, actor=None, reason=reason)
-        _requeue_jobs_of(pool, now=now)
+        _set_pool_state(pool, window.closes_to, now=now, actor=None, reason=reason)
+        if window.closes_to == PoolState.OFFLINE:
+            _requeue_jobs_of(pool, now=now)
     window.save(update_fields=["began_at", "state_before"])
 
 
@@ -367,7 +396,7 @@ def _reopen(window: Reservation, *, now: datetime, actor, reason: str) -> None:
     """The window ends: the pool returns to the state it had when it closed, unless someone changed it since."""
     window.ended_at = now
     pool = window.pool
-    if pool.state == PoolState.OFFLINE and window.state_before != PoolState.OFFLINE:
+    if pool.state == window.closes_to and window.state_before != window.closes_to:
         _set_pool_state(pool, window.state_before, now=now, actor=actor, reason=reason)
 
 
@@ -414,20 +443,257 @@ def booked_holds(bookings: list[Reservation], now: datetime) -> list[planner.Hol
 def maintenance_windows(bookings: list[Reservation], now: datetime) -> list[Window]:
     """The maintenance windows not over, as the simulation takes them."""
     return [
-        Window(pool_id=b.pool_id, start=b.start, end=b.end)
+        Window(pool_id=b.pool_id, start=b.start, end=b.end, state=b.closes_to)
         for b in bookings
         if b.kind == ReservationKind.MAINTENANCE and b.end > now
     ]
 
 
 def closing_times(bookings: list[Reservation], now: datetime) -> dict[int, datetime]:
-    """Pool id -> the start of its next maintenance window to come (the planner starts there only work that ends by
-    then)."""
+    """Pool id -> the start of its next window to come that takes it offline (the planner starts there only work
+    that ends by then; work running into a draining window finishes there)."""
     closing: dict[int, datetime] = {}
     for window in bookings:
-        if window.kind == ReservationKind.MAINTENANCE and window.start > now and window.pool_id not in closing:
+        if (
+            window.kind == ReservationKind.MAINTENANCE
+            and window.closes_to == PoolState.OFFLINE
+            and window.start > now
+            and window.pool_id not in closing
+        ):
             closing[window.pool_id] = window.start
     return closing
+
+
+# --- Scheduled pool changes ----------------------------------------------------------------------
+
+
+def _new_capacity(value) -> Decimal:
+    try:
+        capacity = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (ArithmeticError, ValueError, TypeError):
+        raise DispatchInvalid(_("Give the capacity as a number of PFLOPS."), field="capacity_pflops") from None
+    if not capacity.is_finite() or capacity <= 0:
+        raise DispatchInvalid(_("Give more than 0 PFLOPS."), field="capacity_pflops")
+    if capacity > CAPACITY_MAX:
+        raise DispatchInvalid(
+            _("At most %(max)s PFLOPS: far beyond any pool of the platform.") % {"max": CAPACITY_MAX},
+            field="capacity_pflops",
+        )
+    return capacity
+
+
+def pool_changes_pending(*, pool: ComputePool | None = None) -> list[ScheduledPoolChange]:
+    """The scheduled pool changes neither cancelled nor carried out, by time; of one pool, or all (one query for the
+    tick, the forecast and quotes)."""
+    pending = ScheduledPoolChange.objects.filter(PENDING_POOL_CHANGE)
+    if pool is not None:
+        pending = pending.filter(pool=pool)
+    return list(pending.order_by("at", "id"))
+
+
+def _least_capacity(pool: ComputePool, start: datetime, end: datetime, *, scheduled) -> Decimal:
+    """The least capacity `pool` has at any instant of [start, end), its scheduled changes counted."""
+    capacity, least = pool.capacity_pflops, None
+    for change in scheduled:
+        if change.capacity_pflops is None or change.pool_id != pool.pk:
+            continue
+        if change.at <= start:
+            capacity = change.capacity_pflops
+        elif change.at < end:
+            least = change.capacity_pflops if least is None else min(least, change.capacity_pflops)
+    return capacity if least is None else min(capacity, least)
+
+
+@atomic_with_retry
+def pool_change_schedule(
+    *,
+    actor,
+    pool: ComputePool,
+    at: datetime,
+    reason: str,
+    capacity_pflops=None,
+    state: str | None = None,
+    promoted_from: ScenarioRun | None = None,
+    submission_key: str | None = None,
+) -> ScheduledPoolChange:
+    """Set a pool's capacity and/or state from `at` on (a time passed: at the next tick). A cut that would leave the
+    reservations of the pool holding more than it has is refused (409) naming them. The same `submission_key` again
+    answers with the change it made (factory.submissions)."""
+    permissions.check_pool_booking(actor)
+    reason = _reason(reason, required=_("Say why the pool changes."))
+    now = clock.now()
+    asked = _moment(at, field="at")
+    at = max(asked, now)  # a time passed: carried out at the next tick
+    if at > now + BOOKING_AHEAD_MAX:
+        raise DispatchInvalid(_("Schedule at most 365 days ahead."), field="at")
+    capacity = None if capacity_pflops in (None, "") else _new_capacity(capacity_pflops)
+    if state and state not in PoolState.values:
+        raise DispatchInvalid(_("Choose active, draining or offline."), field="state")
+    if capacity is None and not state:
+        raise DispatchInvalid(_("Give the new capacity, the new state or both."), field="capacity_pflops")
+    # What was asked, so that a retry later with the same key still asks the same.
+    request = {"pool": pool, "at": asked, "capacity_pflops": capacity, "state": state or "", "reason": reason}
+    hold_dispatch_lock()
+
+    def schedule(stamp: dict) -> ScheduledPoolChange:
+        locked = ComputePool.objects.select_for_update().get(pk=pool.pk)
+        if capacity is not None:
+            _check_room_for_reservations(locked, capacity, at=at)
+        return ScheduledPoolChange.objects.create(
+            **{**request, "pool": locked, "at": at},
+            created_by=actor,
+            created_at=now,
+            promoted_from=promoted_from,
+            **stamp,
+        )
+
+    return submissions.create_once(
+        ScheduledPoolChange, key=submission_key, owner={"created_by": actor}, request=request, create=schedule
+    )
+
+
+def _check_room_for_reservations(pool: ComputePool, capacity: Decimal, *, at: datetime) -> None:
+    """Refuse (409) a capacity from `at` on below what the pool's reservations hold at some instant after it."""
+    held = list(
+        Reservation.objects.filter(
+            pool=pool, kind=ReservationKind.RESERVATION, cancelled_at__isnull=True, end__gt=at
+        ).select_related("client", "order")
+    )
+    peak, peak_at, holders = _peak_held(held, at, max([at, *(b.end for b in held)]) + timedelta(seconds=1))
+    if peak > capacity:
+        raise ReservationConflict(
+            _(
+                "Pool %(pool)s would have %(capacity)s PFLOPS, but at %(at)s its reservations hold %(total)s: "
+                "%(conflict)s. Cancel some first, or keep more capacity."
+            )
+            % {
+                "pool": pool.name,
+                "capacity": capacity,
+                "at": moment_words(peak_at),
+                "total": peak,
+                "conflict": "; ".join(_booking_words(b) for b in holders),
+            }
+        )
+
+
+@atomic_with_retry
+def pool_change_cancel(*, change: ScheduledPoolChange, actor, reason: str) -> ScheduledPoolChange:
+    """Cancel a scheduled pool change that is not carried out yet."""
+    permissions.check_pool_booking(actor)
+    reason = _reason(reason, required=_("Say why it is cancelled."))
+    hold_dispatch_lock()
+    change = ScheduledPoolChange.objects.select_for_update().get(pk=change.pk)
+    if change.cancelled:
+        raise ReservationConflict(_("It was already cancelled on %(at)s.") % {"at": moment_words(change.cancelled_at)})
+    if change.carried_out_at is not None:
+        raise ReservationConflict(
+            _("It was carried out on %(at)s: schedule another change to undo it.")
+            % {"at": moment_words(change.carried_out_at)}
+        )
+    change.cancelled_at, change.cancelled_by, change.cancel_reason = clock.now(), actor, reason
+    change.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason"])
+    return change
+
+
+def _commission_name(site: ComputeSite, kind: str) -> str:
+    """A new pool's name: its site and kind, numbered past the names taken (the admin may rename it)."""
+    base = f"{site.name} {PoolKind(kind).label}"
+    taken = set(ComputePool.objects.filter(name__startswith=base).values_list("name", flat=True))
+    return next(name for n in range(2, len(taken) + 3) if (name := f"{base} {n}") not in taken)
+
+
+@atomic_with_retry
+def pool_commission(
+    *,
+    actor,
+    site: ComputeSite,
+    kind: str,
+    capacity_pflops,
+    trusted: bool,
+    at: datetime,
+    reason: str,
+    promoted_from: ScenarioRun | None = None,
+) -> ScheduledPoolChange:
+    """A new pool at a site: made now, offline (so no work goes there and the dispatch center shows it coming),
+    at the mean price of its kind, and scheduled to come online at `at`."""
+    permissions.check_pool_booking(actor)
+    reason = _reason(reason, required=_("Say why the pool is added."))
+    if kind not in PoolKind.values:
+        raise DispatchInvalid(_("Choose a pool kind."), field="kind")
+    capacity = _new_capacity(capacity_pflops)
+    price = ComputePool.objects.filter(kind=kind).aggregate(mean=Avg("price_per_pflops_hour"))["mean"]
+    if price is None:
+        raise DispatchInvalid(
+            _("No pool of this kind has a price to start from: add the pool in the admin."), field="kind"
+        )
+    hold_dispatch_lock()
+    pool = ComputePool.objects.create(
+        site=site,
+        name=_commission_name(site, kind),
+        kind=kind,
+        trusted=trusted,
+        capacity_pflops=capacity,
+        state=PoolState.OFFLINE,
+        price_per_pflops_hour=price.quantize(Decimal("0.01")),
+        background_seed=ComputePool.objects.count(),
+    )
+    PoolStateChange.objects.create(
+        pool=pool, at=clock.now(), from_state=PoolState.OFFLINE, to_state=PoolState.OFFLINE, actor=actor, reason=reason
+    )
+    return pool_change_schedule(
+        actor=actor, pool=pool, at=at, reason=reason, state=PoolState.ACTIVE, promoted_from=promoted_from
+    )
+
+
+def _fit_running_jobs(pool: ComputePool, capacity: Decimal, *, now: datetime) -> None:
+    """A capacity cut below what runs: the least urgent, latest started jobs go back to the queue with their
+    progress until the rest fit (dispatch.engine.simulation does the same)."""
+    jobs = list(Job.objects.select_for_update().filter(pool=pool, state=JobState.RUNNING))
+    jobs.sort(key=lambda job: (PRIORITY_RANK.get(job.priority, 1), -(job.started_at or now).timestamp(), -job.pk))
+    stopped = []
+    for job in jobs:
+        if pool.used_pflops <= capacity:
+            break
+        pool.used_pflops -= job.demand_pflops
+        job.state, job.pool, job.queued_at, job.backfilled = JobState.PREEMPTED, None, now, False
+        stopped.append(job)
+    Job.objects.bulk_update(stopped, ["state", "pool", "queued_at", "backfilled"])
+    order_services.steps_mark_ready(step_ids=[job.step_id for job in stopped])
+
+
+def _carry_out_pool_changes(pools: dict[int, ComputePool], scheduled, now: datetime) -> None:
+    """The scheduled changes whose time has come (the tick)."""
+    for change in scheduled:
+        if change.at > now:
+            break
+        pool = pools[change.pool_id]
+        change.carried_out_at, change.capacity_before, change.state_before = now, pool.capacity_pflops, pool.state
+        if change.capacity_pflops is not None and change.capacity_pflops != pool.capacity_pflops:
+            if pool.used_pflops > change.capacity_pflops:
+                _fit_running_jobs(pool, change.capacity_pflops, now=now)
+            pool.capacity_pflops = change.capacity_pflops
+            pool.background_pflops = min(pool.background_pflops, pool.capacity_pflops - pool.used_pflops)
+            pool.save(update_fields=["capacity_pflops", "used_pflops", "background_pflops"])
+        if change.state and change.state != pool.state:
+            reason = _("Scheduled change #%(id)d: %(reason)s") % {"id": change.pk, "reason": change.reason}
+            _set_pool_state(pool, change.state, now=now, actor=None, reason=reason)
+            if change.state == PoolState.OFFLINE:
+                _requeue_jobs_of(pool, now=now)
+        change.save(update_fields=["carried_out_at", "capacity_before", "state_before"])
+
+
+def scheduled_pool_changes(scheduled) -> list[PoolChange]:
+    """The scheduled changes not carried out, as the simulation takes them (one due already holds from the
+    start)."""
+    return [
+        PoolChange(
+            at=change.at,
+            pool_id=change.pool_id,
+            state=change.state or None,
+            capacity=None if change.capacity_pflops is None else float(change.capacity_pflops),
+        )
+        for change in scheduled
+    ]
 
 
 # --- Priorities and budgets ----------------------------------------------------------------------
@@ -591,6 +857,7 @@ def _tick(now: datetime) -> TickReport:
     _advance_running(pools, elapsed, now, report, touched_orders)
     _close_orphaned_jobs(now, pools)
     bookings = bookings_in_force(now)
+    _carry_out_pool_changes(pools, pool_changes_pending(), now)
     _carry_out_windows(pools, bookings, now)
     report.created = _create_jobs_for_ready_steps(now)
     _place(pools, bookings, now, report, touched_orders)
@@ -1113,12 +1380,66 @@ def scenario_run_execute(*, run_id: int) -> ScenarioRun | None:
     return run
 
 
+@dataclass
+class Promotion:
+    """What a run's pool changes were made into: maintenance windows and scheduled pool changes."""
+
+    windows: list[Reservation] = field(default_factory=list)
+    pool_changes: list[ScheduledPoolChange] = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.windows) + len(self.pool_changes)
+
+
+def _promote_change(change: dict, *, run: ScenarioRun, actor, reason: str, now: datetime, into: Promotion) -> None:
+    """One of a run's pool changes made real: a pool offline or draining between two times becomes a maintenance
+    window, a capacity change a scheduled one, a new pool a pool made now and scheduled to come online."""
+    kind, start = change["kind"], datetime.fromisoformat(change["start"]) if change.get("start") else now
+    if kind in (ChangeKind.POOL_OFFLINE, ChangeKind.POOL_DRAINING):
+        into.windows.append(
+            reservation_create(
+                actor=actor,
+                kind=ReservationKind.MAINTENANCE,
+                pool=ComputePool.objects.get(pk=change["pool"]),
+                start=start,
+                end=datetime.fromisoformat(change["end"]),
+                closes_to=PoolState.OFFLINE if kind == ChangeKind.POOL_OFFLINE else PoolState.DRAINING,
+                reason=reason,
+                promoted_from=run,
+            )
+        )
+    elif kind == ChangeKind.POOL_CAPACITY:
+        into.pool_changes.append(
+            pool_change_schedule(
+                actor=actor,
+                pool=ComputePool.objects.get(pk=change["pool"]),
+                at=start,
+                capacity_pflops=change["capacity"],
+                reason=reason,
+                promoted_from=run,
+            )
+        )
+    else:
+        into.pool_changes.append(
+            pool_commission(
+                actor=actor,
+                site=ComputeSite.objects.get(pk=change["site"]),
+                kind=change["pool_kind"],
+                capacity_pflops=change["capacity"],
+                trusted=bool(change.get("trusted")),
+                at=start,
+                reason=reason,
+                promoted_from=run,
+            )
+        )
+
+
 @atomic_with_retry
-def scenario_promote(*, run: ScenarioRun, actor, reason: str) -> list[Reservation]:
-    """Make a finished run's pools offline between two times real maintenance windows, all or none, each recording
-    the run it came from and the reason. The scenario's other changes are not bookings: capacity, new pools and
-    draining are the pool's own actions and the admin's, and the rest (load, orders, policy) are not the factory's to
-    schedule."""
+def scenario_promote(*, run: ScenarioRun, actor, reason: str) -> Promotion:
+    """Make a finished run's pool changes real, all or none, each recording the run it came from and the reason:
+    pools offline or draining between two times become maintenance windows, capacity changes and new pools
+    scheduled pool changes (dispatch.scenario_changes.PROMOTABLE_KINDS). The rest (load, orders, arrivals, policy) is
+    not the factory's to schedule."""
     permissions.check_pool_booking(actor)
     reason = _reason(reason, required=_("Say why the scenario's changes are made real."))
     run = ScenarioRun.objects.select_for_update().select_related("scenario").get(pk=run.pk)
@@ -1127,44 +1448,37 @@ def scenario_promote(*, run: ScenarioRun, actor, reason: str) -> list[Reservatio
             _("Only a finished run's changes are made real: this run is %(state)s.")
             % {"state": RunState(run.state).label.lower()}
         )
-    if (earlier := Reservation.objects.filter(promoted_from=run).order_by("created_at").first()) is not None:
+    earlier = [
+        *Reservation.objects.filter(promoted_from=run).values_list("created_at", flat=True)[:1],
+        *ScheduledPoolChange.objects.filter(promoted_from=run).values_list("created_at", flat=True)[:1],
+    ]
+    if earlier:
         raise ScenarioStateConflict(
-            _("This run's changes were made real on %(at)s.") % {"at": moment_words(earlier.created_at)}
+            _("This run's changes were made real on %(at)s.") % {"at": moment_words(earlier[0])}
         )
-    offline = ChangeKind.POOL_OFFLINE
-    windows = [(number, change) for number, change in enumerate(run.changes, 1) if change["kind"] == offline]
-    if not windows:
+    changes = [(number, change) for number, change in enumerate(run.changes, 1) if change["kind"] in PROMOTABLE_KINDS]
+    if not changes:
         raise ScenarioStateConflict(
-            _(
-                "This run takes no pool offline between two times, so there is no maintenance window to book. "
-                "Change capacity or drain a pool with the pool's actions; add pools in the admin."
-            )
+            _("This run changes no pool: only pool changes (capacity, new pools, offline or draining) are made real.")
         )
-    pools = ComputePool.objects.in_bulk([change["pool"] for _number, change in windows])
-    now = clock.now()
-    booked = []
-    for number, change in windows:
+    now, promotion = clock.now(), Promotion()
+    for number, change in changes:
+        noted = _("%(reason)s (scenario %(scenario)s, run #%(run)d, change #%(number)d)") % {
+            "reason": reason,
+            "scenario": run.scenario.name,
+            "run": run.pk,
+            "number": number,
+        }
         try:
-            pool = pools[change["pool"]]
-            booked.append(
-                reservation_create(
-                    actor=actor,
-                    kind=ReservationKind.MAINTENANCE,
-                    pool=pool,
-                    start=datetime.fromisoformat(change["start"]) if change.get("start") else now,
-                    end=datetime.fromisoformat(change["end"]),
-                    reason=_("%(reason)s (scenario %(scenario)s, run #%(run)d, change #%(number)d)")
-                    % {"reason": reason, "scenario": run.scenario.name, "run": run.pk, "number": number},
-                    promoted_from=run,
-                )
-            )
-        except KeyError:
+            _promote_change(change, run=run, actor=actor, reason=noted, now=now, into=promotion)
+        except (ComputePool.DoesNotExist, ComputeSite.DoesNotExist):
             raise ScenarioStateConflict(
-                _("Change #%(number)d names a pool that no longer exists: nothing was booked.") % {"number": number}
+                _("Change #%(number)d names a pool or site that no longer exists: nothing was made real.")
+                % {"number": number}
             ) from None
         except (DispatchInvalid, ReservationConflict) as refused:
             raise ScenarioStateConflict(
-                _("Change #%(number)d cannot be booked, so nothing was: %(problem)s")
+                _("Change #%(number)d cannot be made real, so nothing was: %(problem)s")
                 % {"number": number, "problem": refused}
             ) from None
-    return booked
+    return promotion

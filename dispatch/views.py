@@ -30,7 +30,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dispatch import charts, display, selectors, services
 from dispatch.errors import ReservationConflict
 from dispatch.filters import JobFilter
-from dispatch.models import ComputePool, Job, JobState, Reservation, ReservationKind
+from dispatch.models import (
+    WINDOW_STATES,
+    ComputePool,
+    Job,
+    JobState,
+    PoolState,
+    Reservation,
+    ReservationKind,
+    ScheduledPoolChange,
+)
 from dispatch.permissions import POOL_ACTION_ROLES, REPRIORITIZE_ROLES, VIEW_ROLES, may_act_on_pools, may_reprioritize
 from factory import charts as factory_charts
 from factory import clock, roles, submissions
@@ -224,6 +233,15 @@ class BookingForm(forms.Form):
     end = forms.DateTimeField(
         label=gettext_lazy("End"), widget=forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
+    closes_to = forms.ChoiceField(
+        label=gettext_lazy("Pool during a window"),
+        choices=WINDOW_STATES,
+        required=False,
+        help_text=gettext_lazy(
+            "Offline: running jobs are checkpointed and requeued when it begins. Draining: they finish, nothing new "
+            "starts. Only for a maintenance window."
+        ),
+    )
     pflops = forms.DecimalField(
         label=gettext_lazy("PFLOPS held"),
         required=False,
@@ -250,6 +268,10 @@ class BookingForm(forms.Form):
     )
     submission_key = submissions.key_field()
 
+    def clean_closes_to(self) -> str | None:
+        # A reservation closes nothing: the choice only counts for a window (the select always shows one).
+        return self.cleaned_data["closes_to"] if self.data.get("kind") == ReservationKind.MAINTENANCE else None
+
     def clean_order(self) -> Order | None:
         reference = self.cleaned_data["order"]
         if not reference.strip():
@@ -258,6 +280,44 @@ class BookingForm(forms.Form):
         if order is None:
             raise forms.ValidationError(_("No order has the reference %(reference)s.") % {"reference": reference})
         return order
+
+
+class PoolScheduleForm(forms.Form):
+    """A pool's capacity and/or state set from a time on, scheduled on its page. dispatch.services.pool_change_schedule
+    holds the rules (something to change, a positive capacity, no cut below what its reservations hold), and its
+    refusals come back on these fields."""
+
+    at = forms.DateTimeField(
+        label=gettext_lazy("From"), widget=forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    capacity_pflops = forms.DecimalField(
+        label=gettext_lazy("New capacity (PFLOPS)"),
+        required=False,
+        help_text=gettext_lazy("Leave empty to keep it. A cut below what runs then requeues the least urgent jobs."),
+        widget=forms.NumberInput({"step": "0.01", "min": "0.01"}),
+    )
+    state = forms.ChoiceField(
+        label=gettext_lazy("New state"),
+        choices=[("", gettext_lazy("Keep it")), *PoolState.choices],
+        required=False,
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        required=False,
+        widget=forms.Textarea({"rows": 2, "maxlength": NOTE_MAX}),
+    )
+    submission_key = submissions.key_field()
+
+
+def _pool_change_row(change: ScheduledPoolChange, *, can_act: bool) -> dict:
+    pending = change.carried_out_at is None and change.cancelled_at is None
+    return {
+        "change": change,
+        "pending": pending,
+        "tone": "amber" if pending else "grey",
+        "status": _("Scheduled") if pending else (_("Cancelled") if change.cancelled_at else _("Carried out")),
+        "cancel_url": reverse("dispatch:pool-change-cancel", args=[change.pk]) if can_act and pending else "",
+    }
 
 
 def _booking_row(booking: Reservation, *, now: datetime, can_act: bool) -> dict:
@@ -394,13 +454,16 @@ def _pool_page(
     *,
     failed: dict | None = None,
     booking_form: BookingForm | None = None,
+    schedule_form: "PoolScheduleForm | None" = None,
     status: int = 200,
 ):
     """A pool's page; `failed` is the refused action (`name`, `reason`) whose form opens again, filled in;
-    `booking_form` a refused booking, shown again open with its errors."""
+    `booking_form` a refused booking and `schedule_form` a refused scheduled change, shown again open with their
+    errors."""
     now = clock.now()
     can_act = may_act_on_pools(request.user)
     bookings = selectors.pool_bookings(pool=pool, now=now, rows=POOL_PAGE_ROWS)
+    scheduled = selectors.pool_scheduled_changes(pool=pool, rows=POOL_PAGE_ROWS)
     chart_list = [charts.utilization([pool], now=now, one_pool=True, bookings=bookings.drawn())]
     page = reverse("dispatch:pool", args=[pool.pk])
     running = selectors.running_jobs().filter(pool=pool)[:POOL_PAGE_ROWS]
@@ -420,6 +483,10 @@ def _pool_page(
             # The form only for those who may book: its select of clients is a query the others need not pay for.
             "booking_form": (booking_form or BookingForm()) if can_act else None,
             "booking_open": booking_form is not None,
+            "change_rows": [_pool_change_row(change, can_act=can_act) for change in scheduled.ahead],
+            "past_change_rows": [_pool_change_row(change, can_act=False) for change in scheduled.recent],
+            "schedule_form": (schedule_form or PoolScheduleForm()) if can_act else None,
+            "schedule_open": schedule_form is not None,
             "page_rows": POOL_PAGE_ROWS,
             "can_act_on_pools": can_act,
             "open_action": (failed or {}).get("name") or request.GET.get("action", ""),
@@ -497,6 +564,14 @@ def pool_action(request, pk, action):
 
 def _booked_words(booking: Reservation) -> str:
     span = {"pool": booking.pool.name, "start": moment_words(booking.start), "end": moment_words(booking.end)}
+    if booking.kind == ReservationKind.MAINTENANCE and booking.closes_to == PoolState.DRAINING:
+        return (
+            _(
+                "Maintenance window booked on pool %(pool)s from %(start)s to %(end)s: the pool drains then (its "
+                "running jobs finish, nothing new starts) and comes back at its end."
+            )
+            % span
+        )
     if booking.kind == ReservationKind.MAINTENANCE:
         return (
             _(
@@ -531,6 +606,54 @@ def pool_book(request, pk):
         success=_booked_words,
         back=back,
         on_form=(ReservationConflict,),
+    )
+
+
+def _scheduled_words(change: ScheduledPoolChange) -> str:
+    what = []
+    if change.capacity_pflops is not None:
+        what.append(_("%(capacity)s PFLOPS") % {"capacity": change.capacity_pflops})
+    if change.state:
+        what.append(PoolState(change.state).label.lower())
+    return _("Pool %(pool)s scheduled to be %(what)s from %(at)s: the forecast counts it from now.") % {
+        "pool": change.pool.name,
+        "what": ", ".join(what),
+        "at": moment_words(change.at),
+    }
+
+
+@roles.role_required(*POOL_ACTION_ROLES)
+@require_POST
+def pool_schedule(request, pk):
+    """Schedule a pool's capacity and/or state from a time on (dispatch role)."""
+    pool = selectors.pool_for(pk)
+    return act(
+        request,
+        form=PoolScheduleForm(request.POST),
+        again=lambda form: _pool_page(request, pool, schedule_form=form),
+        perform=lambda data: services.pool_change_schedule(
+            actor=request.user,
+            pool=pool,
+            **{**data, "submission_key": submissions.clean_key(data["submission_key"])},
+        ),
+        success=_scheduled_words,
+        back=reverse("dispatch:pool", args=[pool.pk]) + "#scheduled",
+        on_form=(ReservationConflict,),
+    )
+
+
+@roles.role_required(*POOL_ACTION_ROLES)
+@require_POST
+def pool_change_cancel(request, pk):
+    """Cancel a scheduled pool change, with the reason the dispatcher gives; back to its pool's page."""
+    change = selectors.scheduled_change_for(pk)
+    return act(
+        request,
+        perform=lambda data: services.pool_change_cancel(
+            change=change, actor=request.user, reason=request.POST.get("reason", "")
+        ),
+        success=lambda cancelled: _("Scheduled change #%(id)d cancelled.") % {"id": cancelled.pk},
+        back=reverse("dispatch:pool", args=[change.pool_id]) + "#scheduled",
     )
 
 

@@ -312,6 +312,8 @@ SPECTACULAR_SETTINGS = {
         "RunStateEnum": "dispatch.models.RunState",
         "ReservationKindEnum": "dispatch.models.ReservationKind",
         "BookingStateEnum": "dispatch.selectors.BookingState",
+        "PoolStateEnum": "dispatch.models.PoolState",
+        "WindowStateEnum": "dispatch.models.WINDOW_STATES",
     },
     # Served from the installed sidecar package: the machines are offline.
     "SWAGGER_UI_DIST": "SIDECAR",

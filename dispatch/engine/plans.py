@@ -71,12 +71,13 @@ class PoolChange:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A maintenance window: pool ``pool_id`` is closed from ``start`` to ``end``. `dispatch.engine.simulation.simulate`
-    says what happens to the work around it."""
+    """A maintenance window: pool ``pool_id`` is closed (``state`` OFFLINE) or draining from ``start`` to ``end``.
+    `dispatch.engine.simulation.simulate` says what happens to the work around it."""
 
     pool_id: int
     start: datetime
     end: datetime
+    state: str = "offline"
 
 
 @dataclass(slots=True)

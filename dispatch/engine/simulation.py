@@ -28,11 +28,12 @@ drained, taken offline, brought back or added, or its capacity changed at an ins
 scenario) makes a pool that can run them; without one their orders get no finish time. A pool taken
 offline stops its running jobs, which are requeued with their progress.
 
-**Maintenance windows** (``maintenance``): a pool closes from a window's start to its end. Before each planning
-round every pool's ``closes_at`` is set to the start of its next window, so the planner starts there only work
-that finishes before it (longer work goes to another pool or waits); at the start the pool goes offline (through
-the pool-change machinery: the jobs still running, which started before the window was known, are stopped and
-requeued with their progress) and at the end it returns to the state it had. **Holds** (``holds``, the planner's
+**Maintenance windows** (``maintenance``): a pool closes from a window's start to its end, offline or draining.
+Before each planning round every pool's ``closes_at`` is set to the start of its next offline window, so the
+planner starts there only work that finishes before it (longer work goes to another pool or waits); at the start
+the pool goes offline (through the pool-change machinery: the jobs still running, which started before the window
+was known, are stopped and requeued with their progress) or drains (they finish), and at the end it returns to the
+state it had. **Holds** (``holds``, the planner's
 `Hold`): capacity held for one client or order over a period is passed to every planning round, and the
 simulation re-plans at each hold's start and end, so the owner's queued work starts the moment its room is held.
 
@@ -89,6 +90,8 @@ from dispatch.engine.plans import (
 )
 
 _FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH, _POOL, _WINDOW, _HOLD = range(9)
+# How far each state closes a pool: a window never opens a pool more than it was.
+_CLOSED = {ACTIVE: 0, DRAINING: 1, OFFLINE: 2}
 _INF = math.inf
 _POOL_STATES = (ACTIVE, DRAINING, OFFLINE)
 
@@ -304,14 +307,15 @@ class _Simulator:
                 self._change_pool(change)
         self.window_starts: dict[int, list[float]] = {}  # pool id -> starts of its windows, hours from now, in order
         self.reopen: dict[int, str] = {}  # pool id -> the state it returns to when its current window ends
-        for pool_id, start, end in _merged_windows(maintenance, self.pool_by_id, now):
-            self.window_starts.setdefault(pool_id, []).append(start)
+        for pool_id, start, end, state in _merged_windows(maintenance, self.pool_by_id, now):
+            if state == OFFLINE:
+                self.window_starts.setdefault(pool_id, []).append(start)
             if start > 0:
-                self._push(start, _WINDOW, (pool_id, True))
+                self._push(start, _WINDOW, (pool_id, state))
                 self.changes_pending += 1
             else:
-                self._window(pool_id, True)
-            self._push(end, _WINDOW, (pool_id, False))
+                self._window(pool_id, state)
+            self._push(end, _WINDOW, (pool_id, None))
             self.changes_pending += 1
         self.holds: list[Hold] = []
         for hold in holds:
@@ -532,10 +536,10 @@ class _Simulator:
         """The pool takes its new state and/or capacity now, as the live factory's pool actions do.
 
         Draining: its running jobs go on, nothing new starts there. Offline: its running jobs stop now and are
-        requeued with their progress (as a preempted job is, but logged in ``eviction_log``). A lower capacity
-        leaves running work alone (as background does); nothing new starts beyond it. Queued work that no
-        active pool can hold any longer waits aside; work set aside that a pool can now hold is queued again
-        (with its queue time: it waited all along).
+        requeued with their progress (as a preempted job is, but logged in ``eviction_log``). A capacity cut below
+        what runs there evicts the least urgent, latest started jobs until the rest fit (`_fit_running`). Queued
+        work that no active pool can hold any longer waits aside; work set aside that a pool can now hold is queued
+        again (with its queue time: it waited all along).
         """
         pool = self.pool_by_id[change.pool_id]
         kind = pool.kind
@@ -559,6 +563,8 @@ class _Simulator:
             now = self._at(self.t)
             for run in [run for run in self.running[kind].values() if run.pool is pool]:
                 self._evict(run, now)
+        elif change.capacity is not None:
+            self._fit_running(pool)
         for sensitive in (False, True):
             aside = self.set_aside.get((kind, sensitive))
             if aside and after[sensitive] > before[sensitive]:
@@ -568,15 +574,18 @@ class _Simulator:
                         self._enqueue(job, order)
         self.dirty.add(kind)
 
-    def _window(self, pool_id: int, closing: bool) -> None:
-        """A maintenance window begins (the pool goes offline, evicting its running jobs with their progress) or ends
-        (the pool returns to the state it had when the window began)."""
+    def _window(self, pool_id: int, closes_to: str | None) -> None:
+        """A maintenance window begins, ``closes_to`` the state it holds the pool in (offline: its running jobs are
+        evicted with their progress; draining: they finish), never opening it more than it was; or it ends
+        (``closes_to`` None: the pool returns to the state it had when the window began, if the window still holds
+        it)."""
         pool = self.pool_by_id[pool_id]
-        if closing:
-            self.reopen[pool_id] = pool.state
-            state = OFFLINE
+        if closes_to is not None:
+            self.reopen[pool_id] = (pool.state, closes_to)
+            state = max(pool.state, closes_to, key=_CLOSED.get)
         else:
-            state = self.reopen.pop(pool_id, pool.state)
+            before, held_in = self.reopen.pop(pool_id, (pool.state, pool.state))
+            state = before if pool.state == held_in else pool.state
         self._change_pool(PoolChange(at=self._at(self.t), pool_id=pool_id, state=state))
 
     def _closes_at(self, pool: PoolState, t: float) -> datetime | None:
@@ -586,6 +595,20 @@ class _Simulator:
             return None
         i = bisect_right(starts, t)
         return self._at(starts[i]) if i < len(starts) else None
+
+    def _fit_running(self, pool: PoolState) -> None:
+        """A capacity cut below what runs: the least urgent, latest started jobs are evicted with their progress
+        until the rest fit, as the dispatch tick does (dispatch.services)."""
+        runs = [run for run in self.running[pool.kind].values() if run.pool is pool]
+        used = sum(run.job.demand for run in runs)
+        if used <= pool.capacity + 1e-9:
+            return
+        now = self._at(self.t)
+        for run in sorted(runs, key=lambda run: (run.job.priority, -run.t0, -run.job.id)):
+            if used <= pool.capacity + 1e-9:
+                break
+            used -= run.job.demand
+            self._evict(run, now)
 
     def _evict(self, run: _Run, now: datetime) -> None:
         """Stop a job whose pool went offline and requeue it with its progress, queued again from now."""
@@ -931,10 +954,10 @@ class _Simulator:
 
 def _merged_windows(
     maintenance: Sequence[Window], pools: dict[int, PoolState], now: datetime
-) -> list[tuple[int, float, float]]:
-    """(pool id, start, end) in hours from ``now`` of each window not over by ``now``, overlapping windows of a pool
-    merged into one."""
-    by_pool: dict[int, list[tuple[float, float]]] = {}
+) -> list[tuple[int, float, float, str]]:
+    """(pool id, start, end, state) in hours from ``now`` of each window not over by ``now``, overlapping windows of
+    a pool merged into one that holds it in the most closed of their states."""
+    by_pool: dict[int, list[tuple[float, float, str]]] = {}
     for window in maintenance:
         if window.pool_id not in pools:
             raise ValueError(f"A maintenance window names pool {window.pool_id}, which is not among the pools.")
@@ -942,15 +965,18 @@ def _merged_windows(
             raise ValueError("A maintenance window ends after it starts.")
         start = (window.start - now).total_seconds() / 3600.0
         end = (window.end - now).total_seconds() / 3600.0
+        if window.state not in (DRAINING, OFFLINE):
+            raise ValueError(f"A maintenance window holds its pool {window.state!r}: draining or offline.")
         if end > 0:
-            by_pool.setdefault(window.pool_id, []).append((start, end))
+            by_pool.setdefault(window.pool_id, []).append((start, end, window.state))
     merged = []
     for pool_id, spans in by_pool.items():
         spans.sort()
         current = list(spans[0])
-        for start, end in spans[1:]:
+        for start, end, state in spans[1:]:
             if start <= current[1]:
                 current[1] = max(current[1], end)
+                current[2] = max(current[2], state, key=_CLOSED.get)
             else:
                 merged.append((pool_id, *current))
                 current = [start, end]

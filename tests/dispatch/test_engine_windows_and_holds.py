@@ -28,13 +28,14 @@ H = timedelta(hours=1)
 _ids = itertools.count(1)
 
 
-def pool(pool_id, *, capacity=10.0, closes_in=None, trusted=True):
+def pool(pool_id, *, capacity=10.0, closes_in=None, trusted=True, state="active"):
     return PoolState(
         id=pool_id,
         kind="training",
         capacity=capacity,
         background=0.0,
         trusted_in_province=trusted,
+        state=state,
         closes_at=None if closes_in is None else NOW + closes_in * H,
     )
 
@@ -213,8 +214,8 @@ def starts(result):
     return [((at - NOW) / H, order_id, pool_id) for at, order_id, pool_id in result.start_log]
 
 
-def window(pool_id, start, end):
-    return Window(pool_id=pool_id, start=NOW + start * H, end=NOW + end * H)
+def window(pool_id, start, end, state="offline"):
+    return Window(pool_id=pool_id, start=NOW + start * H, end=NOW + end * H, state=state)
 
 
 def test_a_job_that_would_run_into_the_window_waits_for_its_end_and_nothing_is_evicted():
@@ -248,6 +249,26 @@ def test_a_job_running_when_the_window_was_announced_is_stopped_with_its_progres
     assert result.eviction_log == [(NOW + 1 * H, 1, 1)]
     assert starts(result) == [(5.0, 1, 1)]
     assert result.orders[1].finished_at == NOW + 11 * H  # 1 h done before the window, 6 h after it
+
+
+def test_a_draining_window_lets_running_work_finish_and_starts_nothing_new_until_its_end():
+    long = order(1, 12)  # starts before the window although it runs into it: a draining pool lets it finish
+    later = order(2, 2, arrival=NOW + 11 * H)
+
+    result = sim([pool(1)], [long, later], maintenance=[window(1, 10, 20, state="draining")])
+
+    assert result.eviction_log == []
+    assert starts(result) == [(0.0, 1, 1), (20.0, 2, 1)]
+    assert result.orders[1].finished_at == NOW + 12 * H
+    assert result.orders[2].finished_at == NOW + 22 * H
+
+
+def test_a_draining_window_over_a_pool_offline_leaves_it_offline_and_a_window_brings_back_the_state_it_found():
+    closed = sim([pool(1, state="offline")], [order(1, 2)], maintenance=[window(1, 0, 5, state="draining")])
+    assert closed.orders[1].finished_at is None
+
+    result = sim([pool(1)], [order(1, 2, arrival=NOW + H)], maintenance=[window(1, 0, 5, state="draining")])
+    assert starts(result) == [(5.0, 1, 1)]
 
 
 def test_a_window_already_open_keeps_the_pool_closed_until_its_end():

@@ -271,17 +271,28 @@ def test_the_pool_page_takes_a_fixed_number_of_queries_whatever_its_bookings(
         held = _reserve(dispatcher, pool, order=order, pflops=10, start_h=-2 + 30 * number, hours=20)
         if number % 2:
             services.reservation_cancel(reservation=held, actor=dispatcher, reason="Moved")
+        change = services.pool_change_schedule(
+            actor=dispatcher,
+            pool=pool,
+            at=clock.now() + timedelta(hours=1 + 40 * number),
+            capacity_pflops=200 + number,
+            reason="Racks added",
+        )
+        if number % 2:
+            services.pool_change_cancel(change=change, actor=dispatcher, reason="Racks late")
     _window(dispatcher, pool, start_h=500)
     _ticks()
     client.force_login(dispatcher)
 
     # 1 session, 2 user, 3 role groups, 4 the pool, 5 its utilization history, 6 its running jobs, 7 its state
     # changes, 8 its bookings in force and 9 the last over or cancelled (each with pool, client, order and who booked
-    # and cancelled it), 10 the clients of the booking form.
-    with django_assert_num_queries(10):
+    # and cancelled it), 10 its scheduled changes to come and 11 the last carried out or cancelled (with who made
+    # and cancelled them and the run they came from), 12 the clients of the booking form.
+    with django_assert_num_queries(12):
         response = client.get(_page(pool))
 
     assert len(_rows(_text(response))) == bookings + 1
+    assert _text(response).count("data-change=") == bookings
 
 
 # --- Bands on the utilization chart ---------------------------------------------------------------------------------

@@ -151,17 +151,30 @@ def test_a_job_too_large_for_every_pool_waits_aside_and_runs_once_a_pool_grows()
     assert grown.wait_log[-1] == (NOW + 5 * H, NORMAL, 5.0)  # it waited from its arrival
 
 
-def test_a_lower_capacity_lets_running_work_finish_and_sets_aside_what_no_longer_fits():
+def test_a_lower_capacity_stops_the_running_work_beyond_it_and_sets_aside_what_no_longer_fits():
     running = order(1, [step(10, demand=20)])
     waiting = order(2, [step(1, demand=10)], arrival=NOW + H)
     too_large = order(3, [step(1, demand=20)], arrival=NOW + 3 * H)
 
     result = sim([pool(1, capacity=20)], [running, waiting, too_large], pool_changes=[change(2, 1, capacity=10)])
 
-    assert result.orders[1].finished_at == NOW + 10 * H  # runs on above the new capacity
-    assert result.eviction_log == []
-    assert starts(result) == [(0.0, 1, 1), (10.0, 2, 1)]  # nothing new while the running work exceeds it
+    # As the tick does (a pool never runs more than its capacity): stopped with its progress, then too large to run.
+    assert result.eviction_log == [(NOW + 2 * H, 1, 1)]
+    assert starts(result) == [(0.0, 1, 1), (2.0, 2, 1)]
+    assert result.orders[1].finished_at is None
     assert result.orders[3].finished_at is None
+
+
+def test_a_capacity_cut_stops_the_least_urgent_latest_started_work_until_the_rest_fits():
+    urgent = order(1, [step(10, demand=4)], priority=URGENT)
+    early = order(2, [step(10, demand=3)], priority=LOW)
+    late = order(3, [step(10, demand=3)], priority=LOW, arrival=NOW + H)
+
+    result = sim([pool(1, capacity=10)], [urgent, early, late], pool_changes=[change(2, 1, capacity=7)])
+
+    assert result.eviction_log == [(NOW + 2 * H, 3, 1)]
+    assert result.orders[1].finished_at == NOW + 10 * H
+    assert result.orders[2].finished_at == NOW + 10 * H
 
 
 def test_a_new_pool_offline_then_active_takes_work_from_its_start_and_counts_in_the_room_from_then():
@@ -273,17 +286,18 @@ def test_samples_are_taken_every_period_from_the_start_to_the_end_of_the_run():
     assert result.samples[0].offered == {"training": 16.0, "inference": 9.0}  # capacity less background
 
 
-def test_samples_show_running_work_above_a_lowered_capacity_until_it_ends():
-    running = order(1, [step(10, demand=20)])
+def test_samples_never_show_running_work_above_a_lowered_capacity():
+    first, second = order(1, [step(10, demand=10)]), order(2, [step(10, demand=10)])
 
-    result = sim([pool(1, capacity=20)], [running], pool_changes=[change(2, 1, capacity=10)], sample_every=H)
+    result = sim([pool(1, capacity=20)], [first, second], pool_changes=[change(2, 1, capacity=10)], sample_every=H)
 
-    assert len(result.samples) == 11
     assert [(s.used["training"], s.offered["training"]) for s in result.samples[1:4]] == [
         (20.0, 20.0),
-        (20.0, 10.0),  # at 2 h: capacity lowered under the running work, which goes on
-        (20.0, 10.0),
+        (10.0, 10.0),  # at 2 h: the capacity halved, one job stopped with its progress
+        (10.0, 10.0),
     ]
+    assert result.orders[1].finished_at == NOW + 10 * H
+    assert result.orders[2].finished_at == NOW + 18 * H  # 2 h done before the cut, 8 h after the first ends
     assert result.samples[-1].used["training"] == 0.0
 
 

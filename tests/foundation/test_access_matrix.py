@@ -22,8 +22,8 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
 tickets, nor the username of anyone on the staff.
 
-Cells checked: 928 (116 rows: 111 URL patterns, the orders, tickets and reservations collections and an order's
-priority page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
+Cells checked: 976 (122 rows: 116 URL patterns, the orders, tickets, reservations and pool changes collections and
+an order's priority page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
 import re
@@ -114,6 +114,9 @@ EXPECTED: dict[str, tuple] = {
     # cancellation without a reason is refused with a message on the pool's page (302 back).
     "POST /dispatch/pools/{pk}/reservations/":        ("pool",    302, 403, 403, 403, 400, 403, 403, 400),
     "POST /dispatch/reservations/{pk}/cancel/":       ("booking", 302, 403, 403, 403, 302, 403, 403, 302),
+    # Scheduling a pool's capacity or state is the dispatch role's too, with the same answers.
+    "POST /dispatch/pools/{pk}/changes/":             ("pool",        302, 403, 403, 403, 400, 403, 403, 400),
+    "POST /dispatch/pool-changes/{pk}/cancel/":       ("pool_change", 302, 403, 403, 403, 302, 403, 403, 302),
     "GET /dispatch/orders/{pk}/priority/":            ("order",  302, 403, 403, 200, 200, 403, 403, 200),
     "POST /dispatch/orders/{pk}/priority/":           ("order",  302, 403, 403, 400, 400, 403, 403, 400),
     # What-if scenarios: dispatch and operations plan them together (dispatch.permissions.SCENARIO_ROLES). An empty
@@ -211,6 +214,10 @@ EXPECTED: dict[str, tuple] = {
     "POST /api/v1/reservations/":                     (None,      401, 403, 403, 403, 400, 403, 403, 400),
     "GET /api/v1/reservations/{pk}/":                 ("booking", 401, 403, 403, 200, 200, 403, 403, 200),
     "POST /api/v1/reservations/{pk}/cancel/":         ("booking", 401, 403, 403, 403, 400, 403, 403, 400),
+    "GET /api/v1/pool-changes/":                      (None,          401, 403, 403, 200, 200, 403, 403, 200),
+    "POST /api/v1/pool-changes/":                     (None,          401, 403, 403, 403, 400, 403, 403, 400),
+    "GET /api/v1/pool-changes/{pk}/":                 ("pool_change", 401, 403, 403, 200, 200, 403, 403, 200),
+    "POST /api/v1/pool-changes/{pk}/cancel/":         ("pool_change", 401, 403, 403, 403, 400, 403, 403, 400),
     # Operations read reviews through the API (security/api.py), not in the security center's pages.
     "GET /api/v1/reviews/":                           (None,     401, 403, 403, 200, 403, 200, 403, 200),
     "GET /api/v1/reviews/{pk}/":                      ("review", 401, 403, 403, 200, 403, 200, 403, 200),
@@ -302,7 +309,13 @@ def world(django_db_setup, django_db_blocker):
     building the orders through the services for each of the ~700 cells would take minutes.
     """
     from dispatch.models import Job
-    from dispatch.services import dispatch_tick, reservation_create, scenario_create, scenario_run_start
+    from dispatch.services import (
+        dispatch_tick,
+        pool_change_schedule,
+        reservation_create,
+        scenario_create,
+        scenario_run_start,
+    )
     from orders.models import Order, OrderStep
     from security.services import reviews_open_for_waiting_gates
 
@@ -346,7 +359,14 @@ def world(django_db_setup, django_db_blocker):
             end=clock.now() + timedelta(days=3),
             reason="Hall C power work",
         )
-        ids |= {"scenario": scenario.pk, "run": run.pk, "booking": window.pk}
+        change = pool_change_schedule(
+            actor=users["dispatch"],
+            pool=pools[2],
+            at=clock.now() + timedelta(days=5),
+            capacity_pflops=1500,
+            reason="Hall C racks added",
+        )
+        ids |= {"scenario": scenario.pk, "run": run.pk, "booking": window.pk, "pool_change": change.pk}
         a_refs = [*Order.objects.filter(client=org_a).values_list("reference", flat=True), ticket.reference]
         # What each client may never read: the other organization's name, orders and tickets, and who on the
         # staff acted (the portal and the API both say "Factory staff"; ops-user accepted A's orders).

@@ -346,6 +346,23 @@ def _book(p):
     }
 
 
+def _pool_change(p):
+    """A scheduled pool change: more capacity on a training pool from the example's time."""
+    growing = api_examples._resolved(api_examples_of_dispatch.GROWING)
+    return dispatch_services.pool_change_schedule(
+        actor=p.dispatcher,
+        pool=compute_pool(kind="training", capacity=400),
+        at=datetime.fromisoformat(growing["at"]),
+        capacity_pflops=620,
+        reason="New racks.",
+    )
+
+
+def _pool_changes(p):
+    _pool_change(p)
+    return Call(p.ops)
+
+
 # How each operation's examples are sent (operationId -> a function of the People that makes the objects and
 # answers a Call, or {example name: Call}): as a user of the operations role wherever the operation allows one.
 SCENES = {
@@ -393,6 +410,10 @@ SCENES = {
     "reservations_retrieve": lambda p: Call(p.ops, _booked(p)[1].pk),
     "reservations_create": _book,
     "reservations_cancel_create": lambda p: Call(p.dispatcher, _booked(p)[0].pk),
+    "pool_changes_list": _pool_changes,
+    "pool_changes_retrieve": lambda p: Call(p.ops, _pool_change(p).pk),
+    "pool_changes_create": lambda p: Call(p.dispatcher, body={"pool": compute_pool(kind="training").pk}),
+    "pool_changes_cancel_create": lambda p: Call(p.dispatcher, _pool_change(p).pk),
     "tickets_create": lambda p: Call(p.client, body={"order": _delivered(p).pk}),
     "tickets_retrieve": lambda p: Call(p.ops, _ticket(p).pk),
     "tickets_messages_create": _write,

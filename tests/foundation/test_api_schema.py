@@ -104,6 +104,7 @@ def test_operations_taking_an_idempotency_key_document_its_reuse_and_its_replay(
 
     assert set(taking) == {
         "POST /api/v1/orders/",
+        "POST /api/v1/pool-changes/",
         "POST /api/v1/reservations/",
         "POST /api/v1/scenarios/",
         "POST /api/v1/tickets/",

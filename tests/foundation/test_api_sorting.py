@@ -152,6 +152,9 @@ class Floor:
             client=self.org,
             reason=f"Booking {n}",
         )
+        dispatch_services.pool_change_schedule(
+            actor=self.dispatcher, pool=pool, at=start, capacity_pflops=200 + 50 * n, reason=f"Racks {n}"
+        )
         dispatch_services.dispatch_tick(now=clock.now())
         for review in security_services.reviews_open_for_waiting_gates()[: n % 2]:
             answers = {answer.position: {"passed": True, "note": ""} for answer in review.answers.all()}
@@ -271,6 +274,11 @@ SPECS = {
     "/api/v1/reservations/": {
         "start": [asc(moment("start")), ID],
         "latest": [desc(moment("start")), desc(field("id"))],
+        "newest": [desc(moment("created_at")), desc(field("id"))],
+    },
+    "/api/v1/pool-changes/": {
+        "at": [asc(moment("at")), ID],
+        "latest": [desc(moment("at")), desc(field("id"))],
         "newest": [desc(moment("created_at")), desc(field("id"))],
     },
     "/api/v1/scenarios/": {
