@@ -175,8 +175,8 @@ def planner_statistics(start: datetime, until: datetime) -> Iterator[datetime]:
 
 
 def book_pool_time(now: datetime) -> None:
-    """A maintenance window next week and a reservation the hospital bought, so a newcomer sees both on the pool
-    pages and in every ETA the forecast gives."""
+    """A maintenance window next week, a reservation the hospital bought and more inference capacity from a date, so a
+    newcomer sees each on the pool pages and in every ETA the forecast gives."""
     dispatcher = get_user_model().objects.get(username="dispatcher")
     day = (now + timedelta(days=5)).replace(hour=22, minute=0)
     dispatch_services.reservation_create(
@@ -196,6 +196,13 @@ def book_pool_time(now: datetime) -> None:
         pflops=120,
         client=demo_organization("qinghe-hospital"),
         reason="The hospital's quarterly imaging model refresh, bought ahead.",
+    )
+    dispatch_services.pool_change_schedule(
+        actor=dispatcher,
+        pool=ComputePool.objects.get(name="xinghe-infer-trusted"),
+        at=(now + timedelta(days=12)).replace(hour=8, minute=0),
+        capacity_pflops=240,
+        reason="Sixty PFLOPS of new inference racks accepted by the Xinghe center on the 12th.",
     )
 
 

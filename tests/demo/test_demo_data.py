@@ -30,6 +30,7 @@ from dispatch.models import (
     Preemption,
     QueueSample,
     Reservation,
+    ScheduledPoolChange,
     UtilizationSample,
 )
 from factory import clock
@@ -231,12 +232,15 @@ def test_a_past_that_every_chart_can_draw(demo_factory):
         assert order.compute_cost == order.jobs_cost
 
 
-def test_a_maintenance_window_and_a_reservation_are_booked_ahead(demo_factory):
+def test_a_maintenance_window_a_reservation_and_more_capacity_are_booked_ahead(demo_factory):
     booked = Reservation.objects.filter(start__gt=clock.now(), cancelled_at=None)
     assert sorted(booked.values_list("kind", "pool__name", "client__name")) == [
         ("maintenance", "qinghe-train", None),
         ("reservation", "xinghe-train-trusted", "Qinghe Provincial People's Hospital"),
     ]
+    (grown,) = ScheduledPoolChange.objects.filter(cancelled_at=None, carried_out_at=None)
+    assert (grown.pool.name, grown.capacity_pflops) == ("xinghe-infer-trusted", 240)
+    assert grown.at > clock.now()
 
 
 def test_nothing_in_the_future_and_only_known_people_acted(demo_factory):
