@@ -30,6 +30,7 @@ from dispatch.models import (
     Reservation,
     Scenario,
     ScenarioRun,
+    ScheduledPoolChange,
     UtilizationSample,
 )
 from factory.admin import ReadOnlyAdminMixin, ReadOnlyInline
@@ -239,3 +240,14 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["pool__name", "client__name", "order__reference", "reason"]
     date_hierarchy = "start"
     list_select_related = ["pool", "client", "order", "created_by"]
+
+
+@admin.register(ScheduledPoolChange)
+class ScheduledPoolChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: a change is scheduled and cancelled on the pool's page (dispatch.services), which keep the record."""
+
+    list_display = ["id", "pool", "at", "capacity_pflops", "state", "created_by", "carried_out_at", "cancelled_at"]
+    list_filter = [("carried_out_at", admin.EmptyFieldListFilter), ("cancelled_at", admin.EmptyFieldListFilter), "pool"]
+    search_fields = ["pool__name", "reason"]
+    date_hierarchy = "at"
+    list_select_related = ["pool", "created_by"]

@@ -131,12 +131,17 @@ def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> 
     pool.save(update_fields=["state"])
     if target == PoolState.OFFLINE:
         _requeue_jobs_of(pool, now=now)
-    # A person who changes the state of a pool closed for maintenance takes it over: the window under way ends now, so
-    # its end does not undo their change, and the tick and the forecast both see the pool as they left it.
+    _end_windows_under_way(pool, now=now)
+    return pool
+
+
+def _end_windows_under_way(pool: ComputePool, *, now: datetime) -> None:
+    """A person (or a change they scheduled) who sets the state of a pool closed for maintenance takes it over: the
+    window under way ends now, so its end does not undo the change, and the tick and the forecast both see the pool
+    as it was left."""
     Reservation.objects.filter(
         pool=pool, kind=ReservationKind.MAINTENANCE, began_at__isnull=False, ended_at__isnull=True
     ).update(ended_at=now)
-    return pool
 
 
 def _requeue_jobs_of(pool: ComputePool, *, now: datetime) -> None:
@@ -679,6 +684,7 @@ def _carry_out_pool_changes(pools: dict[int, ComputePool], scheduled, now: datet
             _set_pool_state(pool, change.state, now=now, actor=None, reason=reason)
             if change.state == PoolState.OFFLINE:
                 _requeue_jobs_of(pool, now=now)
+            _end_windows_under_way(pool, now=now)
         change.save(update_fields=["carried_out_at", "capacity_before", "state_before"])
 
 

@@ -164,6 +164,24 @@ def test_a_state_scheduled_offline_requeues_the_pools_jobs_and_says_why(dispatch
     assert (recorded.actor, recorded.reason) == (None, f"Scheduled change #{change.pk}: Hall closes")
 
 
+def test_a_scheduled_state_takes_over_a_pool_closed_by_its_window(dispatcher, t0, move_clock):
+    pool = compute_pool(kind="training", capacity=100)
+    window = _book(dispatcher, pool, t0, start=1, end=9, kind="maintenance")
+    _schedule(dispatcher, pool, t0, hours=3, state="active", reason="Repair done early")
+    move_clock(hours=2)
+    services.dispatch_tick()
+    pool.refresh_from_db()
+    assert pool.state == PoolState.OFFLINE
+
+    move_clock(hours=2)
+    services.dispatch_tick()
+    pool.refresh_from_db()
+    window.refresh_from_db()
+    assert pool.state == PoolState.ACTIVE
+    assert window.ended_at is not None  # taken over, as when a person activates it
+    assert services.maintenance_windows(services.bookings_in_force(clock.now()), clock.now()) == []
+
+
 def test_a_new_pool_is_made_offline_now_and_comes_online_at_its_time(dispatcher, t0, move_clock):
     existing = compute_pool(kind="inference", capacity=100)
     compute_pool(kind="inference", capacity=100, site=existing.site, price_per_pflops_hour=Decimal("3.00"))

@@ -251,8 +251,8 @@ def test_a_tick_takes_a_fixed_number_of_queries(ops_user, t0, django_assert_max_
 
 # A tick that starts new work: the savepoint and its release (2); the dispatch lock (1); the dispatch state (1);
 # pools (1); advancing running jobs and ending those done (1); jobs no longer needed (1); reservations and
-# maintenance windows in force (1); scheduled pool changes to come (1); ready steps (1); their deadlines: gate reviews, later steps (2); new jobs (1);
-# recent usage, entitlements, budgets, active jobs (4); placements (1);
+# maintenance windows in force (1); scheduled pool changes to come (1); ready steps (1); their deadlines: gate
+# reviews, later steps (2); new jobs (1); recent usage, entitlements, budgets, active jobs (4); placements (1);
 # steps running: their orders locked, the steps (2); pools, waiting jobs, utilization samples, the day's cost,
 # waits by priority, queue samples (6); compute rolled up: read, written (2); the dispatch state saved (1).
 TICK_QUERIES = 29
