@@ -308,7 +308,44 @@ class _Span(Func):
     output_field = DateTimeRangeField()
 
 
-class Reservation(submissions.SubmittedOnce):
+class PlannedAhead(submissions.SubmittedOnce):
+    """What the dispatch role plans for a pool ahead of time (a booking, a scheduled change): why, who and when, and
+    if it was cancelled, who, when and why. Never deleted, so the pool's history says what was planned."""
+
+    reason = models.TextField(_("reason"), max_length=limits.NOTE_MAX)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    cancel_reason = models.TextField(_("why cancelled"), max_length=limits.NOTE_MAX, blank=True)
+    # A scenario run whose pool changes this was made from (dispatch.services.scenario_promote).
+    promoted_from = models.ForeignKey(
+        "ScenarioRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("promoted from the scenario run"),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class Reservation(PlannedAhead):
     """A pool's time booked ahead: `pflops` of it held for one client or one order (a reservation), or the whole
     pool closed for maintenance (a maintenance window).
 
@@ -336,21 +373,6 @@ class Reservation(submissions.SubmittedOnce):
     order = models.ForeignKey(
         "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("order")
     )
-    reason = models.TextField(_("reason"), max_length=limits.NOTE_MAX)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
-    )
-    created_at = models.DateTimeField(_("created at"))
-    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("cancelled by"),
-    )
-    cancel_reason = models.TextField(_("why cancelled"), max_length=limits.NOTE_MAX, blank=True)
     # A maintenance window as the tick carried it out: when the pool closed and reopened, and the state it had.
     began_at = models.DateTimeField(_("pool closed at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("pool reopened at"), null=True, blank=True)
@@ -359,15 +381,6 @@ class Reservation(submissions.SubmittedOnce):
     # new starts); a reservation leaves it blank.
     closes_to = models.CharField(
         _("pool during the window"), max_length=10, choices=WINDOW_STATES, default=PoolState.OFFLINE, blank=True
-    )
-    # A scenario run whose pool changes this window was promoted from (dispatch.services.scenario_promote).
-    promoted_from = models.ForeignKey(
-        "ScenarioRun",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="promoted",
-        verbose_name=_("promoted from the scenario run"),
     )
 
     class Meta:
@@ -406,16 +419,12 @@ class Reservation(submissions.SubmittedOnce):
     def __str__(self):
         return f"{self.get_kind_display()} {self.pool} {moment_words(self.start)}\u2013{moment_words(self.end)}"
 
-    @property
-    def cancelled(self) -> bool:
-        return self.cancelled_at is not None
-
 
 # A scheduled pool change still to come: neither carried out nor cancelled.
 PENDING_POOL_CHANGE = Q(carried_out_at__isnull=True, cancelled_at__isnull=True)
 
 
-class ScheduledPoolChange(submissions.SubmittedOnce):
+class ScheduledPoolChange(PlannedAhead):
     """A pool's capacity and/or state set from a time on: more or less capacity from a date, or a new pool (made
     offline at once) coming online. The tick carries it out when its time comes; the forecast, and so every ETA and
     quote, sees it before. A capacity cut below what runs there requeues the pool's latest, least urgent jobs with
@@ -430,34 +439,11 @@ class ScheduledPoolChange(submissions.SubmittedOnce):
         _("new capacity (PFLOPS)"), max_digits=10, decimal_places=2, null=True, blank=True
     )
     state = models.CharField(_("new state"), max_length=10, choices=PoolState.choices, blank=True)
-    reason = models.TextField(_("reason"), max_length=limits.NOTE_MAX)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
-    )
-    created_at = models.DateTimeField(_("created at"))
-    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("cancelled by"),
-    )
-    cancel_reason = models.TextField(_("why cancelled"), max_length=limits.NOTE_MAX, blank=True)
     carried_out_at = models.DateTimeField(_("carried out at"), null=True, blank=True)
     capacity_before = models.DecimalField(
         _("capacity before (PFLOPS)"), max_digits=10, decimal_places=2, null=True, blank=True
     )
     state_before = models.CharField(_("state before"), max_length=10, choices=PoolState.choices, blank=True)
-    promoted_from = models.ForeignKey(
-        "ScenarioRun",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="promoted_pool_changes",
-        verbose_name=_("promoted from the scenario run"),
-    )
 
     class Meta:
         ordering = ["at", "id"]
@@ -476,10 +462,6 @@ class ScheduledPoolChange(submissions.SubmittedOnce):
 
     def __str__(self):
         return f"{self.pool} {moment_words(self.at)}"
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancelled_at is not None
 
 
 class ClientEntitlement(models.Model):

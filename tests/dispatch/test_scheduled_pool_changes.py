@@ -18,17 +18,7 @@ from tests.dispatch.test_reservations import _activate, _book, _only_pool, _shap
 from tests.dispatch.test_scenarios_api import api_as
 from tests.factories import compute_pool, order_at
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_background_load(settings):
-    settings.DISPATCH_BACKGROUND_LOAD = False
-
-
-@pytest.fixture
-def t0():
-    return clock.now()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_background_load")]
 
 
 def _schedule(actor, pool, t0, *, hours=2, reason="Racks added in hall C", **fields):
