@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import PoolKind
 from factory import limits, submissions
 from factory.dates import moment_words
+from orders.models import IN_FLIGHT_STATUSES
 
 
 class ComputeSite(models.Model):
@@ -462,6 +463,11 @@ class ScheduledPoolChange(PlannedAhead):
 
     def __str__(self):
         return f"{self.pool} {moment_words(self.at)}"
+
+
+# A booking that holds or closes its pool's time: a window, a client's reservation, or an order's while the order is
+# in flight (room held for an order delivered or cancelled is open to any work again).
+BOOKING_IN_EFFECT = Q(order__isnull=True) | Q(order__status__in=IN_FLIGHT_STATUSES)
 
 
 class ClientEntitlement(models.Model):

@@ -45,6 +45,7 @@ from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed, ReservationConflict, ScenarioStateConflict
 from dispatch.models import (
     ACTIVE_STATES,
+    BOOKING_IN_EFFECT,
     PENDING_POOL_CHANGE,
     RUN_GOING_STATES,
     SCENARIO_CHANGES_MAX,
@@ -79,7 +80,16 @@ from factory.db import atomic_with_retry, bulk_update_rows
 from factory.limits import NAME_MAX, NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
-from orders.models import IN_FLIGHT_STATUSES, ClientOrganization, Order, OrderStatus, OrderStep, StageStatus, StepStatus
+from orders.models import (
+    IN_FLIGHT_STATUSES,
+    ClientOrganization,
+    DataSensitivity,
+    Order,
+    OrderStatus,
+    OrderStep,
+    StageStatus,
+    StepStatus,
+)
 from orders.quotes import promise_due
 
 logger = logging.getLogger(__name__)
@@ -262,8 +272,9 @@ def _held_pflops(value, pool: ComputePool) -> Decimal:
     return pflops
 
 
-def _booking_owner(client, order) -> tuple[ClientOrganization, Order | None]:
-    """Whose room a reservation holds: one client's, or one order's (its client's, for its jobs alone)."""
+def _booking_owner(client, order, pool: ComputePool) -> tuple[ClientOrganization, Order | None]:
+    """Whose room a reservation holds: one client's, or one order's (its client's, for its jobs alone, on a pool
+    its jobs may run on)."""
     if order is not None:
         order = Order.objects.select_related("client").get(pk=order.pk)  # its status now, not as the caller read it
         if client is not None and client.pk != order.client_id:
@@ -274,10 +285,28 @@ def _booking_owner(client, order) -> tuple[ClientOrganization, Order | None]:
                 % {"order": order.reference, "status": order.get_status_display()},
                 field="order",
             )
+        _check_order_may_use(order, pool)
         return order.client, order
     if client is None:
         raise DispatchInvalid(_("Name the client or the order the room is held for."), field="client")
     return client, None
+
+
+def _check_order_may_use(order: Order, pool: ComputePool) -> None:
+    """Room held for an order is room its jobs can use: a step still to run on the pool's kind, and for sensitive
+    data a trusted pool in the province (the planner's residency rule)."""
+    if not OrderStep.objects.filter(stage__order=order, pool_kind=pool.kind).exclude(status=StepStatus.DONE).exists():
+        raise DispatchInvalid(
+            _("Order %(order)s has no step left to run on a %(kind)s pool: its jobs could not use the room.")
+            % {"order": order.reference, "kind": PoolKind(pool.kind).label.lower()},
+            field="pool",
+        )
+    if order.data_sensitivity == DataSensitivity.SENSITIVE and not (pool.trusted and pool.site.in_province):
+        raise DispatchInvalid(
+            _("Order %(order)s has sensitive data: only a trusted pool in the province may run it.")
+            % {"order": order.reference},
+            field="pool",
+        )
 
 
 @atomic_with_retry
@@ -311,7 +340,7 @@ def reservation_create(
         if closes_to:
             raise DispatchInvalid(_("A reservation leaves its pool open: only a window closes it."), field="closes_to")
         pflops = _held_pflops(pflops, pool)
-        client, order = _booking_owner(client, order)
+        client, order = _booking_owner(client, order, pool)
         closes_to = ""
     elif pflops is not None or client is not None or order is not None:
         raise DispatchInvalid(
@@ -337,7 +366,9 @@ def reservation_create(
     def book(stamp: dict) -> Reservation:
         locked = ComputePool.objects.select_for_update().get(pk=pool.pk)
         others = list(
-            Reservation.objects.filter(pool=locked, cancelled_at__isnull=True, start__lt=end, end__gt=start)
+            Reservation.objects.filter(
+                BOOKING_IN_EFFECT, pool=locked, cancelled_at__isnull=True, start__lt=end, end__gt=start
+            )
             .exclude(ended_at__isnull=False)
             .select_related("client", "order")
         )
@@ -406,10 +437,11 @@ def _reopen(window: Reservation, *, now: datetime, actor, reason: str) -> None:
 
 
 def bookings_in_force(now: datetime) -> list[Reservation]:
-    """The reservations and maintenance windows not over at `now` (under way or to come), and the windows the tick
-    closed a pool for that it has not reopened yet; by start. One query for the tick, the forecast and quotes."""
+    """The reservations and maintenance windows not over at `now` (under way or to come) and in effect (not those
+    held for an order no longer in flight), and the windows the tick closed a pool for that it has not reopened yet;
+    by start. One query for the tick, the forecast and quotes."""
     return list(
-        Reservation.objects.filter(cancelled_at__isnull=True, ended_at__isnull=True)
+        Reservation.objects.filter(BOOKING_IN_EFFECT, cancelled_at__isnull=True, ended_at__isnull=True)
         .filter(Q(end__gt=now) | Q(began_at__isnull=False))
         .order_by("start", "id")
     )
@@ -561,7 +593,7 @@ def _check_room_for_reservations(pool: ComputePool, capacity: Decimal, *, at: da
     """Refuse (409) a capacity from `at` on below what the pool's reservations hold at some instant after it."""
     held = list(
         Reservation.objects.filter(
-            pool=pool, kind=ReservationKind.RESERVATION, cancelled_at__isnull=True, end__gt=at
+            BOOKING_IN_EFFECT, pool=pool, kind=ReservationKind.RESERVATION, cancelled_at__isnull=True, end__gt=at
         ).select_related("client", "order")
     )
     peak, peak_at, holders = _peak_held(held, at, max([at, *(b.end for b in held)]) + timedelta(seconds=1))

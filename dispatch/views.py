@@ -49,7 +49,7 @@ from factory.errors import DomainError, http_status
 from factory.limits import NOTE_MAX
 from orders.access import order_for_user
 from orders.display import duration_words, relative_to_now
-from orders.models import Order, Priority
+from orders.models import IN_FLIGHT_STATUSES, Order, Priority
 
 CENTER_ROWS = 20  # rows of each list on the center page; the jobs page lists everything
 POOL_PAGE_ROWS = 50  # running jobs and state changes on a pool's page; the jobs page lists every job
@@ -336,6 +336,8 @@ def _booking_row(booking: Reservation, *, now: datetime, can_act: bool) -> dict:
         "duration": duration_words(booking.end - booking.start),
         "relative": relative,
         "order_url": reverse("orders:detail", args=[booking.order_id]) if booking.order_id else "",
+        # Room held for an order that has left production holds nothing any more (dispatch.models.BOOKING_IN_EFFECT).
+        "released": bool(booking.order_id) and booking.order.status not in IN_FLIGHT_STATUSES,
         "cancel_url": reverse("dispatch:booking-cancel", args=[booking.pk]) if can_act and in_force else "",
     }
 

@@ -398,3 +398,30 @@ def test_a_pool_taken_over_by_hand_during_its_window_stays_as_left(dispatcher, t
     services.dispatch_tick()
     pool.refresh_from_db()
     assert pool.state == PoolState.OFFLINE  # the window's end did not bring it back
+
+
+def test_room_held_for_an_order_that_left_production_holds_nothing(client, dispatcher, ops_user, org_a, org_b, t0):
+    pool = compute_pool(kind="training", capacity=100)
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a)
+    held = _book(dispatcher, pool, t0, pflops=80, order=order)
+    with pytest.raises(ReservationConflict):
+        _book(dispatcher, pool, t0, pflops=40, client=org_b)
+
+    from orders.services import order_cancel
+
+    order_cancel(order=order, actor=ops_user, reason="The client withdrew")
+
+    assert services.booked_holds(services.bookings_in_force(t0), t0) == []
+    assert _book(dispatcher, pool, t0, pflops=40, client=org_b).pflops == 40
+    client.force_login(dispatcher)
+    shown = client.get(f"/dispatch/pools/{pool.pk}/").content.decode()
+    assert re.search(rf'data-booking="{held.pk}".*?data-released', shown, re.S)
+
+
+def test_room_is_held_for_an_order_only_where_its_jobs_may_run(dispatcher, ops_user, org_a, t0):
+    sensitive = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, data_sensitivity="sensitive")
+    for pool in (compute_pool(kind="training", trusted=False), compute_pool(kind="training", in_province=False)):
+        with pytest.raises(DispatchInvalid, match="sensitive data") as refused:
+            _book(dispatcher, pool, t0, pflops=10, order=sensitive)
+        assert refused.value.field == "pool"
+    assert _book(dispatcher, compute_pool(kind="training"), t0, pflops=10, order=sensitive).order == sensitive
