@@ -376,9 +376,10 @@ def test_a_pool_page_takes_a_fixed_number_of_queries(client, dispatcher, ops_use
 
     # 1 session, 2 user, 3 role groups, 4 the pool with its site and last change, 5 the utilization
     # history bucketed in Postgres, 6 its running jobs with orders, clients and steps, 7 its state changes
-    # with who made them, 8 its bookings in force, 9 its last bookings over or cancelled, 10 the clients of the
-    # booking form (tests/dispatch/test_reservation_pages.py counts it with bookings).
-    with django_assert_num_queries(10):
+    # with who made them, 8 its bookings in force, 9 its last bookings over or cancelled, 10 its scheduled changes
+    # to come, 11 the last carried out or cancelled, 12 the clients of the booking form
+    # (tests/dispatch/test_reservation_pages.py counts it with bookings and scheduled changes).
+    with django_assert_num_queries(12):
         response = client.get(f"/dispatch/pools/{pool.pk}/")
 
     assert len(_rows(response, "data-change")) == 2 * changes

@@ -292,7 +292,7 @@ def test_the_pool_page_takes_a_fixed_number_of_queries_whatever_its_bookings(
         response = client.get(_page(pool))
 
     assert len(_rows(_text(response))) == bookings + 1
-    assert _text(response).count("data-change=") == bookings
+    assert _text(response).count("<tr data-pool-change=") == bookings
 
 
 # --- Bands on the utilization chart ---------------------------------------------------------------------------------

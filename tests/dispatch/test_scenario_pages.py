@@ -597,9 +597,9 @@ def test_the_result_page_takes_a_fixed_number_of_queries(
     client.force_login(dispatcher)
 
     # 1 session, 2 user, 3 role groups, 4 the run with its scenario and who started it, 5-7 the names of the pools,
-    # sites and clients its changes name, 8 the other finished runs to compare it with, 9 the maintenance windows its
-    # pool offline was made into (none yet).
-    with django_assert_num_queries(9):
+    # sites and clients its changes name, 8 the other finished runs to compare it with, 9 the maintenance windows and
+    # 10 the scheduled pool changes its pool changes were made into (none yet).
+    with django_assert_num_queries(10):
         response = client.get(_run_url(run))
 
     assert len(_rows(response, "data-order-row")) == orders

@@ -288,14 +288,14 @@ def test_a_dispatcher_schedules_and_cancels_a_change_on_the_pool_page(client, di
     change = ScheduledPoolChange.objects.get()
     assert (change.capacity_pflops, change.state, change.created_by) == (160, "", dispatcher)
     assert "scheduled to be 160.00 PFLOPS" in done.content.decode()
-    assert f'data-change="{change.pk}" data-pending="true"' in _section(done, "pool-scheduled")
+    assert f'data-pool-change="{change.pk}" data-pending="true"' in _section(done, "pool-scheduled")
 
     client.post(f"/dispatch/pool-changes/{change.pk}/cancel/", {"reason": "Racks late"})
     change.refresh_from_db()
     assert change.cancel_reason == "Racks late"
     shown = _section(client.get(page), "pool-scheduled")
     assert 'data-testid="changes-past"' in shown
-    assert f'data-change="{change.pk}" data-pending="false"' in shown
+    assert f'data-pool-change="{change.pk}" data-pending="false"' in shown
 
 
 def test_operations_see_the_scheduled_changes_but_not_the_forms(client, dispatcher, ops_user, t0):
@@ -305,7 +305,7 @@ def test_operations_see_the_scheduled_changes_but_not_the_forms(client, dispatch
 
     shown = _section(client.get(f"/dispatch/pools/{pool.pk}/"), "pool-scheduled")
 
-    assert f'data-change="{change.pk}"' in shown
+    assert f'data-pool-change="{change.pk}"' in shown
     assert 'data-testid="schedule-form"' not in shown
     assert f'data-testid="cancel-change-{change.pk}"' not in shown
     assert client.post(f"/dispatch/pools/{pool.pk}/changes/", {}).status_code == 403

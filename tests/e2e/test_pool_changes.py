@@ -44,7 +44,7 @@ def test_a_dispatcher_makes_a_runs_pool_changes_real_and_finds_them_on_the_pool(
     promote.locator(f'[data-pool-change="{change.pk}"] a').click()
 
     scheduled = page.get_by_test_id("pool-scheduled")
-    row = scheduled.locator(f'tr[data-change="{change.pk}"]')
+    row = scheduled.locator(f'tr[data-pool-change="{change.pk}"]')
     row.wait_for()
     assert "520 PFLOPS" in row.inner_text()
     assert "Racks accepted by the center" in row.inner_text()
