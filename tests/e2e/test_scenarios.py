@@ -85,8 +85,8 @@ def test_a_scenario_is_made_run_followed_to_its_result_and_compared(page, screen
 
     # Decided: the pool offline becomes a real maintenance window, with one action and a reason.
     page.get_by_label("Why").fill("Cooling loop service agreed with the center")
-    page.get_by_role("button", name="Book the maintenance windows").click()
-    page.get_by_text("1 maintenance window booked").wait_for()
+    page.get_by_role("button", name="Make the pool changes real").click()
+    page.get_by_text("1 pool change made real").wait_for()
     assert page.locator('[data-testid="run-promote"] [data-window]').inner_text().startswith("gz-train-a")
 
     # Another scenario's finished run, compared with this one from the run's page.
