@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import ACTIVE_STATUSES, Category, Severity, Ticket, TicketStatus
+from aftersales.selectors import ticket_text_matches
 from factory.api import Sort
 from orders.filters import scope_client_filter
 from orders.models import ClientOrganization
@@ -70,6 +71,4 @@ class TicketFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(reference__icontains=value) | Q(subject__icontains=value) | Q(order__reference__icontains=value)
-        )
+        return queryset.filter(ticket_text_matches(value))

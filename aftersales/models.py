@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from factory import limits, submissions
 from factory.dates import moment_words
+from factory.db import text_search_index
 
 
 class Category(models.TextChoices):
@@ -129,6 +130,8 @@ class Ticket(submissions.SubmittedOnce):
         indexes = [
             models.Index(fields=["status", "resolution_due"], name="ticket_queue"),
             models.Index(fields=["order", "opened_at"], name="ticket_order"),
+            text_search_index("reference", name="ticket_reference_search"),
+            text_search_index("subject", name="ticket_subject_search"),
         ]
 
     def __str__(self):

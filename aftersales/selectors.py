@@ -32,6 +32,12 @@ from orders.access import organization_of
 from orders.models import HANDED_OVER_STATUSES, ClientMembership, Order
 
 
+def ticket_text_matches(text: str) -> Q:
+    """Tickets whose reference, subject or order's reference holds `text` (any case, any script): the one rule of the
+    ticket queue's search and the header search."""
+    return Q(reference__icontains=text) | Q(subject__icontains=text) | Q(order__reference__icontains=text)
+
+
 def tickets() -> QuerySet[Ticket]:
     """Tickets with what a list row needs in the same query, and `next_due`: the SLA deadline that runs now
     (first response until answered, then resolution; none while paused or once resolved)."""

@@ -8,5 +8,7 @@ urlpatterns = [
     path("", views.operations_center, name="home"),
     path("live/operations/", views.operations_center_live, name="operations-live"),
     path("plan/", views.plan_page, name="plan"),
+    path("search/", views.search_page, name="search"),
+    path("clients/<int:pk>/", views.client_detail, name="client"),
     path("orders/<int:pk>/compliance/", views.compliance_record, name="compliance-record"),
 ]

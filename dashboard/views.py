@@ -3,9 +3,14 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 
+from aftersales.display import STATUS_TONE as TICKET_STATUS_TONE
 from dashboard import operations, plan, selectors
+from dashboard.clients import client_page
+from dashboard.search import SEARCH_TEXT_MAX, SEARCH_TEXT_MIN, clean_search_text, search
+from dispatch.display import JOB_STATE_TONE
 from factory import charts, clock, roles
 from orders.access import organization_of
+from orders.display import ORDER_STATUS_TONE
 from security import permissions as security_permissions
 
 
@@ -61,4 +66,45 @@ def plan_page(request):
         request,
         "dashboard/plan.html",
         {"plan": page, "charts": page.charts, "figures": charts.figures_by_key(page.charts)},
+    )
+
+
+# Each kind's badge: the tone its own list gives it (UI.md: the word goes with the colour).
+_FOUND_TONES = {"orders": ORDER_STATUS_TONE, "tickets": TICKET_STATUS_TONE, "jobs": JOB_STATE_TONE}
+
+
+@roles.role_required()
+def search_page(request):
+    """The header search: orders, client organizations, tickets and jobs that hold the text (dashboard.search)."""
+    text = clean_search_text(request.GET.get("q"))
+    found = search(user=request.user, text=text) if len(text) >= SEARCH_TEXT_MIN else []
+    for kind in found:
+        tones = _FOUND_TONES.get(kind.kind, {})
+        for row in kind.rows:
+            row.tone = tones.get(getattr(row, "status", None) or getattr(row, "state", None), "grey")
+    return render(
+        request,
+        "dashboard/search.html",
+        {
+            "text": text,
+            "search_text": text,  # the header's box keeps it too
+            "found": found,
+            "matches": sum(len(kind.rows) for kind in found),
+            "too_short": 0 < len(text) < SEARCH_TEXT_MIN,
+            "text_min": SEARCH_TEXT_MIN,
+            "text_max": SEARCH_TEXT_MAX,
+        },
+    )
+
+
+@roles.role_required()
+def client_detail(request, pk):
+    """A client organization as the staff see it: orders, tickets, ratings and compute budget (dashboard.clients)."""
+    page = client_page(pk=pk, user=request.user, now=clock.now())
+    for order in page.orders:
+        order.tone = ORDER_STATUS_TONE.get(order.status, "grey")
+    return render(
+        request,
+        "dashboard/client.html",
+        {"page": page, "client": page.client, "tiles": page.tiles},
     )

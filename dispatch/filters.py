@@ -7,7 +7,7 @@ API and the services never disagree about what is acceptable.
 
 import django_filters
 from django import forms
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import PoolKind
@@ -25,6 +25,7 @@ from dispatch.models import (
 from dispatch.selectors import IN_FORCE_STATES, BookingState, in_use_or_archived, priority_rank
 from factory.api import Sort
 from orders.models import Priority
+from orders.selectors import order_text_matches
 
 WAITING = "waiting"
 # Running first, then waiting, then done.
@@ -80,11 +81,7 @@ class JobFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(order__reference__icontains=value)
-            | Q(order__title__icontains=value)
-            | Q(order__client__name__icontains=value)
-        )
+        return queryset.filter(order_text_matches(value, via="order__"))
 
 
 class PoolFilter(django_filters.FilterSet):

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Postgres' index operator classes (the trigram indexes of factory.db.text_search_index) and lookups.
+    "django.contrib.postgres",
     "factory.lockout.SignInLockoutConfig",  # django-axes, named in both languages
     "rest_framework",
     "rest_framework.authtoken",

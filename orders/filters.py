@@ -18,6 +18,7 @@ from orders.models import (
     OrderStatus,
     Priority,
 )
+from orders.selectors import order_text_matches
 
 # Urgent first: the priorities' rank, as they are listed (low … urgent).
 PRIORITY_RANK = Case(
@@ -92,9 +93,7 @@ class OrderFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(reference__icontains=value) | Q(title__icontains=value) | Q(client__name__icontains=value)
-        )
+        return queryset.filter(order_text_matches(value))
 
 
 class OrderEventFilter(django_filters.FilterSet):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import PoolKind, ProductType, Sector, Size, Workshop
 from factory import limits, submissions
 from factory.dates import moment_words
+from factory.db import text_search_index
 
 
 class ClientOrganization(models.Model):
@@ -23,6 +24,7 @@ class ClientOrganization(models.Model):
         ordering = ["name"]
         verbose_name = _("client organization")
         verbose_name_plural = _("client organizations")
+        indexes = [text_search_index("name", name="client_name_search")]
 
     def __str__(self):
         return self.name
@@ -167,6 +169,8 @@ class Order(submissions.SubmittedOnce):
             models.Index(fields=["client", "-created_at"], name="order_client_created"),
             # The order list and the API list every order newest first, a page at a time.
             models.Index(fields=["-created_at"], name="order_created"),
+            text_search_index("reference", name="order_reference_search"),
+            text_search_index("title", name="order_title_search"),
         ]
 
     def __str__(self):

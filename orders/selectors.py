@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,6 +22,17 @@ from orders.models import (
     OrderStep,
     StageStatus,
 )
+
+
+def order_text_matches(text: str, *, via: str = "") -> Q:
+    """Orders whose reference, title or client's name holds `text` (any case, any script: a Chinese fragment too);
+    `via` reaches the order from another model (e.g. "order__" from a job). The one rule of the orders' list, the
+    jobs' list and the header search; trigram indexes serve it (orders.migrations: order_search_trigrams)."""
+    return (
+        Q(**{f"{via}reference__icontains": text})
+        | Q(**{f"{via}title__icontains": text})
+        | Q(**{f"{via}client__name__icontains": text})
+    )
 
 
 def _stages_in_order():

@@ -22,7 +22,7 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
 tickets, nor the username of anyone on the staff.
 
-Cells checked: 976 (122 rows: 116 URL patterns, the orders, tickets, reservations and pool changes collections and
+Cells checked: 992 (124 rows: 118 URL patterns, the orders, tickets, reservations and pool changes collections and
 an order's priority page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
@@ -101,6 +101,10 @@ EXPECTED: dict[str, tuple] = {
     "POST /orders/{pk}/tracking-link/revoke/":        ("order",  302, 403, 403, 302, 403, 403, 302, 302),
     # --- Dispatch center: dispatch and operations read and reprioritize; only dispatch acts on pools ----------
     # (The order's priority changes only on its priority page here, which the staff order page links to.)
+    # The header search: every staff role (each finds only the kinds it may look at); clients have their portal.
+    "GET /search/":                                   (None,     302, 403, 403, 200, 200, 200, 200, 200),
+    # A client organization's page: every staff role; clients see their own portal.
+    "GET /clients/{pk}/":                             ("client", 302, 403, 403, 200, 200, 200, 200, 200),
     "GET /dispatch/":                                 (None,     302, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/live/":                            (None,     401, 403, 403, 200, 200, 403, 403, 200),
     "GET /dispatch/jobs/":                            (None,     302, 403, 403, 200, 200, 403, 403, 200),
@@ -351,6 +355,7 @@ def world(django_db_setup, django_db_blocker):
         )
         run = finish_run(scenario_run_start(scenario=scenario, actor=users["dispatch"]), scenario_result([order]))
         ids = {"order": order.pk, "ticket": ticket.pk, "review": review.pk, "pool": pools[0].pk, "job": job.pk}
+        ids["client"] = org_a.pk
         window = reservation_create(
             actor=users["dispatch"],
             kind="maintenance",
