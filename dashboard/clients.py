@@ -106,9 +106,7 @@ def client_page(*, pk, user, now: datetime) -> ClientPage:
             url=tickets_url,
             tone="red" if ticket_numbers["breached"] else "",
         ),
-        _budget_tile(
-            budget, used, url=reverse("dispatch:fairness") if roles.has_role(user, *DISPATCH_VIEW_ROLES) else ""
-        ),
+        _budget_tile(budget, used, url=fairness_url),
     ]
     return ClientPage(
         client=client,
