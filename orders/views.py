@@ -25,10 +25,12 @@ from factory import clock, roles, submissions
 from factory.actions import act
 from factory.dates import day_words
 from factory.errors import DomainError, SubmissionKeyReused
+from factory.exports import EXPORT_CHUNK, export_format, export_links, export_response
 from factory.limits import MESSAGE_MAX, NOTE_MAX
 from factory.people import person_name
 from orders import charts, permissions, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
+from orders.exports import export_header, export_row
 from orders.filters import OrderFilter
 from orders.forms import StaffOrderForm
 from orders.models import (
@@ -105,6 +107,9 @@ def _list_row(order: Order, now: datetime) -> dict:
 def order_list(request):
     """Every order, filtered, searched and sorted through the shared OrderFilter; 25 a page."""
     order_filter = OrderFilter(request.GET, queryset=selectors.order_list(user=request.user))
+    if (fmt := export_format(request)) is not None and order_filter.is_valid():
+        orders = order_filter.qs.prefetch_related(None).iterator(chunk_size=EXPORT_CHUNK)
+        return export_response(name="orders", fmt=fmt, header=export_header(), rows=map(export_row, orders))
     _label_filter_form(order_filter.form)
     page = Paginator(order_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
@@ -118,6 +123,7 @@ def order_list(request):
             "rows": [_list_row(order, now) for order in page.object_list],
             "filtered": any(request.GET.get(name, "") not in ("", "unknown") for name in FILTER_PARAMS),
             "can_create": permissions.has_staff_role(request.user, permissions.PLACE),
+            "export": export_links(request),
         },
     )
 
