@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from aftersales import permissions, selectors, services
+from aftersales import exports, permissions, selectors, services
 from aftersales.display import SEVERITY_TONE, STATUS_TONE, sla_countdown
 from aftersales.filters import TicketFilter
 from aftersales.forms import FollowUpOrderForm, ReplyForm, SeverityForm, StatusForm, TicketOpenForm
@@ -23,6 +23,7 @@ from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
 from factory import clock, roles, submissions
 from factory.actions import act
 from factory.errors import DomainError, InvalidRequest, SubmissionKeyReused
+from factory.exports import EXPORT_CHUNK, export_format, export_links, export_response
 from factory.limits import TITLE_MAX
 from factory.people import person_name
 from orders.display import ORDER_STATUS_TONE, relative_to_now
@@ -65,6 +66,11 @@ def ticket_queue(request):
     if not data.get("sort"):
         data["sort"] = "urgency"
     ticket_filter = TicketFilter(data, queryset=selectors.tickets_visible_to(request.user))
+    if (fmt := export_format(request)) is not None and ticket_filter.is_valid():
+        tickets = ticket_filter.qs.iterator(chunk_size=EXPORT_CHUNK)
+        return export_response(
+            name="tickets", fmt=fmt, header=exports.export_header(), rows=map(exports.export_row, tickets)
+        )
     _label_filter_form(ticket_filter.form)
     page = Paginator(ticket_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
@@ -81,6 +87,7 @@ def ticket_queue(request):
             "filtered": filtered,
             # Only active tickets are shown by default: say how to see the others when none is active.
             "active_only": data["status"] == "active",
+            "export": export_links(request),
         },
     )
 

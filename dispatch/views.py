@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dispatch import charts, display, selectors, services
+from dispatch import charts, display, exports, selectors, services
 from dispatch.errors import ReservationConflict
 from dispatch.filters import JobFilter
 from dispatch.models import (
@@ -46,6 +46,7 @@ from factory import clock, roles, submissions
 from factory.actions import act
 from factory.dates import moment_words
 from factory.errors import DomainError, http_status
+from factory.exports import EXPORT_CHUNK, export_format, export_links, export_response
 from factory.limits import NOTE_MAX
 from orders.access import order_for_user
 from orders.display import duration_words, relative_to_now
@@ -426,6 +427,9 @@ def _label_filter_form(form) -> None:
 def job_list(request):
     """Every job, filtered through the shared JobFilter; running first, then the queue by priority."""
     job_filter = JobFilter(request.GET, queryset=selectors.job_list())
+    if (fmt := export_format(request)) is not None and job_filter.is_valid():
+        jobs = job_filter.qs.iterator(chunk_size=EXPORT_CHUNK)
+        return export_response(name="jobs", fmt=fmt, header=exports.export_header(), rows=map(exports.export_row, jobs))
     _label_filter_form(job_filter.form)
     page = Paginator(job_filter.qs, JOBS_PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
@@ -446,6 +450,7 @@ def job_list(request):
             "rows": rows,
             "query": query.urlencode(),
             "filtered": any(request.GET.get(name, "") for name in JOB_FILTER_PARAMS),
+            "export": export_links(request),
         },
     )
 

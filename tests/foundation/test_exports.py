@@ -126,3 +126,29 @@ def test_the_export_speaks_the_readers_language_and_clients_have_none(client, op
     assert header.startswith("编号")
     client.force_login(client_user(organization=org_a))
     assert client.get("/orders/", {"export": "csv"}).status_code in (302, 403)
+
+
+def test_jobs_and_tickets_export_with_their_filters(client, ops_user, org_a):
+    from dispatch import services as dispatch_services
+    from tests.factories import compute_pool, open_ticket
+
+    for kind in ("data_processing", "training", "inference"):
+        compute_pool(kind=kind, capacity=1000)
+    running = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a)
+    delivered = order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a)
+    ticket = open_ticket(order=delivered, actor=client_user(organization=org_a), subject="Drift on night shifts")
+    dispatch_services.dispatch_tick()
+    client.force_login(ops_user)
+
+    jobs = list(
+        csv.reader(
+            io.StringIO(_body(client.get("/dispatch/jobs/", {"state": "running", "export": "csv"})).decode("utf-8-sig"))
+        )
+    )
+    assert jobs[0][:2] == ["Job", "Order"]
+    assert {row[1] for row in jobs[1:]} == {running.reference}
+    assert {row[5] for row in jobs[1:]} == {"Running"}
+
+    tickets = _xlsx_rows(_body(client.get("/aftersales/tickets/", {"export": "xlsx"})))
+    assert tickets[0].startswith("Reference|Subject|Order")
+    assert tickets[1].startswith(f"{ticket.reference}|Drift on night shifts|{delivered.reference}")
