@@ -14,10 +14,11 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Workshop
 from factory import clock, roles
+from factory.exports import EXPORT_CHUNK, export_format, export_links, export_response
 from orders import selectors as order_selectors
 from orders.display import ORDER_STATUS_TONE, duration_words
 from orders.models import OrderStatus
-from security import permissions, selectors, services
+from security import exports, permissions, selectors, services
 from security.errors import ReviewError, ReviewInvalid
 from security.filters import ReviewFilter
 from security.forms import ChecklistForm, RejectForm
@@ -40,6 +41,11 @@ def _list(request, template, queryset, *, default_sort, default_status="", decid
     if not data.get("sort"):
         data["sort"] = default_sort
     filters = ReviewFilter(data, queryset=queryset)
+    if (fmt := export_format(request)) is not None and filters.is_valid():
+        reviews = filters.qs.iterator(chunk_size=EXPORT_CHUNK)
+        return export_response(
+            name="reviews", fmt=fmt, header=exports.export_header(), rows=map(exports.export_row, reviews)
+        )
     if decided_only:
         status = filters.form.fields["status"]
         # The field adds its own "Any status" line before these.
@@ -47,7 +53,7 @@ def _list(request, template, queryset, *, default_sort, default_status="", decid
     return render(
         request,
         template,
-        {"page": _page(request, filters.qs), "filters": filters.form},
+        {"page": _page(request, filters.qs), "filters": filters.form, "export": export_links(request)},
     )
 
 

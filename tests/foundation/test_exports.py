@@ -152,3 +152,17 @@ def test_jobs_and_tickets_export_with_their_filters(client, ops_user, org_a):
     tickets = _xlsx_rows(_body(client.get("/aftersales/tickets/", {"export": "xlsx"})))
     assert tickets[0].startswith("Reference|Subject|Order")
     assert tickets[1].startswith(f"{ticket.reference}|Drift on night shifts|{delivered.reference}")
+
+
+def test_security_reviews_export_as_the_queue_shows_them(client, ops_user, reviewer, org_a):
+    from security.services import reviews_open_for_waiting_gates
+
+    waiting = order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, client=org_a)
+    reviews_open_for_waiting_gates()
+    client.force_login(reviewer)
+
+    exported = client.get("/security/reviews/", {"export": "csv"})
+    queue = list(csv.reader(io.StringIO(_body(exported).decode("utf-8-sig"))))
+
+    assert queue[0][:3] == ["Order", "Client", "Workshop"]
+    assert [(row[0], row[4]) for row in queue[1:]] == [(waiting.reference, "Pending")]
