@@ -3,7 +3,7 @@
 from django.utils.translation import gettext as _
 
 from dispatch.display import pending_reason
-from dispatch.models import Job
+from dispatch.models import Job, UtilizationSample
 from orders.models import Priority
 
 
@@ -48,4 +48,28 @@ def export_row(job: Job) -> tuple:
         job.deadline,
         str(pending_reason(job.pending_reason).words) if job.pending_reason else "",
         job.cost,
+    )
+
+
+def utilization_header() -> list[str]:
+    return [
+        _("At"),
+        _("Pool"),
+        _("Used by our jobs (PFLOPS)"),
+        _("Background load (PFLOPS)"),
+        _("Capacity (PFLOPS)"),
+        _("Queued jobs of its kind"),
+        _("Charged since the sample before (CNY)"),
+    ]
+
+
+def utilization_row(sample: UtilizationSample) -> tuple:
+    return (
+        sample.at,
+        sample.pool.name,
+        sample.used_pflops,
+        sample.background_pflops,
+        sample.capacity_pflops,
+        sample.queued_jobs,
+        sample.cost,
     )

@@ -46,7 +46,14 @@ from factory import clock, roles, submissions
 from factory.actions import act
 from factory.dates import moment_words
 from factory.errors import DomainError, http_status
-from factory.exports import EXPORT_CHUNK, export_format, export_links, export_response
+from factory.exports import (
+    EXPORT_CHUNK,
+    EXPORT_FORMATS,
+    EXPORT_PARAM,
+    export_format,
+    export_links,
+    export_response,
+)
 from factory.limits import NOTE_MAX
 from orders.access import order_for_user
 from orders.display import duration_words, relative_to_now
@@ -501,6 +508,7 @@ def _pool_page(
             "reason_max": NOTE_MAX,
             "charts": chart_list,
             "figures": factory_charts.figures_by_key(chart_list),
+            "export": {fmt: f"{page}?{EXPORT_PARAM}={fmt}" for fmt in EXPORT_FORMATS},
         },
         status=status,
     )
@@ -509,8 +517,17 @@ def _pool_page(
 @roles.role_required(*VIEW_ROLES)
 def pool_detail(request, pk):
     """One pool: its load now and over the last day, the jobs it runs, its state changes, and (for the
-    dispatch role) the forms that drain it, take it offline or activate it."""
-    return _pool_page(request, selectors.pool_for(pk))
+    dispatch role) the forms that drain it, take it offline or activate it; `?export=` its last 30 days of samples."""
+    pool = selectors.pool_for(pk)
+    if (fmt := export_format(request)) is not None:
+        samples = selectors.pool_samples(pool=pool, now=clock.now()).iterator(chunk_size=EXPORT_CHUNK)
+        return export_response(
+            name=f"{pool.name}-utilization",
+            fmt=fmt,
+            header=exports.utilization_header(),
+            rows=map(exports.utilization_row, samples),
+        )
+    return _pool_page(request, pool)
 
 
 @roles.role_required(*VIEW_ROLES)

@@ -3,7 +3,8 @@ reads, in the reader's language."""
 
 from django.utils.translation import gettext as _
 
-from orders.models import Order
+from factory.people import person_name
+from orders.models import Order, OrderEvent, OrderStatus
 
 
 def export_header() -> list[str]:
@@ -45,4 +46,25 @@ def export_row(order: Order) -> tuple:
         order.compute_pflops_hours,
         order.compute_cost,
         order.rating,
+    )
+
+
+def timeline_header() -> list[str]:
+    return [_("At"), _("Event"), _("From"), _("To"), _("Workshop"), _("By"), _("Note")]
+
+
+def _status(value: str) -> str:
+    return OrderStatus(value).label if value in OrderStatus.values else value
+
+
+def timeline_row(event: OrderEvent) -> tuple:
+    """One event of the order's audit timeline, as the staff read it (internal events too)."""
+    return (
+        event.at,
+        event.get_kind_display(),
+        _status(event.from_status),
+        _status(event.to_status),
+        event.get_workshop_display() if event.workshop else "",
+        person_name(event.actor) if event.actor_id else _("Factory"),
+        event.note,
     )

@@ -25,12 +25,12 @@ from factory import clock, roles, submissions
 from factory.actions import act
 from factory.dates import day_words
 from factory.errors import DomainError, SubmissionKeyReused
-from factory.exports import EXPORT_CHUNK, export_format, export_links, export_response
+from factory.exports import EXPORT_CHUNK, EXPORT_FORMATS, export_format, export_links, export_response
 from factory.limits import MESSAGE_MAX, NOTE_MAX
 from factory.people import person_name
 from orders import charts, permissions, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
-from orders.exports import export_header, export_row
+from orders.exports import export_header, export_row, timeline_header, timeline_row
 from orders.filters import OrderFilter
 from orders.forms import StaffOrderForm
 from orders.models import (
@@ -276,6 +276,7 @@ def _render_detail(request, pk, *, bound=None, status=200):
         "artifacts": [{"artifact": artifact, "lineage": artifact.lineage()[1:]} for artifact in artifacts],
         "eta_relative": relative_to_now(order.eta, now) if order.eta else "",
         "overdue": order.is_overdue,
+        "export": {fmt: f"{reverse('orders:detail', args=[order.pk])}?export={fmt}" for fmt in EXPORT_FORMATS},
         "tracking_url": (
             request.build_absolute_uri(reverse("tracking:order", args=[order.tracking_token]))
             if order.tracking_token
@@ -297,7 +298,17 @@ def _render_detail(request, pk, *, bound=None, status=200):
 
 @roles.role_required()
 def order_detail(request, pk):
-    """One order: header, workshop bar, stages and steps, timeline, changes, deliverables and actions."""
+    """One order: header, workshop bar, stages and steps, timeline, changes, deliverables and actions; its audit
+    timeline as a download with `?export=`."""
+    if (fmt := export_format(request)) is not None:
+        order = _order(request, pk)
+        events = selectors.order_events(user=request.user, order=order).order_by("at", "id")
+        return export_response(
+            name=f"{order.reference}-timeline",
+            fmt=fmt,
+            header=timeline_header(),
+            rows=map(timeline_row, events.iterator(chunk_size=EXPORT_CHUNK)),
+        )
     return _render_detail(request, pk)
 
 

@@ -6,6 +6,7 @@ import io
 import re
 import tracemalloc
 import zipfile
+from datetime import timedelta
 
 import pytest
 
@@ -166,3 +167,37 @@ def test_security_reviews_export_as_the_queue_shows_them(client, ops_user, revie
 
     assert queue[0][:3] == ["Order", "Client", "Workshop"]
     assert [(row[0], row[4]) for row in queue[1:]] == [(waiting.reference, "Pending")]
+
+
+def test_an_orders_audit_timeline_exports_with_its_internal_events(client, ops_user, org_a):
+    order = order_at(OrderStatus.ACCEPTED, staff=ops_user, client=org_a)
+    client.force_login(ops_user)
+
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    exported = client.get(f"/orders/{order.pk}/", {"export": "csv"})
+    timeline = list(csv.reader(io.StringIO(_body(exported).decode("utf-8-sig"))))
+
+    assert f'href="/orders/{order.pk}/?export=xlsx"' in page
+    assert timeline[0] == ["At", "Event", "From", "To", "Workshop", "By", "Note"]
+    assert [row[3] for row in timeline[1:3]] == ["Submitted", "Accepted"]
+    client.force_login(client_user(organization=org_a))
+    assert client.get(f"/orders/{order.pk}/", {"export": "csv"}).status_code in (302, 403, 404)
+
+
+def test_a_pools_utilization_exports_its_last_thirty_days(client, dispatcher, settings):
+    from dispatch import services as dispatch_services
+    from tests.factories import compute_pool
+
+    settings.DISPATCH_BACKGROUND_LOAD = False
+    pool = compute_pool(kind="training", capacity=400, name="gz-train-a")
+    for back in (24 * 40, 3, 2, 1):
+        dispatch_services.dispatch_tick(now=clock.now() - timedelta(hours=back))
+    client.force_login(dispatcher)
+
+    exported = client.get(f"/dispatch/pools/{pool.pk}/", {"export": "csv"})
+    rows = list(csv.reader(io.StringIO(_body(exported).decode("utf-8-sig"))))
+
+    assert 'filename="gz-train-a-utilization-' in exported["Content-Disposition"]
+    assert rows[0][:2] == ["At", "Pool"]
+    assert len(rows) == 4  # the header and the last three ticks; 40 days ago is out
+    assert {row[4] for row in rows[1:]} == {"400.0"}
