@@ -5,8 +5,8 @@
 Uses the scale data set's database `<name>_scale<orders>` (as bench/pages.py builds it: 10 jobs per order, so
 100,000 jobs at 10,000 orders). Asks `/dispatch/jobs/?export=csv` and `?export=xlsx` as the dispatch role through
 Django's test client and reads the whole answer as a browser would. Prints the wall time (untraced), the peak of
-Python's allocations during a second, traced export (tracemalloc) and the size of the file. The target: a peak far below the file's
-size, for CSV and XLSX alike (the rows stream; they never sit in memory together).
+Python's allocations during a second, traced export (tracemalloc) and the size of the file. The target: a peak far
+below the file's size, for CSV and XLSX alike (the rows stream; they never sit in memory together).
 """
 
 import argparse
