@@ -23,7 +23,7 @@ from aftersales.models import Severity, Ticket, TicketEventKind, TicketStatus
 from factory import clock, roles, submissions
 from factory.actions import act
 from factory.errors import DomainError, InvalidRequest, SubmissionKeyReused
-from factory.exports import EXPORT_CHUNK, export_format, export_links, export_response
+from factory.exports import export_columns, export_format, export_links
 from factory.limits import TITLE_MAX
 from factory.people import person_name
 from orders.display import ORDER_STATUS_TONE, relative_to_now
@@ -67,10 +67,7 @@ def ticket_queue(request):
         data["sort"] = "urgency"
     ticket_filter = TicketFilter(data, queryset=selectors.tickets_visible_to(request.user))
     if (fmt := export_format(request)) is not None and ticket_filter.is_valid():
-        tickets = ticket_filter.qs.iterator(chunk_size=EXPORT_CHUNK)
-        return export_response(
-            name="tickets", fmt=fmt, header=exports.export_header(), rows=map(exports.export_row, tickets)
-        )
+        return export_columns(name="tickets", fmt=fmt, columns=exports.TICKET_COLUMNS, queryset=ticket_filter.qs)
     _label_filter_form(ticket_filter.form)
     page = Paginator(ticket_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()

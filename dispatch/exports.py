@@ -1,75 +1,46 @@
-"""The jobs' list as a spreadsheet (factory.exports): one row per job, where it runs or why it waits."""
+"""The jobs' list and a pool's utilization as spreadsheets (factory.exports)."""
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from catalog.models import PoolKind
 from dispatch.display import pending_reason
-from dispatch.models import Job, UtilizationSample
+from dispatch.models import JobState
+from factory.exports import Column
 from orders.models import Priority
 
 
-def export_header() -> list[str]:
-    return [
-        _("Job"),
-        _("Order"),
-        _("Client"),
-        _("Step"),
-        _("Pool kind"),
-        _("State"),
-        _("Priority"),
-        _("Pool"),
-        _("Demand (PFLOPS)"),
-        _("Work (PFLOPS·h)"),
-        _("Done (PFLOPS·h)"),
-        _("Queued"),
-        _("Started"),
-        _("Finished"),
-        _("Deadline"),
-        _("Waiting because"),
-        _("Cost (CNY)"),
-    ]
+def _waiting_because(code: str) -> str:
+    return str(pending_reason(code).words) if code else ""
 
 
-def export_row(job: Job) -> tuple:
-    return (
-        job.pk,
-        job.order.reference,
-        job.order.client.name,
-        job.step.name,
-        job.get_kind_display(),
-        job.get_state_display(),
-        Priority(job.priority).label if job.priority in Priority.values else job.priority,
-        job.pool.name if job.pool_id else "",
-        job.demand_pflops,
-        job.work_pflops_hours,
-        job.done_pflops_hours,
-        job.queued_at,
-        job.started_at,
-        job.finished_at,
-        job.deadline,
-        str(pending_reason(job.pending_reason).words) if job.pending_reason else "",
-        job.cost,
-    )
+# One row per job: where it runs or why it waits.
+JOB_COLUMNS = (
+    Column(gettext_lazy("Job"), "id"),
+    Column(gettext_lazy("Order"), "order__reference"),
+    Column(gettext_lazy("Client"), "order__client__name"),
+    Column(gettext_lazy("Step"), "step__name"),
+    Column(gettext_lazy("Pool kind"), "kind", dict(PoolKind.choices)),
+    Column(gettext_lazy("State"), "state", dict(JobState.choices)),
+    Column(gettext_lazy("Priority"), "priority", dict(Priority.choices)),
+    Column(gettext_lazy("Pool"), "pool__name"),
+    Column(gettext_lazy("Demand (PFLOPS)"), "demand_pflops"),
+    Column(gettext_lazy("Work (PFLOPS·h)"), "work_pflops_hours"),
+    Column(gettext_lazy("Done (PFLOPS·h)"), "done_pflops_hours"),
+    Column(gettext_lazy("Queued"), "queued_at"),
+    Column(gettext_lazy("Started"), "started_at"),
+    Column(gettext_lazy("Finished"), "finished_at"),
+    Column(gettext_lazy("Deadline"), "deadline"),
+    Column(gettext_lazy("Waiting because"), "pending_reason", _waiting_because),
+    Column(gettext_lazy("Cost (CNY)"), "cost"),
+)
 
-
-def utilization_header() -> list[str]:
-    return [
-        _("At"),
-        _("Pool"),
-        _("Used by our jobs (PFLOPS)"),
-        _("Background load (PFLOPS)"),
-        _("Capacity (PFLOPS)"),
-        _("Queued jobs of its kind"),
-        _("Charged since the sample before (CNY)"),
-    ]
-
-
-def utilization_row(sample: UtilizationSample) -> tuple:
-    return (
-        sample.at,
-        sample.pool.name,
-        sample.used_pflops,
-        sample.background_pflops,
-        sample.capacity_pflops,
-        sample.queued_jobs,
-        sample.cost,
-    )
+# One row per utilization sample of a pool.
+UTILIZATION_COLUMNS = (
+    Column(gettext_lazy("At"), "at"),
+    Column(gettext_lazy("Pool"), "pool__name"),
+    Column(gettext_lazy("Used by our jobs (PFLOPS)"), "used_pflops"),
+    Column(gettext_lazy("Background load (PFLOPS)"), "background_pflops"),
+    Column(gettext_lazy("Capacity (PFLOPS)"), "capacity_pflops"),
+    Column(gettext_lazy("Queued jobs of its kind"), "queued_jobs"),
+    Column(gettext_lazy("Charged since the sample before (CNY)"), "cost"),
+)

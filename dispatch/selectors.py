@@ -265,7 +265,7 @@ def order_by_reference(reference: str) -> Order | None:
 def pool_samples(*, pool: ComputePool, now: datetime) -> QuerySet[UtilizationSample]:
     """A pool's utilization samples over the last UTILIZATION_MAX_HOURS, oldest first (the pool's export)."""
     since = now - timedelta(hours=UTILIZATION_MAX_HOURS)
-    return UtilizationSample.objects.filter(pool=pool, at__gt=since, at__lte=now).select_related("pool").order_by("at")
+    return UtilizationSample.objects.filter(pool=pool, at__gt=since, at__lte=now).order_by("at")
 
 
 def job_list() -> QuerySet[Job]:

@@ -47,12 +47,11 @@ from factory.actions import act
 from factory.dates import moment_words
 from factory.errors import DomainError, http_status
 from factory.exports import (
-    EXPORT_CHUNK,
     EXPORT_FORMATS,
     EXPORT_PARAM,
+    export_columns,
     export_format,
     export_links,
-    export_response,
 )
 from factory.limits import NOTE_MAX
 from orders.access import order_for_user
@@ -435,8 +434,7 @@ def job_list(request):
     """Every job, filtered through the shared JobFilter; running first, then the queue by priority."""
     job_filter = JobFilter(request.GET, queryset=selectors.job_list())
     if (fmt := export_format(request)) is not None and job_filter.is_valid():
-        jobs = job_filter.qs.iterator(chunk_size=EXPORT_CHUNK)
-        return export_response(name="jobs", fmt=fmt, header=exports.export_header(), rows=map(exports.export_row, jobs))
+        return export_columns(name="jobs", fmt=fmt, columns=exports.JOB_COLUMNS, queryset=job_filter.qs)
     _label_filter_form(job_filter.form)
     page = Paginator(job_filter.qs, JOBS_PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
@@ -520,12 +518,9 @@ def pool_detail(request, pk):
     dispatch role) the forms that drain it, take it offline or activate it; `?export=` its last 30 days of samples."""
     pool = selectors.pool_for(pk)
     if (fmt := export_format(request)) is not None:
-        samples = selectors.pool_samples(pool=pool, now=clock.now()).iterator(chunk_size=EXPORT_CHUNK)
-        return export_response(
-            name=f"{pool.name}-utilization",
-            fmt=fmt,
-            header=exports.utilization_header(),
-            rows=map(exports.utilization_row, samples),
+        samples = selectors.pool_samples(pool=pool, now=clock.now())
+        return export_columns(
+            name=f"{pool.name}-utilization", fmt=fmt, columns=exports.UTILIZATION_COLUMNS, queryset=samples
         )
     return _pool_page(request, pool)
 

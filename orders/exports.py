@@ -1,52 +1,32 @@
-"""The orders' list as a spreadsheet (factory.exports): one row per order, the columns a planner or an accountant
-reads, in the reader's language."""
+"""The orders' list and an order's audit timeline as spreadsheets (factory.exports)."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from catalog.models import ProductType, Size
+from factory.exports import Column
 from factory.people import person_name
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.models import DataSensitivity, OrderEvent, OrderStatus, Priority
 
-
-def export_header() -> list[str]:
-    return [
-        _("Reference"),
-        _("Title"),
-        _("Client"),
-        _("Product type"),
-        _("Size"),
-        _("Priority"),
-        _("Data sensitivity"),
-        _("Status"),
-        _("Placed"),
-        _("Requested delivery"),
-        _("Promised delivery"),
-        _("ETA"),
-        _("Delivered"),
-        _("Compute used (PFLOPS·h)"),
-        _("Compute cost (CNY)"),
-        _("Rating"),
-    ]
-
-
-def export_row(order: Order) -> tuple:
-    return (
-        order.reference,
-        order.title,
-        order.client.name,
-        order.get_product_type_display(),
-        order.get_size_display(),
-        order.get_priority_display(),
-        order.get_data_sensitivity_display(),
-        order.get_status_display(),
-        order.created_at,
-        order.requested_delivery,
-        order.promised_delivery,
-        order.eta,
-        order.delivered_at,
-        order.compute_pflops_hours,
-        order.compute_cost,
-        order.rating,
-    )
+# One row per order: the columns a planner or an accountant reads, in the reader's language.
+ORDER_COLUMNS = (
+    Column(gettext_lazy("Reference"), "reference"),
+    Column(gettext_lazy("Title"), "title"),
+    Column(gettext_lazy("Client"), "client__name"),
+    Column(gettext_lazy("Product type"), "product_type", dict(ProductType.choices)),
+    Column(gettext_lazy("Size"), "size", dict(Size.choices)),
+    Column(gettext_lazy("Priority"), "priority", dict(Priority.choices)),
+    Column(gettext_lazy("Data sensitivity"), "data_sensitivity", dict(DataSensitivity.choices)),
+    Column(gettext_lazy("Status"), "status", dict(OrderStatus.choices)),
+    Column(gettext_lazy("Placed"), "created_at"),
+    Column(gettext_lazy("Requested delivery"), "requested_delivery"),
+    Column(gettext_lazy("Promised delivery"), "promised_delivery"),
+    Column(gettext_lazy("ETA"), "eta"),
+    Column(gettext_lazy("Delivered"), "delivered_at"),
+    Column(gettext_lazy("Compute used (PFLOPS·h)"), "compute_pflops_hours"),
+    Column(gettext_lazy("Compute cost (CNY)"), "compute_cost"),
+    Column(gettext_lazy("Rating"), "rating"),
+)
 
 
 def timeline_header() -> list[str]:

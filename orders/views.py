@@ -25,12 +25,19 @@ from factory import clock, roles, submissions
 from factory.actions import act
 from factory.dates import day_words
 from factory.errors import DomainError, SubmissionKeyReused
-from factory.exports import EXPORT_CHUNK, EXPORT_FORMATS, export_format, export_links, export_response
+from factory.exports import (
+    EXPORT_CHUNK,
+    EXPORT_FORMATS,
+    export_columns,
+    export_format,
+    export_links,
+    export_response,
+)
 from factory.limits import MESSAGE_MAX, NOTE_MAX
 from factory.people import person_name
 from orders import charts, permissions, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
-from orders.exports import export_header, export_row, timeline_header, timeline_row
+from orders.exports import ORDER_COLUMNS, timeline_header, timeline_row
 from orders.filters import OrderFilter
 from orders.forms import StaffOrderForm
 from orders.models import (
@@ -108,8 +115,7 @@ def order_list(request):
     """Every order, filtered, searched and sorted through the shared OrderFilter; 25 a page."""
     order_filter = OrderFilter(request.GET, queryset=selectors.order_list(user=request.user))
     if (fmt := export_format(request)) is not None and order_filter.is_valid():
-        orders = order_filter.qs.prefetch_related(None).iterator(chunk_size=EXPORT_CHUNK)
-        return export_response(name="orders", fmt=fmt, header=export_header(), rows=map(export_row, orders))
+        return export_columns(name="orders", fmt=fmt, columns=ORDER_COLUMNS, queryset=order_filter.qs)
     _label_filter_form(order_filter.form)
     page = Paginator(order_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
