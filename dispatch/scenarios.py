@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from catalog.models import PoolKind
 from dispatch.engine import simulation
-from dispatch.engine.planner import ACTIVE, DEFAULT_POLICY, DRAINING, OFFLINE, Policy
+from dispatch.engine.planner import ACTIVE, CLOSED_RANK, DEFAULT_POLICY, DRAINING, OFFLINE, Policy
 from dispatch.engine.planner import PoolState as EnginePool
 from dispatch.engine.plans import OrderPlan, PoolChange, SimulationResult
 from dispatch.engine.policy import LOW, PRIORITY_RANK, STARVING
@@ -37,8 +37,6 @@ SAMPLES = 200
 # An order's ETA moved by less than this is not counted as slipped or gained: the engine's own rounding.
 SLIP_TOLERANCE_HOURS = 1.0
 PRIORITY_NAMES = {rank: name for name, rank in PRIORITY_RANK.items()}
-# A window covering an instant: the most restrictive state wins.
-_RESTRICTION = {ACTIVE: 0, DRAINING: 1, OFFLINE: 2}
 
 
 def run(*, changes: list[dict], horizon_days: int, now: datetime, progress: Callable[[float], None] | None = None):
@@ -156,7 +154,7 @@ class _Fork:
         found = []
         for edge in edges:
             covering = [state for start, end, state in spans if start <= edge < end]
-            found.append(PoolChange(at=edge, pool_id=pool_id, state=max([own, *covering], key=_RESTRICTION.get)))
+            found.append(PoolChange(at=edge, pool_id=pool_id, state=max([own, *covering], key=CLOSED_RANK.get)))
         return found
 
     def _add_orders(self, change: dict, *, start: datetime, review_hours: float, client: str | None) -> None:

@@ -257,13 +257,24 @@ def _check_booking_conflicts(
         )
 
 
-def _held_pflops(value, pool: ComputePool) -> Decimal:
+def _positive_pflops(value, *, field: str, not_a_number: str, not_positive: str) -> Decimal:
+    """`value` as PFLOPS to the hundredth, above 0; else a field error with the caller's words."""
     try:
         pflops = Decimal(str(value)).quantize(Decimal("0.01"))
     except (ArithmeticError, ValueError, TypeError):
-        raise DispatchInvalid(_("Give the PFLOPS to hold as a number."), field="pflops") from None
+        raise DispatchInvalid(not_a_number, field=field) from None
     if not pflops.is_finite() or pflops <= 0:
-        raise DispatchInvalid(_("Hold more than 0 PFLOPS."), field="pflops")
+        raise DispatchInvalid(not_positive, field=field)
+    return pflops
+
+
+def _held_pflops(value, pool: ComputePool) -> Decimal:
+    pflops = _positive_pflops(
+        value,
+        field="pflops",
+        not_a_number=_("Give the PFLOPS to hold as a number."),
+        not_positive=_("Hold more than 0 PFLOPS."),
+    )
     if pflops > pool.capacity_pflops:
         raise DispatchInvalid(
             _("Pool %(pool)s has only %(capacity)s PFLOPS.") % {"pool": pool.name, "capacity": pool.capacity_pflops},
@@ -412,15 +423,11 @@ def _set_pool_state(pool: ComputePool, state: str, *, now: datetime, actor, reas
     pool.save(update_fields=["state"])
 
 
-# How far each state closes a pool: a window never opens a pool more than it was.
-_CLOSED = {PoolState.ACTIVE: 0, PoolState.DRAINING: 1, PoolState.OFFLINE: 2}
-
-
 def _close_for_window(window: Reservation, pool: ComputePool, *, now: datetime) -> None:
     """The window begins: the pool goes offline, its running jobs back to the queue with their progress, or drains
     (its running jobs finish, nothing new starts)."""
     window.began_at, window.state_before = now, pool.state
-    if _CLOSED[pool.state] < _CLOSED[window.closes_to]:
+    if planner.CLOSED_RANK[pool.state] < planner.CLOSED_RANK[window.closes_to]:
         reason = _("Maintenance window #%(id)d: %(reason)s") % {"id": window.pk, "reason": window.reason}
         _set_pool_state(pool, window.closes_to, now=now, actor=None, reason=reason)
         if window.closes_to == PoolState.OFFLINE:
@@ -505,12 +512,12 @@ def closing_times(bookings: list[Reservation], now: datetime) -> dict[int, datet
 
 
 def _new_capacity(value) -> Decimal:
-    try:
-        capacity = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (ArithmeticError, ValueError, TypeError):
-        raise DispatchInvalid(_("Give the capacity as a number of PFLOPS."), field="capacity_pflops") from None
-    if not capacity.is_finite() or capacity <= 0:
-        raise DispatchInvalid(_("Give more than 0 PFLOPS."), field="capacity_pflops")
+    capacity = _positive_pflops(
+        value,
+        field="capacity_pflops",
+        not_a_number=_("Give the capacity as a number of PFLOPS."),
+        not_positive=_("Give more than 0 PFLOPS."),
+    )
     if capacity > CAPACITY_MAX:
         raise DispatchInvalid(
             _("At most %(max)s PFLOPS: far beyond any pool of the platform.") % {"max": CAPACITY_MAX},

@@ -109,6 +109,9 @@ __all__ = ["HIGH", "LOW", "NORMAL", "PRIORITY_RANK", "URGENT"]  # priorities as 
 # Pool kinds (the catalog's PoolKind values) and pool states.
 DATA_PROCESSING, TRAINING, INFERENCE = "data_processing", "training", "inference"
 ACTIVE, DRAINING, OFFLINE = "active", "draining", "offline"
+# How far each state closes a pool. Where a window, a person and a schedule name states at once, the most closed
+# wins: a window never opens a pool more than it was.
+CLOSED_RANK = {ACTIVE: 0, DRAINING: 1, OFFLINE: 2}
 
 # Why a job waits: short codes, the caller translates them into words.
 NO_POOL_OF_KIND = "no_pool_of_kind"  # no pool of the job's kind exists at all

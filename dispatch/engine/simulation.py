@@ -67,6 +67,7 @@ from datetime import datetime, timedelta
 from dispatch.engine import policy as engine
 from dispatch.engine.planner import (
     ACTIVE,
+    CLOSED_RANK,
     DEFAULT_POLICY,
     DRAINING,
     EDF,
@@ -90,8 +91,6 @@ from dispatch.engine.plans import (
 )
 
 _FINISH, _GATE, _ARRIVAL, _REPLAN, _THRESHOLD, _MONTH, _POOL, _WINDOW, _HOLD = range(9)
-# How far each state closes a pool: a window never opens a pool more than it was.
-_CLOSED = {ACTIVE: 0, DRAINING: 1, OFFLINE: 2}
 _INF = math.inf
 _POOL_STATES = (ACTIVE, DRAINING, OFFLINE)
 
@@ -582,7 +581,7 @@ class _Simulator:
         pool = self.pool_by_id[pool_id]
         if closes_to is not None:
             self.reopen[pool_id] = (pool.state, closes_to)
-            state = max(pool.state, closes_to, key=_CLOSED.get)
+            state = max(pool.state, closes_to, key=CLOSED_RANK.get)
         else:
             before, held_in = self.reopen.pop(pool_id, (pool.state, pool.state))
             state = before if pool.state == held_in else pool.state
@@ -976,7 +975,7 @@ def _merged_windows(
         for start, end, state in spans[1:]:
             if start <= current[1]:
                 current[1] = max(current[1], end)
-                current[2] = max(current[2], state, key=_CLOSED.get)
+                current[2] = max(current[2], state, key=CLOSED_RANK.get)
             else:
                 merged.append((pool_id, *current))
                 current = [start, end]
