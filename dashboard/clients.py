@@ -1,4 +1,5 @@
-"""A page per client organization for the staff (`/clients/<id>/`): its orders, tickets, ratings and compute budget.
+"""A page per client organization for the staff (`/clients/<id>/`): its orders, tickets, ratings, compute budget and
+statements.
 
 A fixed number of queries whatever the client's history: the counts are aggregated in Postgres, the lists are the
 latest few, each with a link to its own list filtered by the client.
@@ -25,6 +26,8 @@ from dispatch.services import client_usage_this_month
 from factory import roles
 from orders.filters import with_due_dates
 from orders.models import HANDED_OVER_STATUSES, ClientOrganization, Order
+from statements import permissions as statement_permissions
+from statements.selectors import statements_of
 
 # The latest few of each list; the full lists are a link away, filtered by the client.
 CLIENT_PAGE_ROWS = 10
@@ -39,6 +42,8 @@ class ClientPage:
     rated: list[Order]
     orders_url: str
     tickets_url: str
+    statements: list
+    can_issue_statement: bool
 
 
 def _number(value) -> str:
@@ -120,6 +125,8 @@ def client_page(*, pk, user, now: datetime) -> ClientPage:
         ),
         orders_url=orders_url,
         tickets_url=tickets_url,
+        statements=list(statements_of(client.pk)[:CLIENT_PAGE_ROWS]),
+        can_issue_statement=roles.has_role(user, *statement_permissions.ISSUE_ROLES),
     )
 
 

@@ -28,6 +28,7 @@ _NAVIGATION = (
     ("aftersales:tickets", _("Tickets"), lambda user: aftersales_permissions.is_ticket_staff(user)),
     ("portal:home", _("My orders"), lambda user: _is_client(user)),
     ("client_tickets:list", _("My tickets"), lambda user: _is_client(user)),
+    ("client_statements:list", _("My statements"), lambda user: _is_client(user)),
     ("admin:index", _("Admin"), lambda user: user.is_staff),
 )
 

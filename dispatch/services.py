@@ -1240,6 +1240,25 @@ def daily_costs_rebuild() -> int:
         return cursor.rowcount
 
 
+# What every stage's jobs used and were charged (the tick keeps these as it goes: _roll_up_compute).
+STAGES_COMPUTE_REBUILD_SQL = """
+UPDATE orders_orderstage AS stage SET compute_pflops_hours = used.work, compute_cost = used.cost
+FROM (
+    SELECT step.stage_id, ROUND(SUM(job.done_pflops_hours), 2) AS work, SUM(job.cost) AS cost
+    FROM dispatch_job AS job JOIN orders_orderstep AS step ON step.id = job.step_id
+    GROUP BY step.stage_id
+) AS used
+WHERE stage.id = used.stage_id
+"""
+
+
+def stages_compute_rebuild() -> int:
+    """Recompute every stage's compute used and cost from its jobs (after jobs were written in bulk)."""
+    with connection.cursor() as cursor:
+        cursor.execute(STAGES_COMPUTE_REBUILD_SQL)
+        return cursor.rowcount
+
+
 def _hours(duration: timedelta | None) -> float:
     return max(duration.total_seconds() / 3600, 0.0) if duration else 0.0
 
@@ -1247,10 +1266,12 @@ def _hours(duration: timedelta | None) -> float:
 def _roll_up_compute(order_ids: set[int]) -> None:
     totals = (
         Job.objects.filter(order_id__in=order_ids)
-        .values("order_id")
+        .values("order_id", "step__stage_id")
         .annotate(work=Sum("done_pflops_hours"), cost=Sum("cost"))
     )
-    order_services.orders_set_compute(totals={row["order_id"]: (row["work"], row["cost"]) for row in totals})
+    order_services.orders_set_compute(
+        totals={(row["order_id"], row["step__stage_id"]): (row["work"], row["cost"]) for row in totals}
+    )
 
 
 # --- What-if scenarios ---------------------------------------------------------------------------

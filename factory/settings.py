@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "dispatch",
     "security",
     "aftersales",
+    "statements",
     "dashboard",
     "demo",
 ]
@@ -406,6 +407,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "open-reviews": {"task": "security.tasks.open_reviews", "schedule": 10.0},
     # The tightest SLA window is an hour of factory time: a breach must show within a few factory minutes.
     "ticket-sla-watch": {"task": "aftersales.tasks.sla_watch", "schedule": 15.0},
+    # A month's statements go out within a factory hour of its end (a minute at x60; real time in production).
+    "monthly-statements": {"task": "statements.tasks.issue_monthly_statements", "schedule": 60.0},
     # Demo mode only (a no-op otherwise): simulated staff act every 10 s, i.e. 10 factory minutes at x60.
     "demo-simulated-staff": {"task": "demo.tasks.simulate_staff", "schedule": 10.0},
 }
@@ -413,6 +416,11 @@ CELERY_BEAT_SCHEDULE: dict = {
 # (workers down for a while) is dropped rather than replayed in a burst when they come back.
 for _entry in CELERY_BEAT_SCHEDULE.values():
     _entry.setdefault("options", {})["expires"] = max(30.0, 3 * _entry["schedule"])
+
+# --- Statements -----------------------------------------------------------------------------------
+# The CJK font the statements' PDFs embed (statements/pdf.py): Debian's fonts-wqy-microhei, which .ci/run installs.
+# Without it the PDFs name a standard Chinese font that the reader's viewer supplies.
+STATEMENT_FONT_PATH = env.str("STATEMENT_FONT_PATH", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 # --- Dispatch -------------------------------------------------------------------------------------
 # Simulated load of the platform's other tenants on our pools (off only in tests that count capacity).

@@ -25,9 +25,11 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("dispatch/", include("dispatch.urls")),
     path("portal/tickets/", include("aftersales.portal_urls")),
+    path("portal/statements/", include("statements.portal_urls")),
     path("portal/", include("orders.portal_urls")),
     path("security/", include("security.urls")),
     path("aftersales/", include("aftersales.urls")),
+    path("statements/", include("statements.urls")),
     path("track/", include("orders.tracking_urls")),
     path(
         "accounts/login/",

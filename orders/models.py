@@ -220,6 +220,14 @@ class OrderStage(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # Counts gate passages: a review belongs to one passage, a rejection starts the next.
     gate_passage = models.PositiveSmallIntegerField(_("gate passage"), default=0)
+    # What the workshop's jobs used and were charged so far, reworked steps included (the order's figures sum these).
+    # Defaults in the database too: the scale data writes stages with COPY, then sums its jobs in one statement.
+    compute_pflops_hours = models.DecimalField(
+        _("compute used (PFLOPS·h)"), max_digits=14, decimal_places=2, default=Decimal(0), db_default=Decimal(0)
+    )
+    compute_cost = models.DecimalField(
+        _("compute cost (CNY)"), max_digits=14, decimal_places=2, default=Decimal(0), db_default=Decimal(0)
+    )
 
     class Meta:
         ordering = ["order", "position"]

@@ -25,7 +25,7 @@ from factory.actions import act
 from factory.dates import day_words
 from factory.errors import SubmissionKeyReused
 from factory.limits import NOTE_MAX
-from orders import quotes, related, services
+from orders import costs, quotes, related, services
 from orders.access import order_for_user, require_organization
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE
 from orders.errors import OrderError, QuoteNoLongerHolds
@@ -195,6 +195,7 @@ def _render_detail(request, pk, *, cancel_form=None, rate_form=None, status=200)
         "segments": segments,
         "stages": stage_rows(segments, {stage.workshop: stage for stage in order.stages.all()}),
         "delivery": delivery_outlook(order),
+        "workshop_costs": costs.workshop_costs(order),
         "timeline": milestones,
         "step_events": step_events,
         "deliverables": deliverables,

@@ -771,16 +771,20 @@ def steps_mark_ready(*, step_ids) -> int:
 
 
 def orders_set_compute(*, totals: dict) -> None:
-    """Record compute used so far: `totals` maps an order id to (PFLOPS·h, cost in CNY), summed over its jobs."""
+    """Record compute used so far: `totals` maps (order id, stage id) to (PFLOPS·h, cost in CNY), summed over the
+    stage's jobs, for every stage of each order named (an order's figures are the sum of its stages')."""
+    by_order = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    stages = []
+    for (order_id, stage_id), (work, cost) in totals.items():
+        work, cost = Decimal(work).quantize(Decimal("0.01")), Decimal(cost).quantize(Decimal("0.01"))
+        stages.append((stage_id, work, cost))
+        by_order[order_id][0] += work
+        by_order[order_id][1] += cost
     # The tracking page does not show compute: only the API's copies go.
-    read_cache.orders_changed(order_ids=totals)
+    read_cache.orders_changed(order_ids=by_order)
+    bulk_update_rows(OrderStage, ["compute_pflops_hours", "compute_cost"], stages)
     bulk_update_rows(
-        Order,
-        ["compute_pflops_hours", "compute_cost"],
-        [
-            (order_id, Decimal(work).quantize(Decimal("0.01")), Decimal(cost).quantize(Decimal("0.01")))
-            for order_id, (work, cost) in totals.items()
-        ],
+        Order, ["compute_pflops_hours", "compute_cost"], [(pk, work, cost) for pk, (work, cost) in by_order.items()]
     )
 
 

@@ -35,7 +35,7 @@ from factory.exports import (
 )
 from factory.limits import MESSAGE_MAX, NOTE_MAX
 from factory.people import person_name
-from orders import charts, permissions, related, selectors, services
+from orders import charts, costs, permissions, related, selectors, services
 from orders.display import ORDER_STATUS_TONE, STAGE_STATUS_TONE, duration_words, relative_to_now
 from orders.exports import ORDER_COLUMNS, timeline_header, timeline_row
 from orders.filters import OrderFilter
@@ -276,6 +276,7 @@ def _render_detail(request, pk, *, bound=None, status=200):
         "priority_tone": PRIORITY_TONE.get(order.priority, "grey"),
         "segments": selectors.workshop_bar(order),
         "stages": stages,
+        "workshop_costs": costs.workshop_costs(order),
         "finishable_steps": steps,
         "timeline": selectors.order_timeline(_timeline(order), show=request.GET.get("timeline", "")),
         "changes": changes,

@@ -211,4 +211,5 @@ class Rows:
             count = copy_rows(model, fields, rows)
             written.append(f"{count:,} {model._meta.verbose_name_plural}")
         dispatch_services.daily_costs_rebuild()
+        dispatch_services.stages_compute_rebuild()
         return ", ".join(written)

@@ -61,8 +61,8 @@ def write_history(story: Story, now: datetime) -> None:
                 job.state, job.pool = JobState.RUNNING, pool
             else:
                 job.state, job.finished_at = JobState.DONE, run.finished
-            totals[order.pk][0] += job.done_pflops_hours
-            totals[order.pk][1] += job.cost
+            totals[order.pk, step.stage_id][0] += job.done_pflops_hours
+            totals[order.pk, step.stage_id][1] += job.cost
         jobs.append(job)
         history.append((run, pool, step))
     Job.objects.bulk_create(jobs, batch_size=1000)
@@ -76,7 +76,7 @@ def write_history(story: Story, now: datetime) -> None:
     for pool in pools:
         if used_now[pool.pk]:
             ComputePool.objects.filter(pk=pool.pk).update(used_pflops=used_now[pool.pk])
-    order_services.orders_set_compute(totals={pk: tuple(values) for pk, values in totals.items()})
+    order_services.orders_set_compute(totals={key: tuple(values) for key, values in totals.items()})
     _samples(history, pools, now)
 
 

@@ -19,13 +19,14 @@ How each URL is asked (the row's method says which):
   succeeds changes nothing for the next cell.
 
 Besides the status, every cell checks that an anonymous 302 goes to a login page, that a signed-in user is
-never bounced to one, and that a client user's 200 never shows the other organization's name, orders or
-tickets, nor the username of anyone on the staff.
+never bounced to one, and that a client user's 200 (a page, a CSV, a PDF's text) never shows the other
+organization's name, orders or tickets, nor the username of anyone on the staff.
 
-Cells checked: 992 (124 rows: 118 URL patterns, the orders, tickets, reservations and pool changes collections and
+Cells checked: 1,024 (128 rows: 122 URL patterns, the orders, tickets, reservations and pool changes collections and
 an order's priority page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,8 +35,10 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from pypdf import PdfReader
 
 from factory import clock
+from statements.services import statement_issue
 from tests.dispatch.scenario_results import finish_run, scenario_result
 from tests.factories import (
     ClientOrganizationFactory,
@@ -146,6 +149,13 @@ EXPECTED: dict[str, tuple] = {
     "POST /portal/tickets/{pk}/rate/":                ("ticket", 302, 400, 404, 403, 403, 403, 403, 403),
     "POST /portal/tickets/{pk}/status/":              ("ticket", 302, 400, 404, 403, 403, 403, 403, 403),
     "GET /portal/":                                   (None,     302, 200, 200, 403, 403, 403, 403, 403),
+    "GET /portal/statements/":                        (None,     302, 200, 200, 403, 403, 403, 403, 403),
+    # --- Statements: a client its own (another's is 404), every staff role any; operations and after-sales
+    # issue them (here all refused with a message: client A's was issued within the hour) ---------------------
+    "GET /statements/{pk}/":                          ("statement", 302, 200, 404, 200, 200, 200, 200, 200),
+    "GET /statements/{pk}/pdf/":                      ("statement", 302, 200, 404, 200, 200, 200, 200, 200),
+    "GET /statements/{pk}/csv/":                      ("statement", 302, 200, 404, 200, 200, 200, 200, 200),
+    "POST /statements/issue/{pk}/":                   ("client",    302, 302, 404, 302, 403, 403, 302, 302),
     "GET /portal/orders/new/":                        (None,     302, 200, 200, 403, 403, 403, 403, 403),
     "GET /portal/orders/{pk}/":                       ("order",  302, 200, 404, 403, 403, 403, 403, 403),
     # An empty cancel or rating form comes back with its errors (400), as every form does.
@@ -372,6 +382,7 @@ def world(django_db_setup, django_db_blocker):
             reason="Hall C racks added",
         )
         ids |= {"scenario": scenario.pk, "run": run.pk, "booking": window.pk, "pool_change": change.pk}
+        ids["statement"] = statement_issue(client=org_a, actor=client_a).pk
         a_refs = [*Order.objects.filter(client=org_a).values_list("reference", flat=True), ticket.reference]
         # What each client may never read: the other organization's name, orders and tickets, and who on the
         # staff acted (the portal and the API both say "Factory staff"; ops-user accepted A's orders).
@@ -411,6 +422,14 @@ def ask(world: World, key: str, role: str):
     return url, response
 
 
+def _text_of(response) -> str:
+    """What an answer says: a page's or a CSV's text, or a PDF's read back."""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if response["Content-Type"] == "application/pdf":
+        return "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    return body.decode("utf-8-sig")
+
+
 # --- The tests -----------------------------------------------------------------------------------------------
 
 
@@ -432,7 +451,7 @@ def test_access_matrix(world, key, role):
         to_login = response["Location"].startswith(reverse("login"))
         assert to_login == (role == "anonymous"), f"{url} as {role} redirects to {response['Location']}"
     if role in world.foreign and response.status_code == 200 and template not in PUBLIC:
-        body = response.content.decode()
+        body = _text_of(response)
         leaked = sorted(text for text in world.foreign[role] if text in body)
         assert not leaked, f"{url} shows {role} another organization's {leaked}"
 

@@ -204,7 +204,7 @@ def test_status_and_compute_changes_show_in_the_api_at_once(ops_user, org_a, cli
     api = api_as(ops_user)
     api.get(detail(order))
 
-    services.orders_set_compute(totals={order.pk: (Decimal("12.5"), Decimal("375"))})
+    services.orders_set_compute(totals={(order.pk, order.stages.first().pk): (Decimal("12.5"), Decimal("375"))})
     assert api.get(detail(order)).json()["compute_cost"] == "375.00"
 
     services.order_set_priority(order=order, actor=ops_user, priority="high", reason="Escalated by the client")
