@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 
 from dispatch import services as dispatch_services
+from factory import clock
 from orders import services as order_services
 from orders.models import OrderStatus
+from statements.models import Statement, StatementKind
 from tests.factories import client_user, open_ticket, order_at, place_order
 
 pytestmark = pytest.mark.django_db
@@ -69,11 +71,23 @@ def test_the_client_page_takes_a_fixed_number_of_queries(client, ops_user, org_a
     for _number in range(orders):
         delivered = order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a, actor=member)
         open_ticket(order=delivered, actor=member)
+        Statement.objects.create(
+            reference=f"ST-TEST-{_number}",
+            client=org_a,
+            kind=StatementKind.ON_DEMAND,
+            period_start=clock.now().date(),
+            period_end=clock.now().date(),
+            issued_at=clock.now(),
+            issued_by=member,
+            figures={},
+        )
     client.force_login(ops_user)
 
     # 1 session, 2 user, 3 role groups, 4 the client, 5 its order numbers, 6 its ticket numbers, 7 its budget, 8 the
-    # compute used this month, 9 its latest orders, 10 its latest tickets, 11 its latest ratings.
-    with django_assert_num_queries(11):
+    # compute used this month, 9 its latest orders, 10 its latest tickets, 11 its latest ratings, 12 its latest
+    # statements.
+    with django_assert_num_queries(12):
         response = _page(client, org_a)
 
     assert response.content.decode().count("data-order=") == orders
+    assert response.content.decode().count("data-statement=") == orders

@@ -66,6 +66,10 @@ def test_finished_work_moves_the_order_on_and_is_accounted(ops_user, t0):
     assert order.stages.get(workshop="data").steps.get(position=2).status in (StepStatus.READY, StepStatus.RUNNING)
     assert order.compute_pflops_hours == job.work_pflops_hours.quantize(Decimal("0.01"))
     assert order.compute_cost == (job.work_pflops_hours * Decimal("30.00")).quantize(Decimal("0.01"))
+    # The workshop that ran it is charged with it, and the others with nothing yet: the order's figures are theirs.
+    charged = dict(order.stages.values_list("workshop", "compute_cost"))
+    assert charged.pop("data") == order.compute_cost
+    assert set(charged.values()) == {Decimal(0)}
     assert ComputePool.objects.get(pk=job.pool_id or ComputePool.objects.first().pk).used_pflops >= 0
 
 
@@ -245,7 +249,7 @@ def test_a_tick_takes_a_fixed_number_of_queries(ops_user, t0, django_assert_max_
     services.dispatch_tick(now=t0)
 
     # No job finishes in a minute here: the count is that of the bookkeeping, whatever the number of jobs.
-    with django_assert_max_num_queries(23):
+    with django_assert_max_num_queries(24):
         services.dispatch_tick(now=t0 + timedelta(minutes=1))
 
 
@@ -254,8 +258,9 @@ def test_a_tick_takes_a_fixed_number_of_queries(ops_user, t0, django_assert_max_
 # maintenance windows in force (1); scheduled pool changes to come (1); ready steps (1); their deadlines: gate
 # reviews, later steps (2); new jobs (1); recent usage, entitlements, budgets, active jobs (4); placements (1);
 # steps running: their orders locked, the steps (2); pools, waiting jobs, utilization samples, the day's cost,
-# waits by priority, queue samples (6); compute rolled up: read, written (2); the dispatch state saved (1).
-TICK_QUERIES = 29
+# waits by priority, queue samples (6); compute rolled up: read, its stages and its orders written (3); the
+# dispatch state saved (1).
+TICK_QUERIES = 30
 # Once any job finishes, orders hears of all of them at once (orders.services.steps_finish): their orders, stages
 # and steps locked (3); finished steps, next steps made ready, timeline events (3); step counts, stages, orders (3).
 FINISH_QUERIES = 9
