@@ -12,3 +12,5 @@ class AftersalesConfig(AppConfig):
         from orders import related
 
         related.provide("tickets", tickets_section)
+        # The kinds of notice after-sales sends, known to the preferences page before any is sent.
+        from aftersales import notices  # noqa: F401

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales import permissions
+from aftersales import notices, permissions
 from aftersales.errors import TicketActionNotPermitted, TicketInvalid, TicketTransitionNotAllowed
 from aftersales.models import (
     ACTIVE_STATUSES,
@@ -154,8 +154,10 @@ def _refresh_sla(ticket: Ticket, *, now: datetime, policy: SlaPolicy | None = No
             ("first_response", "resolution"): notes.MISSED_BOTH,
         }
         _event(ticket, actor=None, kind=TicketEventKind.BREACHED, note=missed[tuple(broken)].stored(), at=now)
+        notices.tell_staff(ticket, kind=notices.SLA_BREACHED, event=f"sla-breached:{ticket.pk}")
     elif at_risk and not ticket.at_risk:
-        _event(ticket, actor=None, kind=TicketEventKind.AT_RISK, at=now)
+        risk = _event(ticket, actor=None, kind=TicketEventKind.AT_RISK, at=now)
+        notices.tell_staff(ticket, kind=notices.SLA_AT_RISK, event=f"sla-at-risk:{risk.pk}")
     ticket.breached, ticket.at_risk = breached, at_risk
     ticket.breached_at = (ticket.breached_at or now) if breached else None
     return changed
@@ -251,9 +253,11 @@ def _move(ticket: Ticket, *, to: str, actor, now: datetime, note: str = "") -> N
     if to == TicketStatus.CLOSED:
         ticket.closed_at = now
     ticket.status = to
-    _event(
+    change = _event(
         ticket, actor=actor, kind=TicketEventKind.STATUS_CHANGED, from_value=previous, to_value=to, note=note, at=now
     )
+    if to == TicketStatus.WAITING_CLIENT:
+        notices.tell_client(ticket, kind=notices.TICKET_WAITING, event=f"ticket-waiting:{change.pk}")
 
 
 def _first_response(ticket: Ticket, *, actor, now: datetime) -> None:
@@ -292,6 +296,7 @@ def ticket_post_message(
             _first_response(ticket, actor=actor, now=now)
             if ticket.status == TicketStatus.OPEN:
                 _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now)
+            notices.tell_client(ticket, kind=notices.TICKET_ANSWERED, event=f"ticket-answered:{message.pk}")
         elif ticket.status in (TicketStatus.WAITING_CLIENT, TicketStatus.RESOLVED):
             _move(ticket, to=TicketStatus.IN_PROGRESS, actor=actor, now=now, note=notes.CLIENT_REPLIED.stored())
         _refresh_sla(ticket, now=now)

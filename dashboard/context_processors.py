@@ -1,5 +1,6 @@
 """The control-room layout's context: navigation by role, the factory clock, the user's roles."""
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -66,4 +67,6 @@ def control_center(request):
         "user_roles": [roles.ROLE_LABELS[name] for name in sorted(roles.roles_of(user))],
         # Staff are never client users: no need to look up a membership for them.
         "user_organization": None if roles.has_role(user) else organization_of(user),
+        # How often the header asks for the unread notices (notifications/static/notifications/unread.js).
+        "notice_poll_seconds": settings.NOTICE_POLL_SECONDS,
     }

@@ -17,3 +17,5 @@ class DispatchConfig(AppConfig):
         related.provide_chart("compute", order_compute)
         # An order's priority changes on the dispatch center's priority page only; the order page links to it.
         related.provide_action("priority", priority_action)
+        # The kinds of notice the dispatch center sends, known to the preferences page before any is sent.
+        from dispatch import notices  # noqa: F401

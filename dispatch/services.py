@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import PoolKind
-from dispatch import permissions
+from dispatch import notices, permissions
 from dispatch.engine import planner, policy
 from dispatch.engine.plans import PoolChange, Window
 from dispatch.engine.policy import PRIORITY_RANK
@@ -134,11 +134,7 @@ def pool_change_state(*, pool: ComputePool, action: str, actor, reason: str) -> 
             % {"pool": pool.name, "state": pool.get_state_display(), "target": PoolState(target).label}
         )
     now = clock.now()
-    PoolStateChange.objects.create(
-        pool=pool, at=now, from_state=pool.state, to_state=target, actor=actor, reason=reason
-    )
-    pool.state = target
-    pool.save(update_fields=["state"])
+    _set_pool_state(pool, target, now=now, actor=actor, reason=reason)
     if target == PoolState.OFFLINE:
         _requeue_jobs_of(pool, now=now)
     _end_windows_under_way(pool, now=now)
@@ -418,9 +414,12 @@ def reservation_cancel(*, reservation: Reservation, actor, reason: str) -> Reser
 
 
 def _set_pool_state(pool: ComputePool, state: str, *, now: datetime, actor, reason: str) -> None:
-    PoolStateChange.objects.create(pool=pool, at=now, from_state=pool.state, to_state=state, actor=actor, reason=reason)
+    change = PoolStateChange.objects.create(
+        pool=pool, at=now, from_state=pool.state, to_state=state, actor=actor, reason=reason
+    )
     pool.state = state
     pool.save(update_fields=["state"])
+    notices.tell_pool_state(change)
 
 
 def _close_for_window(window: Reservation, pool: ComputePool, *, now: datetime) -> None:

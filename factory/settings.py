@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "factory",
+    "notifications",
     "catalog",
     "orders",
     "dispatch",
@@ -409,6 +410,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "ticket-sla-watch": {"task": "aftersales.tasks.sla_watch", "schedule": 15.0},
     # A month's statements go out within a factory hour of its end (a minute at x60; real time in production).
     "monthly-statements": {"task": "statements.tasks.issue_monthly_statements", "schedule": 60.0},
+    # Yesterday's notices go out as one e-mail to those who chose the daily digest, once a factory day.
+    "notice-digests": {"task": "notifications.tasks.send_digests", "schedule": 60.0},
     # Demo mode only (a no-op otherwise): simulated staff act every 10 s, i.e. 10 factory minutes at x60.
     "demo-simulated-staff": {"task": "demo.tasks.simulate_staff", "schedule": 10.0},
 }
@@ -416,6 +419,18 @@ CELERY_BEAT_SCHEDULE: dict = {
 # (workers down for a while) is dropped rather than replayed in a burst when they come back.
 for _entry in CELERY_BEAT_SCHEDULE.values():
     _entry.setdefault("options", {})["expires"] = max(30.0, 3 * _entry["schedule"])
+
+# --- Notifications ---------------------------------------------------------------------------------
+# Outgoing mail (notifications.services): an SMTP server as EMAIL_URL (smtp://user:password@host:587, or
+# submission://… for STARTTLS), else the console: bin/run's worker prints each e-mail in its log.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Factory <factory@localhost>")
+# The address the e-mails' links start with: the site as its users reach it.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# How often an open page asks for the person's unread notices, in seconds (the header's count).
+NOTICE_POLL_SECONDS = env.int("NOTICE_POLL_SECONDS", default=10)
+# A client hears of an ETA slip once its ETA has moved this many hours past the one it was last told.
+ETA_SLIP_NOTICE_HOURS = env.int("ETA_SLIP_NOTICE_HOURS", default=24)
 
 # --- Statements -----------------------------------------------------------------------------------
 # The CJK font the statements' PDFs embed (statements/pdf.py): Debian's fonts-wqy-microhei, which .ci/run installs.

@@ -118,6 +118,9 @@ class Order(submissions.SubmittedOnce):
     )
     quoted_cost = models.DecimalField(_("quoted cost (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
     eta = models.DateTimeField(_("ETA"), null=True, blank=True)
+    # The expected delivery the client was last told of by a notice (else its promise): a later ETA by more than
+    # ETA_SLIP_NOTICE_HOURS tells it again (orders.services.orders_set_eta). An earlier ETA becomes the mark.
+    eta_told = models.DateTimeField(_("ETA last told"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.SUBMITTED)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     current_workshop = models.CharField(

@@ -11,9 +11,10 @@ id, and run under the dispatch lock.
 """
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -26,7 +27,7 @@ from factory import clock, notes, roles, submissions
 from factory.dates import day_words
 from factory.db import bulk_update_rows
 from factory.limits import MESSAGE_MAX, NOTE_MAX, REQUIREMENTS_MAX, TITLE_MAX, clean_text
-from orders import extensions, permissions, production, quotes, read_cache
+from orders import extensions, notices, permissions, production, quotes, read_cache
 from orders.access import organization_of
 from orders.errors import OrderInvalid, OrderTransitionNotAllowed, QuoteNoLongerHolds
 from orders.models import (
@@ -371,6 +372,7 @@ def order_accept(*, order: Order, actor) -> Order:
         order.eta = max(quotes.promise_due(order.promised_delivery), now)
     _set_status(order, OrderStatus.ACCEPTED, actor=actor, kind=EventKind.ACCEPTED, extra_fields=["accepted_at", "eta"])
     _refresh_orders([order], now=clock.now())
+    notices.tell_client(order, kind=notices.ORDER_ACCEPTED, event=f"order-accepted:{order.pk}")
     return order
 
 
@@ -460,6 +462,12 @@ def stage_release_gate(*, stage: OrderStage, actor, note: str = "") -> OrderStag
         )
         _start_stage(following, actor=actor, announce=False)
     _refresh_orders([order], now=clock.now())
+    notices.tell_client(
+        order,
+        kind=notices.GATE_PASSED,
+        event=f"gate-passed:{stage.pk}:{stage.gate_passage}",
+        workshop=stage.workshop,
+    )
     return stage
 
 
@@ -578,6 +586,7 @@ def order_deliver(*, order: Order, actor) -> Order:
     _set_status(
         order, OrderStatus.DELIVERED, actor=actor, kind=EventKind.DELIVERED, extra_fields=["delivered_at", "eta"]
     )
+    notices.tell_client(order, kind=notices.ORDER_DELIVERED, event=f"order-delivered:{order.pk}")
     return order
 
 
@@ -789,13 +798,33 @@ def orders_set_compute(*, totals: dict) -> None:
 
 
 def orders_set_eta(*, etas: dict) -> int:
-    """Write the ETAs a queue-aware forecast predicts (order id → datetime) for orders still in the factory."""
-    in_flight = Order.objects.filter(pk__in=etas, status__in=IN_FLIGHT_STATUSES).only("pk", "eta", "tracking_token")
+    """Write the ETAs a queue-aware forecast predicts (order id -> datetime) for orders still in the factory; a client
+    whose order's ETA moved more than ETA_SLIP_NOTICE_HOURS past the one it was last told is told (orders.notices)."""
+    in_flight = Order.objects.filter(pk__in=etas, status__in=IN_FLIGHT_STATUSES).only(
+        "pk", "eta", "eta_told", "promised_delivery", "tracking_token", "reference", "title", "client_id"
+    )
     changed = [order for order in in_flight if order.eta != etas[order.pk]]
     read_cache.orders_changed(
         order_ids=[order.pk for order in changed], tracking_tokens=[order.tracking_token for order in changed]
     )
-    return bulk_update_rows(Order, ["eta"], [(order.pk, etas[order.pk]) for order in changed])
+    slip = timedelta(hours=settings.ETA_SLIP_NOTICE_HOURS)
+    for order in changed:
+        new = etas[order.pk]
+        told = order.eta_told or (quotes.promise_due(order.promised_delivery) if order.promised_delivery else order.eta)
+        if told is not None and new - told > slip:
+            notices.tell_client(
+                order,
+                kind=notices.ETA_SLIPPED,
+                event=f"eta-slipped:{order.pk}:{new:%Y%m%d%H%M}",
+                eta=timezone.localdate(new).isoformat(),
+                hours=round((new - told).total_seconds() / 3600),
+            )
+            order.eta_told = new
+        elif told is not None and new < told:
+            order.eta_told = new
+    return bulk_update_rows(
+        Order, ["eta", "eta_told"], [(order.pk, etas[order.pk], order.eta_told) for order in changed]
+    )
 
 
 def order_note_review_decision(*, order: Order, actor, workshop: str, note: str) -> OrderEvent:

@@ -22,8 +22,9 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 (a page, a CSV, a PDF's text) never shows the other
 organization's name, orders or tickets, nor the username of anyone on the staff.
 
-Cells checked: 1,024 (128 rows: 122 URL patterns, the orders, tickets, reservations and pool changes collections and
-an order's priority page asked with GET and POST, x 8 roles); test_summary prints the current count (`-s`).
+Cells checked: 1,072 (134 rows: 127 URL patterns, the orders, tickets, reservations and pool changes collections,
+an order's priority page and the notification settings asked with GET and POST, x 8 roles); test_summary prints
+the current count (`-s`).
 """
 
 import io
@@ -38,6 +39,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pypdf import PdfReader
 
 from factory import clock
+from notifications.models import Notice
 from statements.services import statement_issue
 from tests.dispatch.scenario_results import finish_run, scenario_result
 from tests.factories import (
@@ -149,6 +151,13 @@ EXPECTED: dict[str, tuple] = {
     "POST /portal/tickets/{pk}/rate/":                ("ticket", 302, 400, 404, 403, 403, 403, 403, 403),
     "POST /portal/tickets/{pk}/status/":              ("ticket", 302, 400, 404, 403, 403, 403, 403, 403),
     "GET /portal/":                                   (None,     302, 200, 200, 403, 403, 403, 403, 403),
+    # --- Notices: everyone signed in has an inbox; a notice is its recipient's (client A's here), 404 to others -----
+    "GET /notifications/":                            (None,     302, 200, 200, 200, 200, 200, 200, 200),
+    "GET /notifications/unread/":                     (None,     401, 200, 200, 200, 200, 200, 200, 200),
+    "POST /notifications/read/":                      (None,     302, 302, 302, 302, 302, 302, 302, 302),
+    "POST /notifications/{pk}/open/":                 ("notice", 302, 302, 404, 404, 404, 404, 404, 404),
+    "GET /notifications/settings/":                   (None,     302, 200, 200, 200, 200, 200, 200, 200),
+    "POST /notifications/settings/":                  (None,     302, 400, 400, 400, 400, 400, 400, 400),
     "GET /portal/statements/":                        (None,     302, 200, 200, 403, 403, 403, 403, 403),
     # --- Statements: a client its own (another's is 404), every staff role any; operations and after-sales
     # issue them (here all refused with a message: client A's was issued within the hour) ---------------------
@@ -383,6 +392,7 @@ def world(django_db_setup, django_db_blocker):
         )
         ids |= {"scenario": scenario.pk, "run": run.pk, "booking": window.pk, "pool_change": change.pk}
         ids["statement"] = statement_issue(client=org_a, actor=client_a).pk
+        ids["notice"] = Notice.objects.filter(recipient=client_a).order_by("pk").first().pk
         a_refs = [*Order.objects.filter(client=org_a).values_list("reference", flat=True), ticket.reference]
         # What each client may never read: the other organization's name, orders and tickets, and who on the
         # staff acted (the portal and the API both say "Factory staff"; ops-user accepted A's orders).
