@@ -54,6 +54,7 @@ def tell_client(ticket, *, kind: str, event: str) -> int:
         recipients=client_people(ticket.order.client_id),
         params={"reference": ticket.reference, "subject": ticket.subject},
         url=reverse("client_tickets:ticket", args=[ticket.pk]),
+        organization_id=ticket.order.client_id,
     )
 
 

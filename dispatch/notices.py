@@ -1,5 +1,5 @@
 """What the dispatch center tells its staff without being asked (notifications.kinds): a pool changed state, by a
-person, a maintenance window or a scheduled change."""
+person, a maintenance window or a scheduled change; a client's compute this month passed its budget's warning."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -7,9 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from dispatch.models import PoolState
 from factory import roles
 from notifications.kinds import STAFF, EmailChoice, Kind, register
+from notifications.selectors import events_told
 from notifications.services import notify, staff_holding
 
 POOL_STATE_CHANGED = "pool_state_changed"
+BUDGET_NEAR_END = "budget_near_end"
 
 register(
     Kind(
@@ -20,6 +22,13 @@ register(
         line=_("It was %(was)s."),
         email=EmailChoice.OFF,
         choices={"state": PoolState, "was": PoolState},
+    ),
+    Kind(
+        BUDGET_NEAR_END,
+        STAFF,
+        label=_("A client's monthly compute budget is near its end"),
+        title=_("%(client)s has used %(share)s%% of this month's compute budget"),
+        line=_("%(used)s of %(budget)s PFLOPS·h."),
     ),
 )
 
@@ -33,3 +42,31 @@ def tell_pool_state(change) -> int:
         params={"pool": change.pool.name, "state": change.to_state, "was": change.from_state},
         url=reverse("dispatch:pool", args=[change.pool_id]),
     )
+
+
+def tell_budgets_near_end(*, budgets, usage: dict[int, float], month: str) -> int:
+    """Tell operations and dispatch of each client past its budget's warning share this month, once a month."""
+    near = [
+        budget
+        for budget in budgets
+        if budget.monthly_pflops_hours
+        and usage.get(budget.client_id, 0.0) >= float(budget.monthly_pflops_hours * budget.warn_at)
+    ]
+    told = events_told(f"budget-near-end:{budget.client_id}:{month}" for budget in near)
+    fresh = [budget for budget in near if f"budget-near-end:{budget.client_id}:{month}" not in told]
+    staff = staff_holding(roles.OPERATIONS, roles.DISPATCH) if fresh else []
+    for budget in fresh:
+        used = usage[budget.client_id]
+        notify(
+            kind=BUDGET_NEAR_END,
+            event=f"budget-near-end:{budget.client_id}:{month}",
+            recipients=staff,
+            params={
+                "client": budget.client.name,
+                "share": round(100 * used / float(budget.monthly_pflops_hours)),
+                "used": round(used),
+                "budget": str(budget.monthly_pflops_hours.normalize()),
+            },
+            url=reverse("client", args=[budget.client_id]),
+        )
+    return len(fresh)

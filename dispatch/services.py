@@ -838,6 +838,19 @@ def client_entitlements() -> dict[tuple[int, str], float]:
     }
 
 
+@transaction.atomic
+def budgets_watch(*, now: datetime | None = None) -> int:
+    """Tell operations and dispatch of the clients whose compute this month passed their budget's warning share
+    (dispatch.notices); how many were told of."""
+    now = now or clock.now()
+    budgets = list(ClientBudget.objects.select_related("client"))
+    if not budgets:
+        return 0
+    return notices.tell_budgets_near_end(
+        budgets=budgets, usage=client_usage_this_month(now), month=f"{month_start(now):%Y-%m}"
+    )
+
+
 def enforced_budgets() -> dict[int, float]:
     """Client id -> the monthly PFLOPS·h its enforced budget allows."""
     return {

@@ -63,3 +63,9 @@ def run_scenario(run_id: int):
     run = services.scenario_run_execute(run_id=run_id)
     if run is not None:
         logger.info("scenario run %s: %s in %s s", run.pk, run.state, run.seconds)
+
+
+# Clients past their monthly budget's warning share are told to operations and dispatch, once a month each.
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=30, time_limit=45)
+def watch_budgets():
+    services.budgets_watch()

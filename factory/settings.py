@@ -412,6 +412,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "monthly-statements": {"task": "statements.tasks.issue_monthly_statements", "schedule": 60.0},
     # Yesterday's notices go out as one e-mail to those who chose the daily digest, once a factory day.
     "notice-digests": {"task": "notifications.tasks.send_digests", "schedule": 60.0},
+    # Staff hear of gate reviews waiting too long and of clients' budgets near their end within a factory hour.
+    "review-wait-watch": {"task": "security.tasks.watch_waiting_reviews", "schedule": 60.0},
+    "budget-watch": {"task": "dispatch.tasks.watch_budgets", "schedule": 60.0},
     # Demo mode only (a no-op otherwise): simulated staff act every 10 s, i.e. 10 factory minutes at x60.
     "demo-simulated-staff": {"task": "demo.tasks.simulate_staff", "schedule": 10.0},
 }
@@ -429,6 +432,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Factory <factory@
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # How often an open page asks for the person's unread notices, in seconds (the header's count).
 NOTICE_POLL_SECONDS = env.int("NOTICE_POLL_SECONDS", default=10)
+# The security staff hear of a gate review still pending after this many factory hours.
+REVIEW_WAIT_NOTICE_HOURS = env.int("REVIEW_WAIT_NOTICE_HOURS", default=8)
 # A client hears of an ETA slip once its ETA has moved this many hours past the one it was last told.
 ETA_SLIP_NOTICE_HOURS = env.int("ETA_SLIP_NOTICE_HOURS", default=24)
 

@@ -21,3 +21,8 @@ def with_words(notices) -> list[dict]:
         title, line = kind.words(notice.params) if kind else (notice.kind, "")
         shown.append({"notice": notice, "title": title, "line": line})
     return shown
+
+
+def events_told(events) -> set[str]:
+    """Which of `events` someone was already told of: a watch that runs every minute tells only of the new ones."""
+    return set(Notice.objects.filter(event__in=list(events)).values_list("event", flat=True).distinct())

@@ -6,8 +6,9 @@ queued only once it commits (`transaction.on_commit`), so a refused change tells
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, time
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -40,12 +41,38 @@ def staff_holding(*role_names: str) -> list:
     return list(get_user_model().objects.filter(is_active=True, groups__name__in=role_names).distinct())
 
 
-def notify(*, kind: str, event: str, recipients: Iterable, params: dict | None = None, url: str = "") -> int:
+# Channels that tell a client organization itself rather than its people (the webhooks): each is called with the
+# event once the transaction that made it commits. Apps above this one provide them (`provide_organization_channel`).
+_ORGANIZATION_CHANNELS: list[Callable[..., None]] = []
+
+
+def provide_organization_channel(channel: Callable[..., None]) -> None:
+    """Register `channel(kind=, event=, organization_id=, params=, url=, at=)`, called for every client kind's event
+    that names its organization."""
+    if channel not in _ORGANIZATION_CHANNELS:
+        _ORGANIZATION_CHANNELS.append(channel)
+
+
+def notify(
+    *,
+    kind: str,
+    event: str,
+    recipients: Iterable,
+    params: dict | None = None,
+    url: str = "",
+    organization_id: int | None = None,
+) -> int:
     """Tell `recipients` that `event` happened, as a notice of `kind`; the number of notices made (an event already
-    told to a person makes none). Staff kinds never reach client users, nor client kinds staff."""
+    told to a person makes none). Staff kinds never reach client users, nor client kinds staff. A client kind's event
+    that names its client organization also goes to the organization's own channels (its webhooks) on commit."""
     declared = notice_kinds.kind_named(kind)
     if declared is None:
         raise ValueError(f"unknown notice kind {kind!r}")
+    if organization_id is not None and declared.audience == CLIENTS:
+        told = {"kind": kind, "event": event, "organization_id": organization_id, "params": params or {}, "url": url}
+        told["at"] = clock.now()
+        for channel in _ORGANIZATION_CHANNELS:
+            transaction.on_commit(partial(channel, **told))
     people = {user.pk: user for user in recipients if user.is_active and audience_of(user) == declared.audience}
     if not people:
         return 0

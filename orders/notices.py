@@ -1,19 +1,21 @@
-"""What orders tell a client without being asked (notifications.kinds): acceptance, each passed gate, a slipping
-ETA, the delivery. The client's people hear of their organization's orders only, in words that name no one on
-the staff."""
+"""What orders tell without being asked (notifications.kinds): a client, of acceptance, each passed gate, a slipping
+ETA, the delivery (its people hear of their organization's orders only, in words that name no one on the staff);
+operations, of an order turning late."""
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Workshop
-from notifications.kinds import CLIENTS, EmailChoice, Kind, register
-from notifications.services import notify
+from factory import roles
+from notifications.kinds import CLIENTS, STAFF, EmailChoice, Kind, register
+from notifications.services import notify, staff_holding
 
 ORDER_ACCEPTED = "order_accepted"
 GATE_PASSED = "gate_passed"
 ETA_SLIPPED = "eta_slipped"
 ORDER_DELIVERED = "order_delivered"
+ORDER_LATE = "order_late"
 
 register(
     Kind(
@@ -46,6 +48,13 @@ register(
         title=_("Order %(reference)s delivered"),
         line=_("%(title)s is ready for you to confirm and rate."),
     ),
+    Kind(
+        ORDER_LATE,
+        STAFF,
+        label=_("An order turns late"),
+        title=_("Order %(reference)s is now expected after its promise"),
+        line=_("%(client)s was promised %(promised)s; the forecast now says %(eta)s."),
+    ),
 )
 
 
@@ -62,4 +71,25 @@ def tell_client(order, *, kind: str, event: str, **params) -> int:
         recipients=client_people(order.client_id),
         params={"reference": order.reference, "title": order.title, **params},
         url=reverse("portal:order", args=[order.pk]),
+        organization_id=order.client_id,
     )
+
+
+def tell_operations_late(order, *, eta, operations) -> int:
+    """Tell operations (`operations`: their people, read once per forecast) that `order` is now expected late."""
+    return notify(
+        kind=ORDER_LATE,
+        event=f"order-late:{order.pk}:{order.promised_delivery:%Y%m%d}",
+        recipients=operations,
+        params={
+            "reference": order.reference,
+            "client": order.client.name,
+            "promised": order.promised_delivery.isoformat(),
+            "eta": eta.isoformat(),
+        },
+        url=reverse("orders:detail", args=[order.pk]),
+    )
+
+
+def operations_people() -> list:
+    return staff_holding(roles.OPERATIONS)

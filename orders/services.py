@@ -799,18 +799,26 @@ def orders_set_compute(*, totals: dict) -> None:
 
 def orders_set_eta(*, etas: dict) -> int:
     """Write the ETAs a queue-aware forecast predicts (order id -> datetime) for orders still in the factory; a client
-    whose order's ETA moved more than ETA_SLIP_NOTICE_HOURS past the one it was last told is told (orders.notices)."""
-    in_flight = Order.objects.filter(pk__in=etas, status__in=IN_FLIGHT_STATUSES).only(
-        "pk", "eta", "eta_told", "promised_delivery", "tracking_token", "reference", "title", "client_id"
+    whose order's ETA moved more than ETA_SLIP_NOTICE_HOURS past the one it was last told is told, and operations of
+    an order whose ETA passes its promise (orders.notices)."""
+    in_flight = (
+        Order.objects.filter(pk__in=etas, status__in=IN_FLIGHT_STATUSES)
+        .select_related("client")
+        .only("pk", "eta", "eta_told", "promised_delivery", "tracking_token", "reference", "title", "client__name")
     )
     changed = [order for order in in_flight if order.eta != etas[order.pk]]
     read_cache.orders_changed(
         order_ids=[order.pk for order in changed], tracking_tokens=[order.tracking_token for order in changed]
     )
     slip = timedelta(hours=settings.ETA_SLIP_NOTICE_HOURS)
+    operations = None
     for order in changed:
         new = etas[order.pk]
-        told = order.eta_told or (quotes.promise_due(order.promised_delivery) if order.promised_delivery else order.eta)
+        due = quotes.promise_due(order.promised_delivery) if order.promised_delivery else None
+        if due is not None and new > due and (order.eta is None or order.eta <= due):
+            operations = notices.operations_people() if operations is None else operations
+            notices.tell_operations_late(order, eta=timezone.localdate(new), operations=operations)
+        told = order.eta_told or due or order.eta
         if told is not None and new - told > slip:
             notices.tell_client(
                 order,

@@ -12,11 +12,17 @@ from factory.limits import NOTE_MAX, clean_text
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import DataSensitivity, OrderStage, OrderStep
-from security import permissions
+from security import notices, permissions
 from security.errors import ReviewAlreadyDecided, ReviewerNotPermitted, ReviewInvalid
 from security.models import Approval, ChecklistItem, Finding, Review, ReviewAnswer, ReviewStatus, Severity
 
 FOUR_EYES = 2
+
+
+@transaction.atomic
+def reviews_watch_waiting() -> int:
+    """Tell the reviewers of the reviews that have waited too long (security.notices); how many were told of."""
+    return notices.tell_of_long_waits(now=clock.now())
 
 
 def reviews_open_for_waiting_gates() -> list[Review]:

@@ -1,6 +1,7 @@
 """Notices: who hears of which event, once, and the inbox where they read them."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -231,3 +232,55 @@ def test_staff_rota_is_the_role_holders(dispatcher, reviewer):
 
     assert services.staff_holding(roles.DISPATCH) == [dispatcher]
     assert outsider not in services.staff_holding(roles.DISPATCH)
+
+
+def test_operations_hear_once_that_an_order_turns_late(ops_user, org_a, client_a):
+    order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, actor=client_a)
+    due = promise_due(order.promised_delivery)
+
+    order_services.orders_set_eta(etas={order.pk: due - timedelta(hours=2)})
+    assert "order_late" not in _kinds(ops_user)
+    order_services.orders_set_eta(etas={order.pk: due + timedelta(hours=3)})
+    order_services.orders_set_eta(etas={order.pk: due + timedelta(hours=9)})
+
+    assert _kinds(ops_user).count("order_late") == 1
+    assert _kinds(client_a).count("order_late") == 0
+    late = Notice.objects.get(recipient=ops_user, kind="order_late")
+    assert late.params["client"] == org_a.name
+    assert late.url == reverse("orders:detail", args=[order.pk])
+
+
+def test_reviewers_hear_once_of_a_review_waiting_too_long(ops_user, reviewer, org_a, client_a, settings, move_clock):
+    from security import services as security_services
+
+    settings.REVIEW_WAIT_NOTICE_HOURS = 8
+    order_at(OrderStatus.AWAITING_REVIEW, staff=ops_user, client=org_a, actor=client_a)
+    (review,) = security_services.reviews_open_for_waiting_gates()
+
+    assert security_services.reviews_watch_waiting() == 0
+    move_clock(hours=9)
+    assert security_services.reviews_watch_waiting() == 1
+    assert security_services.reviews_watch_waiting() == 0
+
+    notice = Notice.objects.get(recipient=reviewer, kind="review_waiting")
+    assert notice.params["reference"] == review.order.reference
+    assert notice.url == reverse("security:review", args=[review.pk])
+
+
+def test_operations_and_dispatch_hear_once_a_month_of_a_budget_near_its_end(ops_user, dispatcher, org_a, client_a):
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, actor=client_a)
+    for kind in ("data_processing", "training", "inference"):
+        compute_pool(kind=kind, capacity=1000)
+    dispatch_services.dispatch_tick(now=clock.now())
+    dispatch_services.dispatch_tick(now=clock.now() + timedelta(hours=2))
+    used = dispatch_services.client_usage_this_month(clock.now() + timedelta(hours=2))[org_a.pk]
+    dispatch_services.client_budget_set(
+        client=org_a, monthly_pflops_hours=Decimal(str(round(used * 1.1, 2))), warn_at=Decimal("0.8"), enforce=False
+    )
+
+    assert dispatch_services.budgets_watch(now=clock.now() + timedelta(hours=2)) == 1
+    assert dispatch_services.budgets_watch(now=clock.now() + timedelta(hours=2)) == 0
+
+    for person in (ops_user, dispatcher):
+        assert _kinds(person).count("budget_near_end") == 1
+    assert _kinds(client_a).count("budget_near_end") == 0
