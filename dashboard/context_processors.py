@@ -30,6 +30,7 @@ _NAVIGATION = (
     ("portal:home", _("My orders"), lambda user: _is_client(user)),
     ("client_tickets:list", _("My tickets"), lambda user: _is_client(user)),
     ("client_statements:list", _("My statements"), lambda user: _is_client(user)),
+    ("client_webhooks:list", _("Webhooks"), lambda user: _is_client(user)),
     ("admin:index", _("Admin"), lambda user: user.is_staff),
 )
 

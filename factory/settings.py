@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "dispatch",
     "security",
     "aftersales",
+    "webhooks",
     "statements",
     "dashboard",
     "demo",
@@ -415,6 +416,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Staff hear of gate reviews waiting too long and of clients' budgets near their end within a factory hour.
     "review-wait-watch": {"task": "security.tasks.watch_waiting_reviews", "schedule": 60.0},
     "budget-watch": {"task": "dispatch.tasks.watch_budgets", "schedule": 60.0},
+    # Webhook retries wait 1 factory minute and up: every 10 s (10 factory minutes at x60) keeps them near on time.
+    "webhook-deliveries": {"task": "webhooks.tasks.send_due_webhooks", "schedule": 10.0},
     # Demo mode only (a no-op otherwise): simulated staff act every 10 s, i.e. 10 factory minutes at x60.
     "demo-simulated-staff": {"task": "demo.tasks.simulate_staff", "schedule": 10.0},
 }
@@ -436,6 +439,13 @@ NOTICE_POLL_SECONDS = env.int("NOTICE_POLL_SECONDS", default=10)
 REVIEW_WAIT_NOTICE_HOURS = env.int("REVIEW_WAIT_NOTICE_HOURS", default=8)
 # A client hears of an ETA slip once its ETA has moved this many hours past the one it was last told.
 ETA_SLIP_NOTICE_HOURS = env.int("ETA_SLIP_NOTICE_HOURS", default=24)
+# Webhooks (webhooks.services): an endpoint whose host resolves to a loopback, private, link-local or otherwise
+# non-public address is refused unless this is on (tests and a developer's own receiver on loopback).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# A delivery is retried (1, 2, 4 … factory minutes apart, at most 4 hours) for this many factory hours.
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
+# How long one attempt waits for the receiver's answer, in seconds.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # --- Statements -----------------------------------------------------------------------------------
 # The CJK font the statements' PDFs embed (statements/pdf.py): Debian's fonts-wqy-microhei, which .ci/run installs.

@@ -26,6 +26,7 @@ urlpatterns = [
     path("dispatch/", include("dispatch.urls")),
     path("portal/tickets/", include("aftersales.portal_urls")),
     path("portal/statements/", include("statements.portal_urls")),
+    path("portal/webhooks/", include("webhooks.portal_urls")),
     path("portal/", include("orders.portal_urls")),
     path("security/", include("security.urls")),
     path("aftersales/", include("aftersales.urls")),
@@ -47,6 +48,7 @@ urlpatterns = [
     path("api/v1/", include("dispatch.api_urls")),
     path("api/v1/", include("security.api_urls")),
     path("api/v1/", include("aftersales.api_urls")),
+    path("api/v1/", include("webhooks.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the Content Security Policy allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -22,9 +22,9 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 (a page, a CSV, a PDF's text) never shows the other
 organization's name, orders or tickets, nor the username of anyone on the staff.
 
-Cells checked: 1,072 (134 rows: 127 URL patterns, the orders, tickets, reservations and pool changes collections,
-an order's priority page and the notification settings asked with GET and POST, x 8 roles); test_summary prints
-the current count (`-s`).
+Cells checked: 1,168 (146 rows: 137 URL patterns, the orders, tickets, scenarios, reservations, pool changes and
+webhooks collections, the portal's webhooks page, an order's priority page and the notification settings asked with
+GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
 
 import io
@@ -51,6 +51,7 @@ from tests.factories import (
     place_order,
     user_per_role,
 )
+from webhooks import services as webhook_services
 
 ROLES = ("anonymous", "client_a", "client_b", "operations", "dispatch", "security", "aftersales", "admin")
 
@@ -80,7 +81,8 @@ ADMIN = "/admin/"
 # Answers per role. Key: "METHOD /url/template/"; value: (object whose id fills {pk}, then one status per
 # role in ROLES order). Objects: "order" (org A's delivered, sensitive order), "ticket" (on that order),
 # "review" (a pending review of another org A order), "pool", "job", "scenario" (with a change), "run" (its
-# run, done) and "booking" (a maintenance window ahead on another pool); None when the URL has no {pk}.
+# run, done), "booking" (a maintenance window ahead on another pool), "webhook" (org A's endpoint) and
+# "webhook_delivery" (its delivery of the order's delivery, waiting to be sent); None when the URL has no {pk}.
 # {step_pk} is a step of "order", {token} its tracking token.
 #                                                               anon  clA  clB  ops  dis  sec  aft  adm
 EXPECTED: dict[str, tuple] = {
@@ -159,6 +161,14 @@ EXPECTED: dict[str, tuple] = {
     "GET /notifications/settings/":                   (None,     302, 200, 200, 200, 200, 200, 200, 200),
     "POST /notifications/settings/":                  (None,     302, 400, 400, 400, 400, 400, 400, 400),
     "GET /portal/statements/":                        (None,     302, 200, 200, 403, 403, 403, 403, 403),
+    # --- Webhooks: the client organization's own (another's endpoint or delivery is 404); staff are refused. An
+    # empty registration comes back with its errors (400); the delivery still waits to be sent, so sending it again
+    # is refused with a message (302 back) or 409 -------------------------------------------------------------
+    "GET /portal/webhooks/":                          (None,      302, 200, 200, 403, 403, 403, 403, 403),
+    "POST /portal/webhooks/":                         (None,      302, 400, 400, 403, 403, 403, 403, 403),
+    "GET /portal/webhooks/{pk}/":                     ("webhook", 302, 200, 404, 403, 403, 403, 403, 403),
+    "POST /portal/webhooks/{pk}/disable/":            ("webhook", 302, 302, 404, 403, 403, 403, 403, 403),
+    "POST /portal/webhooks/deliveries/{pk}/resend/":  ("webhook_delivery", 302, 302, 404, 403, 403, 403, 403, 403),
     # --- Statements: a client its own (another's is 404), every staff role any; operations and after-sales
     # issue them (here all refused with a message: client A's was issued within the hour) ---------------------
     "GET /statements/{pk}/":                          ("statement", 302, 200, 404, 200, 200, 200, 200, 200),
@@ -254,6 +264,12 @@ EXPECTED: dict[str, tuple] = {
     "POST /api/v1/tickets/{pk}/rate/":                ("ticket", 401, 400, 404, 403, 403, 403, 403, 403),
     "POST /api/v1/tickets/{pk}/severity/":            ("ticket", 401, 403, 404, 400, 403, 403, 400, 400),
     "POST /api/v1/tickets/{pk}/status/":              ("ticket", 401, 400, 404, 400, 403, 403, 400, 400),
+    "GET /api/v1/webhooks/":                          (None,      401, 200, 200, 403, 403, 403, 403, 403),
+    "POST /api/v1/webhooks/":                         (None,      401, 400, 400, 403, 403, 403, 403, 403),
+    "GET /api/v1/webhooks/{pk}/":                     ("webhook", 401, 200, 404, 403, 403, 403, 403, 403),
+    "POST /api/v1/webhooks/{pk}/disable/":            ("webhook", 401, 200, 404, 403, 403, 403, 403, 403),
+    "GET /api/v1/webhooks/{pk}/deliveries/":          ("webhook", 401, 200, 404, 403, 403, 403, 403, 403),
+    "POST /api/v1/webhook-deliveries/{pk}/resend/":   ("webhook_delivery", 401, 409, 404, 403, 403, 403, 403, 403),
 }
 # fmt: on
 
@@ -393,6 +409,21 @@ def world(django_db_setup, django_db_blocker):
         ids |= {"scenario": scenario.pk, "run": run.pk, "booking": window.pk, "pool_change": change.pk}
         ids["statement"] = statement_issue(client=org_a, actor=client_a).pk
         ids["notice"] = Notice.objects.filter(recipient=client_a).order_by("pk").first().pk
+        # Org A's webhook endpoint (a public address: the URL rule's check is on here) and one delivery to it, queued
+        # as the organization channel does once an event commits (this transaction never does: it waits).
+        endpoint = webhook_services.endpoint_register(
+            client=org_a, actor=client_a, url="https://93.184.215.14/hooks", kinds=["order_delivered"]
+        )
+        webhook_services.deliveries_queue(
+            kind="order_delivered",
+            event=f"order-delivered:{order.pk}",
+            organization_id=org_a.pk,
+            params={"reference": order.reference, "title": order.title},
+            url=f"/portal/orders/{order.pk}/",
+            at=clock.now(),
+        )
+        ids["webhook"] = endpoint.pk
+        ids["webhook_delivery"] = endpoint.deliveries.get().pk
         a_refs = [*Order.objects.filter(client=org_a).values_list("reference", flat=True), ticket.reference]
         # What each client may never read: the other organization's name, orders and tickets, and who on the
         # staff acted (the portal and the API both say "Factory staff"; ops-user accepted A's orders).

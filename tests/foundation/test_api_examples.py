@@ -24,6 +24,7 @@ from orders.models import OrderStatus, OrderStep, StepStatus
 from orders.services import step_finish
 from security.services import reviews_open_for_waiting_gates
 from tests.factories import PASSWORD, compute_pool, open_ticket, order_at, place_order
+from webhooks import services as webhook_services
 
 pytestmark = pytest.mark.django_db
 
@@ -367,6 +368,42 @@ def _pool_changes(p):
     return Call(p.ops)
 
 
+def _webhook(p):
+    """The client's endpoint, on a port of loopback where nothing listens: every attempt fails at once."""
+    return webhook_services.endpoint_register(
+        client=p.org, actor=p.client, url="http://127.0.0.1:9/hooks", kinds=["order_accepted"]
+    )
+
+
+def _webhooks(p):
+    _webhook(p)
+    return Call(p.client)
+
+
+def _webhook_delivery(p):
+    """A delivery to the client's endpoint, as the organization channel queues it when an order's acceptance commits."""
+    endpoint = _webhook(p)
+    order = order_at(OrderStatus.ACCEPTED, staff=p.ops, client=p.org, actor=p.client)
+    webhook_services.deliveries_queue(
+        kind="order_accepted",
+        event=f"order-accepted:{order.pk}",
+        organization_id=p.org.pk,
+        params={"reference": order.reference, "title": order.title},
+        url=f"/portal/orders/{order.pk}/",
+        at=clock.now(),
+    )
+    return endpoint, endpoint.deliveries.get()
+
+
+def _failed_webhook_delivery(p):
+    """A delivery its endpoint refused until the retry window closed: attempted now, and once more a day later."""
+    _endpoint, delivery = _webhook_delivery(p)
+    now = clock.now()
+    webhook_services.delivery_send(delivery_id=delivery.pk, now=now)
+    webhook_services.delivery_send(delivery_id=delivery.pk, now=now + timedelta(hours=25))
+    return delivery
+
+
 # How each operation's examples are sent (operationId -> a function of the People that makes the objects and
 # answers a Call, or {example name: Call}): as a user of the operations role wherever the operation allows one.
 SCENES = {
@@ -425,6 +462,12 @@ SCENES = {
     "tickets_severity_create": lambda p: Call(p.ops, _ticket(p).pk),
     "tickets_rate_create": lambda p: Call(p.client, _ticket(p, resolved=True).pk),
     "tickets_follow_up_order_create": lambda p: Call(p.ops, _ticket(p).pk),
+    "webhooks_list": _webhooks,
+    "webhooks_create": lambda p: Call(p.client),
+    "webhooks_retrieve": lambda p: Call(p.client, _webhook(p).pk),
+    "webhooks_disable_create": lambda p: Call(p.client, _webhook(p).pk),
+    "webhooks_deliveries_list": lambda p: Call(p.client, _webhook_delivery(p)[0].pk),
+    "webhook_deliveries_resend_create": lambda p: Call(p.client, _failed_webhook_delivery(p).pk),
 }
 
 

@@ -19,11 +19,14 @@ from orders import services as order_services
 from orders.models import OrderStatus
 from security import services as security_services
 from tests.factories import compute_pool, open_ticket, order_at, place_order
+from webhooks import services as webhook_services
 
 pytestmark = pytest.mark.django_db
 
 # A time series that its `hours` bounds (at most 720 hours), answered as one array: API.md fixes its shape.
 BARE_ARRAYS = {"/api/v1/pools/{id}/utilization/"}
+# Lists of a client organization's own webhooks, which staff may not read (webhooks.api): a client user reads them.
+WEBHOOKS = "/api/v1/webhooks/"
 PAGE = {"count", "next", "previous", "results"}
 
 
@@ -123,10 +126,20 @@ class Floor:
         )
         self.delivered = order_at(OrderStatus.DELIVERED, staff=ops_user, client=org_a, actor=client_a)
         self.timeline = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, client=org_a, actor=client_a)
+        self.endpoint = self._endpoint()
         self.batches = 0
 
+    def _endpoint(self):
+        return webhook_services.endpoint_register(
+            client=self.org, actor=self.client, url="https://hooks.example.com/factory", kinds=["order_accepted"]
+        )
+
     def path(self, path: str) -> str:
-        return path.replace("{id}", str(self.timeline.pk))
+        return path.replace("{id}", str(self.endpoint.pk if path.startswith(WEBHOOKS) else self.timeline.pk))
+
+    def api(self, path: str) -> APIClient:
+        """Who reads the list: a client user its own webhooks (staff are refused them), operations the rest."""
+        return _api(self.client if path.startswith(WEBHOOKS) else self.ops)
 
     def grow(self):
         n = self.batches
@@ -161,6 +174,16 @@ class Floor:
             security_services.review_approve(review=review, reviewer=self.reviewer, answers=answers)
         open_ticket(order=self.delivered, actor=self.client, severity=["low", "critical", "medium"][n % 3])
         dispatch_services.scenario_create(actor=self.ops, name=f"{'zyx'[n % 3]} scenario {n}", horizon_days=30)
+        # Another endpoint, and an event for the first, queued as the organization channel does on commit.
+        self._endpoint()
+        webhook_services.deliveries_queue(
+            kind="order_accepted",
+            event=f"order-accepted:batch-{n}",
+            organization_id=self.org.pk,
+            params={"reference": self.timeline.reference, "title": self.timeline.title},
+            url="/portal/",
+            at=clock.now(),
+        )
 
 
 @pytest.fixture
@@ -290,6 +313,14 @@ SPECS = {
         "oldest": [asc(moment("opened_at")), ID],
         "urgency": [asc(_ticket_urgency), desc(moment("opened_at")), desc(field("id"))],
     },
+    "/api/v1/webhooks/": {
+        "newest": [desc(moment("created_at")), desc(field("id"))],
+        "oldest": [asc(moment("created_at")), ID],
+    },
+    "/api/v1/webhooks/{id}/deliveries/": {
+        "newest": [desc(moment("at")), desc(field("id"))],
+        "oldest": [asc(moment("at")), ID],
+    },
 }
 
 
@@ -307,10 +338,10 @@ def test_every_sort_key_of_every_list_is_checked_here(schema):
 
 
 @pytest.mark.parametrize("path", list(SPECS))
-def test_each_sort_key_orders_the_rows_as_it_says(floor, ops_user, path):
+def test_each_sort_key_orders_the_rows_as_it_says(floor, path):
     for _batch in range(4):
         floor.grow()
-    api = _api(ops_user)
+    api = floor.api(path)
     url = floor.path(path)
     everything = api.get(url, {"page_size": 200}).json()["results"]
     assert len(everything) >= 4
@@ -324,13 +355,12 @@ def test_each_sort_key_orders_the_rows_as_it_says(floor, ops_user, path):
     assert len(set(map(tuple, answered.values()))) > 1  # the keys disagree: the rows tell them apart
 
 
-def test_no_sort_is_the_default_key_and_pages_follow_the_order(schema, floor, ops_user):
+def test_no_sort_is_the_default_key_and_pages_follow_the_order(schema, floor):
     for _batch in range(3):
         floor.grow()
-    api = _api(ops_user)
 
     for path, operation in _paged_lists(schema).items():
-        url = floor.path(path)
+        url, api = floor.path(path), floor.api(path)
         (sort,) = [p["schema"] for p in operation["parameters"] if p["name"] == "sort"]
         default = api.get(url, {"sort": sort["default"], "page_size": 200}).json()["results"]
         assert api.get(url, {"page_size": 200}).json()["results"] == default, path
@@ -344,11 +374,9 @@ def test_no_sort_is_the_default_key_and_pages_follow_the_order(schema, floor, op
 # --- Unknown keys and DRF's `ordering` ----------------------------------------------------------------
 
 
-def test_an_unknown_sort_key_answers_400_naming_the_keys_and_nothing_else(schema, floor, ops_user):
-    api = _api(ops_user)
-
+def test_an_unknown_sort_key_answers_400_naming_the_keys_and_nothing_else(schema, floor):
     for path, operation in _paged_lists(schema).items():
-        answer = api.get(floor.path(path), {"sort": "sideways"})
+        answer = floor.api(path).get(floor.path(path), {"sort": "sideways"})
 
         assert answer.status_code == 400, path
         assert list(answer.json()) == ["sort"], path
@@ -357,11 +385,9 @@ def test_an_unknown_sort_key_answers_400_naming_the_keys_and_nothing_else(schema
         assert set(message.rsplit(": ", 1)[1].rstrip(".").split(", ")) == set(_sort_keys(operation)), path
 
 
-def test_ordering_is_refused_naming_sort_rather_than_ignored(schema, floor, ops_user):
-    api = _api(ops_user)
-
+def test_ordering_is_refused_naming_sort_rather_than_ignored(schema, floor):
     for path, operation in _paged_lists(schema).items():
-        answer = api.get(floor.path(path), {"ordering": "-id"})
+        answer = floor.api(path).get(floor.path(path), {"ordering": "-id"})
 
         assert answer.status_code == 400, path
         assert list(answer.json()) == ["ordering"], path
@@ -400,15 +426,14 @@ def _queries(api, url, params) -> int:
     return len(captured)
 
 
-def test_no_list_and_no_sort_key_takes_more_queries_as_rows_double(schema, floor, ops_user):
-    api = _api(ops_user)
+def test_no_list_and_no_sort_key_takes_more_queries_as_rows_double(schema, floor):
     cases = [(path, key) for path, operation in _paged_lists(schema).items() for key in _sort_keys(operation)]
     floor.grow()
     floor.grow()
 
-    before = {case: _queries(api, floor.path(case[0]), {"sort": case[1]}) for case in cases}
+    before = {case: _queries(floor.api(case[0]), floor.path(case[0]), {"sort": case[1]}) for case in cases}
     floor.grow()
     floor.grow()
-    after = {case: _queries(api, floor.path(case[0]), {"sort": case[1]}) for case in cases}
+    after = {case: _queries(floor.api(case[0]), floor.path(case[0]), {"sort": case[1]}) for case in cases}
 
     assert after == before
