@@ -1,5 +1,5 @@
-"""A page per client organization for the staff (`/clients/<id>/`): its orders, tickets, ratings, compute budget and
-statements.
+"""A page per client organization for the staff (`/clients/<id>/`): its orders, tickets, ratings, compute budget,
+statements and the people notices reach.
 
 A fixed number of queries whatever the client's history: the counts are aggregated in Postgres, the lists are the
 latest few, each with a link to its own list filtered by the client.
@@ -26,6 +26,7 @@ from dispatch.services import client_usage_this_month
 from factory import roles
 from orders.filters import with_due_dates
 from orders.models import HANDED_OVER_STATUSES, ClientOrganization, Order
+from orders.notices import client_people
 from statements import permissions as statement_permissions
 from statements.selectors import statements_of
 
@@ -44,6 +45,7 @@ class ClientPage:
     tickets_url: str
     statements: list
     can_issue_statement: bool
+    contacts: list
 
 
 def _number(value) -> str:
@@ -127,6 +129,9 @@ def client_page(*, pk, user, now: datetime) -> ClientPage:
         tickets_url=tickets_url,
         statements=list(statements_of(client.pk)[:CLIENT_PAGE_ROWS]),
         can_issue_statement=roles.has_role(user, *statement_permissions.ISSUE_ROLES),
+        contacts=list(
+            client_people(client.pk).select_related("notice_reader").order_by("last_name", "first_name", "username")
+        ),
     )
 
 

@@ -36,6 +36,17 @@ def audience_of(user) -> str:
     return STAFF if roles.has_role(user) else CLIENTS
 
 
+def _staff_among(people: dict) -> set[int]:
+    """Which of `people` (id -> user) hold a staff role, in one query whatever their number."""
+    if not people:
+        return set()
+    return set(
+        get_user_model()
+        .objects.filter(Q(groups__name__in=roles.STAFF_ROLES) | Q(is_superuser=True), pk__in=list(people))
+        .values_list("pk", flat=True)
+    )
+
+
 def staff_holding(*role_names: str) -> list:
     """The active users holding one of `role_names` (superusers are administrators, not on a rota)."""
     return list(get_user_model().objects.filter(is_active=True, groups__name__in=role_names).distinct())
@@ -73,7 +84,9 @@ def notify(
         told["at"] = clock.now()
         for channel in _ORGANIZATION_CHANNELS:
             transaction.on_commit(partial(channel, **told))
-    people = {user.pk: user for user in recipients if user.is_active and audience_of(user) == declared.audience}
+    people = {user.pk: user for user in recipients if user.is_active}
+    staff = _staff_among(people)
+    people = {pk: user for pk, user in people.items() if (pk in staff) == (declared.audience == STAFF)}
     if not people:
         return 0
     now = clock.now()
