@@ -49,6 +49,7 @@ urlpatterns = [
     path("api/v1/", include("security.api_urls")),
     path("api/v1/", include("aftersales.api_urls")),
     path("api/v1/", include("webhooks.api_urls")),
+    path("api/v1/", include("notifications.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the Content Security Policy allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

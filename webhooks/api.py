@@ -1,11 +1,13 @@
 """The webhooks API (API.md "Notifications and webhooks"), under /api/v1/webhooks/ and /api/v1/webhook-deliveries/.
 
 Client users manage their organization's endpoints; another organization's endpoint or delivery answers 404. Staff
-are refused (403): a client's integrations, their URLs and secrets, are the client's. Each operation parses its
+are refused (403): a client's integrations, their URLs and secrets, are the client's. An endpoint's signing secret is
+write-only: the client gives it when registering, and no answer holds it. Each operation parses its
 input, finds the object through webhooks.selectors, calls one service and answers; domain errors become 400
 {"field": [...]}, 403 or 409 in factory.api.exception_handler.
 """
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -18,7 +20,7 @@ from factory.api import IDEMPOTENCY_KEY, created, validated
 from orders.access import organization_of
 from webhooks import selectors, services
 from webhooks.filters import DeliveryFilter, EndpointFilter
-from webhooks.models import Delivery, Endpoint
+from webhooks.models import SECRET_MAX, SECRET_MIN, Delivery, Endpoint
 from webhooks.serializers import DeliverySerializer, EndpointCreateSerializer, EndpointSerializer
 
 
@@ -54,11 +56,16 @@ class EndpointViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary=_("Register an endpoint"),
-        description=_(
-            'The factory POSTs each event of the kinds in `events` to `url` as JSON `{"id", "event", '
-            '"created_at", "data"}`, signed in the `Factory-Signature` header with the endpoint\'s `secret` (made '
-            "here and answered with the endpoint). A URL that is not http or https, or whose host is an address of a "
-            "private network, answers 400."
+        description=format_lazy(
+            _(
+                'The factory POSTs each event of the kinds in `events` to `url` as JSON `{{"id", "event", '
+                '"created_at", "data"}}`, signed in the `Factory-Signature` header with the `secret` you give here '
+                "({min} to {max} characters, yours to keep: it is never answered or shown again). A URL that is not "
+                "http or https, or whose host is an address of a private network, answers 400, as does a secret too "
+                "short."
+            ),
+            min=SECRET_MIN,
+            max=SECRET_MAX,
         ),
         request=EndpointCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
@@ -71,6 +78,7 @@ class EndpointViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             actor=request.user,
             url=data["url"],
             kinds=data["events"],
+            secret=data["secret"],
             submission_key=submissions.key_of_request(request),
         )
         answer = EndpointSerializer(endpoint).data

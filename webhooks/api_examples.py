@@ -1,20 +1,20 @@
 """The examples of the webhooks API in /api/schema/ (factory.api_examples): the hospital's endpoint for its orders'
-acceptance and delivery, and the delivery of its order AF-2026-00042's acceptance (orders.api_examples), which its
-server refused twice before taking it."""
+acceptance and delivery (registered with its own signing secret, which no answer holds), and the delivery of its
+order AF-2026-00042's acceptance (orders.api_examples), which its server refused twice before taking it."""
 
 from django.utils.translation import gettext_lazy as _
 
 from factory.api_examples import example, page
 
-REGISTERING = {
-    "url": "https://hooks.qinghe-hospital.example.cn/factory",
-    "events": ["order_accepted", "order_delivered"],
-}
+URL = "https://hooks.qinghe-hospital.example.cn/factory"
+EVENTS = ["order_accepted", "order_delivered"]
+# The hospital's own secret: it is sent once, here, and never answered.
+REGISTERING = {"url": URL, "events": EVENTS, "secret": "q3Vn8XbT2mKd7RfYh5Lc9WzA1pEs6GuJ"}
 ENDPOINT = {
     "id": 3,
-    **REGISTERING,
+    "url": URL,
+    "events": EVENTS,
     "active": True,
-    "secret": "whsec_q3Vn8XbT2mKd7RfYh5Lc9WzA1pEs6GuJ",
     "created_at": "2026-09-28T10:20:00+08:00",
     "disabled_at": None,
 }
@@ -44,7 +44,7 @@ example(
     status=201,
     answer=ENDPOINT,
 )
-example("webhooks_retrieve", summary=_("One endpoint with its signing secret"), parameters={"id": 3}, answer=ENDPOINT)
+example("webhooks_retrieve", summary=_("One endpoint (never its secret)"), parameters={"id": 3}, answer=ENDPOINT)
 example(
     "webhooks_disable_create",
     summary=_("The hospital stops the endpoint"),

@@ -10,10 +10,14 @@ from factory.dates import moment_words
 
 # An endpoint's URL, in characters.
 URL_MAX = 500
+# An endpoint's signing secret, in characters: the client chooses it, long enough not to be guessed.
+SECRET_MIN = 16
+SECRET_MAX = 200
 
 
 class Endpoint(submissions.SubmittedOnce):
-    """Where a client organization wants to hear of its events (`kinds`: client notice kinds), signed with `secret`."""
+    """Where a client organization wants to hear of its events (`kinds`: client notice kinds), signed with `secret`:
+    the client's own, given when registering and never shown again (not by the portal, the API or the admin)."""
 
     client = models.ForeignKey(
         "orders.ClientOrganization",
@@ -23,7 +27,7 @@ class Endpoint(submissions.SubmittedOnce):
     )
     url = models.CharField(_("URL"), max_length=URL_MAX)
     kinds = models.JSONField(_("events"), default=list)
-    secret = models.CharField(_("signing secret"), max_length=64, editable=False)
+    secret = models.CharField(_("signing secret"), max_length=SECRET_MAX, editable=False)
     created_at = models.DateTimeField(_("registered at"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("registered by")

@@ -1,5 +1,5 @@
-"""The client portal's webhooks: the organization's endpoints and registering one, one endpoint with its secret and
-its delivery log, disabling it and sending a delivery again.
+"""The client portal's webhooks: the organization's endpoints and registering one (with the client's own signing
+secret, never shown again), one endpoint with its delivery log, disabling it and sending a delivery again.
 
 Every page is for client users only (staff get 403, anonymous visitors the login page) and shows only the
 organization's own endpoints (another organization's answers 404). Views stay thin: read through
@@ -58,9 +58,13 @@ def endpoint_list(request):
             actor=request.user,
             url=data["url"],
             kinds=data["kinds"],
+            secret=data["secret"],
             submission_key=submissions.clean_key(data["submission_key"]),
         ),
-        success=_("The endpoint is registered. Keep its signing secret to check that deliveries come from us."),
+        success=_(
+            "The endpoint is registered. Check each delivery's signature with the secret you gave: it is not shown "
+            "again."
+        ),
         back=reverse("client_webhooks:list"),
         again=lambda form: _render_list(request, form),
         then=lambda endpoint: reverse("client_webhooks:endpoint", args=[endpoint.pk]),
@@ -69,7 +73,8 @@ def endpoint_list(request):
 
 @login_required
 def endpoint_page(request, pk):
-    """One endpoint: where it points, what it receives, its secret, and its delivery log, newest first."""
+    """One endpoint: where it points, what it receives, how to check its signatures (never its secret), and its
+    delivery log, newest first."""
     organization = require_organization(request.user)
     endpoint = selectors.endpoint_detail(user=request.user, pk=pk)
     labels = _labels()

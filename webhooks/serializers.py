@@ -1,12 +1,35 @@
 """Shapes of the webhooks API (API.md "Notifications and webhooks"). Input serializers only parse types and shapes;
-the URL rule and who may register are webhooks.services'."""
+the URL rule, the secret's rule and who may register are webhooks.services'. The signing secret is write-only: the
+registration takes it, and no answer ever holds it."""
 
+from django.core.validators import RegexValidator
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from factory.api import InputSerializer, NonBlankCharField
 from notifications.kinds import CLIENTS, kinds_for
-from webhooks.models import URL_MAX, Delivery, Endpoint
+from webhooks.models import SECRET_MAX, SECRET_MIN, URL_MAX, Delivery, Endpoint
+from webhooks.services import KEY_CONTROL_CHARACTERS
+
+# The secret's rule as a pattern a client generator can follow (webhooks.services.check_secret): no control
+# characters, and something besides white space.
+SECRET_PATTERN = rf"^[^{KEY_CONTROL_CHARACTERS}]*[^\s{KEY_CONTROL_CHARACTERS}][^{KEY_CONTROL_CHARACTERS}]*$"
+
+
+class SecretField(serializers.CharField):
+    """A signing secret: taken as given (a key is not trimmed), never answered, and stated in the schema by its own
+    rule's pattern rather than a free text's (factory.schema.AutoSchema patterns the plain texts only)."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(write_only=True, trim_whitespace=False)
+        kwargs.setdefault("validators", []).append(
+            RegexValidator(
+                SECRET_PATTERN,
+                _("Remove the control characters (such as tabs and line breaks) from the signing secret."),
+            )
+        )
+        super().__init__(**kwargs)
 
 
 def _event_choices() -> list[tuple[str, str]]:
@@ -18,17 +41,11 @@ class EndpointSerializer(serializers.ModelSerializer):
         source="kinds", child=serializers.CharField(), read_only=True, help_text=_("The events sent to it.")
     )
     active = serializers.BooleanField(read_only=True, help_text=_("False once disabled: nothing more is sent."))
-    secret = serializers.CharField(
-        read_only=True,
-        help_text=_(
-            "The key of the HMAC-SHA256 in each delivery's Factory-Signature header: "
-            '`t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">`.'
-        ),
-    )
 
     class Meta:
         model = Endpoint
-        fields = ["id", "url", "events", "active", "secret", "created_at", "disabled_at"]
+        # Never the secret: it was the client's to give, and is the client's to keep.
+        fields = ["id", "url", "events", "active", "created_at", "disabled_at"]
         read_only_fields = fields
 
 
@@ -65,6 +82,19 @@ class EndpointCreateSerializer(InputSerializer):
         child=serializers.ChoiceField(choices=[]),
         allow_empty=False,
         help_text=_("The kinds of event to send to it, at least one."),
+    )
+    secret = SecretField(
+        min_length=SECRET_MIN,
+        max_length=SECRET_MAX,
+        help_text=format_lazy(
+            _(
+                "Your own secret, {min} to {max} characters: the key of the HMAC-SHA256 in each delivery's "
+                'Factory-Signature header, `t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">`. Keep it: it is '
+                "never answered or shown again."
+            ),
+            min=SECRET_MIN,
+            max=SECRET_MAX,
+        ),
     )
 
     def __init__(self, *args, **kwargs):

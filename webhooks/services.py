@@ -2,9 +2,10 @@
 with retries on the factory clock, and sending one again.
 
 A delivery is a POST of the event as JSON, signed as Stripe signs its webhooks: the header
-`Factory-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>`. The receiver
-recomputes the HMAC over the raw body, compares in constant time and refuses a `t` far from its own clock (a replay);
-`Factory-Event-Id` (also the body's `id`) is the same on every attempt and every resend, for de-duplication.
+`Factory-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>`. The secret is
+the client's own, given when it registers the endpoint: the factory keeps it to sign and never shows it again. The
+receiver recomputes the HMAC over the raw body, compares in constant time and refuses a `t` far from its own clock (a
+replay); `Factory-Event-Id` (also the body's `id`) is the same on every attempt and every resend, for de-duplication.
 
 Lock order: a delivery's row alone (sending); an endpoint's row, then its deliveries (disabling).
 """
@@ -14,7 +15,7 @@ import hmac
 import ipaddress
 import json
 import logging
-import secrets
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -31,7 +32,7 @@ from factory.limits import clean_text
 from notifications.kinds import CLIENTS, kinds_for
 from webhooks import permissions
 from webhooks.errors import WebhookInvalid, WebhookTransitionNotAllowed
-from webhooks.models import URL_MAX, Delivery, DeliveryStatus, Endpoint
+from webhooks.models import SECRET_MAX, SECRET_MIN, URL_MAX, Delivery, DeliveryStatus, Endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ FIRST_WAIT = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=4)
 # Deliveries one sweep sends at most: a receiver that times out costs WEBHOOK_TIMEOUT_SECONDS each.
 SWEEP_BATCH = 50
+# What a signing secret may not hold: C0 and C1 control characters (tabs and line breaks among them) and DEL. The
+# API's schema states the same rule as its pattern (webhooks.serializers).
+KEY_CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+_KEY_CONTROL = re.compile(f"[{KEY_CONTROL_CHARACTERS}]")
 
 
 # --- Helpers ------------------------------------------------------------------------------------------
@@ -52,10 +57,6 @@ def event_id_of(event: str) -> str:
     """The public id of an event: stable for the event (every endpoint, attempt and resend) and revealing nothing of
     the factory's own ids."""
     return "evt_" + hashlib.sha256(event.encode()).hexdigest()[:24]
-
-
-def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(24)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -104,6 +105,32 @@ def check_url(url: str) -> None:
         )
 
 
+def check_secret(secret) -> str:
+    """The signing secret the client chose, as given (white space is part of a key, so nothing is stripped): at least
+    SECRET_MIN and at most SECRET_MAX characters, not only white space, without control characters. WebhookInvalid
+    on "secret" otherwise."""
+    if not isinstance(secret, str) or not secret.strip():
+        message = _("Give a signing secret of at least %(min)d characters: it signs each delivery.")
+        raise WebhookInvalid(message % {"min": SECRET_MIN}, field="secret")
+    if len(secret) < SECRET_MIN:
+        message = _("Make the signing secret at least %(min)d characters long (it has %(length)d).")
+        raise WebhookInvalid(message % {"min": SECRET_MIN, "length": len(secret)}, field="secret")
+    if len(secret) > SECRET_MAX:
+        message = _("Keep the signing secret to %(max)d characters at most (it has %(length)d).")
+        raise WebhookInvalid(message % {"max": SECRET_MAX, "length": len(secret)}, field="secret")
+    if _KEY_CONTROL.search(secret):
+        raise WebhookInvalid(
+            _("Remove the control characters (such as tabs and line breaks) from the signing secret."), field="secret"
+        )
+    return secret
+
+
+def _secret_digest(secret: str) -> str:
+    """What a registration's submission digest keeps of its secret: keyed with the site's key, so that the stored
+    digest is no way to test guesses at the secret, yet the same key sent with another secret is told apart."""
+    return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
 def _kinds(kinds) -> list[str]:
     offered = client_kind_names()
     if not isinstance(kinds, list | tuple) or not kinds:
@@ -135,26 +162,28 @@ def _queue(delivery_ids: list[int]) -> None:
 
 
 @transaction.atomic
-def endpoint_register(*, client, actor, url: str, kinds, submission_key: str | None = None) -> Endpoint:
-    """Register `url` to receive the organization's events of `kinds`, with a new signing secret. The same
-    `submission_key` twice registers one endpoint (factory.submissions)."""
+def endpoint_register(*, client, actor, url: str, kinds, secret: str, submission_key: str | None = None) -> Endpoint:
+    """Register `url` to receive the organization's events of `kinds`, signed with `secret`, the client's own
+    (`check_secret`), kept to sign and never shown again. The same `submission_key` twice registers one endpoint
+    (factory.submissions); with another URL, other events or another secret it is refused."""
     permissions.check_member(actor, client.pk)
     url = clean_text(url, field="url", maximum=URL_MAX, invalid=WebhookInvalid, required=_("Give the endpoint's URL."))
-    check_url(url)
+    secret = check_secret(secret)
     kinds = _kinds(kinds)
+    check_url(url)  # last: it asks the DNS
 
     def register(stamp: dict) -> Endpoint:
         return Endpoint.objects.create(
             client=client,
             url=url,
             kinds=kinds,
-            secret=new_secret(),
+            secret=secret,
             created_at=clock.now(),
             created_by=actor,
             **stamp,
         )
 
-    request = {"client": client, "url": url, "kinds": kinds}
+    request = {"client": client, "url": url, "kinds": kinds, "secret": _secret_digest(secret)}
     return submissions.create_once(
         Endpoint, key=submission_key, owner={"created_by": actor}, request=request, create=register
     )

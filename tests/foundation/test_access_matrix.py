@@ -22,7 +22,7 @@ Besides the status, every cell checks that an anonymous 302 goes to a login page
 never bounced to one, and that a client user's 200 (a page, a CSV, a PDF's text) never shows the other
 organization's name, orders or tickets, nor the username of anyone on the staff.
 
-Cells checked: 1,168 (146 rows: 137 URL patterns, the orders, tickets, scenarios, reservations, pool changes and
+Cells checked: 1,192 (149 rows: 140 URL patterns, the orders, tickets, scenarios, reservations, pool changes and
 webhooks collections, the portal's webhooks page, an order's priority page and the notification settings asked with
 GET and POST, x 8 roles); test_summary prints the current count (`-s`).
 """
@@ -81,8 +81,9 @@ ADMIN = "/admin/"
 # Answers per role. Key: "METHOD /url/template/"; value: (object whose id fills {pk}, then one status per
 # role in ROLES order). Objects: "order" (org A's delivered, sensitive order), "ticket" (on that order),
 # "review" (a pending review of another org A order), "pool", "job", "scenario" (with a change), "run" (its
-# run, done), "booking" (a maintenance window ahead on another pool), "webhook" (org A's endpoint) and
-# "webhook_delivery" (its delivery of the order's delivery, waiting to be sent); None when the URL has no {pk}.
+# run, done), "booking" (a maintenance window ahead on another pool), "webhook" (org A's endpoint),
+# "webhook_delivery" (its delivery of the order's delivery, waiting to be sent) and "notice" (client A's first
+# notice); None when the URL has no {pk}.
 # {step_pk} is a step of "order", {token} its tracking token.
 #                                                               anon  clA  clB  ops  dis  sec  aft  adm
 EXPECTED: dict[str, tuple] = {
@@ -270,6 +271,10 @@ EXPECTED: dict[str, tuple] = {
     "POST /api/v1/webhooks/{pk}/disable/":            ("webhook", 401, 200, 404, 403, 403, 403, 403, 403),
     "GET /api/v1/webhooks/{pk}/deliveries/":          ("webhook", 401, 200, 404, 403, 403, 403, 403, 403),
     "POST /api/v1/webhook-deliveries/{pk}/resend/":   ("webhook_delivery", 401, 409, 404, 403, 403, 403, 403, 403),
+    # Everyone signed in reads and marks their own notices; client A's notice is 404 to everyone else.
+    "GET /api/v1/notifications/":                     (None,     401, 200, 200, 200, 200, 200, 200, 200),
+    "POST /api/v1/notifications/read-all/":           (None,     401, 200, 200, 200, 200, 200, 200, 200),
+    "POST /api/v1/notifications/{pk}/read/":          ("notice", 401, 200, 404, 404, 404, 404, 404, 404),
 }
 # fmt: on
 
@@ -412,7 +417,11 @@ def world(django_db_setup, django_db_blocker):
         # Org A's webhook endpoint (a public address: the URL rule's check is on here) and one delivery to it, queued
         # as the organization channel does once an event commits (this transaction never does: it waits).
         endpoint = webhook_services.endpoint_register(
-            client=org_a, actor=client_a, url="https://93.184.215.14/hooks", kinds=["order_delivered"]
+            client=org_a,
+            actor=client_a,
+            url="https://93.184.215.14/hooks",
+            kinds=["order_delivered"],
+            secret="organization-a-own-secret",
         )
         webhook_services.deliveries_queue(
             kind="order_delivered",

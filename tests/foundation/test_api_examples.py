@@ -20,6 +20,7 @@ from dispatch import api_examples as api_examples_of_dispatch
 from dispatch import services as dispatch_services
 from dispatch.models import Job
 from factory import api_examples, clock
+from notifications.models import Notice
 from orders.models import OrderStatus, OrderStep, StepStatus
 from orders.services import step_finish
 from security.services import reviews_open_for_waiting_gates
@@ -29,6 +30,7 @@ from webhooks import services as webhook_services
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
+WEBHOOK_SECRET = "the-clients-own-secret"
 
 
 def _schema() -> dict:
@@ -371,7 +373,7 @@ def _pool_changes(p):
 def _webhook(p):
     """The client's endpoint, on a port of loopback where nothing listens: every attempt fails at once."""
     return webhook_services.endpoint_register(
-        client=p.org, actor=p.client, url="http://127.0.0.1:9/hooks", kinds=["order_accepted"]
+        client=p.org, actor=p.client, url="http://127.0.0.1:9/hooks", kinds=["order_accepted"], secret=WEBHOOK_SECRET
     )
 
 
@@ -402,6 +404,19 @@ def _failed_webhook_delivery(p):
     webhook_services.delivery_send(delivery_id=delivery.pk, now=now)
     webhook_services.delivery_send(delivery_id=delivery.pk, now=now + timedelta(hours=25))
     return delivery
+
+
+def _notices(p):
+    """The client's notices of an order in production (its acceptance among them), unread."""
+    _started_order(p)
+    notices = Notice.objects.filter(recipient=p.client, read_at__isnull=True)
+    assert notices.exists()
+    return notices
+
+
+def _inbox(p):
+    _notices(p)
+    return Call(p.client)
 
 
 # How each operation's examples are sent (operationId -> a function of the People that makes the objects and
@@ -468,6 +483,9 @@ SCENES = {
     "webhooks_disable_create": lambda p: Call(p.client, _webhook(p).pk),
     "webhooks_deliveries_list": lambda p: Call(p.client, _webhook_delivery(p)[0].pk),
     "webhook_deliveries_resend_create": lambda p: Call(p.client, _failed_webhook_delivery(p).pk),
+    "notifications_list": _inbox,
+    "notifications_read_create": lambda p: Call(p.client, _notices(p).first().pk),
+    "notifications_read_all_create": _inbox,
 }
 
 

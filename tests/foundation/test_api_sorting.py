@@ -27,6 +27,8 @@ pytestmark = pytest.mark.django_db
 BARE_ARRAYS = {"/api/v1/pools/{id}/utilization/"}
 # Lists of a client organization's own webhooks, which staff may not read (webhooks.api): a client user reads them.
 WEBHOOKS = "/api/v1/webhooks/"
+# The caller's own notices: the client user's, who hears of each of its orders' acceptance and gates.
+NOTICES = "/api/v1/notifications/"
 PAGE = {"count", "next", "previous", "results"}
 
 
@@ -131,15 +133,20 @@ class Floor:
 
     def _endpoint(self):
         return webhook_services.endpoint_register(
-            client=self.org, actor=self.client, url="https://hooks.example.com/factory", kinds=["order_accepted"]
+            client=self.org,
+            actor=self.client,
+            url="https://hooks.example.com/factory",
+            kinds=["order_accepted"],
+            secret="the-clients-own-secret",
         )
 
     def path(self, path: str) -> str:
         return path.replace("{id}", str(self.endpoint.pk if path.startswith(WEBHOOKS) else self.timeline.pk))
 
     def api(self, path: str) -> APIClient:
-        """Who reads the list: a client user its own webhooks (staff are refused them), operations the rest."""
-        return _api(self.client if path.startswith(WEBHOOKS) else self.ops)
+        """Who reads the list: a client user its own webhooks (staff are refused them) and its own notices,
+        operations the rest."""
+        return _api(self.client if path.startswith((WEBHOOKS, NOTICES)) else self.ops)
 
     def grow(self):
         n = self.batches
@@ -320,6 +327,10 @@ SPECS = {
     "/api/v1/webhooks/{id}/deliveries/": {
         "newest": [desc(moment("at")), desc(field("id"))],
         "oldest": [asc(moment("at")), ID],
+    },
+    "/api/v1/notifications/": {
+        "newest": [desc(moment("created_at")), desc(field("id"))],
+        "oldest": [asc(moment("created_at")), ID],
     },
 }
 

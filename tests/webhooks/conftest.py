@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,8 +13,9 @@ from webhooks import tasks
 
 @dataclass
 class Receiver:
-    """A client's real webhook server on loopback: it checks each delivery's signature with `secret` and its event id
-    header, answers 500 to the first `failures` good ones, then accepts (200)."""
+    """A client's real webhook server on loopback: it checks each delivery's signature with `secret` (the one the test
+    registers its endpoint with: the factory never tells it) and its event id header, answers 500 to the first
+    `failures` good ones, then accepts (200)."""
 
     url: str = ""
     secret: str = ""
@@ -46,7 +48,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver():
-    found = Receiver()
+    found = Receiver(secret=secrets.token_urlsafe(24))  # the client's own, for the test to register
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):

@@ -1,5 +1,6 @@
-"""The webhooks API: a client registers, lists, reads and disables its organization's endpoints and reads and resends
-their deliveries; another organization's are 404, bad input a 400 by field, staff 403."""
+"""The webhooks API: a client registers (with its own signing secret, which no answer holds), lists, reads and
+disables its organization's endpoints and reads and resends their deliveries; another organization's are 404, bad
+input a 400 by field, staff 403."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -11,7 +12,12 @@ from webhooks.models import Delivery, DeliveryStatus, Endpoint
 
 pytestmark = pytest.mark.django_db
 
-REGISTERING = {"url": "https://hooks.example.com/factory", "events": ["order_accepted"]}
+SECRET = "the-hospitals-own-secret"
+REGISTERING = {"url": "https://hooks.example.com/factory", "events": ["order_accepted"], "secret": SECRET}
+
+
+def _register(org, actor, url="http://127.0.0.1:9/", kinds=("order_accepted",)):
+    return services.endpoint_register(client=org, actor=actor, url=url, kinds=list(kinds), secret=SECRET)
 
 
 def _api(user) -> APIClient:
@@ -20,8 +26,9 @@ def _api(user) -> APIClient:
     return api
 
 
-def test_a_client_registers_an_endpoint_and_gets_its_secret(client_a):
-    answer = _api(client_a).post("/api/v1/webhooks/", REGISTERING, format="json")
+def test_a_client_registers_an_endpoint_with_its_own_secret_which_no_answer_holds(client_a):
+    api = _api(client_a)
+    answer = api.post("/api/v1/webhooks/", REGISTERING, format="json")
 
     assert answer.status_code == 201
     endpoint = Endpoint.objects.get()
@@ -31,11 +38,24 @@ def test_a_client_registers_an_endpoint_and_gets_its_secret(client_a):
         "url": REGISTERING["url"],
         "events": ["order_accepted"],
         "active": True,
-        "secret": endpoint.secret,
         "created_at": None,
         "disabled_at": None,
     }
-    assert endpoint.secret.startswith("whsec_")
+    assert endpoint.secret == SECRET  # kept to sign, as given
+    answers = [
+        answer,
+        api.get("/api/v1/webhooks/"),
+        api.get(f"/api/v1/webhooks/{endpoint.pk}/"),
+        api.post(f"/api/v1/webhooks/{endpoint.pk}/disable/"),
+    ]
+    assert [SECRET in response.content.decode() for response in answers] == [False] * 4
+
+
+def test_the_secret_is_kept_as_given_white_space_and_all(client_a):
+    secret = " spaced out secret, kept whole "
+
+    assert _api(client_a).post("/api/v1/webhooks/", {**REGISTERING, "secret": secret}, format="json").status_code == 201
+    assert Endpoint.objects.get().secret == secret
 
 
 def test_the_same_idempotency_key_registers_one_endpoint(client_a):
@@ -49,13 +69,31 @@ def test_the_same_idempotency_key_registers_one_endpoint(client_a):
     assert first.json() == second.json()
 
 
+def test_the_same_idempotency_key_with_another_secret_is_refused(client_a):
+    api = _api(client_a)
+    api.post("/api/v1/webhooks/", REGISTERING, format="json", HTTP_IDEMPOTENCY_KEY="register-hooks-1")
+
+    again = {**REGISTERING, "secret": "another-secret-altogether"}
+    answer = api.post("/api/v1/webhooks/", again, format="json", HTTP_IDEMPOTENCY_KEY="register-hooks-1")
+
+    assert answer.status_code == 422
+    assert Endpoint.objects.get().secret == SECRET
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"url": "ftp://hooks.example.com/", "events": ["order_accepted"]}, "url"),
-        ({"url": "https://hooks.example.com/", "events": []}, "events"),
-        ({"url": "https://hooks.example.com/", "events": ["sla_breached"]}, "events"),  # a staff kind
-        ({"events": ["order_accepted"]}, "url"),
+        ({**REGISTERING, "url": "ftp://hooks.example.com/"}, "url"),
+        ({**REGISTERING, "events": []}, "events"),
+        ({**REGISTERING, "events": ["sla_breached"]}, "events"),  # a staff kind
+        ({"events": ["order_accepted"], "secret": SECRET}, "url"),
+        ({"url": "https://hooks.example.com/", "events": ["order_accepted"]}, "secret"),
+        ({**REGISTERING, "secret": ""}, "secret"),
+        ({**REGISTERING, "secret": "too-short"}, "secret"),
+        ({**REGISTERING, "secret": "x" * 201}, "secret"),
+        ({**REGISTERING, "secret": "tab\tin-the-secret-here"}, "secret"),
+        ({**REGISTERING, "secret": " " * 20}, "secret"),
+        ({**REGISTERING, "secret": 1234567890123456789}, "secret"),
     ],
 )
 def test_bad_input_answers_400_naming_the_field(client_a, body, field):
@@ -76,8 +114,8 @@ def test_a_private_address_answers_400_on_url(settings, client_a):
 
 
 def test_a_client_lists_reads_and_disables_its_own_endpoints(org_a, org_b, client_a, client_b):
-    mine = services.endpoint_register(client=org_a, actor=client_a, url="https://a.example.com/", kinds=["gate_passed"])
-    services.endpoint_register(client=org_b, actor=client_b, url="https://b.example.com/", kinds=["gate_passed"])
+    mine = _register(org_a, client_a, url="https://a.example.com/", kinds=["gate_passed"])
+    _register(org_b, client_b, url="https://b.example.com/", kinds=["gate_passed"])
     api = _api(client_a)
 
     assert [row["id"] for row in api.get("/api/v1/webhooks/").json()["results"]] == [mine.pk]
@@ -89,9 +127,7 @@ def test_a_client_lists_reads_and_disables_its_own_endpoints(org_a, org_b, clien
 def test_another_organizations_endpoint_and_delivery_are_404(
     ops_user, org_a, client_a, client_b, django_capture_on_commit_callbacks
 ):
-    endpoint = services.endpoint_register(
-        client=org_a, actor=client_a, url="http://127.0.0.1:9/", kinds=["order_accepted"]
-    )
+    endpoint = _register(org_a, client_a)
     with django_capture_on_commit_callbacks(execute=True):
         order_at(OrderStatus.ACCEPTED, staff=ops_user, client=org_a, actor=client_a)
     delivery = Delivery.objects.get()
@@ -105,9 +141,7 @@ def test_another_organizations_endpoint_and_delivery_are_404(
 
 
 def test_a_client_reads_the_deliveries_and_resends_one(ops_user, org_a, client_a, django_capture_on_commit_callbacks):
-    endpoint = services.endpoint_register(
-        client=org_a, actor=client_a, url="http://127.0.0.1:9/", kinds=["order_accepted"]
-    )
+    endpoint = _register(org_a, client_a)
     with django_capture_on_commit_callbacks(execute=True):
         order_at(OrderStatus.ACCEPTED, staff=ops_user, client=org_a, actor=client_a)
     delivery = Delivery.objects.get()

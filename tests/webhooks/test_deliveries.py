@@ -13,8 +13,11 @@ from webhooks.models import Delivery, DeliveryStatus
 pytestmark = pytest.mark.django_db
 
 
-def _endpoint(client_user, organization, url, kinds=("order_accepted",)):
-    return services.endpoint_register(client=organization, actor=client_user, url=url, kinds=list(kinds))
+SECRET = "a-secret-of-the-clients-own"
+
+
+def _endpoint(client_user, organization, url, kinds=("order_accepted",), secret=SECRET):
+    return services.endpoint_register(client=organization, actor=client_user, url=url, kinds=list(kinds), secret=secret)
 
 
 def _accepted(ops_user, org, client_user, capture):
@@ -27,7 +30,7 @@ def test_a_refused_delivery_is_retried_on_the_factory_clock_and_accepted_exactly
     receiver, ops_user, org_a, client_a, move_clock, django_capture_on_commit_callbacks
 ):
     receiver.failures = 2
-    receiver.secret = _endpoint(client_a, org_a, receiver.url).secret
+    _endpoint(client_a, org_a, receiver.url, secret=receiver.secret)
 
     order = _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)  # the first attempt: 500
     for _minutes in range(10):
@@ -50,11 +53,22 @@ def test_a_refused_delivery_is_retried_on_the_factory_clock_and_accepted_exactly
     assert len(receiver.accepted) == 1
 
 
+def test_deliveries_are_signed_with_the_secret_the_client_registered(
+    receiver, ops_user, org_a, client_a, django_capture_on_commit_callbacks
+):
+    _endpoint(client_a, org_a, receiver.url, secret="not-the-secret-the-receiver-knows")
+
+    _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)
+
+    assert (receiver.forged, receiver.accepted) == (1, [])  # its signature checks out with the registered one only
+    assert Delivery.objects.get().last_status_code == 400
+
+
 def test_a_retry_waits_its_turn_on_the_factory_clock(
     receiver, ops_user, org_a, client_a, move_clock, django_capture_on_commit_callbacks
 ):
     receiver.failures = 1
-    receiver.secret = _endpoint(client_a, org_a, receiver.url).secret
+    _endpoint(client_a, org_a, receiver.url, secret=receiver.secret)
     _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)
 
     assert services.deliveries_send_due() == 0  # not a factory minute has passed
@@ -66,7 +80,7 @@ def test_a_retry_waits_its_turn_on_the_factory_clock(
 def test_an_event_told_twice_makes_one_delivery(
     receiver, ops_user, org_a, client_a, django_capture_on_commit_callbacks
 ):
-    receiver.secret = _endpoint(client_a, org_a, receiver.url).secret
+    _endpoint(client_a, org_a, receiver.url, secret=receiver.secret)
     order = _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -79,7 +93,7 @@ def test_an_event_told_twice_makes_one_delivery(
 def test_only_the_kinds_an_endpoint_chose_reach_it(
     receiver, ops_user, org_a, client_a, django_capture_on_commit_callbacks
 ):
-    _endpoint(client_a, org_a, receiver.url, kinds=["order_delivered"])
+    _endpoint(client_a, org_a, receiver.url, kinds=["order_delivered"], secret=receiver.secret)
 
     _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)
 
@@ -90,7 +104,7 @@ def test_only_the_kinds_an_endpoint_chose_reach_it(
 def test_another_organizations_endpoint_hears_nothing(
     receiver, ops_user, org_a, org_b, client_a, client_b, django_capture_on_commit_callbacks
 ):
-    _endpoint(client_b, org_b, receiver.url)
+    _endpoint(client_b, org_b, receiver.url, secret=receiver.secret)
 
     _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)
 
@@ -99,7 +113,7 @@ def test_another_organizations_endpoint_hears_nothing(
 
 
 def test_a_disabled_endpoint_hears_nothing(receiver, ops_user, org_a, client_a, django_capture_on_commit_callbacks):
-    services.endpoint_disable(endpoint=_endpoint(client_a, org_a, receiver.url), actor=client_a)
+    services.endpoint_disable(endpoint=_endpoint(client_a, org_a, receiver.url, secret=receiver.secret), actor=client_a)
 
     _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)
 
@@ -110,7 +124,7 @@ def test_a_delivery_still_refused_after_the_retry_window_is_failed(
     receiver, ops_user, org_a, client_a, move_clock, django_capture_on_commit_callbacks
 ):
     receiver.failures = 1000
-    receiver.secret = _endpoint(client_a, org_a, receiver.url).secret
+    _endpoint(client_a, org_a, receiver.url, secret=receiver.secret)
     _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)
 
     for _hour in range(30):
@@ -129,7 +143,7 @@ def test_a_delivery_still_refused_after_the_retry_window_is_failed(
 
 
 def test_sending_again_sends_the_same_event_id(receiver, ops_user, org_a, client_a, django_capture_on_commit_callbacks):
-    receiver.secret = _endpoint(client_a, org_a, receiver.url).secret
+    _endpoint(client_a, org_a, receiver.url, secret=receiver.secret)
     _accepted(ops_user, org_a, client_a, django_capture_on_commit_callbacks)
     delivery = Delivery.objects.get()
 
@@ -166,7 +180,7 @@ def test_staff_and_other_organizations_cannot_manage_an_organizations_webhooks(o
     for outsider in (ops_user, client_b):
         with pytest.raises(WebhookActionNotPermitted):
             services.endpoint_register(
-                client=org_a, actor=outsider, url="https://x.example.com/", kinds=["order_accepted"]
+                client=org_a, actor=outsider, url="https://x.example.com/", kinds=["order_accepted"], secret=SECRET
             )
         with pytest.raises(WebhookActionNotPermitted):
             services.endpoint_disable(endpoint=endpoint, actor=outsider)

@@ -12,8 +12,11 @@ from webhooks.models import Delivery, DeliveryStatus, Endpoint
 pytestmark = pytest.mark.django_db
 
 
-def _register(org, actor, url):
-    return services.endpoint_register(client=org, actor=actor, url=url, kinds=["order_accepted"])
+SECRET = "a-secret-of-the-clients-own"
+
+
+def _register(org, actor, url, secret=SECRET):
+    return services.endpoint_register(client=org, actor=actor, url=url, kinds=["order_accepted"], secret=secret)
 
 
 @pytest.mark.parametrize(
@@ -65,7 +68,7 @@ def test_loopback_is_accepted_when_the_setting_allows_private_urls(settings, org
 def test_an_address_turned_private_since_registration_is_not_called(
     settings, receiver, ops_user, org_a, client_a, django_capture_on_commit_callbacks
 ):
-    receiver.secret = _register(org_a, client_a, receiver.url).secret
+    _register(org_a, client_a, receiver.url, secret=receiver.secret)
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False  # as if the host's name now resolved inside the network
 
     with django_capture_on_commit_callbacks(execute=True):
