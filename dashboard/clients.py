@@ -1,5 +1,5 @@
 """A page per client organization for the staff (`/clients/<id>/`): its orders, tickets, ratings, compute budget,
-statements and the people notices reach.
+statements, the people notices reach and its webhooks.
 
 A fixed number of queries whatever the client's history: the counts are aggregated in Postgres, the lists are the
 latest few, each with a link to its own list filtered by the client.
@@ -29,6 +29,7 @@ from orders.models import HANDED_OVER_STATUSES, ClientOrganization, Order
 from orders.notices import client_people
 from statements import permissions as statement_permissions
 from statements.selectors import statements_of
+from webhooks.selectors import endpoints_of_client
 
 # The latest few of each list; the full lists are a link away, filtered by the client.
 CLIENT_PAGE_ROWS = 10
@@ -46,6 +47,7 @@ class ClientPage:
     statements: list
     can_issue_statement: bool
     contacts: list
+    webhooks: list
 
 
 def _number(value) -> str:
@@ -132,6 +134,7 @@ def client_page(*, pk, user, now: datetime) -> ClientPage:
         contacts=list(
             client_people(client.pk).select_related("notice_reader").order_by("last_name", "first_name", "username")
         ),
+        webhooks=endpoints_of_client(client.pk),
     )
 
 

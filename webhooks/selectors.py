@@ -1,11 +1,11 @@
 """Reads of webhooks for the portal and the API: a client user's own organization's endpoints and deliveries only."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from orders.access import organization_of
-from webhooks.models import Delivery, Endpoint
+from webhooks.models import Delivery, DeliveryStatus, Endpoint
 
 
 def endpoints_visible_to(user) -> QuerySet[Endpoint]:
@@ -38,3 +38,16 @@ def delivery_detail(*, user, pk) -> Delivery:
         return Delivery.objects.select_related("endpoint").get(pk=int(pk), endpoint__client=organization)
     except (Delivery.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No such webhook delivery.")) from None
+
+
+def endpoints_of_client(client_id: int) -> list[Endpoint]:
+    """A client's endpoints for the staff's client page, each with how many of its deliveries failed or wait, in one
+    query."""
+    return list(
+        Endpoint.objects.filter(client_id=client_id)
+        .annotate(
+            failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+            waiting=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.PENDING)),
+        )
+        .order_by("-created_at", "-id")
+    )

@@ -85,8 +85,8 @@ def test_the_client_page_takes_a_fixed_number_of_queries(client, ops_user, org_a
 
     # 1 session, 2 user, 3 role groups, 4 the client, 5 its order numbers, 6 its ticket numbers, 7 its budget, 8 the
     # compute used this month, 9 its latest orders, 10 its latest tickets, 11 its latest ratings, 12 its latest
-    # statements, 13 its people with their languages.
-    with django_assert_num_queries(13):
+    # statements, 13 its people with their languages, 14 its webhooks with their failed and waiting deliveries.
+    with django_assert_num_queries(14):
         response = _page(client, org_a)
 
     assert response.content.decode().count("data-order=") == orders
