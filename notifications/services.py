@@ -7,6 +7,8 @@ queued only once it commits (`transaction.on_commit`), so a refused change tells
 
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, time
 from functools import partial
 
@@ -52,6 +54,21 @@ def staff_holding(*role_names: str) -> list:
     return list(get_user_model().objects.filter(is_active=True, groups__name__in=role_names).distinct())
 
 
+# Set while events of the past are replayed (the demo's history): they make notices, but nothing is sent for them.
+_replaying = ContextVar("notices_replaying", default=False)
+
+
+@contextmanager
+def replaying_the_past():
+    """Events told inside are kept in the inboxes, dated as they happened, but neither e-mailed nor sent to webhooks:
+    the people hear of the past by reading it, not by a flood of mail."""
+    token = _replaying.set(True)
+    try:
+        yield
+    finally:
+        _replaying.reset(token)
+
+
 # Channels that tell a client organization itself rather than its people (the webhooks): each is called with the
 # event once the transaction that made it commits. Apps above this one provide them (`provide_organization_channel`).
 _ORGANIZATION_CHANNELS: list[Callable[..., None]] = []
@@ -79,7 +96,7 @@ def notify(
     declared = notice_kinds.kind_named(kind)
     if declared is None:
         raise ValueError(f"unknown notice kind {kind!r}")
-    if organization_id is not None and declared.audience == CLIENTS:
+    if organization_id is not None and declared.audience == CLIENTS and not _replaying.get():
         told = {"kind": kind, "event": event, "organization_id": organization_id, "params": params or {}, "url": url}
         told["at"] = clock.now()
         for channel in _ORGANIZATION_CHANNELS:
@@ -101,11 +118,16 @@ def notify(
     notices = list(Notice.objects.filter(event=event, recipient_id__in=people, created_at=now))
     chosen = dict(Preference.objects.filter(user_id__in=people, kind=kind).values_list("user_id", "email"))
     channels = {EmailChoice.IMMEDIATELY: Channel.EMAIL, EmailChoice.DIGEST: Channel.DIGEST}
-    deliveries = [
-        Delivery(notice=notice, channel=channels[choice])
-        for notice in notices
-        if people[notice.recipient_id].email and (choice := chosen.get(notice.recipient_id, declared.email)) in channels
-    ]
+    deliveries = (
+        []
+        if _replaying.get()
+        else [
+            Delivery(notice=notice, channel=channels[choice])
+            for notice in notices
+            if people[notice.recipient_id].email
+            and (choice := chosen.get(notice.recipient_id, declared.email)) in channels
+        ]
+    )
     Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
     to_send = [delivery.notice_id for delivery in deliveries if delivery.channel == Channel.EMAIL]
     if to_send:

@@ -45,6 +45,7 @@ from dispatch import forecast
 from dispatch import services as dispatch_services
 from dispatch.models import ComputePool, ComputeSite, Job, UtilizationSample
 from factory import clock
+from notifications.services import replaying_the_past
 from orders import extensions, quotes
 from orders.models import ClientOrganization, Order, OrderEvent, OrderStage, OrderStep
 from orders.services import client_user_attach
@@ -137,7 +138,8 @@ def play_story() -> str:
     # Promises of the past come from the catalog's nominal quote: a queue-aware one would run a forward simulation of
     # the ~70 orders on the floor for each order placed, and the past has no jobs to simulate yet (write_history).
     streams.append(planner_statistics(min(placed.values()), now))
-    with clock.held(now) as hands, extensions.estimated_by(quotes.nominal_quote):
+    # The past fills the demo people's inboxes as it happened, without mailing them all of it at start-up.
+    with clock.held(now) as hands, extensions.estimated_by(quotes.nominal_quote), replaying_the_past():
         play(streams, hands, until=now, strict=True)
     write_history(story, now)
     set_budgets()

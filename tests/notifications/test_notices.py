@@ -284,3 +284,18 @@ def test_operations_and_dispatch_hear_once_a_month_of_a_budget_near_its_end(ops_
     for person in (ops_user, dispatcher):
         assert _kinds(person).count("budget_near_end") == 1
     assert _kinds(client_a).count("budget_near_end") == 0
+
+
+def test_events_of_the_past_replayed_fill_the_inbox_but_send_nothing(client_a, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as queued, services.replaying_the_past():
+        services.notify(
+            kind="order_delivered",
+            event="order-delivered:past",
+            recipients=[client_a],
+            params={"reference": "AF-1", "title": "T"},
+            organization_id=client_a.client_membership.organization_id,
+        )
+
+    assert Notice.objects.filter(recipient=client_a).count() == 1
+    assert not Delivery.objects.exists()
+    assert queued == []
