@@ -131,17 +131,13 @@ def notify(
     Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
     to_send = [delivery.notice_id for delivery in deliveries if delivery.channel == Channel.EMAIL]
     if to_send:
-        transaction.on_commit(lambda: _queue_emails(to_send))
+        from notifications import tasks  # tasks import this module
+
+        for pk in Delivery.objects.filter(
+            notice_id__in=to_send, channel=Channel.EMAIL, status=DeliveryStatus.PENDING
+        ).values_list("pk", flat=True):
+            transaction.on_commit(partial(tasks.send_email.delay, pk))
     return len(notices)
-
-
-def _queue_emails(notice_ids: list[int]) -> None:
-    from notifications import tasks
-
-    for pk in Delivery.objects.filter(
-        notice_id__in=notice_ids, channel=Channel.EMAIL, status=DeliveryStatus.PENDING
-    ).values_list("pk", flat=True):
-        tasks.send_email.delay(pk)
 
 
 def language_of(user) -> str:

@@ -20,6 +20,7 @@ import socket
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -42,8 +43,9 @@ USER_AGENT = "AI-Factory-Webhooks/1"
 # The wait after the n-th failed attempt doubles from a factory minute up to this, within the retry window.
 FIRST_WAIT = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=4)
-# Deliveries one sweep sends at most: a receiver that times out costs WEBHOOK_TIMEOUT_SECONDS each.
-SWEEP_BATCH = 50
+# Deliveries one sweep sends at most: a receiver that times out costs WEBHOOK_TIMEOUT_SECONDS each, and the sweep
+# must end within the longest task's limit (settings._LONGEST_TASK_SECONDS); the rest wait for the next sweep.
+SWEEP_BATCH = 10
 # What a signing secret may not hold: C0 and C1 control characters (tabs and line breaks among them) and DEL. The
 # API's schema states the same rule as its pattern (webhooks.serializers).
 KEY_CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
@@ -151,11 +153,12 @@ def _wait_after(attempts: int) -> timedelta:
     return min(FIRST_WAIT * 2 ** min(attempts - 1, 30), LONGEST_WAIT)
 
 
-def _queue(delivery_ids: list[int]) -> None:
-    from webhooks import tasks
+def _send_on_commit(delivery_ids: list[int]) -> None:
+    """Each delivery's first attempt, queued once the transaction that made it commits."""
+    from webhooks import tasks  # tasks import this module
 
     for pk in delivery_ids:
-        tasks.send_webhook.delay(pk)
+        transaction.on_commit(partial(tasks.send_webhook.delay, pk))
 
 
 # --- Endpoints ----------------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ def deliveries_queue(*, kind: str, event: str, organization_id: int, params: dic
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    transaction.on_commit(lambda: _queue(fresh))
+    _send_on_commit(fresh)
     return len(fresh)
 
 
@@ -351,5 +354,5 @@ def delivery_resend(*, delivery: Delivery, actor) -> Delivery:
     delivery.next_attempt_at = clock.now()
     delivery.first_attempt_at = None
     delivery.save(update_fields=["status", "next_attempt_at", "first_attempt_at"])
-    transaction.on_commit(lambda: _queue([delivery.pk]))
+    _send_on_commit([delivery.pk])
     return delivery

@@ -10,7 +10,8 @@ def send_webhook(delivery_id):
     services.delivery_send(delivery_id=delivery_id)
 
 
-# Every pending delivery that is due, a bounded batch each run; idempotent (each delivery is locked while sent).
-@shared_task(acks_late=True, ignore_result=True, soft_time_limit=600, time_limit=660)
+# Every pending delivery that is due, a bounded batch each run (services.SWEEP_BATCH at WEBHOOK_TIMEOUT_SECONDS each
+# fits within the soft limit); idempotent: each delivery is locked while sent.
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150)
 def send_due_webhooks():
     services.deliveries_send_due()
