@@ -241,17 +241,19 @@ class ScenarioViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return _scenario(request, pk)
 
     @extend_schema(
-        summary=_("Make a scenario"),
+        summary=_("Make a scenario, and run it"),
         description=_(
             "A name, a horizon of 1 to 365 days and its changes (each refused with its field errors, numbered: "
-            "`#2 pool: No such pool.`). Changes can be added later too."
+            "`#2 pool: No such pool.`). With changes, its first run is queued at once (`status` queued): one run at a "
+            "time per person, so while yours is still going this answers 409 and makes nothing. Without changes it "
+            "waits for them (`status` null): add them, then run it."
         ),
         request=ScenarioCreateSerializer,
         responses={201: ScenarioDetailSerializer},
         parameters=[IDEMPOTENCY_KEY],
     )
     def create(self, request):
-        scenario = services.scenario_create(
+        scenario = services.scenario_create_and_run(
             actor=request.user,
             submission_key=submissions.key_of_request(request),
             **validated(ScenarioCreateSerializer(data=request.data)),

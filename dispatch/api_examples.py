@@ -126,7 +126,13 @@ example(
 # --- What-if scenarios: the trusted training pool offline three days for its cooling upgrade --------------------
 
 SCENARIO_ID, RUN_ID = 12, 31
-OFFLINE = {"kind": "pool_offline", "pool": POOL["id"], "start": MomentAhead(3, 22), "end": MomentAhead(6, 22)}
+OFFLINE = {
+    "type": "pool_state",
+    "pool": POOL["id"],
+    "state": "offline",
+    "start": MomentAhead(3, 22),
+    "end": MomentAhead(6, 22),
+}
 MAKING = {
     "name": "Hall B cooling upgrade",
     "description": "Can the trusted training pool go offline for three days next week without breaking a promise?",
@@ -140,7 +146,10 @@ SCENARIO = {
     "created_at": "2026-09-16T09:12:00+08:00",
     "archived": False,
     "archived_at": None,
+    "status": None,
     "latest_run": None,
+    "summary": None,
+    "orders": None,
     "runs": [],
 }
 QUEUED = {
@@ -207,32 +216,52 @@ DONE = {
         "notes": [],
     },
 }
-RAN = {**SCENARIO, "latest_run": {"id": RUN_ID, "state": "done", "progress": 1.0}}
+RAN = {**SCENARIO, "status": "done", "latest_run": {"id": RUN_ID, "state": "done", "progress": 1.0}}
+
+
+def _run_row(run: dict) -> dict:
+    return {key: run[key] for key in ("id", "state", "progress", "started_by", "queued_at", "finished_at")}
+
+
+# Made with its change, and so its first run queued.
+MADE = {**SCENARIO, "status": "queued", "latest_run": {"id": RUN_ID, "state": "queued", "progress": 0.0}}
+MADE["runs"] = [_run_row(QUEUED)]
 RAN_DETAIL = {
     **RAN,
-    "runs": [
+    "summary": {
+        "on_time_rate": {"baseline": 0.94, "scenario": 0.88},
+        "utilization": {
+            "data_processing": {"baseline": 0.41, "scenario": 0.41},
+            "training": {"baseline": 0.87, "scenario": 0.98},
+            "inference": {"baseline": 0.11, "scenario": 0.11},
+        },
+        "broken": 1,
+        "slipped": 6,
+        "gained": 0,
+    },
+    "orders": [
         {
-            "id": RUN_ID,
-            "state": "done",
-            "progress": 1.0,
-            "started_by": "zhang.wei",
-            "queued_at": QUEUED["queued_at"],
-            "finished_at": DONE["finished_at"],
+            "order": ORDER_ID,
+            "reference": ORDER["reference"],
+            "eta_baseline": "2026-10-09T16:00:00+08:00",
+            "eta_scenario": "2026-10-13T11:00:00+08:00",
+            "slip_hours": 91.0,
         }
     ],
+    "runs": [_run_row(DONE)],
 }
-BIGGER = {"kind": "pool_capacity", "pool": POOL["id"], "capacity": 620.0}
+BIGGER = {"type": "pool_capacity", "pool": POOL["id"], "capacity_pflops": 620.0}
 
 example(
     "scenarios_list",
     summary=_("The scenarios in use, with their latest run"),
-    answer=page({key: value for key, value in RAN.items() if key != "runs"}),
+    answer=page({key: value for key, value in RAN.items() if key not in ("summary", "orders", "runs")}),
 )
 example(
     "scenarios_create",
-    summary=_("A pool offline for three days next week"),
+    summary=_("A pool offline for three days next week: its first run is queued"),
     body={**MAKING, "changes": [OFFLINE]},
-    answer=SCENARIO,
+    answer=MADE,
     status=201,
 )
 example("scenarios_retrieve", summary=_("A scenario that ran"), parameters={"id": SCENARIO_ID}, answer=RAN_DETAIL)
@@ -241,14 +270,14 @@ example(
     summary=_("Add 200 PFLOPS to the pool as well"),
     parameters={"id": SCENARIO_ID},
     body=BIGGER,
-    answer={**SCENARIO, "changes": [OFFLINE, BIGGER]},
+    answer={**RAN_DETAIL, "changes": [OFFLINE, BIGGER]},
 )
 example(
     "scenarios_remove_change_create",
     summary=_("Remove a change by its number"),
     parameters={"id": SCENARIO_ID},
     body={"number": 2},
-    answer=SCENARIO,
+    answer=RAN_DETAIL,
 )
 example(
     "scenarios_archive_create",

@@ -294,3 +294,24 @@ def _figures(result: SimulationResult, watched: list[OrderPlan], *, include) -> 
             },
         },
     }
+
+
+def summary(result: dict) -> dict:
+    """A run's result in brief (the API's scenario summary): the on-time rate and each pool kind's mean utilization
+    over the horizon, with the scenario's beside the baseline's, and how many promises break. Read from the kept
+    result alone, so it says what the run page's figures say."""
+
+    def mean(series: list) -> float | None:
+        values = [value for value in series if value is not None]
+        return round(sum(values) / len(values), 4) if values else None
+
+    sides = ("baseline", "scenario")
+    return {
+        "on_time_rate": {side: result[side]["on_time_rate"] for side in sides},
+        "utilization": {
+            kind: {side: mean(result[side]["utilization"][kind]) for side in sides} for kind in PoolKind.values
+        },
+        "broken": result["broken"],
+        "slipped": result["slipped"],
+        "gained": result["gained"],
+    }

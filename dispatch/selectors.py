@@ -21,6 +21,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    JSONField,
     Max,
     Min,
     OuterRef,
@@ -587,9 +588,14 @@ def order_job_spans(*, order_id: int) -> list[dict]:
 # --- What-if scenarios -----------------------------------------------------------------------------------------
 
 
+def _latest_run() -> QuerySet[ScenarioRun]:
+    """The newest run of the scenario of the outer query."""
+    return ScenarioRun.objects.filter(scenario=OuterRef("pk")).order_by("-queued_at", "-id")
+
+
 def scenarios() -> QuerySet[Scenario]:
     """Scenarios, newest first, each with its latest run's id, state and progress and its runs' count."""
-    latest = ScenarioRun.objects.filter(scenario=OuterRef("pk")).order_by("-queued_at", "-id")
+    latest = _latest_run()
     runs = ScenarioRun.objects.filter(scenario=OuterRef("pk")).order_by().values("scenario").annotate(n=Count("pk"))
     return Scenario.objects.select_related("created_by").annotate(
         latest_run_id=Subquery(latest.values("pk")[:1]),
@@ -616,10 +622,12 @@ def _runs_newest_first() -> QuerySet[ScenarioRun]:
 
 def scenario_for(pk, *, with_runs: bool = False) -> Scenario:
     """The scenario with id `pk`, archived or not (404 otherwise); `with_runs`: with its runs newest first, without
-    their results, in `runs_newest_first` (the API's answer)."""
+    their results, in `runs_newest_first`, and the newest run's result in `latest_run_result` (the API's answer)."""
     found = scenarios()
     if with_runs:
-        found = found.prefetch_related(Prefetch("runs", _runs_newest_first(), to_attr="runs_newest_first"))
+        found = found.prefetch_related(Prefetch("runs", _runs_newest_first(), to_attr="runs_newest_first")).annotate(
+            latest_run_result=Subquery(_latest_run().values("result")[:1], output_field=JSONField())
+        )
     try:
         return found.get(pk=int(pk))
     except (Scenario.DoesNotExist, ValueError, TypeError):

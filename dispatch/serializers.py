@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import PoolKind, ProductType, Size
-from dispatch import display, scenario_changes
+from dispatch import display, scenario_changes, scenarios
 from dispatch.models import (
     SCENARIO_CHANGES_MAX,
     SCENARIO_HORIZON_DAYS_MAX,
@@ -197,24 +197,75 @@ class PriorityChangeSerializer(InputSerializer):
 # --- What-if scenarios ----------------------------------------------------------------------------------------
 
 
-class ScenarioChangeSerializer(InputSerializer):
-    """One change of a scenario: its `kind` and the fields that kind takes (the others are left out). The rules are
-    dispatch.scenario_changes's, which the pages and the services apply too."""
+# The API speaks API.md's shape of a change, `{"type": ..., its fields}`; scenarios keep dispatch.scenario_changes's
+# (`kind`), which the pages and services read. Each wire type is one kind, but `pool_state`, whose `state` picks it,
+# and a few fields have the contract's names.
+_KIND_OF_TYPE = {
+    "pool_capacity": ChangeKind.POOL_CAPACITY,
+    "new_pool": ChangeKind.NEW_POOL,
+    "background": ChangeKind.BACKGROUND,
+    "add_order": ChangeKind.ORDERS,
+    "arrival_rate": ChangeKind.ARRIVAL_RATE,
+    "policy": ChangeKind.POLICY,
+}
+_KIND_OF_STATE = {PoolState.OFFLINE: ChangeKind.POOL_OFFLINE, PoolState.DRAINING: ChangeKind.POOL_DRAINING}
+_WIRE_NAME = {
+    "kind": "type",
+    "capacity": "capacity_pflops",
+    "due": "requested_delivery",
+    "parameter": "name",
+    "hours": "value",
+}
+_KEPT_NAME = {wire: kept for kept, wire in _WIRE_NAME.items()}
 
-    kind = serializers.ChoiceField(
-        choices=ChangeKind.choices,
+
+def _kept_change(wire: dict) -> dict:
+    """The change as a scenario keeps it, from the API's shape."""
+    change = {_KEPT_NAME.get(name, name): value for name, value in wire.items() if name != "state"}
+    if wire["type"] == "pool_state":
+        if wire.get("state") not in _KIND_OF_STATE:
+            raise serializers.ValidationError({"state": [_("Choose offline or draining.")]})
+        change["kind"] = _KIND_OF_STATE[wire["state"]]
+    else:
+        change["kind"] = _KIND_OF_TYPE[wire["type"]]
+    return change
+
+
+def _wire_change(kept: dict) -> dict:
+    """The change in the API's shape, from a scenario's."""
+    change = {_WIRE_NAME.get(name, name): value for name, value in kept.items()}
+    state = next((state for state, kind in _KIND_OF_STATE.items() if kind == kept["kind"]), None)
+    if state is not None:
+        change.update(type="pool_state", state=state.value)
+    else:
+        change["type"] = next(wire for wire, kind in _KIND_OF_TYPE.items() if kind == kept["kind"])
+    return change
+
+
+class ScenarioChangeSerializer(InputSerializer):
+    """One change of a scenario, as API.md gives it: its `type` and the fields that type takes (the others are left
+    out). The rules are dispatch.scenario_changes's, which the pages and the services apply too."""
+
+    type = serializers.ChoiceField(
+        choices=[*_KIND_OF_TYPE, "pool_state"],
         help_text=_(
-            "What changes, and so which fields it takes: `pool_capacity` pool, capacity, start; `new_pool` site, "
-            "pool_kind, capacity, trusted, start; `pool_offline` and `pool_draining` pool, start, end; `background` "
-            "pool, pflops, start, end; `orders` product_type, size, priority, data_sensitivity, client, due, count, "
-            "start (their arrival); `arrival_rate` factor, start, end; `policy` parameter, hours. A change without a "
-            "start takes effect from the moment the scenario runs."
+            "What changes, and so which fields it takes: `pool_capacity` pool, capacity_pflops, start; `new_pool` "
+            "site, pool_kind, capacity_pflops, trusted, start; `pool_state` pool, state (offline or draining), "
+            "start, end; `background` pool, pflops, start, end; `add_order` product_type, size, priority, "
+            "data_sensitivity, client, requested_delivery, count, start (their arrival); `arrival_rate` factor, "
+            "start, end; `policy` name, value (hours). A change without a start takes effect from the moment the "
+            "scenario runs."
         ),
     )
     pool = serializers.IntegerField(required=False, min_value=1, help_text=_("The id of a compute pool."))
+    state = serializers.ChoiceField(
+        choices=[(state.value, state.label) for state in _KIND_OF_STATE],
+        required=False,
+        help_text=_("What the pool is in the window: offline (its jobs requeued) or draining (they finish)."),
+    )
     site = serializers.IntegerField(required=False, min_value=1, help_text=_("The id of a compute site."))
     pool_kind = serializers.ChoiceField(choices=PoolKind.choices, required=False, help_text=_("The new pool's kind."))
-    capacity = serializers.FloatField(
+    capacity_pflops = serializers.FloatField(
         required=False, min_value=0.01, max_value=scenario_changes.CAPACITY_MAX, help_text=_("PFLOPS.")
     )
     trusted = serializers.BooleanField(required=False, help_text=_("The new pool may process sensitive data."))
@@ -231,7 +282,9 @@ class ScenarioChangeSerializer(InputSerializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     data_sensitivity = serializers.ChoiceField(choices=DataSensitivity.choices, required=False)
     client = serializers.IntegerField(required=False, min_value=1, help_text=_("The id of a client organization."))
-    due = serializers.DateField(required=False, help_text=_("The hypothetical orders' due date, after today."))
+    requested_delivery = serializers.DateField(
+        required=False, help_text=_("The hypothetical orders' due date, after today.")
+    )
     count = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -244,16 +297,21 @@ class ScenarioChangeSerializer(InputSerializer):
         max_value=scenario_changes.FACTOR_MAX,
         help_text=_("Arrivals multiplied by this in the window: 0.5 halves them, 2 doubles them."),
     )
-    parameter = serializers.ChoiceField(choices=scenario_changes.Parameter.CHOICES, required=False)
-    hours = serializers.FloatField(
+    name = serializers.ChoiceField(choices=scenario_changes.Parameter.CHOICES, required=False)
+    value = serializers.FloatField(
         required=False, min_value=0, max_value=scenario_changes.POLICY_HOURS_MAX, help_text=_("The parameter's value.")
     )
 
     def validate(self, attrs):
         try:
-            return scenario_changes.clean_change(dict(attrs))
+            return scenario_changes.clean_change(_kept_change(dict(attrs)))
         except scenario_changes.ScenarioChangeInvalid as error:
-            raise serializers.ValidationError(error.errors) from None
+            raise serializers.ValidationError(
+                {_WIRE_NAME.get(name, name): messages for name, messages in error.errors.items()}
+            ) from None
+
+    def to_representation(self, instance):
+        return super().to_representation(_wire_change(instance))
 
 
 class ScenarioCreateSerializer(InputSerializer):
@@ -287,6 +345,13 @@ class ScenarioSerializer(serializers.ModelSerializer):
     changes = ScenarioChangeSerializer(many=True, read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     archived = serializers.BooleanField(read_only=True)
+    status = serializers.ChoiceField(
+        source="latest_run_state",
+        choices=RunState.choices,
+        read_only=True,
+        allow_null=True,
+        help_text=_("The state of its newest run; null before the first."),
+    )
     latest_run = serializers.SerializerMethodField()
 
     class Meta:
@@ -301,6 +366,7 @@ class ScenarioSerializer(serializers.ModelSerializer):
             "created_at",
             "archived",
             "archived_at",
+            "status",
             "latest_run",
         ]
 
@@ -327,11 +393,64 @@ class ScenarioSerializer(serializers.ModelSerializer):
         }
 
 
+class SideBySideSerializer(serializers.Serializer):
+    baseline = serializers.FloatField(allow_null=True)
+    scenario = serializers.FloatField(allow_null=True)
+
+
+class UtilizationSummarySerializer(serializers.Serializer):
+    data_processing = SideBySideSerializer()
+    training = SideBySideSerializer()
+    inference = SideBySideSerializer()
+
+
+class ScenarioSummarySerializer(serializers.Serializer):
+    on_time_rate = SideBySideSerializer(help_text=_("Share of the orders watched delivered by their due date."))
+    utilization = UtilizationSummarySerializer(
+        help_text=_("Each pool kind's mean utilization over the horizon (our share of what it offered us).")
+    )
+    broken = serializers.IntegerField(help_text=_("Promises that break: on time without the changes, late with them."))
+    slipped = serializers.IntegerField(help_text=_("Orders delivered at least an hour later."))
+    gained = serializers.IntegerField(help_text=_("Orders delivered at least an hour earlier."))
+
+
+class ScenarioOrderSerializer(serializers.Serializer):
+    order = serializers.IntegerField(allow_null=True, help_text=_("The order's id; null for a hypothetical order."))
+    reference = serializers.CharField()
+    eta_baseline = serializers.DateTimeField(
+        source="baseline_eta", allow_null=True, help_text=_("Without the changes; null: not within the horizon.")
+    )
+    eta_scenario = serializers.DateTimeField(
+        source="eta", allow_null=True, help_text=_("With the changes; null: not within the horizon.")
+    )
+    slip_hours = serializers.FloatField(
+        allow_null=True, help_text=_("How much later with the changes (negative: earlier).")
+    )
+
+
 class ScenarioDetailSerializer(ScenarioSerializer):
+    """A scenario with its runs, and once its newest run is done, that run's result in brief (`summary`, `orders`;
+    the run itself at /api/v1/scenario-runs/{id}/ has it whole)."""
+
     runs = RunSummarySerializer(many=True, read_only=True, source="runs_newest_first")
+    summary = serializers.SerializerMethodField()
+    orders = serializers.SerializerMethodField()
 
     class Meta(ScenarioSerializer.Meta):
-        fields = [*ScenarioSerializer.Meta.fields, "runs"]
+        fields = [*ScenarioSerializer.Meta.fields, "summary", "orders", "runs"]
+
+    def _done_result(self, scenario) -> dict | None:
+        return scenario.latest_run_result if scenario.latest_run_state == RunState.DONE else None
+
+    @extend_schema_field(ScenarioSummarySerializer(allow_null=True))
+    def get_summary(self, scenario) -> dict | None:
+        result = self._done_result(scenario)
+        return None if result is None else ScenarioSummarySerializer(scenarios.summary(result)).data
+
+    @extend_schema_field(ScenarioOrderSerializer(many=True, allow_null=True))
+    def get_orders(self, scenario) -> list | None:
+        result = self._done_result(scenario)
+        return None if result is None else ScenarioOrderSerializer(result["orders"], many=True).data
 
 
 class OrderSlipSerializer(serializers.Serializer):

@@ -1356,6 +1356,17 @@ def scenario_create(
 
 
 @transaction.atomic
+def scenario_create_and_run(*, actor, submission_key: str | None = None, **scenario) -> Scenario:
+    """A scenario made as scenario_create makes it and, when it has changes, its first run queued (what the API's
+    POST does, as API.md says): all or nothing, so a person whose run is still going is refused (409) and nothing is
+    made. The same `submission_key` again answers with the scenario it made and queues no second run."""
+    made = scenario_create(actor=actor, submission_key=submission_key, **scenario)
+    if made.changes and not submissions.replayed(made):
+        scenario_run_start(scenario=made, actor=actor)
+    return made
+
+
+@transaction.atomic
 def scenario_add_change(*, scenario: Scenario, actor, change: dict) -> Scenario:
     permissions.check_scenarios(actor)
     scenario = _editable(scenario.pk)

@@ -10,7 +10,7 @@ from dispatch import services
 from dispatch.errors import PoolActionNotPermitted, ScenarioStateConflict
 from dispatch.models import ComputePool, PoolState, Reservation, ReservationKind, ScheduledPoolChange
 from tests.dispatch.scenario_results import finish_run, scenario_result
-from tests.dispatch.test_scenarios_api import RUNS, _moment, _offline, api_as
+from tests.dispatch.test_scenarios_api import RUNS, _moment, api_as
 from tests.factories import compute_pool
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +20,11 @@ def _run(actor, changes, *, done=True):
     scenario = services.scenario_create(actor=actor, name="Hall B cooling", horizon_days=30, changes=changes)
     run = services.scenario_run_start(scenario=scenario, actor=actor)
     return finish_run(run, scenario_result()) if done else run
+
+
+def _offline(pool, *, days=3) -> dict:
+    """A pool offline from tomorrow for `days`, as a scenario keeps it."""
+    return {"kind": "pool_offline", "pool": pool.pk, "start": _moment(days=1), "end": _moment(days=1 + days)}
 
 
 def _draining(pool, *, days=2) -> dict:

@@ -18,6 +18,7 @@ from tests.factories import compute_pool, finish_current_stage, gate_reviewer, o
 pytestmark = pytest.mark.django_db
 
 SCENARIOS = "/api/v1/scenarios/"
+RUNS = "/api/v1/scenario-runs/"
 
 
 @pytest.fixture(autouse=True)
@@ -61,15 +62,15 @@ def _past_gates(order, gates: int, staff):
     return order
 
 
-def _run(api, worker, changes, *, horizon_days=60):
-    scenario = api.post(SCENARIOS, {"name": "What if", "horizon_days": horizon_days, "changes": changes}, format="json")
-    assert scenario.status_code == 201, scenario.json()
+def _run(api, worker, changes, *, horizon_days=60) -> tuple[dict, dict]:
+    """The scenario made with `changes`, which runs it at once, and its run, as the API answers them once done."""
     with worker():
-        started = api.post(f"{SCENARIOS}{scenario.json()['id']}/run/")
-    assert started.status_code == 202
-    run = api.get(started["Location"]).json()
-    assert run["state"] == "done", run["error"]
-    return run
+        made = api.post(SCENARIOS, {"name": "What if", "horizon_days": horizon_days, "changes": changes}, format="json")
+    assert made.status_code == 201, made.json()
+    scenario = api.get(made["Location"]).json()
+    run = api.get(f"{RUNS}{scenario['latest_run']['id']}/").json()
+    assert (scenario["status"], run["state"]) == ("done", "done"), run["error"]
+    return scenario, run
 
 
 def _slips(run) -> dict[int, float]:
@@ -87,11 +88,18 @@ def test_the_largest_training_pool_offline_slips_the_orders_training_then_and_no
     training = _past_gates(order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="agent"), 1, ops_user)
     past_training = _past_gates(order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="agent"), 2, ops_user)
     no_training = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset")
-    offline = {"kind": "pool_offline", "pool": large.pk, "start": _moment(minutes=1), "end": _moment(days=3)}
+    offline = {
+        "type": "pool_state",
+        "pool": large.pk,
+        "state": "offline",
+        "start": _moment(minutes=1),
+        "end": _moment(days=3),
+    }
 
-    run = _run(api_as(dispatcher), worker, [offline])
+    scenario, run = _run(api_as(dispatcher), worker, [offline])
 
     slips = _slips(run)
+    assert {row["order"]: row["slip_hours"] for row in scenario["orders"]} == slips
     assert slips[training.pk] >= SLIP_TOLERANCE_HOURS
     assert abs(slips[past_training.pk]) < SLIP_TOLERANCE_HOURS
     assert abs(slips[no_training.pk]) < SLIP_TOLERANCE_HOURS
@@ -106,11 +114,17 @@ def test_adding_capacity_never_makes_an_eta_later(dispatcher, ops_user, worker):
         for product, priority in [("model", "normal"), ("agent", "high"), ("model", "low"), ("application", "normal")]
     ]
     more = [
-        {"kind": "pool_capacity", "pool": small.pk, "capacity": 320},
-        {"kind": "new_pool", "site": large.site_id, "pool_kind": "training", "capacity": 200, "start": _moment(days=2)},
+        {"type": "pool_capacity", "pool": small.pk, "capacity_pflops": 320},
+        {
+            "type": "new_pool",
+            "site": large.site_id,
+            "pool_kind": "training",
+            "capacity_pflops": 200,
+            "start": _moment(days=2),
+        },
     ]
 
-    run = _run(api_as(dispatcher), worker, more)
+    _scenario, run = _run(api_as(dispatcher), worker, more)
 
     slips = _slips(run)
     assert set(slips) == {order.pk for order in orders}
@@ -123,19 +137,19 @@ def test_a_run_keeps_its_result_and_its_baseline_is_the_forecasts_eta(dispatcher
     order = order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="model")
     due = (clock.now().date() + timedelta(days=45)).isoformat()
     hypothetical = {
-        "kind": "orders",
+        "type": "add_order",
         "product_type": "model",
         "size": "large",
         "priority": "urgent",
         "data_sensitivity": "public",
         "client": org_a.pk,
-        "due": due,
+        "requested_delivery": due,
         "count": 3,
     }
 
     with clock.held(clock.now()):
         forecast.forecast_etas()
-        run = _run(api_as(dispatcher), worker, [hypothetical], horizon_days=50)
+        scenario, run = _run(api_as(dispatcher), worker, [hypothetical], horizon_days=50)
 
     order.refresh_from_db()
     result = run["result"]
@@ -149,6 +163,14 @@ def test_a_run_keeps_its_result_and_its_baseline_is_the_forecasts_eta(dispatcher
     assert max(share for share in utilization["training"] if share is not None) <= 1.0
     assert set(result["scenario"]["queue_wait_hours"]) <= {"low", "normal", "high", "urgent"}
     assert run["seconds"] is not None
+    # The scenario's summary is the run's result in brief: the same rates, each kind's mean utilization.
+    summary = scenario["summary"]
+    assert summary["on_time_rate"] == {side: result[side]["on_time_rate"] for side in ("baseline", "scenario")}
+    training = [share for share in utilization["training"] if share is not None]
+    assert summary["utilization"]["training"]["scenario"] == pytest.approx(sum(training) / len(training), abs=1e-4)
+    assert summary["broken"] == result["broken"]
+    ours = next(row for row in scenario["orders"] if row["order"] == order.pk)
+    assert (ours["eta_baseline"], ours["eta_scenario"]) == (real["baseline_eta"], real["eta"])
 
 
 def test_a_scenario_that_only_adds_compute_says_so_when_orders_still_slip(dispatcher, ops_user, monkeypatch):

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 SCENARIOS = "/api/v1/scenarios/"
 RUNS = "/api/v1/scenario-runs/"
-AGING = {"kind": "policy", "parameter": "aging_bound", "hours": 72}
+AGING = {"type": "policy", "name": "aging_bound", "value": 72}
 
 
 def api_as(user=None) -> APIClient:
@@ -33,7 +33,13 @@ def _moment(**delta) -> str:
 
 
 def _offline(pool, *, days=3) -> dict:
-    return {"kind": "pool_offline", "pool": pool.pk, "start": _moment(days=1), "end": _moment(days=1 + days)}
+    return {
+        "type": "pool_state",
+        "pool": pool.pk,
+        "state": "offline",
+        "start": _moment(days=1),
+        "end": _moment(days=1 + days),
+    }
 
 
 @pytest.fixture
@@ -73,42 +79,57 @@ def test_other_roles_are_refused_and_anonymous_callers_must_authenticate(request
 # --- What a change may say ------------------------------------------------------------------------------------
 
 
-def test_a_scenario_keeps_its_changes_as_given(dispatcher, org_a):
+def test_a_scenario_keeps_its_changes_as_given_in_the_contracts_shape(dispatcher, org_a, queued_only):
     pool = compute_pool(kind="training", capacity=400)
+    due = (clock.now().date() + timedelta(days=90)).isoformat()
     changes = [
         _offline(pool),
-        {"kind": "pool_capacity", "pool": pool.pk, "capacity": 600},
+        {**_offline(pool, days=1), "state": "draining"},
+        {"type": "pool_capacity", "pool": pool.pk, "capacity_pflops": 600},
         {
-            "kind": "orders",
+            "type": "add_order",
             "product_type": "model",
             "size": "large",
             "priority": "high",
             "data_sensitivity": "sensitive",
             "client": org_a.pk,
-            "due": (clock.now().date() + timedelta(days=90)).isoformat(),
+            "requested_delivery": due,
             "count": 2,
         },
-        {"kind": "policy", "parameter": "preemption_threshold", "hours": 2},
+        {"type": "policy", "name": "preemption_threshold", "value": 2},
     ]
 
     made = api_as(dispatcher).post(SCENARIOS, {"name": "Hall B", "horizon_days": 90, "changes": changes}, format="json")
 
     assert made.status_code == 201, made.json()
     kept = made.json()["changes"]
-    assert [change["kind"] for change in kept] == ["pool_offline", "pool_capacity", "orders", "policy"]
-    assert kept[1] == {"kind": "pool_capacity", "pool": pool.pk, "capacity": 600.0}
-    assert (kept[2]["count"], kept[2]["client"]) == (2, org_a.pk)
+    assert [change["type"] for change in kept] == ["pool_state", "pool_state", "pool_capacity", "add_order", "policy"]
+    assert [kept[0]["state"], kept[1]["state"]] == ["offline", "draining"]
+    assert kept[2] == {"type": "pool_capacity", "pool": pool.pk, "capacity_pflops": 600.0}
+    assert (kept[3]["count"], kept[3]["client"], kept[3]["requested_delivery"]) == (2, org_a.pk, due)
+    assert kept[4] == {"type": "policy", "name": "preemption_threshold", "value": 2.0}
+    # The pages read the same scenario: a pool offline, one draining, a capacity, orders and a policy.
+    assert [change["kind"] for change in Scenario.objects.get().changes] == [
+        "pool_offline",
+        "pool_draining",
+        "pool_capacity",
+        "orders",
+        "policy",
+    ]
 
 
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        ({"kind": "pool_offline", "pool": 999_999}, "pool", "No such pool."),
-        ({"kind": "pool_capacity", "capacity": -5}, "capacity", ""),
-        ({"kind": "pool_offline", "start": "+5", "end": "+1"}, "end", "The end comes after the start."),
-        ({"kind": "pool_offline", "start": "-9", "end": "-5"}, "end", "This window has ended already."),
-        ({"kind": "background", "pflops": 5000}, "pflops", "cannot exceed it"),
-        ({"kind": "teleport"}, "kind", ""),
+        ({"type": "pool_state", "state": "offline", "pool": 999_999}, "pool", "No such pool."),
+        ({"type": "pool_capacity", "capacity_pflops": -5}, "capacity_pflops", ""),
+        ({"type": "pool_state", "state": "offline", "start": "+5", "end": "+1"}, "end", "comes after the start"),
+        ({"type": "pool_state", "state": "draining", "start": "-9", "end": "-5"}, "end", "has ended already"),
+        ({"type": "pool_state", "state": "active"}, "state", ""),
+        ({"type": "pool_state"}, "state", "Choose offline or draining."),
+        ({"type": "background", "pflops": 5000}, "pflops", "cannot exceed it"),
+        ({"type": "add_order"}, "product_type", "required"),
+        ({"type": "teleport"}, "type", ""),
     ],
 )
 def test_a_bad_change_is_refused_by_field_and_nothing_is_made(dispatcher, change, field, words):
@@ -144,12 +165,13 @@ def test_changes_are_added_and_removed_by_number(dispatcher):
     url = f"{SCENARIOS}{scenario['id']}/"
 
     api.post(f"{url}changes/", _offline(pool), format="json")
-    added = api.post(f"{url}changes/", {"kind": "pool_capacity", "pool": pool.pk, "capacity": 800}, format="json")
+    bigger = {"type": "pool_capacity", "pool": pool.pk, "capacity_pflops": 800}
+    added = api.post(f"{url}changes/", bigger, format="json")
     removed = api.post(f"{url}remove-change/", {"number": 1}, format="json")
     missing = api.post(f"{url}remove-change/", {"number": 5}, format="json")
 
-    assert [change["kind"] for change in added.json()["changes"]] == ["pool_offline", "pool_capacity"]
-    assert [change["kind"] for change in removed.json()["changes"]] == ["pool_capacity"]
+    assert [change["type"] for change in added.json()["changes"]] == ["pool_state", "pool_capacity"]
+    assert [change["type"] for change in removed.json()["changes"]] == ["pool_capacity"]
     assert missing.status_code == 400
     assert missing.json() == {"number": ["The scenario has no change #5."]}
 
@@ -174,12 +196,35 @@ def test_an_archived_scenario_keeps_its_changes_and_takes_no_more(dispatcher, qu
 # --- Runs -----------------------------------------------------------------------------------------------------
 
 
+def test_a_scenario_made_with_changes_is_run_at_once(dispatcher, queued_only, django_capture_on_commit_callbacks):
+    pool = compute_pool(kind="training", capacity=400)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        made = api_as(dispatcher).post(
+            SCENARIOS, {"name": "At once", "horizon_days": 30, "changes": [_offline(pool)]}, format="json"
+        )
+
+    assert made.status_code == 201
+    scenario = made.json()
+    (run,) = ScenarioRun.objects.all()
+    assert (scenario["status"], scenario["latest_run"]["id"], scenario["summary"], scenario["orders"]) == (
+        "queued",
+        run.pk,
+        None,
+        None,
+    )
+    assert [row["id"] for row in scenario["runs"]] == [run.pk]
+    assert queued_only == [run.pk]
+
+
 def test_a_run_is_queued_with_the_changes_it_runs_with_and_its_url(
     dispatcher, queued_only, django_capture_on_commit_callbacks
 ):
     pool = compute_pool(kind="training", capacity=400)
     api = api_as(dispatcher)
-    scenario = api.post(SCENARIOS, {"name": "Run", "horizon_days": 30, "changes": [_offline(pool)]}, format="json")
+    draft = api.post(SCENARIOS, {"name": "Run", "horizon_days": 30}, format="json")
+    scenario = api.post(f"{SCENARIOS}{draft.json()['id']}/changes/", _offline(pool), format="json")
+    assert draft.json()["status"] is None
 
     with django_capture_on_commit_callbacks(execute=True):
         started = api.post(f"{SCENARIOS}{scenario.json()['id']}/run/")
@@ -200,16 +245,19 @@ def test_a_run_is_queued_with_the_changes_it_runs_with_and_its_url(
 def test_one_run_at_a_time_per_person(dispatcher, ops_user, queued_only):
     pool = compute_pool(kind="training", capacity=400)
     mine = api_as(dispatcher)
-    scenario = mine.post(SCENARIOS, {"name": "Busy", "horizon_days": 30, "changes": [_offline(pool)]}, format="json")
-    url = f"{SCENARIOS}{scenario.json()['id']}/run/"
+    first = mine.post(SCENARIOS, {"name": "Busy", "horizon_days": 30, "changes": [_offline(pool)]}, format="json")
+    url = f"{SCENARIOS}{first.json()['id']}/run/"
 
-    first = mine.post(url)
     second = mine.post(url)
+    another = mine.post(SCENARIOS, {"name": "Also", "horizon_days": 30, "changes": [_offline(pool)]}, format="json")
     someone_else = api_as(ops_user).post(url)
 
-    assert first.status_code == 202
+    assert (first.status_code, first.json()["status"]) == (201, "queued")
     assert second.status_code == 409
     assert "still going" in second.json()["detail"]
+    assert another.status_code == 409
+    assert "still going" in another.json()["detail"]
+    assert not Scenario.objects.filter(name="Also").exists()  # refused whole: no scenario without its run
     assert someone_else.status_code == 202
     assert ScenarioRun.objects.filter(state=RunState.QUEUED).count() == 2
 
@@ -219,7 +267,7 @@ def test_a_run_whose_worker_went_silent_no_longer_blocks_its_owner(dispatcher, q
     api = api_as(dispatcher)
     scenario = api.post(SCENARIOS, {"name": "Lost", "horizon_days": 30, "changes": [_offline(pool)]}, format="json")
     url = f"{SCENARIOS}{scenario.json()['id']}/run/"
-    lost = api.post(url).json()
+    lost = scenario.json()["latest_run"]
     ScenarioRun.objects.filter(pk=lost["id"]).update(
         state=RunState.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1)
     )
@@ -244,9 +292,9 @@ def test_unknown_scenarios_and_runs_answer_404(dispatcher, path):
     assert api_as(dispatcher).get(path).status_code == 404
 
 
-def test_a_scenario_made_twice_with_one_idempotency_key_is_made_once(dispatcher):
+def test_a_scenario_made_twice_with_one_idempotency_key_is_made_and_run_once(dispatcher, queued_only):
     api = api_as(dispatcher)
-    body = {"name": "Retried", "horizon_days": 30}
+    body = {"name": "Retried", "horizon_days": 30, "changes": [_offline(compute_pool(kind="training"))]}
 
     first = api.post(SCENARIOS, body, format="json", HTTP_IDEMPOTENCY_KEY="scenario-0001")
     again = api.post(SCENARIOS, body, format="json", HTTP_IDEMPOTENCY_KEY="scenario-0001")
@@ -255,18 +303,18 @@ def test_a_scenario_made_twice_with_one_idempotency_key_is_made_once(dispatcher)
     assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422)
     assert again.json()["id"] == first.json()["id"]
     assert again["Idempotent-Replayed"] == "true"
-    assert Scenario.objects.count() == 1
+    assert Scenario.objects.count() == ScenarioRun.objects.count() == 1
 
 
 @pytest.mark.parametrize("hours", [False, "2", [2]])
 def test_a_number_of_another_json_type_is_refused_even_where_the_kind_does_not_read_it(dispatcher, hours):
     pool = compute_pool(kind="training", capacity=400)
-    change = {"kind": "pool_capacity", "pool": pool.pk, "capacity": 600, "hours": hours}
+    change = {"type": "pool_capacity", "pool": pool.pk, "capacity_pflops": 600, "value": hours}
 
     answer = api_as(dispatcher).post(
         SCENARIOS, {"name": "Typed", "horizon_days": 30, "changes": [change]}, format="json"
     )
 
     assert answer.status_code == 400
-    assert answer.json()["changes"] == ["#1 hours: A valid number is required."]
+    assert answer.json()["changes"] == ["#1 value: A valid number is required."]
     assert not Scenario.objects.exists()

@@ -273,13 +273,14 @@ def _write(p):
 
 
 def _offline_on(pool) -> dict:
-    """The examples' change (a pool offline next week) on a real pool."""
+    """The examples' change (a pool offline next week) on a real pool, as the API gives it."""
     return {**api_examples._resolved(api_examples_of_dispatch.OFFLINE), "pool": pool.pk}
 
 
 def _scenario(p):
     pool = compute_pool(kind="training")
-    changes = [_offline_on(pool)]
+    window = _offline_on(pool)
+    changes = [{"kind": "pool_offline", "pool": pool.pk, "start": window["start"], "end": window["end"]}]
     return dispatch_services.scenario_create(actor=p.dispatcher, name="Cooling", horizon_days=30, changes=changes), pool
 
 
@@ -291,10 +292,9 @@ def _ran(p):
 
 
 def _scenario_with_two_changes(p):
-    scenario, pool = _scenario(p)
-    dispatch_services.scenario_add_change(
-        scenario=scenario, actor=p.dispatcher, change={"kind": "pool_capacity", "pool": pool.pk, "capacity": 620}
-    )
+    scenario, _run = _ran(p)
+    bigger = {"kind": "pool_capacity", "pool": scenario.changes[0]["pool"], "capacity": 620}
+    dispatch_services.scenario_add_change(scenario=scenario, actor=p.dispatcher, change=bigger)
     return Call(p.dispatcher, scenario.pk)
 
 
@@ -304,8 +304,8 @@ def _scenarios(p):
 
 
 def _add_change(p):
-    scenario, pool = _scenario(p)
-    return Call(p.dispatcher, scenario.pk, body={"pool": pool.pk})
+    scenario, _run = _ran(p)
+    return Call(p.dispatcher, scenario.pk, body={"pool": scenario.changes[0]["pool"]})
 
 
 def _new_scenario(p):
