@@ -4,6 +4,8 @@ Input serializers only parse types and shapes; what a pool's state allows is dec
 dispatch.services, so the API, the pages and the services never disagree.
 """
 
+from datetime import datetime
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -393,6 +395,13 @@ class ScenarioSerializer(serializers.ModelSerializer):
         }
 
 
+class KeptMomentField(serializers.DateTimeField):
+    """A moment a run's result keeps as ISO text, answered in the factory's time zone as every other moment."""
+
+    def to_representation(self, value):
+        return super().to_representation(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
 class SideBySideSerializer(serializers.Serializer):
     baseline = serializers.FloatField(allow_null=True)
     scenario = serializers.FloatField(allow_null=True)
@@ -417,10 +426,10 @@ class ScenarioSummarySerializer(serializers.Serializer):
 class ScenarioOrderSerializer(serializers.Serializer):
     order = serializers.IntegerField(allow_null=True, help_text=_("The order's id; null for a hypothetical order."))
     reference = serializers.CharField()
-    eta_baseline = serializers.DateTimeField(
+    eta_baseline = KeptMomentField(
         source="baseline_eta", allow_null=True, help_text=_("Without the changes; null: not within the horizon.")
     )
-    eta_scenario = serializers.DateTimeField(
+    eta_scenario = KeptMomentField(
         source="eta", allow_null=True, help_text=_("With the changes; null: not within the horizon.")
     )
     slip_hours = serializers.FloatField(
@@ -459,11 +468,9 @@ class OrderSlipSerializer(serializers.Serializer):
     title = serializers.CharField()
     client = serializers.CharField()
     priority = serializers.ChoiceField(choices=Priority.choices)
-    due = serializers.DateTimeField()
-    baseline_eta = serializers.DateTimeField(
-        allow_null=True, help_text=_("Without the changes; null: not within the horizon.")
-    )
-    eta = serializers.DateTimeField(allow_null=True, help_text=_("With the changes; null: not within the horizon."))
+    due = KeptMomentField()
+    baseline_eta = KeptMomentField(allow_null=True, help_text=_("Without the changes; null: not within the horizon."))
+    eta = KeptMomentField(allow_null=True, help_text=_("With the changes; null: not within the horizon."))
     slip_hours = serializers.FloatField(
         allow_null=True, help_text=_("How much later with the changes (negative: earlier).")
     )
@@ -471,7 +478,7 @@ class OrderSlipSerializer(serializers.Serializer):
 
 
 class UtilizationSeriesSerializer(serializers.Serializer):
-    at = serializers.ListField(child=serializers.DateTimeField())
+    at = serializers.ListField(child=KeptMomentField())
     data_processing = serializers.ListField(child=serializers.FloatField(allow_null=True))
     training = serializers.ListField(child=serializers.FloatField(allow_null=True))
     inference = serializers.ListField(child=serializers.FloatField(allow_null=True))
@@ -498,8 +505,8 @@ class ScenarioFiguresSerializer(serializers.Serializer):
 
 
 class ScenarioResultSerializer(serializers.Serializer):
-    simulated_from = serializers.DateTimeField()
-    horizon_end = serializers.DateTimeField()
+    simulated_from = KeptMomentField()
+    horizon_end = KeptMomentField()
     orders = OrderSlipSerializer(many=True)
     baseline = ScenarioFiguresSerializer()
     scenario = ScenarioFiguresSerializer()
