@@ -12,6 +12,8 @@ list actions, and the state and current load are read-only on the form. Jobs, pr
 samples and state changes are written by the dispatch tick and the services; the admin only shows them.
 """
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -24,6 +26,7 @@ from dispatch.models import (
     ClientEntitlement,
     ComputePool,
     ComputeSite,
+    Executor,
     Job,
     PoolStateChange,
     Preemption,
@@ -38,11 +41,33 @@ from factory.admin import ReadOnlyAdminMixin, ReadOnlyInline
 ADMIN_REASON = "admin action"
 
 
+class ComputeSiteForm(forms.ModelForm):
+    class Meta:
+        model = ComputeSite
+        fields = ["name", "city", "in_province", "monitored_pflops", "executor", "cluster"]
+
+    def clean(self):
+        cleaned = super().clean()
+        executor, cluster = cleaned.get("executor"), cleaned.get("cluster", "")
+        if executor == Executor.SLURM and cluster not in settings.SLURM_CLUSTERS:
+            named = ", ".join(sorted(settings.SLURM_CLUSTERS)) or _("none")
+            self.add_error(
+                "cluster",
+                _("Name a cluster of the SLURM_CLUSTERS setting (it names: %(named)s).") % {"named": named},
+            )
+        elif executor == Executor.SIMULATED and cluster:
+            self.add_error("cluster", _("A simulated site runs on no cluster: leave this blank."))
+        return cleaned
+
+
 @admin.register(ComputeSite)
 class ComputeSiteAdmin(admin.ModelAdmin):
-    list_display = ["name", "city", "in_province", "monitored_pflops"]
-    list_filter = ["in_province"]
+    form = ComputeSiteForm
+    list_display = ["name", "city", "in_province", "monitored_pflops", "executor", "cluster", "connection"]
+    list_filter = ["in_province", "executor", "connection"]
     search_fields = ["name", "city"]
+    # What the dispatch tick last found of the cluster: read, never set by hand.
+    readonly_fields = ["connection", "connection_checked_at", "connection_error"]
 
 
 class PoolStateChangeInline(ReadOnlyInline):
@@ -131,6 +156,21 @@ class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["order__reference", "step__code"]
     date_hierarchy = "queued_at"
     list_select_related = ["order", "step", "pool"]
+    actions = ["retry_jobs"]
+
+    @admin.action(description=_("Retry the selected jobs that stopped after lost runs on their cluster"))
+    def retry_jobs(self, request, queryset):
+        try:
+            retried = services.jobs_retry(jobs=list(queryset), actor=request.user)
+        except DispatchError as error:
+            self.message_user(request, error.message, messages.WARNING)
+            return
+        self.message_user(
+            request,
+            ngettext("%(count)d job will be placed again.", "%(count)d jobs will be placed again.", retried)
+            % {"count": retried},
+            messages.SUCCESS,
+        )
 
     @admin.display(description=_("order"), ordering="order__reference")
     def order_reference(self, job):

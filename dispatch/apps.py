@@ -19,3 +19,9 @@ class DispatchConfig(AppConfig):
         related.provide_action("priority", priority_action)
         # The kinds of notice the dispatch center sends, known to the preferences page before any is sent.
         from dispatch import notices  # noqa: F401
+
+        # /healthz names the real clusters that do not answer.
+        from dispatch.selectors import clusters_health
+        from factory import health
+
+        health.register("clusters", clusters_health)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dispatch.engine import planner
 from dispatch.models import JobState, PoolState
-from dispatch.services import BUDGET_EXCEEDED
+from dispatch.services import BUDGET_EXCEEDED, RUNS_LOST
 
 # Status colours mean the same everywhere: running / in service = green, waiting or winding down = amber,
 # out of service or pushed out = red, finished = grey (nothing left to watch).
@@ -93,6 +93,11 @@ _REASONS = {
     BUDGET_EXCEEDED: (
         _("Client over budget"),
         _("The client has used its monthly compute budget; only its urgent work runs until the budget grows."),
+        "red",
+    ),
+    RUNS_LOST: (
+        _("Runs lost on its cluster"),
+        _("Its cluster lost it too many times (a failed job, a lost node); it waits until dispatch staff retry it."),
         "red",
     ),
 }

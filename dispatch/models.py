@@ -19,6 +19,20 @@ from factory.dates import moment_words
 from orders.models import IN_FLIGHT_STATUSES
 
 
+class Executor(models.TextChoices):
+    """What carries out the dispatch planner's decisions on a site's pools (dispatch.executors)."""
+
+    SIMULATED = "simulated", _("Simulated")
+    SLURM = "slurm", _("Slurm cluster")
+
+
+class Connection(models.TextChoices):
+    """Whether a real cluster answered the last time the dispatch tick asked it."""
+
+    UP = "up", _("Answering")
+    DOWN = "down", _("Not answering")
+
+
 class ComputeSite(models.Model):
     """A computing center of the provincial platform; it reports more capacity than it lends us."""
 
@@ -26,11 +40,34 @@ class ComputeSite(models.Model):
     city = models.CharField(_("city"), max_length=80)
     in_province = models.BooleanField(_("in province"))
     monitored_pflops = models.DecimalField(_("monitored capacity (PFLOPS)"), max_digits=10, decimal_places=2)
+    executor = models.CharField(
+        _("executor"),
+        max_length=10,
+        choices=Executor.choices,
+        default=Executor.SIMULATED,
+        help_text=_("What runs the jobs the dispatch center places on this site's pools."),
+    )
+    # Its address and credentials are in the SLURM_CLUSTERS setting under this name, never in the database.
+    cluster = models.CharField(
+        _("cluster"),
+        max_length=60,
+        blank=True,
+        help_text=_("For a Slurm site: the cluster's name in the SLURM_CLUSTERS setting."),
+    )
+    connection = models.CharField(_("connection"), max_length=10, choices=Connection.choices, blank=True)
+    connection_checked_at = models.DateTimeField(_("connection checked at"), null=True, blank=True)
+    connection_error = models.TextField(_("connection error"), blank=True)
 
     class Meta:
         ordering = ["-in_province", "name"]
         verbose_name = _("compute site")
         verbose_name_plural = _("compute sites")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(executor="simulated", cluster="") | (Q(executor="slurm") & ~Q(cluster="")),
+                name="site_cluster_named_iff_slurm",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -56,6 +93,12 @@ class ComputePool(models.Model):
     price_per_pflops_hour = models.DecimalField(_("price (CNY per PFLOPS·h)"), max_digits=8, decimal_places=2)
     # Seeds the simulated load of other tenants, so each pool has its own smooth, repeatable curve.
     background_seed = models.PositiveIntegerField(_("background seed"), default=0)
+    # On a Slurm site: the partition this pool is, and what one of its allocation units (a CPU here, a GPU at a
+    # real center) is worth in PFLOPS; a job's demand is asked of Slurm in those units.
+    partition = models.CharField(
+        _("Slurm partition"), max_length=60, blank=True, help_text=_("Blank: the partition has the pool's name.")
+    )
+    pflops_per_unit = models.DecimalField(_("PFLOPS per CPU or GPU"), max_digits=8, decimal_places=3, default=1)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -63,6 +106,7 @@ class ComputePool(models.Model):
         verbose_name_plural = _("compute pools")
         constraints = [
             models.CheckConstraint(condition=Q(capacity_pflops__gt=0), name="pool_capacity_positive"),
+            models.CheckConstraint(condition=Q(pflops_per_unit__gt=0), name="pool_unit_worth_something"),
             models.CheckConstraint(
                 condition=Q(used_pflops__gte=0, used_pflops__lte=F("capacity_pflops")),
                 name="pool_used_within_capacity",
@@ -153,6 +197,10 @@ class Job(models.Model):
         help_text=_("It started ahead of a waiting job without delaying it."),
     )
     expected_start = models.DateTimeField(_("expected start"), null=True, blank=True)
+    # On a Slurm site: the cluster's id of the batch job running it, and how many times a run of it was lost (a
+    # failed job, a lost node) and it was queued again.
+    cluster_job_id = models.BigIntegerField(_("Slurm job id"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("runs lost"), default=0, db_default=0)
 
     class Meta:
         ordering = ["queued_at", "id"]

@@ -12,6 +12,7 @@ from notifications.services import notify, staff_holding
 
 POOL_STATE_CHANGED = "pool_state_changed"
 BUDGET_NEAR_END = "budget_near_end"
+JOB_RUNS_LOST = "job_runs_lost"
 
 register(
     Kind(
@@ -30,7 +31,33 @@ register(
         title=_("%(client)s has used %(share)s%% of this month's compute budget"),
         line=_("%(used)s of %(budget)s PFLOPS·h."),
     ),
+    Kind(
+        JOB_RUNS_LOST,
+        STAFF,
+        label=_("A job stops after its cluster lost it too many times"),
+        title=_("Order %(order)s: step %(step)s stopped after %(attempts)s lost runs"),
+        line=_("On pool %(pool)s. It waits until it is retried."),
+    ),
 )
+
+
+def tell_runs_lost(jobs, pools) -> int:
+    """Tell the dispatch staff of each job that stopped after too many lost runs on a real cluster (the alarm)."""
+    staff = staff_holding(roles.DISPATCH) if jobs else []
+    for job, pool_id in jobs:
+        notify(
+            kind=JOB_RUNS_LOST,
+            event=f"job-runs-lost:{job.pk}:{job.attempts}",
+            recipients=staff,
+            params={
+                "order": job.order.reference,
+                "step": job.step.code,
+                "attempts": job.attempts,
+                "pool": pools[pool_id].name,
+            },
+            url=reverse("dispatch:pool", args=[pool_id]),
+        )
+    return len(jobs)
 
 
 def tell_pool_state(change) -> int:

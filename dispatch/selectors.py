@@ -48,7 +48,9 @@ from dispatch.models import (
     ClientBudget,
     ComputePool,
     ComputeSite,
+    Connection,
     DailyCost,
+    Executor,
     Job,
     JobState,
     PoolState,
@@ -64,6 +66,7 @@ from dispatch.models import (
     UtilizationSample,
 )
 from dispatch.services import client_entitlements, client_recent_usage, client_usage_this_month, month_start
+from factory.health import Part
 from orders.models import ClientOrganization, Order, Priority
 
 UTILIZATION_MAX_HOURS = 720  # 30 days of samples: what a chart of utilization over time may ask for
@@ -830,3 +833,20 @@ def fairness(*, now: datetime) -> Fairness:
     return Fairness(
         rows=rows, months=months, half_life=policy.USAGE_HALF_LIFE, default_weight=policy.DEFAULT_ENTITLEMENT
     )
+
+
+def clusters_health():
+    """The real clusters as /healthz reports them (factory.health): each site's cluster, whether it answered the last
+    tick and when it was asked; those not answering are down."""
+    sites = ComputeSite.objects.filter(executor=Executor.SLURM).order_by("name")
+    report = {
+        site.cluster: {
+            "site": site.name,
+            "state": "ok" if site.connection == Connection.UP else "unavailable" if site.connection else "unknown",
+            "checked_at": timezone.localtime(site.connection_checked_at).isoformat()
+            if site.connection_checked_at
+            else None,
+        }
+        for site in sites
+    }
+    return Part(report=report, down=[name for name, part in report.items() if part["state"] == "unavailable"])

@@ -43,6 +43,8 @@ from dispatch.engine import planner, policy
 from dispatch.engine.plans import PoolChange, Window
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed, ReservationConflict, ScenarioStateConflict
+from dispatch.executors import slurm
+from dispatch.executors.slurm_rest import ClusterRefused, ClusterUnreachable
 from dispatch.models import (
     ACTIVE_STATES,
     BOOKING_IN_EFFECT,
@@ -57,8 +59,10 @@ from dispatch.models import (
     ClientEntitlement,
     ComputePool,
     ComputeSite,
+    Connection,
     DailyCost,
     DispatchState,
+    Executor,
     Job,
     JobState,
     PoolState,
@@ -150,13 +154,22 @@ def _end_windows_under_way(pool: ComputePool, *, now: datetime) -> None:
     ).update(ended_at=now)
 
 
+def _requeue(job: Job, *, now: datetime) -> None:
+    """Back to the queue with its progress, queued again from now (as a preempted job is). On a real cluster its run
+    is cancelled by the next tick's reconciliation (dispatch.executors.slurm)."""
+    job.state, job.pool, job.queued_at, job.backfilled, job.cluster_job_id = JobState.PREEMPTED, None, now, False, None
+
+
+REQUEUED_FIELDS = ["state", "pool", "queued_at", "backfilled", "cluster_job_id"]
+
+
 def _requeue_jobs_of(pool: ComputePool, *, now: datetime) -> None:
     """An offline pool runs nothing: its jobs go back to the queue with their progress, queued again from now
     (as a preempted job is), so their wait counts from here and not from when they first queued."""
     jobs = list(Job.objects.select_for_update().filter(pool=pool, state=JobState.RUNNING))
     for job in jobs:
-        job.state, job.pool, job.queued_at, job.backfilled = JobState.PREEMPTED, None, now, False
-    Job.objects.bulk_update(jobs, ["state", "pool", "queued_at", "backfilled"])
+        _requeue(job, now=now)
+    Job.objects.bulk_update(jobs, REQUEUED_FIELDS)
     order_services.steps_mark_ready(step_ids=[job.step_id for job in jobs])
     pool.used_pflops = Decimal(0)
     pool.save(update_fields=["used_pflops"])
@@ -698,9 +711,9 @@ def _fit_running_jobs(pool: ComputePool, capacity: Decimal, *, now: datetime) ->
         if pool.used_pflops <= capacity:
             break
         pool.used_pflops -= job.demand_pflops
-        job.state, job.pool, job.queued_at, job.backfilled = JobState.PREEMPTED, None, now, False
+        _requeue(job, now=now)
         stopped.append(job)
-    Job.objects.bulk_update(stopped, ["state", "pool", "queued_at", "backfilled"])
+    Job.objects.bulk_update(stopped, REQUEUED_FIELDS)
     order_services.steps_mark_ready(step_ids=[job.step_id for job in stopped])
 
 
@@ -880,6 +893,11 @@ class TickReport:
     preempted: int = 0
     waiting: int = 0
     reasons: dict = field(default_factory=dict)
+    # What real clusters are to be told once the tick commits: jobs to start, (site, Slurm job id) runs to cancel.
+    to_start: list[int] = field(default_factory=list)
+    to_cancel: list[tuple[int, int]] = field(default_factory=list)
+    # (site, partition, state) for partitions whose state is not yet their pool's.
+    to_set_partitions: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def _try_tick_lock() -> bool:
@@ -894,12 +912,20 @@ def order_due(order: Order) -> datetime:
 
 
 def dispatch_tick(*, now: datetime | None = None) -> TickReport:
-    """Bring simulated compute up to `now` (the factory clock by default). Safe to run concurrently."""
-    return _tick(now or clock.now())
+    """Bring compute up to `now` (the factory clock by default). Safe to run concurrently.
+
+    Real clusters (dispatch.executors.slurm) are read before the tick's transaction and told what it decided after
+    it commits, so a slow cluster never holds the dispatch lock, and what a cluster is told is what was recorded."""
+    readings = _read_clusters()
+    report = _tick(now or clock.now(), readings)
+    if not report.skipped:
+        _carry_out_on_clusters(report)
+    return report
 
 
 @atomic_with_retry
-def _tick(now: datetime) -> TickReport:
+def _tick(now: datetime, readings: dict[int, "slurm.SiteReading"] | None = None) -> TickReport:
+    readings = readings or {}
     if not _try_tick_lock():
         return TickReport(skipped=True)
     state, _created = DispatchState.objects.select_for_update().get_or_create(pk=1)
@@ -912,12 +938,14 @@ def _tick(now: datetime) -> TickReport:
     pools = {pool.pk: pool for pool in ComputePool.objects.select_related("site").order_by("pk")}
     touched_orders: set[int] = set()
     _advance_running(pools, elapsed, now, report, touched_orders)
+    if readings:
+        _advance_on_clusters(pools, readings, elapsed, now, report, touched_orders)
     _close_orphaned_jobs(now, pools)
     bookings = bookings_in_force(now)
     _carry_out_pool_changes(pools, pool_changes_pending(), now)
     _carry_out_windows(pools, bookings, now)
     report.created = _create_jobs_for_ready_steps(now)
-    _place(pools, bookings, now, report, touched_orders)
+    _place(pools, bookings, now, report, touched_orders, readings)
     _record_pools(pools, now)
     if touched_orders:
         _roll_up_compute(touched_orders)
@@ -925,6 +953,163 @@ def _tick(now: datetime) -> TickReport:
     state.ticks += 1
     state.save(update_fields=["last_tick_at", "ticks"])
     return report
+
+
+# --- Real clusters (dispatch.executors.slurm) ------------------------------------------------------
+
+# A job whose runs on a cluster were lost SLURM_JOB_ATTEMPTS times waits with this reason until a person looks.
+RUNS_LOST = "runs_lost"
+
+
+def _cluster_sites() -> list[ComputeSite]:
+    return list(ComputeSite.objects.filter(executor=Executor.SLURM).prefetch_related("pools"))
+
+
+def _read_clusters() -> dict[int, "slurm.SiteReading"]:
+    """Each real cluster's partitions and our jobs on it, read before the tick; its connection recorded."""
+    readings = {}
+    for site in _cluster_sites():
+        reading = slurm.read_site(site, list(site.pools.all()))
+        readings[site.pk] = reading
+        ComputeSite.objects.filter(pk=site.pk).update(
+            connection=Connection.UP if reading.answered else Connection.DOWN,
+            connection_checked_at=timezone.now(),
+            connection_error=reading.error[:500],
+        )
+        if not reading.answered:
+            logger.warning("dispatch: cluster %s of site %s does not answer: %s", site.cluster, site, reading.error)
+    return readings
+
+
+def _advance_on_clusters(pools, readings, elapsed: timedelta, now, report: TickReport, touched: set[int]) -> None:
+    """Our jobs on real clusters, as each cluster reports them. A running one advances by the elapsed time, but
+    finishes only when the cluster says it completed; one the cluster lost (failed, its node lost, cancelled there)
+    goes back to the queue with its progress, and after SLURM_JOB_ATTEMPTS lost runs waits for a person; one the
+    cluster does not know (its start failed) goes back to the queue. A cluster that did not answer moves nothing."""
+    hours = Decimal(elapsed.total_seconds()) / Decimal(3600)
+    answered = {site_id for site_id, reading in readings.items() if reading.answered}
+    jobs = list(
+        Job.objects.select_for_update(of=("self",))
+        .filter(state=JobState.RUNNING, pool__site__executor=Executor.SLURM, pool__site_id__in=answered)
+        .select_related("order", "step")
+    )
+    finished, lost, changed, stopped = [], [], [], []
+    for job in jobs:
+        pool = pools[job.pool_id]
+        found = readings[pool.site_id].ours.get(job.pk)
+        if found is not None and job.cluster_job_id is not None and found.job_id != job.cluster_job_id:
+            found = None  # an older run of it: this run is not known there
+        if found is not None and job.cluster_job_id is None and (found.lost or not (found.pending or found.running)):
+            found = None  # an older run that ended: this one never started
+        before = job.done_pflops_hours
+        if found is None or found.lost:
+            if found is not None:
+                job.attempts += 1
+                if found.pending or found.running:  # requeued by the cluster: ours to run again, with progress
+                    report.to_cancel.append((pool.site_id, found.job_id))
+            pool.used_pflops -= job.demand_pflops
+            _requeue(job, now=now)
+            if job.attempts >= settings.SLURM_JOB_ATTEMPTS:
+                job.pending_reason = RUNS_LOST
+                stopped.append((job, pool.pk))
+            lost.append(job)
+        elif found.finished:
+            job.done_pflops_hours = job.work_pflops_hours
+            job.state, job.pool, job.finished_at = JobState.DONE, None, now
+            pool.used_pflops -= job.demand_pflops
+            finished.append(job)
+        elif found.running:
+            # Never done before the cluster says so: a slow node takes longer than the factory's arithmetic.
+            step = (job.demand_pflops * hours).quantize(Decimal("0.001"))
+            job.done_pflops_hours = min(job.work_pflops_hours - Decimal("0.001"), job.done_pflops_hours + step)
+        if job.state == JobState.RUNNING and job.cluster_job_id is None:
+            job.cluster_job_id = found.job_id  # started, but its id was not recorded: adopted
+        charged = ((job.done_pflops_hours - before) * pool.price_per_pflops_hour).quantize(Decimal("0.01"))
+        job.cost += charged
+        pool.charged = getattr(pool, "charged", Decimal(0)) + charged
+        if charged:
+            touched.add(job.order_id)
+        changed.append(job)
+    Job.objects.bulk_update(
+        changed,
+        [
+            "state",
+            "pool",
+            "queued_at",
+            "backfilled",
+            "cluster_job_id",
+            "attempts",
+            "pending_reason",
+            "done_pflops_hours",
+            "cost",
+            "finished_at",
+        ],
+    )
+    order_services.steps_mark_ready(step_ids=[job.step_id for job in lost])
+    order_services.steps_finish(step_ids=[job.step_id for job in finished], at=now)
+    if stopped:
+        notices.tell_runs_lost(stopped, pools)
+    # A pool's state reaches its partition, where the factory administers the cluster (tick after tick until it is).
+    for pool in pools.values():
+        reading = readings.get(pool.site_id)
+        wanted = slurm.PARTITION_STATES[pool.state]
+        administered = reading and reading.answered and pool.pk in reading.pools and slurm.may_set_partitions(pool.site)
+        if administered and reading.pools[pool.pk].partition_state not in (wanted, "MISSING"):
+            report.to_set_partitions.append((pool.site_id, slurm.partition_of(pool), wanted))
+    # Reconciliation: a run that carries our mark but is not the run we recorded for a job running there (a job
+    # queued again meanwhile, a start whose answer was lost and then retried) is cancelled, so nothing runs twice.
+    kept = {(job.pk, job.cluster_job_id) for job in changed if job.state == JobState.RUNNING}
+    for site_id in answered:
+        for run in readings[site_id].marked:
+            if (run.running or run.pending) and (slurm.our_job_id(run), run.job_id) not in kept:
+                report.to_cancel.append((site_id, run.job_id))
+    report.advanced += len(changed)
+    report.finished += len(finished)
+
+
+@atomic_with_retry
+def jobs_retry(*, jobs, actor) -> int:
+    """Let jobs that stopped after too many lost runs (RUNS_LOST) be placed again, their count of lost runs cleared:
+    a person decided the cluster is fit again. Jobs that did not stop are left as they are; how many were retried."""
+    permissions.check_pool_action(actor)
+    hold_dispatch_lock()
+    return Job.objects.filter(
+        pk__in=[job.pk for job in jobs], state__in=WAITING_STATES, pending_reason=RUNS_LOST
+    ).update(attempts=0, pending_reason="")
+
+
+def _carry_out_on_clusters(report: TickReport) -> None:
+    """After the tick commits: cancel the runs it preempted and start the jobs it placed on real clusters. A start
+    that fails leaves the job for the next tick, which finds it unknown to the cluster and queues it again."""
+    for site_id, partition, state in report.to_set_partitions:
+        try:
+            slurm.set_partition_state(ComputeSite.objects.get(pk=site_id), partition, state)
+        except (ClusterUnreachable, ClusterRefused) as error:
+            logger.warning("dispatch: could not set partition %s to %s: %s", partition, state, error)
+    for site_id, cluster_job_id in report.to_cancel:
+        try:
+            slurm.cancel(ComputeSite.objects.get(pk=site_id), cluster_job_id)
+        except (ClusterUnreachable, ClusterRefused) as error:
+            logger.warning("dispatch: could not cancel Slurm job %s: %s", cluster_job_id, error)
+    if not report.to_start:
+        return
+    for job in (
+        Job.objects.filter(pk__in=report.to_start, state=JobState.RUNNING)
+        .select_related("pool__site", "step__catalog_step")
+        .prefetch_related("step__catalog_step__toolchains")
+    ):
+        catalog_step = job.step.catalog_step
+        toolchain = next(iter(catalog_step.toolchains.all()), None) if catalog_step else None
+        try:
+            cluster_job_id = slurm.start(
+                job, job.pool, step_code=job.step.code, toolchain=toolchain.code if toolchain else ""
+            )
+        except (ClusterUnreachable, ClusterRefused) as error:
+            logger.warning("dispatch: could not start job %s on %s: %s", job.pk, job.pool, error)
+            continue
+        Job.objects.filter(pk=job.pk, state=JobState.RUNNING, cluster_job_id__isnull=True).update(
+            cluster_job_id=cluster_job_id
+        )
 
 
 # One statement advances every running job by the elapsed time, charges its pool's price and ends the jobs
@@ -938,7 +1123,8 @@ WITH advance AS (
                   - job.done_pflops_hours) * pool.price_per_pflops_hour, 2) AS charged
       FROM dispatch_job AS job
       JOIN dispatch_computepool AS pool ON pool.id = job.pool_id
-     WHERE job.state = 'running'
+      JOIN dispatch_computesite AS site ON site.id = pool.site_id
+     WHERE job.state = 'running' AND site.executor = 'simulated'
 )
 UPDATE dispatch_job AS job
    SET done_pflops_hours = advance.done,
@@ -1049,17 +1235,31 @@ def new_job(step: OrderStep, *, queued_at, deadline: datetime) -> Job:
 
 
 def pool_background(pool: ComputePool, at: datetime) -> float:
-    """What other tenants use on the pool at ``at`` (dispatch.engine.policy.background_at), or 0 with the load off."""
+    """What other tenants use on the pool at ``at`` (dispatch.engine.policy.background_at), or 0 with the load off.
+    On a real cluster it is what the tick last read there, held as the best guess ahead: so the forecast, and every
+    ETA and quote, counts the load the cluster really carries."""
+    if pool.site.executor == Executor.SLURM:
+        return float(pool.background_pflops)
     if not settings.DISPATCH_BACKGROUND_LOAD:
         return 0.0
     return policy.background_at(pool.background_seed, float(pool.capacity_pflops), at)
 
 
-def pool_snapshot(pool: ComputePool, now, *, closes_at: datetime | None = None) -> planner.PoolState:
+def pool_snapshot(pool: ComputePool, now, *, closes_at: datetime | None = None, reading=None) -> planner.PoolState:
     """The pool as the planner sees it; its recorded background is what the room left lets it show. `closes_at`:
-    the start of its next maintenance window."""
+    the start of its next maintenance window. On a real cluster (`reading`, dispatch.executors.slurm) the
+    background is what other tenants run there, and a cluster that did not answer, or a partition that is not up,
+    takes no new work."""
     capacity = float(pool.capacity_pflops)
-    wanted = pool_background(pool, now)
+    state = pool.state
+    if reading is None:
+        wanted = pool_background(pool, now)
+    elif not reading.answered or reading.pools[pool.pk].state != "UP":
+        wanted, state = 0.0, PoolState.OFFLINE
+    else:
+        # What we may dispatch, within what the cluster has up now.
+        capacity = min(capacity, reading.pools[pool.pk].capacity_pflops)
+        wanted = reading.pools[pool.pk].background_pflops
     room = capacity - float(pool.used_pflops)
     pool.background_pflops = Decimal(max(0.0, min(wanted, room))).quantize(Decimal("0.01"))
     return planner.PoolState(
@@ -1068,7 +1268,7 @@ def pool_snapshot(pool: ComputePool, now, *, closes_at: datetime | None = None) 
         capacity=capacity,
         background=wanted,
         trusted_in_province=pool.trusted and pool.site.in_province,
-        state=pool.state,
+        state=state,
         used=float(pool.used_pflops),
         closes_at=closes_at,
     )
@@ -1094,7 +1294,7 @@ def _job_state(job: Job, usage: dict, entitlements: dict) -> planner.JobState:
     )
 
 
-def _place(pools, bookings: list[Reservation], now, report: TickReport, touched: set[int]) -> None:
+def _place(pools, bookings: list[Reservation], now, report: TickReport, touched: set[int], readings=None) -> None:
     usage, entitlements = client_recent_usage(now), client_entitlements()
     budgets = enforced_budgets()
     over_budget = policy.held_clients(month_usage=client_usage_this_month(now), budgets=budgets) if budgets else set()
@@ -1105,14 +1305,21 @@ def _place(pools, bookings: list[Reservation], now, report: TickReport, touched:
         job
         for job in active
         if job.state in WAITING_STATES
-        and policy.is_held(priority=PRIORITY_RANK[job.priority], client_id=job.client_id, held=over_budget)
+        and (
+            job.pending_reason == RUNS_LOST
+            or policy.is_held(priority=PRIORITY_RANK[job.priority], client_id=job.client_id, held=over_budget)
+        )
     ]
     held_ids = {job.pk for job in held}
     queued = [
         _job_state(job, usage, entitlements) for job in active if job.state in WAITING_STATES and job.pk not in held_ids
     ]
     closing = closing_times(bookings, now)
-    pool_states = [pool_snapshot(pool, now, closes_at=closing.get(pool.pk)) for pool in pools.values()]
+    readings = readings or {}
+    pool_states = [
+        pool_snapshot(pool, now, closes_at=closing.get(pool.pk), reading=readings.get(pool.site_id))
+        for pool in pools.values()
+    ]
     plan = planner.plan(pools=pool_states, queued=queued, running=running, now=now, holds=booked_holds(bookings, now))
 
     before = {job.pk: _placement_fields(job) for job in active}
@@ -1121,8 +1328,10 @@ def _place(pools, bookings: list[Reservation], now, report: TickReport, touched:
         victim = jobs[victim_id]
         preemptions.append(Preemption(at=now, pool_id=victim.pool_id, preempted=victim, preempted_by=jobs[by_id]))
         pools[victim.pool_id].used_pflops -= victim.demand_pflops
+        if victim.cluster_job_id is not None:
+            report.to_cancel.append((pools[victim.pool_id].site_id, victim.cluster_job_id))
         # Its wait starts over: a preempted job must not count as long-waiting and preempt in turn at once.
-        victim.state, victim.pool, victim.queued_at, victim.backfilled = JobState.PREEMPTED, None, now, False
+        _requeue(victim, now=now)
         preempted_steps.append(victim.step_id)
         touched.add(victim.order_id)
     Preemption.objects.bulk_create(preemptions)
@@ -1133,12 +1342,16 @@ def _place(pools, bookings: list[Reservation], now, report: TickReport, touched:
         job.last_pool_id = pool_id
         job.started_at = job.started_at or now
         pools[pool_id].used_pflops += job.demand_pflops
+        if pools[pool_id].site.executor == Executor.SLURM:
+            report.to_start.append(job_id)
         placed_steps.append(job.step_id)
     for job_id, waiting in plan.waiting.items():
         jobs[job_id].pending_reason = waiting.reason
         jobs[job_id].expected_start = _to_the_minute(waiting.expected_start)
     for job in held:
-        job.pending_reason, job.expected_start = BUDGET_EXCEEDED, None
+        if job.pending_reason != RUNS_LOST:
+            job.pending_reason = BUDGET_EXCEEDED
+        job.expected_start = None
     # Only what changed is written: most waiting jobs keep their reason and expected start tick after tick.
     bulk_update_rows(
         Job,
@@ -1157,6 +1370,7 @@ def _place(pools, bookings: list[Reservation], now, report: TickReport, touched:
 
 
 PLACEMENT_FIELDS = [
+    "cluster_job_id",
     "state",
     "pool",
     "last_pool",
@@ -1170,6 +1384,7 @@ PLACEMENT_FIELDS = [
 
 def _placement_fields(job: Job) -> tuple:
     return (
+        job.cluster_job_id,
         job.state,
         job.pool_id,
         job.last_pool_id,

@@ -455,6 +455,20 @@ STATEMENT_FONT_PATH = env.str("STATEMENT_FONT_PATH", default="/usr/share/fonts/t
 # --- Dispatch -------------------------------------------------------------------------------------
 # Simulated load of the platform's other tenants on our pools (off only in tests that count capacity).
 DISPATCH_BACKGROUND_LOAD = env.bool("DISPATCH_BACKGROUND_LOAD", default=True)
+# The Slurm clusters a compute site may run on (its executor "slurm", its cluster one of these names), as JSON:
+# {"xinghe": {"url": "https://slurm.xinghe.example:6820", "user": "factory", "token": "<JWT>", "workdir": "/scratch"}}
+# (workdir: where jobs start, the root folder by default; "slurm_conf": the cluster's slurm.conf, where the factory
+# administers the cluster, lets a pool's state reach its partition through scontrol). Tokens live here and nowhere
+# else: never in the database, a page or a log.
+SLURM_CLUSTERS = env.json("SLURM_CLUSTERS", default={})
+for _cluster, _given in SLURM_CLUSTERS.items():
+    if not isinstance(_given, dict) or not {"url", "user", "token"} <= set(_given):
+        raise ImproperlyConfigured(f"SLURM_CLUSTERS[{_cluster!r}] needs url, user and token.")
+# What a job's batch script runs on a cluster: {toolchain}, {step}, {order} and {job} name it, {seconds} is its
+# remaining work in real seconds at the factory clock's speed (the default sleeps that long: a simulation).
+SLURM_JOB_COMMAND = env.str("SLURM_JOB_COMMAND", default="sleep {seconds}")
+# A job whose runs are lost this many times (failed, its node lost) stops with an alarm instead of a new try.
+SLURM_JOB_ATTEMPTS = env.int("SLURM_JOB_ATTEMPTS", default=3)
 
 # --- The factory ----------------------------------------------------------------------------
 # The one clock (factory.clock.now): from the real instant FACTORY_CLOCK_ANCHOR on, simulated time

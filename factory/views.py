@@ -23,7 +23,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.settings import api_settings
 
-from factory import heartbeats, roles
+from factory import health, heartbeats, roles
 from factory.api import is_api_request
 from factory.celery import app as celery_app
 from factory.throttling import TokenRate
@@ -133,17 +133,23 @@ def healthz(request):
     The shared cache is reported too, but does not make the factory unavailable: without it, kept copies
     and API tokens are read from the database (factory.kept), slower but correct. Status "degraded" then,
     and also when a periodic task is late (factory.heartbeats), with the names of what is late under
-    "late"; a task far behind (a stalled worker, no beat) makes it 503: pages answer, but nothing moves."""
+    "late"; a task far behind (a stalled worker, no beat) makes it 503: pages answer, but nothing moves. The
+    apps' own parts follow (factory.health): "clusters", the real clusters and which of them does not answer
+    (degraded)."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     cache_ok = _cache_ok()
     beats = heartbeats.beats() if checks["database"] else []
     late = [beat.task for beat in beats if beat.late]
     down = [beat.task for beat in beats if beat.down]
     healthy = all(checks.values()) and not down
-    body = {"status": "unavailable" if not healthy else "ok" if cache_ok and not late else "degraded"}
+    parts = health.parts() if checks["database"] else {}
+    parts_down = {name: part.down for name, part in parts.items() if part.down}
+    fine = cache_ok and not late and not parts_down
+    body = {"status": "unavailable" if not healthy else "ok" if fine else "degraded"}
     body.update({name: "ok" if ok else "unavailable" for name, ok in checks.items()})
     body["cache"] = "ok" if cache_ok else "unavailable"
     body["late"] = late
+    body.update({name: part.report for name, part in parts.items()})
     body["periodic"] = {
         beat.task: {
             "last_run": timezone.localtime(beat.finished_at).isoformat() if beat.finished_at else None,

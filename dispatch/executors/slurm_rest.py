@@ -98,7 +98,9 @@ class SlurmJob:
 
     @property
     def lost(self) -> bool:
-        return self.state in LOST_STATES
+        """Ended without finishing, or queued again by the cluster itself (a node failure where the center lets
+        Slurm requeue): either way the run is lost, and starting over would forget its progress."""
+        return self.state in LOST_STATES or self.restarts > 0
 
 
 def _job(raw: dict) -> SlurmJob:
@@ -233,7 +235,9 @@ class SlurmRestClient:
                     "current_working_directory": workdir,
                     "standard_output": "/dev/null",
                     "environment": {"PATH": "/usr/local/bin:/usr/bin:/bin"},
-                    "requeue": True,
+                    # A run lost (node failure) ends: the factory queues it again with its progress, not Slurm from
+                    # the start.
+                    "requeue": False,
                 },
                 "script": script,
             },

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -202,8 +203,35 @@ class LocalCluster:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(timeout=15)
-        # Jobs slurmd started run in their own sessions: end any left, by what they were started from.
-        subprocess.run(["pkill", "-KILL", "-f", str(self.root / "spool")], check=False)  # noqa: S607
+        self._kill_job_processes()
+
+    def _job_processes(self) -> list[int]:
+        """The job step daemons of this cluster (they carry its SLURM_CONF) and the jobs they run (in its work
+        folder): they outlive slurmd, as on a real node."""
+        found = []
+        conf, work = f"SLURM_CONF={self.conf}".encode(), str(self.root / "work")
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if (
+                    conf in (entry / "environ").read_bytes().split(b"\0")
+                    and b"slurmstepd" in (entry / "cmdline").read_bytes()
+                ) or os.readlink(entry / "cwd") == work:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        return found
+
+    def _kill_job_processes(self) -> None:
+        for pid in self._job_processes():
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def crash_node(self) -> None:
+        """The node dies: slurmd and every job running on it, killed outright."""
+        self.kill("slurmd")
+        self._kill_job_processes()
 
     # --- Reading it ------------------------------------------------------------------------------------------
 
