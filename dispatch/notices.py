@@ -41,13 +41,13 @@ register(
 )
 
 
-def tell_runs_lost(jobs, pools) -> int:
+def tell_runs_lost(jobs, pools, *, now) -> int:
     """Tell the dispatch staff of each job that stopped after too many lost runs on a real cluster (the alarm)."""
     staff = staff_holding(roles.DISPATCH) if jobs else []
     for job, pool_id in jobs:
         notify(
             kind=JOB_RUNS_LOST,
-            event=f"job-runs-lost:{job.pk}:{job.attempts}",
+            event=f"job-runs-lost:{job.pk}:{now.isoformat()}",  # again after a retry: each stop is an event
             recipients=staff,
             params={
                 "order": job.order.reference,

@@ -44,7 +44,6 @@ from dispatch.engine.plans import PoolChange, Window
 from dispatch.engine.policy import PRIORITY_RANK
 from dispatch.errors import DispatchInvalid, PoolTransitionNotAllowed, ReservationConflict, ScenarioStateConflict
 from dispatch.executors import slurm
-from dispatch.executors.slurm_rest import ClusterRefused, ClusterUnreachable
 from dispatch.models import (
     ACTIVE_STATES,
     BOOKING_IN_EFFECT,
@@ -969,7 +968,11 @@ def _read_clusters() -> dict[int, "slurm.SiteReading"]:
     """Each real cluster's partitions and our jobs on it, read before the tick; its connection recorded."""
     readings = {}
     for site in _cluster_sites():
-        reading = slurm.read_site(site, list(site.pools.all()))
+        try:
+            reading = slurm.read_site(site, list(site.pools.all()))
+        except Exception as error:  # one cluster, however broken or misconfigured, never stops the tick
+            logger.exception("dispatch: reading cluster %s of site %s failed", site.cluster, site)
+            reading = slurm.SiteReading(answered=False, error=f"{type(error).__name__}: {error}")
         readings[site.pk] = reading
         ComputeSite.objects.filter(pk=site.pk).update(
             connection=Connection.UP if reading.answered else Connection.DOWN,
@@ -1048,7 +1051,7 @@ def _advance_on_clusters(pools, readings, elapsed: timedelta, now, report: TickR
     order_services.steps_mark_ready(step_ids=[job.step_id for job in lost])
     order_services.steps_finish(step_ids=[job.step_id for job in finished], at=now)
     if stopped:
-        notices.tell_runs_lost(stopped, pools)
+        notices.tell_runs_lost(stopped, pools, now=now)
     # A pool's state reaches its partition, where the factory administers the cluster (tick after tick until it is).
     for pool in pools.values():
         reading = readings.get(pool.site_id)
@@ -1084,13 +1087,13 @@ def _carry_out_on_clusters(report: TickReport) -> None:
     for site_id, partition, state in report.to_set_partitions:
         try:
             slurm.set_partition_state(ComputeSite.objects.get(pk=site_id), partition, state)
-        except (ClusterUnreachable, ClusterRefused) as error:
-            logger.warning("dispatch: could not set partition %s to %s: %s", partition, state, error)
+        except Exception:  # the next tick tries again
+            logger.exception("dispatch: could not set partition %s to %s", partition, state)
     for site_id, cluster_job_id in report.to_cancel:
         try:
             slurm.cancel(ComputeSite.objects.get(pk=site_id), cluster_job_id)
-        except (ClusterUnreachable, ClusterRefused) as error:
-            logger.warning("dispatch: could not cancel Slurm job %s: %s", cluster_job_id, error)
+        except Exception:  # reconciliation cancels it on a later tick
+            logger.exception("dispatch: could not cancel Slurm job %s", cluster_job_id)
     if not report.to_start:
         return
     for job in (
@@ -1104,8 +1107,8 @@ def _carry_out_on_clusters(report: TickReport) -> None:
             cluster_job_id = slurm.start(
                 job, job.pool, step_code=job.step.code, toolchain=toolchain.code if toolchain else ""
             )
-        except (ClusterUnreachable, ClusterRefused) as error:
-            logger.warning("dispatch: could not start job %s on %s: %s", job.pk, job.pool, error)
+        except Exception:  # the next tick finds it unknown there and queues it again
+            logger.exception("dispatch: could not start job %s on %s", job.pk, job.pool)
             continue
         Job.objects.filter(pk=job.pk, state=JobState.RUNNING, cluster_job_id__isnull=True).update(
             cluster_job_id=cluster_job_id
@@ -1254,8 +1257,8 @@ def pool_snapshot(pool: ComputePool, now, *, closes_at: datetime | None = None, 
     state = pool.state
     if reading is None:
         wanted = pool_background(pool, now)
-    elif not reading.answered or reading.pools[pool.pk].state != "UP":
-        wanted, state = 0.0, PoolState.OFFLINE
+    elif not reading.answered or pool.pk not in reading.pools or reading.pools[pool.pk].state != "UP":
+        wanted, state = 0.0, PoolState.OFFLINE  # a pool made since the cluster was read waits for the next reading
     else:
         # What we may dispatch, within what the cluster has up now.
         capacity = min(capacity, reading.pools[pool.pk].capacity_pflops)

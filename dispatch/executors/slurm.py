@@ -212,7 +212,7 @@ def set_partition_state(site: ComputeSite, partition: str, state: str) -> None:
             capture_output=True,
             text=True,
             check=True,
-            timeout=30,
+            timeout=10,
         )
     except subprocess.CalledProcessError as error:
         raise ClusterRefused(error.stderr.strip() or f"scontrol exited with {error.returncode}") from error

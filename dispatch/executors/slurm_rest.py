@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 API = "slurm/v0.0.38"
-# A cluster that takes longer than this to answer a read is as good as down for one dispatch tick.
-TIMEOUT_SECONDS = 10
+# A cluster that takes longer than this to answer is as good as down for one dispatch tick (whose task has 30 s).
+TIMEOUT_SECONDS = 5
 
 
 class ClusterUnreachable(Exception):

@@ -17,7 +17,7 @@ from dispatch.notices import JOB_RUNS_LOST
 from factory import clock
 from notifications.models import Notice
 from orders.models import OrderStatus
-from tests.factories import order_at
+from tests.factories import compute_pool, order_at
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,6 @@ def test_a_job_whose_runs_are_lost_too_often_stops_with_an_alarm_until_retried(m
         now += timedelta(minutes=5)
         services.dispatch_tick(now=now)
         assert Job.objects.get().attempts == attempt
-        assert run_id in cluster.cancelled or cluster.runs[run_id].state == "NODE_FAIL"
 
     job.refresh_from_db()
     assert (job.state, job.pending_reason) == (JobState.PREEMPTED, services.RUNS_LOST)
@@ -117,11 +116,19 @@ def test_a_job_whose_runs_are_lost_too_often_stops_with_an_alarm_until_retried(m
     assert len(cluster.started) == 2
 
     assert services.jobs_retry(jobs=[job], actor=dispatcher) == 1
-    services.dispatch_tick(now=now + timedelta(minutes=10))
+    now += timedelta(minutes=10)
+    services.dispatch_tick(now=now)
 
     job.refresh_from_db()
     assert (job.state, job.attempts, job.pending_reason) == (JobState.RUNNING, 0, "")
     assert len(cluster.started) == 3
+    # Lost twice again after the retry: it stops again, and dispatch hears of it again.
+    for _ in range(2):
+        cluster.lose(Job.objects.get().cluster_job_id)
+        now += timedelta(minutes=5)
+        services.dispatch_tick(now=now)
+    assert Job.objects.get().pending_reason == services.RUNS_LOST
+    assert Notice.objects.filter(kind=JOB_RUNS_LOST, recipient=dispatcher).count() == 2
 
 
 def test_only_dispatch_retries_jobs(monkeypatch, pool, ops_user):
@@ -131,8 +138,6 @@ def test_only_dispatch_retries_jobs(monkeypatch, pool, ops_user):
 
 def test_the_pool_page_says_what_runs_its_jobs_and_whether_the_cluster_answers(client, pool, ops_user):
     order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset")
-    ComputeSite.objects.filter(pk=pool.site_id).update(connection=Connection.DOWN, connection_checked_at=clock.now())
-    job = Job.objects.none()
     services.dispatch_tick(now=clock.now())  # the fake is not installed: the cluster at 127.0.0.1:9 does not answer
     client.force_login(ops_user)
 
@@ -194,3 +199,17 @@ def test_the_forecast_counts_the_load_last_read_from_the_cluster(monkeypatch, po
 
     (state,) = [state for state in states if state.id == pool.pk]
     assert background(state, clock.now() + timedelta(days=3)) == 120.0
+
+
+def test_a_site_whose_cluster_is_not_configured_stops_only_itself(pool, ops_user, settings):
+    settings.SLURM_CLUSTERS = {}  # the setting lost the cluster the site names
+    simulated = compute_pool(kind="data_processing", capacity=1000)
+    order_at(OrderStatus.IN_PRODUCTION, staff=ops_user, product_type="dataset")
+
+    services.dispatch_tick(now=clock.now())
+
+    job = Job.objects.get()
+    assert (job.state, job.pool) == (JobState.RUNNING, simulated)  # the rest of the factory runs on
+    site = ComputeSite.objects.get(pk=pool.site_id)
+    assert site.connection == Connection.DOWN
+    assert "SLURM_CLUSTERS" in site.connection_error

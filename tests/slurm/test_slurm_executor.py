@@ -150,12 +150,14 @@ def test_a_cluster_that_does_not_answer_moves_nothing_and_loses_nothing(cluster_
     assert job.state == JobState.RUNNING
     assert job.cluster_job_id is not None
 
+    run_id, done = job.cluster_job_id, job.done_pflops_hours
     slurm_cluster.kill("slurmrestd")
     try:
         services.dispatch_tick(now=factory_time.now() + timedelta(hours=1))
         job.refresh_from_db()
         site = ComputeSite.objects.get(pk=cluster_site.pk)
         assert (job.state, site.connection) == (JobState.RUNNING, Connection.DOWN)
+        assert (job.cluster_job_id, job.done_pflops_hours) == (run_id, done)  # nothing known, nothing counted
         assert site.connection_error
         health = client.get("/healthz").json()
         assert health["clusters"]["test"]["state"] == "unavailable"
@@ -166,6 +168,7 @@ def test_a_cluster_that_does_not_answer_moves_nothing_and_loses_nothing(cluster_
     services.dispatch_tick(now=factory_time.now() + timedelta(hours=2))
     job.refresh_from_db()
     assert job.state in (JobState.RUNNING, JobState.DONE)
+    assert [run.job_id for run in _runs_of(slurm_cluster.client(), job)] == [run_id]  # the same run, once
     assert ComputeSite.objects.get(pk=cluster_site.pk).connection == Connection.UP
     assert client.get("/healthz").json()["clusters"]["test"]["state"] == "ok"
 
